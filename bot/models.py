@@ -1,0 +1,133 @@
+"""SQLModel tables. Everything that matters is a row, so a restart loses nothing.
+
+Times are stored as UTC. SQLite keeps no timezone, so `UTCDateTime` gives back aware UTC datetimes on both
+SQLite and PostgreSQL: rules never have to guess.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utc_column(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Severity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+class MentionStatus(StrEnum):
+    new = "new"  # stored, relay not yet delivered
+    relayed = "relayed"  # card posted in the team channel
+
+
+class OutboxStatus(StrEnum):
+    pending = "pending"
+    sending = "sending"  # claimed by a worker; if its lease runs out the row is "in doubt"
+    sent = "sent"
+    failed = "failed"  # gave up: needs a person (bot removed from channel, token revoked...)
+
+
+class Mention(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_mention_source_external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=200)
+    external_id: str = Field(max_length=200)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    author: str = Field(max_length=300)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    published_at: datetime = utc_column()
+    received_at: datetime = utc_column(index=True)
+    language: str | None = Field(default=None, max_length=8)
+    language_detected: bool = False
+    reach: int | None = None
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    team: str = Field(max_length=64, index=True)
+    severity: str = Field(max_length=16)
+    # Why triage decided what it did: [{"code": "...", "params": {...}}]; rendered through i18n.
+    reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=MentionStatus.new, max_length=16, index=True)
+    channel: str | None = Field(default=None, max_length=32)
+    relay_ts: str | None = Field(default=None, max_length=32)
+    flagged_by: str | None = Field(default=None, max_length=32)
+
+
+class Outbox(SQLModel, table=True):
+    """A Slack call to make, written in the same transaction as the change that needs it."""
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=32)  # relay, notice, ephemeral...
+    mention_id: int | None = Field(default=None, foreign_key="mention.id", index=True)
+    method: str = Field(max_length=64)  # Slack Web API method name
+    channel: str = Field(max_length=32)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=OutboxStatus.pending, max_length=16)
+    attempts: int = 0
+    created_at: datetime = utc_column()
+    next_attempt_at: datetime = utc_column()
+    leased_until: datetime | None = utc_column(nullable=True)
+    sent_at: datetime | None = utc_column(nullable=True)
+    ts: str | None = Field(default=None, max_length=32)
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class FeedState(SQLModel, table=True):
+    """What we know of each polled feed: conditional-GET validators and its health."""
+
+    url: str = Field(primary_key=True, max_length=2000)
+    etag: str | None = Field(default=None, max_length=500)
+    last_modified: str | None = Field(default=None, max_length=100)
+    last_polled_at: datetime | None = utc_column(nullable=True)
+    last_ok_at: datetime | None = utc_column(nullable=True)
+    consecutive_failures: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only record of every decision (intake, routing, later claims and approvals)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = utc_column(index=True)
+    actor: str = Field(max_length=64)  # a Slack user id, or "system", "intake:<token name>"
+    action: str = Field(max_length=64)
+    mention_id: int | None = Field(default=None, foreign_key="mention.id", index=True)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
