@@ -1,0 +1,593 @@
+"""The protocol: the one YAML file in which the company describes its teams, channels and triage rules.
+
+People edit it by hand, so every mistake must come back as a sentence that names the setting and its line:
+
+    protocol.yaml:14: teams.finance.channel: must be a Slack channel ID such as C0123ABCD or ...
+
+Models forbid unknown keys (a typo must not silently switch a rule off). New sections (SLAs, approvals,
+on-call...) are new optional fields on `Protocol`, each a small model deriving from `_Model`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from yaml.nodes import MappingNode, Node, SequenceNode
+
+from bot.models import Severity
+
+__all__ = [
+    "EXAMPLE_PROTOCOL",
+    "CrisisWords",
+    "Feed",
+    "Language",
+    "LocalizedText",
+    "NegativeCues",
+    "Protocol",
+    "ProtocolError",
+    "ProtocolIssue",
+    "ReachThreshold",
+    "RoutingRule",
+    "SeverityPolicy",
+    "Team",
+    "load_protocol",
+    "parse_protocol",
+]
+
+EXAMPLE_PROTOCOL = Path(__file__).parent / "examples" / "protocol.example.yaml"
+
+Language = Literal["fr", "en"]
+
+# --- value types: each check fails with a sentence meant for the person editing the file --------------------
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+_CHANNEL_NAME = re.compile(r"^#[a-z0-9][a-z0-9._-]{0,79}$")
+_SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+def _user_id(value: str) -> str:
+    if not _USER_ID.match(value):
+        raise PydanticCustomError(
+            "slack_user_id",
+            "must be a Slack member ID such as U0123ABCD, not a name or an @handle "
+            '(in Slack: open the person\'s profile, "⋮" menu, "Copy member ID")',
+        )
+    return value
+
+
+def _channel(value: str) -> str:
+    if _CHANNEL_ID.match(value) or _CHANNEL_NAME.match(value):
+        return value
+    hint = ""
+    if _CHANNEL_NAME.match("#" + value.lower()):
+        hint = f' (a name needs its "#", and then quotes: "#{value.lower()}")'
+    raise PydanticCustomError(
+        "slack_channel",
+        "must be a Slack channel ID such as C0123ABCD or a public channel name such as #veille-finance{hint}",
+        {"hint": hint},
+    )
+
+
+def _slug(value: str) -> str:
+    if not _SLUG.match(value):
+        raise PydanticCustomError(
+            "slug", 'must be a short lowercase name such as "finance" (letters a-z, digits, "-" or "_")'
+        )
+    return value
+
+
+def _regex(value: str) -> str:
+    try:
+        compiled = re.compile(value, re.IGNORECASE)
+    except re.error as exc:
+        raise PydanticCustomError(
+            "regex",
+            '"{pattern}" is not a valid regular expression: {reason}',
+            {"pattern": value, "reason": str(exc)},
+        ) from None
+    if compiled.search("") is not None:
+        raise PydanticCustomError(
+            "regex_empty",
+            '"{pattern}" also matches an empty text, so it would match every mention',
+            {"pattern": value},
+        )
+    return value
+
+
+def _url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+        raise PydanticCustomError("url", "must be a web address starting with https:// (or http://)")
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PydanticCustomError(
+            "timezone", 'is not a known time zone: use a name such as "Europe/Paris" or "America/New_York"'
+        ) from None
+    return value
+
+
+SlackUserId = Annotated[str, AfterValidator(_user_id)]
+SlackChannelRef = Annotated[str, AfterValidator(_channel)]
+Slug = Annotated[str, AfterValidator(_slug)]
+Regex = Annotated[str, AfterValidator(_regex)]
+# A keyword or cue word: matched whole-word, ignoring case and accents (see bot.domain.text).
+Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class _Model(BaseModel):
+    # frozen: the protocol is read once and shared; routers compiled from it must not go stale.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class LocalizedText(_Model):
+    """A text shown in Slack: one plain text for both languages, or `{fr: ..., en: ...}`."""
+
+    fr: ShortText | None = None
+    en: ShortText | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_plain_text(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"fr": data, "en": data}
+        if data is None:
+            raise PydanticCustomError("empty", "is empty")
+        if not isinstance(data, (dict, LocalizedText)):
+            raise PydanticCustomError(
+                "localized_text", "must be a text, or one text per language (fr: and en:)"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> LocalizedText:
+        if self.fr is None and self.en is None:
+            raise PydanticCustomError("localized_text_empty", "needs a text in French (fr:) or English (en:)")
+        return self
+
+    def get(self, lang: str | None = None) -> str:
+        """The text in `lang`, or in the other language when that one is missing."""
+        preferred = self.en if lang == "en" else self.fr
+        return preferred or self.fr or self.en or ""
+
+
+class Team(_Model):
+    name: LocalizedText
+    channel: SlackChannelRef
+    lead: SlackUserId | None = None
+    experts: list[SlackUserId] = []
+
+
+class RoutingRule(_Model):
+    """Send mentions to `team` when they contain one of `keywords` or match one of `patterns`.
+
+    `sources` and `languages`, when given, restrict the rule to those sources / languages; a rule with
+    sources but no keywords nor patterns takes every mention from those sources.
+    """
+
+    team: str
+    keywords: list[Term] = []
+    patterns: list[Regex] = []
+    sources: list[Annotated[ShortText, StringConstraints(to_lower=True)]] = []
+    languages: list[Language] = []
+
+    _compiled: tuple[re.Pattern[str], ...] = PrivateAttr(default=())
+
+    @model_validator(mode="after")
+    def _needs_a_criterion(self) -> RoutingRule:
+        if not (self.keywords or self.patterns or self.sources):
+            raise PydanticCustomError(
+                "empty_rule",
+                "needs at least one of keywords, patterns or sources (otherwise it would take every mention)",
+            )
+        return self
+
+    def model_post_init(self, context: Any, /) -> None:
+        # Compiled once at load; Python caches too, but this keeps triage free of any compile step.
+        self._compiled = tuple(re.compile(p, re.IGNORECASE) for p in self.patterns)
+
+    @property
+    def compiled_patterns(self) -> tuple[re.Pattern[str], ...]:
+        return self._compiled
+
+
+class ReachThreshold(_Model):
+    at_least: int = Field(ge=0)
+    severity: Severity
+
+
+class NegativeCues(_Model):
+    raise_by: int = Field(default=1, ge=0, le=3)
+    words: list[Term] = []
+
+
+class CrisisWords(_Model):
+    severity: Severity = Severity.critical
+    words: list[Term] = []
+
+
+class SeverityPolicy(_Model):
+    default: Severity = Severity.low
+    reach: list[ReachThreshold] = []
+    negative_cues: NegativeCues = NegativeCues()
+    crisis_words: CrisisWords = CrisisWords()
+
+
+class Feed(_Model):
+    name: Slug
+    url: Annotated[str, AfterValidator(_url)]
+    every_minutes: int = Field(default=10, ge=1, le=1440)
+    team: str | None = None  # every item of this feed goes to this team, whatever its words
+    language: Language | None = None  # the feed's language when it is known, instead of detecting it
+
+
+class Protocol(_Model):
+    version: Literal[1]
+    language: Language = "fr"
+    timezone: Annotated[str, AfterValidator(_timezone)] = "Europe/Paris"
+    community_managers: Annotated[list[SlackUserId], Field(min_length=1)]
+    decision_makers: list[SlackUserId] = []
+    teams: dict[Slug, Team]
+    default_team: str
+    routing: list[RoutingRule] = []
+    severity: SeverityPolicy = SeverityPolicy()
+    feeds: list[Feed] = []
+
+    @field_validator("teams")
+    @classmethod
+    def _some_team(cls, teams: dict[str, Team]) -> dict[str, Team]:
+        if not teams:
+            raise PydanticCustomError("no_team", "must list at least one team")
+        return teams
+
+    @model_validator(mode="after")
+    def _references(self) -> Protocol:
+        """Every team named elsewhere must exist; the error points at the setting that names it."""
+        known = ", ".join(sorted(self.teams))
+        errors: list[InitErrorDetails] = []
+
+        def check(team: str | None, loc: tuple[str | int, ...]) -> None:
+            if team is not None and team not in self.teams:
+                errors.append(
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "unknown_team",
+                            '"{team}" is not one of the teams defined under teams ({known})',
+                            {"team": team, "known": known},
+                        ),
+                        loc=loc,
+                        input=team,
+                    )
+                )
+
+        check(self.default_team, ("default_team",))
+        for i, rule in enumerate(self.routing):
+            check(rule.team, ("routing", i, "team"))
+        seen: set[str] = set()
+        for i, feed in enumerate(self.feeds):
+            check(feed.team, ("feeds", i, "team"))
+            if feed.name in seen:
+                errors.append(
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "duplicate_feed", "is the name of another feed: names must differ"
+                        ),
+                        loc=("feeds", i, "name"),
+                        input=feed.name,
+                    )
+                )
+            seen.add(feed.name)
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self
+
+    # --- conveniences -------------------------------------------------------------------------------------
+
+    def team(self, key: str) -> Team:
+        try:
+            return self.teams[key]
+        except KeyError:
+            raise KeyError(f"no team {key!r} in the protocol (teams: {', '.join(self.teams)})") from None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def all_keywords(self) -> tuple[str, ...]:
+        """Every routing keyword, negative cue and crisis word, once, in file order (e.g. to highlight)."""
+        words = [w for rule in self.routing for w in rule.keywords]
+        words += self.severity.negative_cues.words + self.severity.crisis_words.words
+        return tuple(dict.fromkeys(words))
+
+
+# --- errors --------------------------------------------------------------------------------------------------
+
+Loc = tuple[str | int, ...]  # a place in the file: ("teams", "finance", "channel"), ("routing", 2)
+
+
+@dataclass(frozen=True)
+class ProtocolIssue:
+    field: str  # "teams.finance.channel", "routing[2].patterns[0]"; "" for the file as a whole
+    line: int | None  # 1-based
+    message: str
+
+    def format(self, filename: str) -> str:
+        where = f"{filename}:{self.line}" if self.line is not None else filename
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class ProtocolError(Exception):
+    """The protocol file cannot be used; `issues` says where and why, one sentence each."""
+
+    def __init__(self, issues: Iterable[ProtocolIssue], filename: str = "<string>"):
+        self.issues = sorted(issues, key=lambda i: (i.line or 0, i.field))
+        self.filename = filename
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(issue.format(self.filename) for issue in self.issues)
+
+
+def _format_path(path: Loc) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+# --- YAML with line numbers --------------------------------------------------------------------------------
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _index_nodes(
+    loader: yaml.SafeLoader,
+    node: Node,
+    path: Loc,
+    lines: dict[Loc, int],
+    issues: list[ProtocolIssue],
+    seen_nodes: set[int],
+) -> None:
+    """Record the line of every key and list item, and report keys written twice in one mapping."""
+    if id(node) in seen_nodes:  # an alias (*name): already indexed, and cycles must not loop forever
+        return
+    seen_nodes.add(id(node))
+    if isinstance(node, MappingNode):
+        first_line: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:  # "<<: *defaults" may be overridden on purpose
+                continue
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                earlier = first_line.get(key)
+            except TypeError:  # unhashable key: construct_document reports it with its line
+                continue
+            child = (*path, key)
+            if earlier is not None:
+                issues.append(
+                    ProtocolIssue(
+                        _format_path(child), line, f"is written twice (also on line {earlier}): keep one"
+                    )
+                )
+                continue
+            first_line[key] = line
+            lines[child] = line
+            _index_nodes(loader, value_node, child, lines, issues, seen_nodes)
+    elif isinstance(node, SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[(*path, i)] = item.start_mark.line + 1
+            _index_nodes(loader, item, (*path, i), lines, issues, seen_nodes)
+
+
+def _yaml_issue(exc: yaml.YAMLError, text: str) -> ProtocolIssue:
+    """Turn PyYAML's report into a sentence and a line."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text[: exc.position].count("\n") + 1
+        return ProtocolIssue(
+            "", line, f"contains a character that is not allowed (#x{exc.character:04x}): remove it"
+        )
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None) or ""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    if "'\\t'" in problem:
+        message = "uses a tab character: indent with spaces only"
+    elif problem.startswith("mapping values are not allowed"):
+        message = 'has an unexpected ":" (put a text containing ": " in quotes, or check the indentation)'
+    elif problem.startswith("could not find expected ':'"):
+        message = 'a line is not of the form "key: value" (missing ":" or wrong indentation)'
+    elif "quoted scalar" in context or "flow" in context:
+        # The problem shows at the end of the file; where the quote or bracket was opened helps more.
+        context_mark = getattr(exc, "context_mark", None)
+        line = context_mark.line + 1 if context_mark is not None else line
+        if "quoted scalar" in context:
+            message = "a quote is opened but never closed"
+        else:
+            message = 'a list "[...]" or section "{...}" is not closed properly (check brackets and commas)'
+    elif "could not determine a constructor" in problem:
+        message = "uses a YAML tag (!!...) that is not allowed here: write plain values"
+    elif "another document" in problem:
+        message = 'holds several YAML documents (a "---" line): keep only one'
+    elif problem.startswith("expected <block end>"):
+        message = "the indentation is inconsistent: items of one list or section must line up"
+    else:
+        message = f"is not valid YAML: {' '.join(filter(None, [context, problem]))}"
+    return ProtocolIssue("", line, message)
+
+
+def _read_yaml(text: str, filename: str) -> tuple[Any, dict[Loc, int]]:
+    """yaml.safe_load, plus the line of every key and list item, and duplicate keys refused."""
+    try:
+        loader = yaml.SafeLoader(text)  # checks the characters at once
+    except yaml.YAMLError as exc:
+        raise ProtocolError([_yaml_issue(exc, text)], filename) from None
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        lines: dict[Loc, int] = {}
+        issues: list[ProtocolIssue] = []
+        _index_nodes(loader, node, (), lines, issues, set())
+        if issues:
+            raise ProtocolError(issues, filename)
+        return loader.construct_document(node), lines
+    except yaml.YAMLError as exc:
+        raise ProtocolError([_yaml_issue(exc, text)], filename) from None
+    finally:
+        loader.dispose()
+
+
+# --- pydantic errors as sentences ------------------------------------------------------------------------
+
+# `channel: #veille-finance` is the classic: YAML reads everything after " #" as a comment, leaving nothing.
+_EMPTY_STRING = 'is empty (in YAML, " #" starts a comment: write a value beginning with # in quotes, e.g. "#veille-finance")'
+
+
+def _model_at(loc: Loc) -> type[BaseModel] | None:
+    """The model found at `loc` in the protocol's structure, e.g. Team for ("teams", "finance")."""
+    annotation: Any = Protocol
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            if field is None:
+                return None
+            annotation = field.annotation
+        elif get_origin(annotation) in (list, dict):
+            annotation = get_args(annotation)[-1]
+        else:
+            return None
+    annotation = _unwrap(annotation)
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            args = [a for a in get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _message(error: Any, loc: Loc) -> str:
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        known = list(model.model_fields) if model else []
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+        if close:
+            return f'is not a known setting (check the spelling: did you mean "{close[0]}"?)'
+        return "is not a known setting (check the spelling" + (
+            f"; known here: {', '.join(known)})" if known else ")"
+        )
+    if value is None and kind in ("string_type", "list_type", "dict_type", "model_type", "int_type"):
+        return _EMPTY_STRING if kind == "string_type" else "is empty"
+    simple = {
+        "string_type": "must be a text (put it in quotes)",
+        "int_type": "must be a whole number",
+        "int_parsing": "must be a whole number",
+        "int_from_float": "must be a whole number",
+        "list_type": 'must be a list (one "- item" per line, or [a, b])',
+        "dict_type": "must be a section of settings (key: value lines)",
+        "model_type": "must be a section of settings (key: value lines)",
+        "string_too_short": "must not be empty",
+    }
+    if kind in simple:
+        return simple[kind]
+    if kind in ("literal_error", "enum"):
+        return f"must be {ctx['expected']}"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx['ge']}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx['le']}"
+    if kind == "too_short":
+        return f"must list at least {ctx['min_length']}" + (
+            " entry" if ctx["min_length"] == 1 else " entries"
+        )
+    if kind == "string_too_long":
+        return f"is too long (at most {ctx['max_length']} characters)"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if message.startswith("Input should be"):
+        message = "must be" + message.removeprefix("Input should be")
+    return message
+
+
+def _issues(exc: ValidationError, lines: dict[Loc, int]) -> list[ProtocolIssue]:
+    issues = []
+    for error in exc.errors():
+        loc: Loc = tuple(part for part in error["loc"] if part != "[key]")
+        # A missing setting has no line of its own: point at its section (its closest known parent).
+        probe = loc
+        while probe and probe not in lines:
+            probe = probe[:-1]
+        issues.append(ProtocolIssue(_format_path(loc), lines.get(probe), _message(error, loc)))
+    return issues
+
+
+# --- entry points ------------------------------------------------------------------------------------------
+
+
+def parse_protocol(text: str, filename: str = "<string>") -> Protocol:
+    """Validate a protocol given as YAML text; raise ProtocolError listing every problem found."""
+    data, lines = _read_yaml(text, filename)
+    if data is None:
+        raise ProtocolError(
+            [ProtocolIssue("", None, "is empty: start from the example protocol (protocol.example.yaml)")],
+            filename,
+        )
+    try:
+        return Protocol.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(_issues(exc, lines), filename) from None
+
+
+def load_protocol(path: str | Path) -> Protocol:
+    """Read and validate the protocol file at `path`; raise ProtocolError on any problem."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")  # -sig: tolerate the BOM some editors add
+    except UnicodeDecodeError:
+        raise ProtocolError(
+            [ProtocolIssue("", None, "is not UTF-8 text: save it with the UTF-8 encoding")], str(path)
+        ) from None
+    except OSError as exc:
+        raise ProtocolError(
+            [ProtocolIssue("", None, f"cannot be read: {exc.strerror or exc}")], str(path)
+        ) from None
+    return parse_protocol(text, str(path))
