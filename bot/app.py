@@ -1,0 +1,104 @@
+"""Wiring: build every part once from the settings. Nothing global is mutated per request."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt import App
+from sqlalchemy.engine import Engine
+
+from bot import db
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.gateway import SlackGateway
+from bot.metrics import Metrics
+from bot.outbox import OutboxWorker
+from bot.protocol import EXAMPLE_PROTOCOL, Protocol, load_protocol
+from bot.services import Vigie
+
+log = structlog.get_logger(__name__)
+FEED_POLL_SECONDS = 60  # each feed has its own period in the protocol; this is how often we look
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    protocol: Protocol
+    protocol_path: Path
+    clock: Clock
+    gateway: SlackGateway
+    worker: OutboxWorker
+    vigie: Vigie
+    metrics: Metrics
+    bolt: App | None  # None for command-line tools run without Slack credentials
+    scheduler: BackgroundScheduler | None = None
+
+    def start(self) -> None:
+        self.worker.start()
+        if self.settings.run_scheduler:
+            self.scheduler = BackgroundScheduler(timezone="UTC")
+            self.scheduler.add_job(self.poll_feeds, "interval", seconds=FEED_POLL_SECONDS, id="feeds",
+                                   max_instances=1, coalesce=True)
+            self.scheduler.start()
+
+    def stop(self) -> None:
+        if self.scheduler:
+            self.scheduler.shutdown(wait=False)
+        self.worker.stop()
+
+    def poll_feeds(self) -> None:
+        with httpx.Client(timeout=10.0, follow_redirects=True,
+                          headers={"User-Agent": "Vigie/0.1 (+feed reader)"}) as client:
+            self.vigie.poll_feeds(client)
+
+
+def resolve_protocol(settings: Settings) -> tuple[Protocol, Path]:
+    """The company's protocol, or the shipped example when none is configured (and we say so)."""
+    path = settings.protocol_file or EXAMPLE_PROTOCOL
+    if settings.protocol_file is None:
+        log.warning("protocol_example_in_use", path=str(path),
+                    hint="set VIGIE_PROTOCOL_FILE to your own protocol file")
+    return load_protocol(path), path
+
+
+def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> Runtime:
+    clock = clock or SystemClock()
+    engine = db.make_engine(settings.database_url)
+    if migrate:
+        db.upgrade(engine)
+    protocol, path = resolve_protocol(settings)
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    lease = settings.outbox_lease_seconds
+    # A Slack call must end well within the lease, or another worker could take the row while it is in flight.
+    gateway = SlackGateway(token=token, base_url=settings.slack_api_url, timeout=min(10.0, lease / 3))
+    worker = OutboxWorker(engine=engine, gateway=gateway, clock=clock, lease=timedelta(seconds=lease),
+                          channel_interval=settings.channel_interval_seconds)
+    vigie = Vigie(engine=engine, protocol=protocol, clock=clock, gateway=gateway, on_commit=worker.wake)
+    metrics = Metrics(vigie.outbox_counts)
+    bolt = build_bolt_app(settings, gateway) if token else None
+    runtime = Runtime(settings=settings, engine=engine, protocol=protocol, protocol_path=path, clock=clock,
+                      gateway=gateway, worker=worker, vigie=vigie, metrics=metrics, bolt=bolt)
+    if bolt is not None:
+        from handlers import register
+
+        register(bolt, runtime)
+    return runtime
+
+
+def build_bolt_app(settings: Settings, gateway: SlackGateway) -> App:
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    return App(
+        # Everything is passed explicitly so Bolt never reads the environment itself.
+        signing_secret=secret,
+        client=gateway.client,
+        # auth.test at start-up: a revoked or mistyped token stops start-up instead of failing later.
+        token_verification_enabled=True,
+        logger=logging.getLogger("slack_bolt"),
+    )

@@ -1,0 +1,235 @@
+"""The `vigie` command: run the bot, manage the database, check the protocol, import files."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bot import db
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure
+
+app = typer.Typer(help="Vigie: social-media monitoring turned into a disciplined response, in Slack.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+protocol_app = typer.Typer(help="The response protocol file.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Slack messages waiting to be delivered.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(protocol_app, name="protocol")
+app.add_typer(outbox_app, name="outbox")
+out = Console(soft_wrap=True)  # never break a path or an error line in two
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _settings(*required: str) -> Settings:
+    try:
+        settings = load_settings()
+        settings.require(*required)
+    except ConfigError as exc:
+        err.print(f"[red]Configuration:[/red] {exc}")
+        raise typer.Exit(2) from None
+    configure(settings.log_level, settings.log_format)
+    return settings
+
+
+def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
+    from slack_bolt.error import BoltError
+
+    from bot.app import build_runtime
+    from bot.protocol import ProtocolError
+
+    try:
+        return build_runtime(settings)
+    except ProtocolError as exc:
+        err.print(f"[red]The protocol file has errors:[/red]\n{exc}")
+        raise typer.Exit(2) from None
+    except BoltError as exc:  # auth.test failed: revoked or mistyped token, or Slack unreachable
+        err.print(f"[red]Configuration:[/red] Slack refused SLACK_BOT_TOKEN or could not be reached at "
+                  f"{settings.slack_api_url} ({str(exc)[:200]}): check the token and SLACK_API_URL.")
+        raise typer.Exit(2) from None
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+@app.command()
+def run(
+    port: Annotated[int | None, typer.Option(help="Also serve the intake API, /healthz and /metrics here.")] = None,
+    host: Annotated[str, typer.Option(help="Interface for --port.")] = "127.0.0.1",
+) -> None:
+    """Run the bot in Socket Mode (no public URL needed)."""
+    settings = _settings("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    runtime = _runtime(settings)
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    runtime.start()
+    if port is not None:
+        import uvicorn
+
+        from bot.http import build_http_app
+
+        server = uvicorn.Server(uvicorn.Config(build_http_app(runtime, with_slack=False), host=host, port=port,
+                                               log_level="warning"))
+        threading.Thread(target=server.run, daemon=True, name="vigie-http").start()
+    handler = SocketModeHandler(runtime.bolt, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
+    handler.connect()
+    out.print(f"Vigie is running in Socket Mode (protocol: {runtime.protocol_path}).")
+    try:
+        _wait_for_signal()
+    finally:
+        handler.close()
+        runtime.stop()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+) -> None:
+    """Run the bot in HTTP mode: Slack at /slack/events, the intake API, /healthz and /metrics."""
+    settings = _settings("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    runtime = _runtime(settings)
+    import uvicorn
+
+    from bot.http import build_http_app
+
+    runtime.start()
+    out.print(f"Vigie is listening on http://{host}:{port} (protocol: {runtime.protocol_path}).")
+    try:
+        uvicorn.run(build_http_app(runtime), host=host, port=port, log_level="warning")
+    finally:
+        runtime.stop()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply database migrations (start-up also does it)."""
+    settings = _settings()
+    engine = db.make_engine(settings.database_url)
+    db.upgrade(engine, revision)
+    out.print(f"Database at revision {db.current_revision(engine)}.")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's migration revision."""
+    settings = _settings()
+    out.print(db.current_revision(db.make_engine(settings.database_url)) or "(empty database)")
+
+
+@protocol_app.command("check")
+def protocol_check(file: Annotated[Path, typer.Argument(help="The protocol YAML file.", exists=False)]) -> None:
+    """Validate a protocol file; errors name the field and the line."""
+    from bot.protocol import ProtocolError, load_protocol
+
+    try:
+        protocol = load_protocol(file)
+    except ProtocolError as exc:
+        err.print(f"[red]{file} has {len(exc.issues)} error(s):[/red]")
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    out.print(f"[green]{file} is valid:[/green] {len(protocol.teams)} teams, {len(protocol.routing)} routing rules, "
+              f"{len(protocol.feeds)} feeds.")
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="CSV or JSON Lines export of a monitoring tool.")],
+    fmt: Annotated[str | None, typer.Option("--format", help="csv or jsonl (default: from the extension).")] = None,
+    mapping: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN, e.g. --map text=Contenu.")] = None,
+    source: Annotated[str | None, typer.Option(help="Source for rows that have none.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Mentions stored per transaction.")] = 200,
+) -> None:
+    """Import mentions from a file: every valid line is kept, every bad line reported with its number."""
+    from bot.intake.files import LineError, parse_mapping, read_mentions
+
+    if not file.is_file():
+        err.print(f"[red]No file at {file}.[/red]")
+        raise typer.Exit(2)
+    if fmt not in (None, "csv", "jsonl"):
+        err.print("[red]--format must be csv or jsonl.[/red]")
+        raise typer.Exit(2)
+    try:
+        columns = parse_mapping(mapping or [])
+    except ValueError as exc:
+        err.print(f"[red]--map: {exc}[/red]")
+        raise typer.Exit(2) from None
+    settings = _settings()
+    runtime = _runtime(settings)
+    reader = read_mentions(file, fmt=fmt, mapping=columns or None, source=source,  # type: ignore[arg-type]
+                           default_timezone=runtime.protocol.timezone)
+    errors: list[LineError] = []
+    new = dup = 0
+    batch = []
+
+    def flush() -> None:
+        nonlocal new, dup
+        results = runtime.vigie.ingest(batch, actor=f"import:{file.name}")
+        new += sum(not r.duplicate for r in results)
+        dup += sum(r.duplicate for r in results)
+        batch.clear()
+
+    total_lines = _count_lines(file)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=False) as progress, reader:
+        task = progress.add_task(f"Importing {file.name} (lines)", total=total_lines)
+        try:
+            items = iter(reader)
+            for line, item in items:
+                if isinstance(item, LineError):
+                    errors.append(item)
+                else:
+                    batch.append(item)
+                    if len(batch) >= batch_size:
+                        flush()
+                progress.update(task, completed=min(line, total_lines))
+        except (ValueError, OSError) as exc:  # a whole-file problem: missing column, unreadable encoding...
+            err.print(f"[red]{file}: {exc}[/red]")
+            raise typer.Exit(2) from None
+        if batch:
+            flush()
+        progress.update(task, completed=total_lines)
+    for warning in reader.warnings:
+        err.print(f"[yellow]{warning}[/yellow]")
+    for e in errors:
+        err.print(f"line {e.line}: {e.message}", markup=False, highlight=False)
+    out.print(f"{new} new mention(s) stored, {dup} already known, {len(errors)} line(s) with errors.")
+    if new:
+        # Relays are delivered by the outbox of the running bot (or of the next `vigie run`/`serve`).
+        out.print("Their relay cards are queued; a running Vigie delivers them.")
+    raise typer.Exit(1 if errors else 0)
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) or 1
+
+
+@outbox_app.command("retry")
+def outbox_retry() -> None:
+    """Queue again the messages Slack refused for a reason a person has since fixed."""
+    from bot.clock import SystemClock
+    from bot.outbox import retry_failed
+
+    settings = _settings()
+    n = retry_failed(db.make_engine(settings.database_url), now=SystemClock().now())
+    out.print(f"{n} message(s) queued again.")
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as exc:  # pragma: no cover - settings errors are caught above; belt and braces
+        err.print(f"[red]Configuration:[/red] {exc}")
+        sys.exit(2)

@@ -1,0 +1,324 @@
+"""Use cases. Each gets a session and a time, applies the rules, writes rows (the mention, its audit
+event and the Slack calls to make, as outbox rows) and returns plain data. Callers own the transaction,
+so the same use case runs from the intake API, a feed poll, a file import or a Slack shortcut.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import structlog
+from sqlalchemy import insert as sa_insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot import blocks
+from bot.clock import Clock
+from bot.db import session_scope
+from bot.domain.routing import Router
+from bot.gateway import SlackCallError, SlackGateway
+from bot.i18n import t
+from bot.intake.feeds import FeedValidators, fetch_feed
+from bot.intake.schema import MentionIn
+from bot.models import AuditEvent, FeedState, Mention, MentionStatus, Outbox
+from bot.protocol import Protocol
+from bot.slack_text import escape
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    id: int
+    duplicate: bool
+    team: str | None = None
+    severity: str | None = None
+
+
+# --- writing outbox rows ------------------------------------------------------------------------
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    method: str,
+    args: dict[str, Any],
+    now: datetime,
+    dedupe_key: str | None = None,
+    mention_id: int | None = None,
+) -> None:
+    """Record a Slack call to make. The same `dedupe_key` twice is recorded once."""
+    row = {
+        "dedupe_key": dedupe_key or f"{kind}:{uuid.uuid4()}",
+        "kind": kind,
+        "method": method,
+        "channel": str(args.get("channel", "")),
+        "payload": args,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+        "mention_id": mention_id,
+    }
+    session.execute(_insert_ignore(session, Outbox).values(**row))
+
+
+def _insert_ignore(session: Session, table: Any) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING on both SQLite and PostgreSQL: a race cannot make a duplicate."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return sa_insert(table)  # pragma: no cover - other databases are not supported
+
+
+# --- intake -------------------------------------------------------------------------------------
+
+
+def ingest_mention(
+    session: Session,
+    mention: MentionIn,
+    *,
+    protocol: Protocol,
+    router: Router,
+    now: datetime,
+    actor: str,
+    forced_team: str | None = None,
+    flagged_by: str | None = None,
+) -> IngestResult:
+    """Store a mention once, triage it, and queue its relay card — all in the caller's transaction."""
+    triage = router.triage(
+        text=mention.text,
+        source=mention.source,
+        language=mention.language,
+        reach=mention.reach,
+        tags=list(mention.tags),
+        forced_team=forced_team,
+    )
+    reasons = [r.to_dict() for r in triage.reasons]
+    values = {
+        "source": mention.source,
+        "external_id": mention.external_id,
+        "url": str(mention.url),
+        "author": mention.author,
+        "text": mention.text,
+        "published_at": mention.published_at,
+        "received_at": now,
+        "language": triage.language,
+        "language_detected": triage.language_detected,
+        "reach": mention.reach,
+        "tags": list(mention.tags),
+        "team": triage.team,
+        "severity": triage.severity.value,
+        "reasons": reasons,
+        "status": MentionStatus.new.value,
+        "flagged_by": flagged_by,
+    }
+    stmt = _insert_ignore(session, Mention).values(**values).returning(Mention.id)  # type: ignore[attr-defined]
+    new_id = session.execute(stmt).scalar_one_or_none()
+    if new_id is None:
+        existing = session.exec(
+            select(Mention.id).where(Mention.source == mention.source, Mention.external_id == mention.external_id)
+        ).one()
+        return IngestResult(id=int(existing), duplicate=True)
+
+    team = protocol.team(triage.team)
+    lang = protocol.language
+    card = blocks.relay_card(
+        mention_id=new_id,
+        team_name=team.name.get(lang),
+        source=mention.source,
+        author=mention.author,
+        text=mention.text,
+        url=str(mention.url),
+        published_at=mention.published_at,
+        severity=triage.severity.value,
+        reach=mention.reach,
+        language=triage.language,
+        language_detected=triage.language_detected,
+        reasons=reasons,
+        channel=team.channel,
+        lang=lang,
+    )
+    enqueue(session, kind="relay", method="chat.postMessage", args=card, now=now,
+            dedupe_key=f"relay:{new_id}", mention_id=new_id)
+    session.add(
+        AuditEvent(at=now, actor=actor, action="mention.received", mention_id=new_id,
+                   after={"team": triage.team, "severity": triage.severity.value, "reasons": reasons})
+    )
+    return IngestResult(id=new_id, duplicate=False, team=triage.team, severity=triage.severity.value)
+
+
+class Vigie:
+    """The use cases bound to one database, protocol and clock; each call is one transaction.
+
+    After a transaction that queued Slack calls commits, `on_commit` wakes the outbox worker, so a relay
+    leaves within milliseconds instead of at the next poll.
+    """
+
+    def __init__(self, *, engine: Engine, protocol: Protocol, clock: Clock, gateway: SlackGateway | None = None,
+                 on_commit: Callable[[], None] = lambda: None):
+        self.engine = engine
+        self.gateway = gateway  # for reads only (names, permalinks); every write goes through the outbox
+        self.protocol = protocol
+        self.router = Router(protocol)
+        self.clock = clock
+        self.on_commit = on_commit
+
+    def ingest(self, mentions: Iterable[MentionIn], *, actor: str,
+               forced_team: str | None = None) -> list[IngestResult]:
+        """Store a batch in one transaction: all are durable, or none is (then the caller reports an error)."""
+        now = self.clock.now()
+        with session_scope(self.engine) as session:
+            results = [
+                ingest_mention(session, m, protocol=self.protocol, router=self.router, now=now, actor=actor,
+                               forced_team=forced_team)
+                for m in mentions
+            ]
+        if any(not r.duplicate for r in results):
+            self.on_commit()
+        return results
+
+    # --- Slack: a person flags a message as a mention -------------------------------------------
+
+    def flag_message(
+        self,
+        *,
+        channel: str,
+        message_ts: str,
+        text: str,
+        author_id: str | None,
+        author_name: str | None,
+        team_domain: str | None,
+        flagged_by: str,
+    ) -> IngestResult:
+        """Someone used "Flag as a mention" on a Slack message: ingest it like any other mention."""
+        author = self._user_name(author_id) if author_id else None
+        author = author or author_name or author_id or "?"
+        permalink = self._permalink(channel, message_ts, team_domain)
+        now = self.clock.now()
+        published = datetime.fromtimestamp(float(message_ts), tz=UTC)
+        mention = MentionIn(
+            source="slack",
+            external_id=f"{channel}:{message_ts}",
+            url=permalink,  # type: ignore[arg-type]
+            author=author,
+            text=text or "(—)",
+            published_at=published,
+        )
+        lang = self.protocol.language
+        with session_scope(self.engine) as session:
+            result = ingest_mention(session, mention, protocol=self.protocol, router=self.router, now=now,
+                                    actor=flagged_by, flagged_by=flagged_by)
+            if result.duplicate:
+                reply = t("flag.duplicate", lang, id=result.id)
+            else:
+                team = self.protocol.team(result.team or self.protocol.default_team)
+                reply = t("flag.done", lang, id=result.id, team=escape(team.name.get(lang)),
+                          severity=t(f"severity.{result.severity}", lang))
+            enqueue(session, kind="ephemeral", method="chat.postEphemeral", now=now,
+                    args={"channel": channel, "user": flagged_by, "text": reply})
+        self.on_commit()
+        return result
+
+    def _user_name(self, user_id: str) -> str | None:
+        if self.gateway is None:
+            return None
+        try:
+            user = self.gateway.call("users.info", user=user_id).get("user") or {}
+        except SlackCallError:
+            return None
+        profile = user.get("profile") or {}
+        return profile.get("display_name") or user.get("real_name") or user.get("name")
+
+    def _permalink(self, channel: str, ts: str, team_domain: str | None) -> str:
+        if self.gateway is not None:
+            try:
+                link = self.gateway.call("chat.getPermalink", channel=channel, message_ts=ts).get("permalink")
+                if link:
+                    return str(link)
+            except SlackCallError:
+                pass
+        # Slack's permalink format, when the API cannot tell us (the message may be in a DM we cannot read).
+        return f"https://{team_domain or 'app'}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+    def tell_user(self, *, channel: str, user: str, text: str) -> None:
+        """An ephemeral answer to one person, delivered by the outbox like every other Slack call."""
+        with session_scope(self.engine) as session:
+            enqueue(session, kind="ephemeral", method="chat.postEphemeral", now=self.clock.now(),
+                    args={"channel": channel, "user": user, "text": text})
+        self.on_commit()
+
+    # --- feeds ----------------------------------------------------------------------------------
+
+    def poll_feeds(self, client: httpx.Client) -> dict[str, str]:
+        """Poll every feed that is due; a broken feed is reported once to the default team, never fatal."""
+        outcome: dict[str, str] = {}
+        for feed in self.protocol.feeds:
+            now = self.clock.now()
+            url = str(feed.url)
+            with session_scope(self.engine) as session:
+                state = session.get(FeedState, url) or FeedState(url=url)
+                if state.last_polled_at and (now - state.last_polled_at).total_seconds() < feed.every_minutes * 60:
+                    continue
+                validators = FeedValidators(etag=state.etag, last_modified=state.last_modified)
+            poll = fetch_feed(client, url=url, source=feed.name, validators=validators, now=now,
+                              language=feed.language)
+            outcome[feed.name] = poll.status
+            new = 0
+            if poll.mentions:
+                new = sum(not r.duplicate for r in self.ingest(poll.mentions, actor=f"feed:{feed.name}",
+                                                                forced_team=feed.team))
+            self._record_feed(feed.name, url, poll.status, poll.error, poll.validators, now)
+            log.info("feed_polled", feed=feed.name, status=poll.status, entries=len(poll.mentions), new=new,
+                     skipped=len(poll.skipped), error=poll.error)
+        return outcome
+
+    def _record_feed(self, name: str, url: str, status: str, error: str | None,
+                     validators: FeedValidators, now: datetime) -> None:
+        lang = self.protocol.language
+        channel = self.protocol.team(self.protocol.default_team).channel
+        with session_scope(self.engine) as session:
+            state = session.get(FeedState, url) or FeedState(url=url)
+            state.last_polled_at = now
+            if status == "error":
+                state.consecutive_failures += 1
+                state.last_error = (error or "")[:500]
+                if state.consecutive_failures == 1:  # report the first failure of a streak, once
+                    enqueue(session, kind="notice", method="chat.postMessage", now=now,
+                            dedupe_key=f"feed-broken:{url}:{now.isoformat()}",
+                            args=blocks.notice(channel=channel, text=t("feed.broken", lang, name=escape(name),
+                                                                       error=escape(error or ""))))
+            else:
+                if state.consecutive_failures:
+                    enqueue(session, kind="notice", method="chat.postMessage", now=now,
+                            dedupe_key=f"feed-back:{url}:{now.isoformat()}",
+                            args=blocks.notice(channel=channel, text=t("feed.recovered", lang, name=escape(name))))
+                state.consecutive_failures = 0
+                state.last_error = None
+                state.last_ok_at = now
+                state.etag = validators.etag
+                state.last_modified = validators.last_modified
+            session.add(state)
+        self.on_commit()
+
+    # --- read side ------------------------------------------------------------------------------
+
+    def mention(self, mention_id: int) -> Mention | None:
+        with Session(self.engine) as session:
+            return session.get(Mention, mention_id)
+
+    def outbox_counts(self) -> dict[str, int]:
+        from sqlalchemy import func
+
+        with Session(self.engine) as session:
+            rows = session.exec(select(Outbox.status, func.count()).group_by(col(Outbox.status))).all()
+        return {status: int(n) for status, n in rows}

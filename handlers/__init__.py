@@ -1,0 +1,18 @@
+"""Every Slack listener, registered in one visible place. Handlers ack, parse, call one service."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from slack_bolt import App
+
+from handlers import actions, errors, shortcuts
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+
+def register(app: App, runtime: Runtime) -> None:
+    shortcuts.register(app, runtime)
+    actions.register(app, runtime)
+    errors.register(app, runtime)

@@ -1,0 +1,28 @@
+"""Message shortcuts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App
+
+from bot.ids import Shortcut
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.shortcut(Shortcut.flag_message.value)
+    def flag_message(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        message = body.get("message") or {}
+        runtime.vigie.flag_message(
+            channel=body["channel"]["id"],
+            message_ts=body.get("message_ts") or message["ts"],
+            text=message.get("text") or "",
+            author_id=message.get("user"),
+            author_name=message.get("username") or (message.get("bot_profile") or {}).get("name"),
+            team_domain=(body.get("team") or {}).get("domain"),
+            flagged_by=body["user"]["id"],  # the user Slack signed for, not anything in the message
+        )
