@@ -1,0 +1,71 @@
+"""Building requests exactly as Slack sends them: form-encoded payloads, signed with the signing secret.
+
+The signature is computed here independently of the code under test (and checked against Slack's
+published test vector in test_signing.py), so Bolt's real verification is what accepts or refuses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+
+def sign(secret: str, body: str, timestamp: int) -> str:
+    basestring = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), basestring, hashlib.sha256).hexdigest()
+
+
+def signed_headers(secret: str, body: str, *, timestamp: int | None = None,
+                   content_type: str = "application/x-www-form-urlencoded") -> dict[str, str]:
+    ts = int(time.time()) if timestamp is None else timestamp
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": str(ts),
+        "X-Slack-Signature": sign(secret, body, ts),
+    }
+
+
+def interactive_body(payload: dict[str, Any]) -> str:
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def message_shortcut(*, user: str = "U0FLAGGER1", channel: str = "C0RANDOM01", ts: str = "1763719200.000100",
+                     text: str = "Hello", author: str = "U0AUTHOR01", team_domain: str = "acme",
+                     callback_id: str = "flag_message") -> dict[str, Any]:
+    return {
+        "type": "message_action",
+        "token": "legacy-verification-token",
+        "action_ts": "1763719300.123456",
+        "team": {"id": "T0TEAM0001", "domain": team_domain},
+        "user": {"id": user, "username": "flagger", "team_id": "T0TEAM0001", "name": "flagger"},
+        "channel": {"id": channel, "name": "random"},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": "123.456.abcdef",
+        "response_url": "https://hooks.slack.invalid/app/T0/1/abc",
+        "message_ts": ts,
+        "message": {"type": "message", "user": author, "ts": ts, "text": text, "team": "T0TEAM0001"},
+    }
+
+
+def block_action(*, action_id: str, value: str, user: str = "U0EXPERT01", channel: str = "C0FINANCE1",
+                 message_ts: str = "1763719200.000200") -> dict[str, Any]:
+    return {
+        "type": "block_actions",
+        "team": {"id": "T0TEAM0001", "domain": "acme"},
+        "user": {"id": user, "username": "expert", "name": "expert", "team_id": "T0TEAM0001"},
+        "api_app_id": "A0VIGIE001",
+        "token": "legacy-verification-token",
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
+        "trigger_id": "123.456.abcdef",
+        "channel": {"id": channel, "name": "veille-finance"},
+        "message": {"type": "message", "ts": message_ts, "text": "card", "blocks": []},
+        "response_url": "https://hooks.slack.invalid/actions/T0/1/abc",
+        "actions": [{"action_id": action_id, "block_id": f"mention:{value}", "value": value, "type": "button",
+                     "action_ts": "1763719300.000001"}],
+    }

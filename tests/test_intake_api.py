@@ -1,0 +1,132 @@
+"""The intake API, end to end: HTTP in, stored once, relayed once into the right channel through the fake Slack."""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel import Session, select
+
+from bot.intake.schema import MAX_BATCH, MAX_BODY_BYTES
+from bot.models import AuditEvent, Mention, Outbox
+from tests.conftest import AUTH, drain, mention
+
+
+def test_a_mention_is_stored_and_relayed_once_to_its_team_channel(http, slack, runtime):
+    body = mention(1, text="Les résultats du T3 sont décevants, le dividende baisse ?", reach=12_000)
+    r = http.post("/intake/mentions", json=body, headers=AUTH)
+    assert r.status_code == 202, r.text
+    answer = r.json()
+    assert answer["accepted"] == 1 and answer["duplicates"] == 0
+    mention_id = answer["mentions"][0]["id"]
+
+    [call] = slack.wait_for("chat.postMessage")
+    assert call.args["channel"] == "C0FINANCE1"
+    assert call.args["metadata"]["event_payload"]["outbox_id"]
+    card = json.dumps(call.args["blocks"], ensure_ascii=False)
+    assert "résultats" in card and "dividende" in card  # the reason names the keywords found
+    assert "12" in card and "Moyenne" in card  # reach 12,000 raised the severity to medium
+    assert f"mention n° {mention_id}" in card
+    assert [a["action_id"] for a in call.args["blocks"][-1]["elements"]] == [
+        "mention_claim", "mention_draft", "mention_reroute", "mention_dismiss"]
+
+    drain(runtime)
+    with Session(runtime.engine) as s:
+        stored = s.get(Mention, mention_id)
+        assert stored.team == "finance" and stored.severity == "medium"
+        assert {r["code"] for r in stored.reasons} >= {"route.keyword", "severity.reach"}
+        assert stored.status == "relayed" and stored.relay_ts == call.response["ts"]
+        audit = s.exec(select(AuditEvent).where(AuditEvent.mention_id == mention_id)).all()
+        assert [a.action for a in audit] == ["mention.received"]
+
+
+def test_the_same_mention_again_is_acknowledged_as_duplicate_and_not_relayed(http, slack, runtime):
+    first = http.post("/intake/mentions", json=mention(7), headers=AUTH)
+    slack.wait_for("chat.postMessage")
+    again = http.post("/intake/mentions", json=mention(7, text="changed text, same id"), headers=AUTH)
+    assert again.status_code == 202
+    assert again.json()["duplicates"] == 1 and again.json()["accepted"] == 0
+    assert again.json()["mentions"][0]["id"] == first.json()["mentions"][0]["id"]
+    runtime.worker.run_once()
+    assert len(slack.calls("chat.postMessage")) == 1
+    with Session(runtime.engine) as s:
+        assert len(s.exec(select(Mention)).all()) == 1
+        assert len(s.exec(select(Outbox)).all()) == 1
+
+
+def test_a_batch_with_duplicates_inside_it(http, slack):
+    batch = [mention(i) for i in range(5)] + [mention(2)]
+    r = http.post("/intake/mentions", json=batch, headers=AUTH)
+    assert r.status_code == 202
+    flags = [m["duplicate"] for m in r.json()["mentions"]]
+    assert flags == [False] * 5 + [True]
+    slack.wait_for("chat.postMessage", count=5)
+
+
+def test_unrouted_mentions_fall_back_to_the_general_team(http, slack):
+    http.post("/intake/mentions", json=mention(1, text="Joli packaging !"), headers=AUTH)
+    [call] = slack.wait_for("chat.postMessage")
+    assert call.args["channel"] == "C0GENERAL1"
+    assert "aucune règle ne correspond" in json.dumps(call.args["blocks"], ensure_ascii=False)
+
+
+def test_wrong_or_missing_token_is_401(http, slack):
+    assert http.post("/intake/mentions", json=mention()).status_code == 401
+    r = http.post("/intake/mentions", json=mention(), headers={"Authorization": "Bearer nope-nope-nope-nope"})
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert http.post("/intake/mentions", content=b"{not json", headers=AUTH | {"content-type": "application/json"}
+                     ).status_code == 400
+    assert slack.calls("chat.postMessage") == []
+
+
+def test_bad_json_is_400_with_a_sentence(http):
+    r = http.post("/intake/mentions", content=b'{"source": "x",', headers=AUTH)
+    assert r.status_code == 400
+    assert "not valid JSON" in r.json()["error"]
+
+
+def test_invalid_fields_are_422_and_each_is_named(http, runtime):
+    bad = mention(1, url="javascript:alert(1)", published_at="yesterday", reach=-5)
+    del bad["author"]
+    r = http.post("/intake/mentions", json=bad, headers=AUTH)
+    assert r.status_code == 422
+    fields = {f["field"] for f in r.json()["fields"]}
+    assert fields == {"url", "published_at", "reach", "author"}
+    batch = [mention(1), mention(2, text="   ")]
+    r = http.post("/intake/mentions", json=batch, headers=AUTH)
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["fields"]] == ["[1].text"]
+    with Session(runtime.engine) as s:  # a refused batch stores nothing: the sender can resend it whole
+        assert s.exec(select(Mention)).all() == []
+
+
+def test_too_large_is_413(http):
+    too_many = [mention(i) for i in range(MAX_BATCH + 1)]
+    assert http.post("/intake/mentions", json=too_many, headers=AUTH).status_code == 413
+    huge = b'{"text": "' + b"a" * (MAX_BODY_BYTES + 10) + b'"}'
+    r = http.post("/intake/mentions", content=huge, headers=AUTH | {"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_nul_bytes_and_odd_unicode_are_stored_not_500(http, slack):
+    r = http.post("/intake/mentions", json=mention(1, text="a\x00b \u202e txt.exe", author="x\x00y"), headers=AUTH)
+    assert r.status_code == 202
+    [call] = slack.wait_for("chat.postMessage")
+    assert "\u202e" not in json.dumps(call.args, ensure_ascii=False)
+
+
+def test_openapi_describes_the_intake(http):
+    doc = http.get("/openapi.json").json()
+    op = doc["paths"]["/intake/mentions"]["post"]
+    assert set(op["responses"]) >= {"202", "400", "401", "413", "422", "503"}
+    schema = doc["components"]["schemas"]["MentionIn"]
+    assert set(schema["required"]) == {"source", "external_id", "url", "author", "text", "published_at"}
+    assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_health_and_metrics(http, slack):
+    assert http.get("/healthz").json()["status"] == "ok"
+    http.post("/intake/mentions", json=mention(1), headers=AUTH)
+    http.post("/intake/mentions", json=mention(1), headers=AUTH)
+    metrics = http.get("/metrics").text
+    assert 'vigie_mentions_total{door="api",outcome="new"} 1.0' in metrics
+    assert 'vigie_mentions_total{door="api",outcome="duplicate"} 1.0' in metrics
