@@ -50,7 +50,7 @@ def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
     except ProtocolError as exc:
         err.print(f"[red]The protocol file has errors:[/red]\n{exc}")
         raise typer.Exit(2) from None
-    except BoltError as exc:  # auth.test failed: revoked or mistyped token, or Slack unreachable
+    except (BoltError, OSError) as exc:  # auth.test failed: revoked or mistyped token, or Slack unreachable
         err.print(f"[red]Configuration:[/red] Slack refused SLACK_BOT_TOKEN or could not be reached at "
                   f"{settings.slack_api_url} ({str(exc)[:200]}): check the token and SLACK_API_URL.")
         raise typer.Exit(2) from None

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 
 from bot import db
 from bot.app import Runtime, build_runtime
@@ -15,6 +16,10 @@ from bot.config import Settings
 from bot.http import build_http_app
 from tests import dbutil, slackspec
 from tests.fakes.slack_api import FakeSlack
+
+# Speed is measured in bench/, not asserted by a clock: no per-example deadline (CI machines are shared).
+hypothesis_settings.register_profile("vigie", deadline=None)
+hypothesis_settings.load_profile("vigie")
 
 BOT_TOKEN = "xoxb-test-0000000000-vigie"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

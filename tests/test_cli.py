@@ -100,3 +100,10 @@ def test_a_token_slack_refuses_stops_start_up_with_one_sentence(env, slack):
                                                  "SLACK_API_URL": slack.url})
     assert r.exit_code == 2
     assert "Slack refused SLACK_BOT_TOKEN" in r.output and "invalid_auth" in r.output
+
+
+def test_an_unreachable_slack_api_stops_start_up_with_one_sentence(env):
+    r = runner.invoke(app, ["serve"], env=env | {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
+                                                 "SLACK_API_URL": "http://127.0.0.1:9/api/"})
+    assert r.exit_code == 2
+    assert "could not be reached at http://127.0.0.1:9/api/" in r.output and "Traceback" not in r.output
