@@ -29,7 +29,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(database_url: str, slack_url: str, port: int, tmp: Path) -> subprocess.Popen:
+def start_server(database_url: str, slack_url: str, port: int, tmp: Path,
+                 **extra_env: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "VIGIE_", "DATABASE_URL"))}
     env.update({
         "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_url,
@@ -38,6 +39,7 @@ def start_server(database_url: str, slack_url: str, port: int, tmp: Path) -> sub
         "VIGIE_CHANNEL_INTERVAL": "0.05",  # the fake allows 20 per second per channel
         "PYTHONPATH": str(ROOT),
     })
+    env.update(extra_env)
     with open(tmp / f"server-{port}.log", "ab") as log:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], cwd=tmp, env=env,
                                 stdout=subprocess.DEVNULL, stderr=log)

@@ -4,7 +4,7 @@ No I/O, no clock: the same mention and protocol always give the same answer, whi
 test and its decisions easy to explain. Each decision carries `reasons` (codes plus JSON parameters) that
 the Slack card renders through i18n and the audit log stores as they are.
 
-(The one exception to "no I/O": langdetect reads its profiles from disk on the first detection of the
+(The one exception to "no I/O": lingua loads its models on the first detection of the
 process; pass `detect=` to `Router` to avoid it in tests.)
 """
 
