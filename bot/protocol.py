@@ -4,13 +4,19 @@ People edit it by hand, so every mistake must come back as a sentence that names
 
     protocol.yaml:14: teams.finance.channel: must be a Slack channel ID such as C0123ABCD or ...
 
-Models forbid unknown keys (a typo must not silently switch a rule off). New sections (SLAs, approvals,
-on-call...) are new optional fields on `Protocol`, each a small model deriving from `_Model`.
+Models forbid unknown keys (a typo must not silently switch a rule off). New sections (SLAs, on-call...) are
+new optional fields on `Protocol`, each a small model deriving from `_Model`, with a default so that older
+files keep loading.
+
+One setting points outside the file: `checks.roster`, a CSV of employee names. It is read while the protocol
+is validated, so a missing file or column stops start-up with its line like any other mistake.
 """
 
 from __future__ import annotations
 
+import csv
 import difflib
+import io
 import re
 import types
 from collections.abc import Iterable
@@ -24,11 +30,13 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -38,15 +46,20 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from bot.models import Severity
 
 __all__ = [
+    "DEFAULT_NETWORKS",
     "EXAMPLE_PROTOCOL",
+    "ApprovalRuleConfig",
+    "ChecksConfig",
     "CrisisWords",
     "Feed",
+    "HoldingStatement",
     "Language",
     "LocalizedText",
     "NegativeCues",
     "Protocol",
     "ProtocolError",
     "ProtocolIssue",
+    "PublishingConfig",
     "ReachThreshold",
     "RoutingRule",
     "SeverityPolicy",
@@ -58,6 +71,20 @@ __all__ = [
 EXAMPLE_PROTOCOL = Path(__file__).parent / "examples" / "protocol.example.yaml"
 
 Language = Literal["fr", "en"]
+
+# Longest reply each network accepts, in characters; None: no limit. A protocol's `networks` section is merged
+# over these, so a company only writes the networks it wants to change or add.
+DEFAULT_NETWORKS: dict[str, int | None] = {
+    "x": 280,
+    "bluesky": 300,
+    "threads": 500,
+    "mastodon": 500,
+    "instagram": 2200,
+    "linkedin": 3000,
+    "facebook": 63206,
+    "email": None,
+    "other": None,
+}
 
 # --- value types: each check fails with a sentence meant for the person editing the file --------------------
 
@@ -123,6 +150,34 @@ def _url(value: str) -> str:
     return value
 
 
+_REQUIREMENT = re.compile(r"^(community_manager|decision_maker|team:[a-z][a-z0-9_-]{0,39})$")
+_REQUIREMENT_WORDS = ("community_manager", "decision_maker")
+
+
+def _requirement_shape(value: Any) -> Any:
+    # "- team: legal" (with a space) is a YAML mapping, not the text "team:legal": say how to write it.
+    if isinstance(value, dict) and list(value) == ["team"]:
+        raise PydanticCustomError(
+            "requirement_mapping",
+            'write a team requirement as one text, without a space after ":" and in quotes: "team:{team}"',
+            {"team": str(value["team"])},
+        )
+    return value
+
+
+def _requirement(value: str) -> str:
+    if _REQUIREMENT.match(value):
+        return value
+    close = difflib.get_close_matches(value, _REQUIREMENT_WORDS, n=1, cutoff=0.7)
+    suggestion = close[0] if close else (f"team:{value}" if _SLUG.match(value) else None)
+    raise PydanticCustomError(
+        "requirement",
+        'must be "community_manager", "decision_maker" or "team:" followed by a team key, '
+        'such as "team:legal"{hint}',
+        {"hint": f' (did you mean "{suggestion}"?)' if suggestion else ""},
+    )
+
+
 def _timezone(value: str) -> str:
     try:
         ZoneInfo(value)
@@ -137,6 +192,11 @@ SlackUserId = Annotated[str, AfterValidator(_user_id)]
 SlackChannelRef = Annotated[str, AfterValidator(_channel)]
 Slug = Annotated[str, AfterValidator(_slug)]
 Regex = Annotated[str, AfterValidator(_regex)]
+WebUrl = Annotated[str, AfterValidator(_url)]
+# Who must approve a reply: "community_manager", "decision_maker" or "team:<key>".
+Requirement = Annotated[str, BeforeValidator(_requirement_shape), AfterValidator(_requirement)]
+# strict: YAML reads "yes" as true, and pydantic would otherwise take true for 1 character.
+ReplyLength = Annotated[int, Field(strict=True, ge=1, le=100_000)]
 # A keyword or cue word: matched whole-word, ignoring case and accents (see bot.domain.text).
 Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -242,10 +302,53 @@ class SeverityPolicy(_Model):
 
 class Feed(_Model):
     name: Slug
-    url: Annotated[str, AfterValidator(_url)]
+    url: WebUrl
     every_minutes: int = Field(default=10, ge=1, le=1440)
     team: str | None = None  # every item of this feed goes to this team, whatever its words
     language: Language | None = None  # the feed's language when it is known, instead of detecting it
+
+
+class ApprovalRuleConfig(_Model):
+    """Approvals a reply needs, beyond the community manager's (always required), for some teams / severities.
+
+    Empty `teams` or `severities` mean "any": a rule with neither applies to every reply.
+    """
+
+    teams: list[str] = []
+    severities: list[Severity] = []
+    require: Annotated[list[Requirement], Field(min_length=1)]
+
+    def applies_to(self, team: str, severity: Severity) -> bool:
+        return (not self.teams or team in self.teams) and (not self.severities or severity in self.severities)
+
+
+class ChecksConfig(_Model):
+    """Words the pre-publication checks look for in a draft reply."""
+
+    company_words: list[Term] = []  # the company's own names and brands (e.g. to check their spelling)
+    confidential_terms: list[Term] = []  # must never appear in a public reply
+    # CSV of employees (a "name" column, optionally "email"), so a reply does not name a colleague.
+    # A path relative to the protocol file's folder, or absolute.
+    roster: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = None
+
+
+class PublishingConfig(_Model):
+    """How an approved reply goes out: copied by hand (manual), or sent to the company's webhook.
+
+    The webhook's signing secret is not here (this file is shared and versioned): it comes from the
+    VIGIE_PUBLISH_WEBHOOK_SECRET setting.
+    """
+
+    mode: Literal["manual", "webhook"] = "manual"
+    webhook_url: WebUrl | None = None
+
+
+class HoldingStatement(_Model):
+    """A pre-approved waiting reply ("we have seen your message, we will come back to you")."""
+
+    key: Slug
+    label: LocalizedText  # what the button or menu shows
+    text: LocalizedText  # what is published
 
 
 class Protocol(_Model):
@@ -259,6 +362,22 @@ class Protocol(_Model):
     routing: list[RoutingRule] = []
     severity: SeverityPolicy = SeverityPolicy()
     feeds: list[Feed] = []
+    approvals: list[ApprovalRuleConfig] = []
+    # New or outsourced staff: their drafts need a second, independent approval, and their own approval
+    # never counts alone.
+    double_command: list[SlackUserId] = []
+    checks: ChecksConfig = ChecksConfig()
+    networks: dict[Slug, ReplyLength | None] = Field(default_factory=lambda: dict(DEFAULT_NETWORKS))
+    publishing: PublishingConfig = PublishingConfig()
+    holding_statements: list[HoldingStatement] = []
+
+    # Read from checks.roster during validation (see _cross_checks); private, so the model stays frozen.
+    _employee_names: tuple[str, ...] = PrivateAttr(default=())
+
+    @field_validator("networks")
+    @classmethod
+    def _merge_default_networks(cls, networks: dict[str, int | None]) -> dict[str, int | None]:
+        return {**DEFAULT_NETWORKS, **networks}
 
     @field_validator("teams")
     @classmethod
@@ -268,10 +387,17 @@ class Protocol(_Model):
         return teams
 
     @model_validator(mode="after")
-    def _references(self) -> Protocol:
-        """Every team named elsewhere must exist; the error points at the setting that names it."""
+    def _cross_checks(self, info: ValidationInfo) -> Protocol:
+        """Checks that span sections; each error points at the setting at fault.
+
+        Every team named elsewhere must exist; names and keys must not repeat; the roster must be readable.
+        `info.context["base_dir"]` is the folder a relative roster path starts from (default: the current one).
+        """
         known = ", ".join(sorted(self.teams))
         errors: list[InitErrorDetails] = []
+
+        def fail(loc: Loc, kind: str, message: str, value: Any) -> None:
+            errors.append(InitErrorDetails(type=PydanticCustomError(kind, message), loc=loc, input=value))
 
         def check(team: str | None, loc: tuple[str | int, ...]) -> None:
             if team is not None and team not in self.teams:
@@ -304,6 +430,49 @@ class Protocol(_Model):
                     )
                 )
             seen.add(feed.name)
+
+        for i, approval in enumerate(self.approvals):
+            for j, team in enumerate(approval.teams):
+                check(team, ("approvals", i, "teams", j))
+            for j, requirement in enumerate(approval.require):
+                if requirement.startswith("team:"):
+                    check(requirement.removeprefix("team:"), ("approvals", i, "require", j))
+                elif requirement == "decision_maker" and not self.decision_makers:
+                    # Otherwise every reply this rule covers would wait for an approval nobody can give.
+                    fail(
+                        ("approvals", i, "require", j),
+                        "no_decision_maker",
+                        "needs a decision maker, but decision_makers lists nobody",
+                        requirement,
+                    )
+
+        if self.publishing.mode == "webhook" and self.publishing.webhook_url is None:
+            fail(
+                ("publishing", "webhook_url"),
+                "webhook_url_missing",
+                'is required when mode is "webhook" (the address Vigie sends approved replies to)',
+                None,
+            )
+
+        keys: set[str] = set()
+        for i, statement in enumerate(self.holding_statements):
+            if statement.key in keys:
+                fail(
+                    ("holding_statements", i, "key"),
+                    "duplicate_holding_statement",
+                    "is the key of another holding statement: keys must differ",
+                    statement.key,
+                )
+            keys.add(statement.key)
+
+        if self.checks.roster is not None:
+            base_dir = Path((info.context or {}).get("base_dir") or ".")
+            try:
+                # An absolute roster path stays as it is; absolute() so messages say where Vigie looked.
+                self._employee_names = _read_roster((base_dir / self.checks.roster).absolute())
+            except PydanticCustomError as exc:
+                errors.append(InitErrorDetails(type=exc, loc=("checks", "roster"), input=self.checks.roster))
+
         if errors:
             raise ValidationError.from_exception_data(type(self).__name__, errors)
         return self
@@ -316,6 +485,30 @@ class Protocol(_Model):
         except KeyError:
             raise KeyError(f"no team {key!r} in the protocol (teams: {', '.join(self.teams)})") from None
 
+    def holding_statement(self, key: str) -> HoldingStatement:
+        for statement in self.holding_statements:
+            if statement.key == key:
+                return statement
+        known = ", ".join(s.key for s in self.holding_statements) or "none"
+        raise KeyError(f"no holding statement {key!r} in the protocol (holding statements: {known})")
+
+    def required_approvals(self, team: str, severity: Severity) -> tuple[str, ...]:
+        """Every approval a reply for `team` at `severity` needs, the community manager's first."""
+        required = ["community_manager"]
+        for rule in self.approvals:
+            if rule.applies_to(team, severity):
+                required += rule.require
+        return tuple(dict.fromkeys(required))
+
+    def max_reply_length(self, network: str) -> int | None:
+        """Longest reply `network` accepts (None: no limit); networks not listed use "other"."""
+        return self.networks.get(network.lower(), self.networks.get("other"))
+
+    @property
+    def employee_names(self) -> tuple[str, ...]:
+        """The names listed in checks.roster, once each, in file order (empty without a roster)."""
+        return self._employee_names
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -326,6 +519,64 @@ class Protocol(_Model):
         words = [w for rule in self.routing for w in rule.keywords]
         words += self.severity.negative_cues.words + self.severity.crisis_words.words
         return tuple(dict.fromkeys(words))
+
+
+def _read_roster(path: Path) -> tuple[str, ...]:
+    """The names in the roster CSV; raise PydanticCustomError with a sentence for whoever maintains it."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # -sig: spreadsheets' "CSV UTF-8" starts with a BOM
+    except FileNotFoundError:
+        raise PydanticCustomError(
+            "roster_missing",
+            "cannot be read: there is no file {path} (a relative path starts from the protocol file's folder)",
+            {"path": str(path)},
+        ) from None
+    except UnicodeDecodeError:
+        raise PydanticCustomError(
+            "roster_encoding", '{path} is not UTF-8 text: save it as "CSV UTF-8"', {"path": str(path)}
+        ) from None
+    except OSError as exc:
+        raise PydanticCustomError(
+            "roster_unreadable",
+            "cannot read {path}: {reason}",
+            {"path": str(path), "reason": exc.strerror or str(exc)},
+        ) from None
+    header = text.split("\n", 1)[0]
+    # A spreadsheet set to French saves its CSV with ";" between columns.
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        columns = [c.strip().lower() for c in next(reader, [])]
+        if "name" not in columns:
+            raise PydanticCustomError(
+                "roster_no_name",
+                '{path} has no "name" column: its first line must name the columns, such as "name,email"',
+                {"path": str(path)},
+            )
+        column = columns.index("name")
+        names: list[str] = []
+        for row in reader:
+            if not any(cell.strip() for cell in row):  # blank lines, or ";;" rows some spreadsheets add
+                continue
+            name = row[column].strip() if column < len(row) else ""
+            if not name:
+                raise PydanticCustomError(
+                    "roster_empty_name",
+                    "{path}, line {line}: the name is empty",
+                    {"path": str(path), "line": reader.line_num},
+                )
+            names.append(name)
+    except csv.Error as exc:
+        raise PydanticCustomError(
+            "roster_csv",
+            "{path}, line {line}: is not valid CSV ({reason})",
+            {"path": str(path), "line": reader.line_num, "reason": str(exc)},
+        ) from None
+    if not names:
+        raise PydanticCustomError(
+            "roster_empty", '{path} lists nobody: add one employee per line under "name"', {"path": str(path)}
+        )
+    return tuple(dict.fromkeys(names))
 
 
 # --- errors --------------------------------------------------------------------------------------------------
@@ -564,8 +815,12 @@ def _issues(exc: ValidationError, lines: dict[Loc, int]) -> list[ProtocolIssue]:
 # --- entry points ------------------------------------------------------------------------------------------
 
 
-def parse_protocol(text: str, filename: str = "<string>") -> Protocol:
-    """Validate a protocol given as YAML text; raise ProtocolError listing every problem found."""
+def parse_protocol(text: str, filename: str = "<string>", base_dir: str | Path | None = None) -> Protocol:
+    """Validate a protocol given as YAML text; raise ProtocolError listing every problem found.
+
+    `base_dir` is the folder a relative `checks.roster` path starts from; by default, `filename`'s folder
+    (the current directory for "<string>").
+    """
     data, lines = _read_yaml(text, filename)
     if data is None:
         raise ProtocolError(
@@ -573,7 +828,8 @@ def parse_protocol(text: str, filename: str = "<string>") -> Protocol:
             filename,
         )
     try:
-        return Protocol.model_validate(data)
+        base = Path(base_dir) if base_dir is not None else Path(filename).parent
+        return Protocol.model_validate(data, context={"base_dir": base})
     except ValidationError as exc:
         raise ProtocolError(_issues(exc, lines), filename) from None
 
@@ -590,4 +846,4 @@ def load_protocol(path: str | Path) -> Protocol:
         raise ProtocolError(
             [ProtocolIssue("", None, f"cannot be read: {exc.strerror or exc}")], str(path)
         ) from None
-    return parse_protocol(text, str(path))
+    return parse_protocol(text, str(path), base_dir=Path(path).parent)
