@@ -1,0 +1,227 @@
+"""Pre-publish checks on a draft reply: pure functions returning findings with positions in the draft.
+
+Each check is a function of the text and a `CheckPolicy` (the company's words, confidential terms, staff
+names, per-network length limits); the only I/O is the spelling dictionaries, loaded once. A community
+manager may override any finding except `label_not_public`: an internal or confidential draft can never be
+published, a new public version must be written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import phonenumbers
+
+from bot.domain.spelling import SpellChecker, get_spellchecker, misspellings
+from bot.domain.text import find_terms
+
+__all__ = ["CODES", "CheckPolicy", "Finding", "run_checks", "summary"]
+
+CODES = (
+    "spelling", "grammar", "confidential_term", "email", "phone", "iban", "employee_name", "too_long",
+    "label_not_public",
+)
+PRIVATE_LABELS = frozenset({"internal", "confidential"})
+X_URL_LENGTH = 23  # X wraps every link in t.co and counts it as 23 characters, however long it is
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    start: int | None  # position in the draft, None when the finding is about the whole draft
+    end: int | None
+    text: str  # the offending text (text[start:end]), or the label for label_not_public
+    suggestions: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)  # JSON-serialisable details for the message
+    overridable: bool = True
+
+
+@dataclass(frozen=True)
+class CheckPolicy:
+    company_words: frozenset[str] = frozenset()
+    confidential_terms: tuple[str, ...] = ()
+    employee_names: tuple[str, ...] = ()
+    # None: no limit on that network. A network missing from the mapping has no limit either.
+    network_limits: Mapping[str, int | None] = field(default_factory=lambda: MappingProxyType({"x": 280}))
+
+
+# --- grammar ---------------------------------------------------------------------------------------------------
+
+# Deliberately tiny: hunspell checks words, not agreement, and a grammar engine (Grammalecte, GPL-3) is more
+# than we need. These are the mistakes that actually reach brand replies, where "nous" means the company:
+# "nous sommes désolé" -> "désolés". Add a rule only with a test showing a real draft it catches.
+# Adjectives and participles a brand says of itself; each takes "e" in the feminine and "s" in the plural.
+_AGREEING = ("désolé", "navré", "ravi", "content", "certain", "conscient", "reconnaissant", "sûr", "prêt",
+             "mobilisé", "touché", "déçu", "engagé", "vigilant")
+_PLURAL_AGREEMENT = re.compile(
+    r"\bnous\s+(?:sommes|étions|serons|serions|restons|demeurons)\s+"
+    r"(?:(?:très|vraiment|sincèrement|profondément|tellement|si|absolument|bien|toujours|tous|toutes)\s+)?"
+    r"(?P<adj>(?:" + "|".join(_AGREEING) + r")e?)(?![\w'\u2019])",
+    re.IGNORECASE,
+)
+# "N'hésitez pas a nous écrire": "a" (has) for "à" (to); hunspell accepts both words.
+_A_FOR_A = re.compile(r"\bhésitez\s+pas\s+(?P<a>a)\s", re.IGNORECASE)
+
+
+def _plural(adjective: str) -> str:
+    return adjective + ("S" if adjective.isupper() else "s")
+
+
+def check_grammar(text: str, language: str) -> list[Finding]:
+    if language != "fr":
+        return []
+    found = [
+        Finding("grammar", m.start("adj"), m.end("adj"), m["adj"], (_plural(m["adj"]),),
+                {"rule": "nous_plural_agreement"})
+        for m in _PLURAL_AGREEMENT.finditer(text)
+    ]
+    found += [
+        Finding("grammar", m.start("a"), m.end("a"), m["a"], ("à",), {"rule": "a_for_preposition"})
+        for m in _A_FOR_A.finditer(text)
+    ]
+    return found
+
+
+# --- personal data -------------------------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
+_URL = re.compile(r"\bhttps?://\S+", re.IGNORECASE)
+# Country code, check digits, then 11 to 30 letters/digits, optionally in groups of 4 ("FR76 3000 6000 ...").
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
+
+
+def _iban_valid(compact: str) -> bool:
+    """ISO 7064 mod 97-10: move the first four characters to the end, letters become 10..35, remainder 1."""
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+
+
+def check_ibans(text: str) -> list[Finding]:
+    found = []
+    for match in _IBAN.finditer(text):
+        # The regex may have swallowed a following group of digits ("... 7034 2026"): try the longest valid
+        # prefix that ends at a group boundary.
+        raw = match.group()
+        ends = [i for i in range(len(raw), 0, -1) if i == len(raw) or raw[i] == " "]
+        for end in ends:
+            if _iban_valid(raw[:end].replace(" ", "")):
+                start = match.start()
+                found.append(Finding("iban", start, start + end, raw[:end]))
+                break
+    return found
+
+
+def check_emails(text: str) -> list[Finding]:
+    return [Finding("email", m.start(), m.end(), m.group()) for m in _EMAIL.finditer(text)]
+
+
+def check_phones(text: str) -> list[Finding]:
+    """Valid French and international numbers (libphonenumber's metadata, region FR).
+
+    Leniency VALID rejects "commande 123456789" (no trunk 0), dates and prices. Digits right after "#" or
+    "n°" are a reference, not a number to call; digits inside a link are part of the link.
+    """
+    urls = [m.span() for m in _URL.finditer(text)]
+    found = []
+    for match in phonenumbers.PhoneNumberMatcher(text, "FR", leniency=phonenumbers.Leniency.VALID):
+        before = text[:match.start].rstrip()
+        if before.endswith(("#", "°", "º")) or any(s <= match.start < e for s, e in urls):
+            continue
+        number = match.number
+        found.append(Finding(
+            "phone", match.start, match.end, match.raw_string,
+            params={"e164": phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)},
+        ))
+    return found
+
+
+def _terms(code: str, text: str, terms: Iterable[str]) -> list[Finding]:
+    return [Finding(code, s, e, text[s:e], params={"term": term}) for term, s, e in find_terms(text, terms)]
+
+
+# --- length ----------------------------------------------------------------------------------------------------
+
+def displayed_length(text: str, network: str) -> int:
+    """Length as the network counts it. X: links count 23 each. (X also counts emoji and CJK as 2; ignored.)"""
+    if network != "x":
+        return len(text)
+    return len(_URL.sub("x" * X_URL_LENGTH, text))
+
+
+def _overflow_start(text: str, network: str, limit: int) -> int:
+    """Index of the first character past the limit (a link straddling the limit counts from its start)."""
+    count, position = 0, 0
+    spans = [m.span() for m in _URL.finditer(text)] if network == "x" else []
+    for start, end in [*spans, (len(text), len(text))]:
+        if count + (start - position) > limit:
+            return position + (limit - count)
+        count += start - position
+        if start < end:
+            if count + X_URL_LENGTH > limit:
+                return start
+            count += X_URL_LENGTH
+        position = end
+    return len(text)
+
+
+def check_length(text: str, network: str, limits: Mapping[str, int | None]) -> list[Finding]:
+    limit = limits.get(network)
+    length = displayed_length(text, network)
+    if limit is None or length <= limit:
+        return []
+    start = _overflow_start(text, network, limit)
+    return [Finding("too_long", start, len(text), text[start:],
+                    params={"limit": limit, "length": length, "network": network})]
+
+
+# --- all together ----------------------------------------------------------------------------------------------
+
+def _overlaps(finding: Finding, others: list[Finding]) -> bool:
+    return any(o.start is not None and o.start < finding.end and finding.start < o.end for o in others)
+
+
+def run_checks(
+    text: str,
+    *,
+    language: str,
+    network: str,
+    label: str,
+    policy: CheckPolicy,
+    spellchecker: SpellChecker | None = None,
+) -> list[Finding]:
+    """Every finding on `text`, sorted by position (whole-draft findings first)."""
+    findings: list[Finding] = []
+    if label in PRIVATE_LABELS:
+        findings.append(Finding("label_not_public", None, None, label, params={"label": label},
+                                overridable=False))
+    findings += check_ibans(text)
+    # An IBAN's digit groups can look like a phone number: the IBAN finding says it better.
+    findings += [f for f in check_phones(text) if not _overlaps(f, findings)]
+    findings += check_emails(text)
+    findings += _terms("confidential_term", text, policy.confidential_terms)
+    findings += _terms("employee_name", text, policy.employee_names)
+    findings += check_grammar(text, language)
+    findings += check_length(text, network, policy.network_limits)
+    if language in ("fr", "en"):
+        checker = spellchecker or get_spellchecker()
+        # A name, a number or a grammar slip already flagged is not also a spelling error.
+        flagged = [f for f in findings if f.code != "too_long"]
+        for start, end, word, suggestions in misspellings(
+            text, language, company_words=policy.company_words, checker=checker
+        ):
+            spelling = Finding("spelling", start, end, word, tuple(suggestions))
+            if not _overlaps(spelling, flagged):
+                findings.append(spelling)
+    return sorted(findings, key=lambda f: (-1 if f.start is None else f.start, f.end or 0, f.code))
+
+
+def summary(findings: Iterable[Finding]) -> dict[str, int]:
+    """How many findings of each code, e.g. {"spelling": 2, "phone": 1}."""
+    return dict(Counter(f.code for f in findings))
