@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -14,8 +16,10 @@ from slack_bolt import App
 from sqlalchemy.engine import Engine
 
 from bot import db
+from bot.audit import install_append_only_guard
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.drafting import WEBHOOK_METHOD, Modals, Workflow
 from bot.gateway import SlackGateway
 from bot.metrics import Metrics
 from bot.outbox import OutboxWorker
@@ -36,6 +40,8 @@ class Runtime:
     gateway: SlackGateway
     worker: OutboxWorker
     vigie: Vigie
+    workflow: Workflow
+    modals: Modals
     metrics: Metrics
     bolt: App | None  # None for command-line tools run without Slack credentials
     scheduler: BackgroundScheduler | None = None
@@ -70,10 +76,16 @@ def resolve_protocol(settings: Settings) -> tuple[Protocol, Path]:
 
 def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> Runtime:
     clock = clock or SystemClock()
+    install_append_only_guard()  # the audit trail can be added to, never edited, through the application
     engine = db.make_engine(settings.database_url)
     if migrate:
         db.upgrade(engine)
     protocol, path = resolve_protocol(settings)
+    from bot.domain.spelling import get_spellchecker
+
+    log.info("spelling_backend", backend=get_spellchecker().name,
+             hint=None if get_spellchecker().name.startswith("enchant") else
+             "install libenchant-2-2 hunspell-fr hunspell-en-us for better French spelling checks")
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     lease = settings.outbox_lease_seconds
     # A Slack call must end well within the lease, or another worker could take the row while it is in flight.
@@ -81,15 +93,42 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bo
     worker = OutboxWorker(engine=engine, gateway=gateway, clock=clock, lease=timedelta(seconds=lease),
                           channel_interval=settings.channel_interval_seconds)
     vigie = Vigie(engine=engine, protocol=protocol, clock=clock, gateway=gateway, on_commit=worker.wake)
+    secret = settings.publish_webhook_secret.get_secret_value() if settings.publish_webhook_secret else None
+    workflow = Workflow(vigie, publish_secret=secret)
+    worker.deliverers[WEBHOOK_METHOD] = workflow.deliver_webhook
     metrics = Metrics(vigie.outbox_counts)
     bolt = build_bolt_app(settings, gateway) if token else None
     runtime = Runtime(settings=settings, engine=engine, protocol=protocol, protocol_path=path, clock=clock,
-                      gateway=gateway, worker=worker, vigie=vigie, metrics=metrics, bolt=bolt)
+                      gateway=gateway, worker=worker, vigie=vigie, workflow=workflow, modals=Modals(workflow),
+                      metrics=metrics, bolt=bolt)
     if bolt is not None:
         from handlers import register
 
         register(bolt, runtime)
     return runtime
+
+
+class ListenerExecutor(ThreadPoolExecutor):
+    """Bolt runs listeners here after the ack; counting the work in flight lets shutdown, metrics and tests
+    know when every listener has finished."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=16, thread_name_prefix="vigie-listener")
+        self._lock = threading.Lock()
+        self.in_flight = 0
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        with self._lock:
+            self.in_flight += 1
+
+        def run():  # type: ignore[no-untyped-def]
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
+
+        return super().submit(run)
 
 
 def build_bolt_app(settings: Settings, gateway: SlackGateway) -> App:
@@ -101,4 +140,5 @@ def build_bolt_app(settings: Settings, gateway: SlackGateway) -> App:
         # auth.test at start-up: a revoked or mistyped token stops start-up instead of failing later.
         token_verification_enabled=True,
         logger=logging.getLogger("slack_bolt"),
+        listener_executor=ListenerExecutor(),
     )

@@ -68,8 +68,12 @@ def relay_card(
     reasons: list[dict[str, Any]],
     channel: str,
     lang: str,
+    state: str = "open",
+    owner: str | None = None,
+    note: str | None = None,
 ) -> dict[str, Any]:
-    """The card a team sees in its channel for a new mention, with the buttons that act on it."""
+    """The card a team sees in its channel for a mention: what it is, why it is here, where it stands,
+    and the buttons that act on it (none once it is closed or has moved to another team)."""
     sev = t(f"severity.{severity}", lang)
     header = t("relay.header", lang, emoji=SEVERITY_EMOJI.get(severity, ""), severity=sev, team=team_name)
     fields = [
@@ -95,7 +99,15 @@ def relay_card(
                 {"type": "mrkdwn", "text": t("relay.link", lang, link=link(url), id=mention_id)[:3000]},
             ],
         },
-        {
+    ]
+    status = t(f"state.{state}", lang)
+    if owner:
+        status = t("relay.state_owner", lang, state=status, owner=f"<@{owner}>")
+    if note:
+        status += f" · {note}"
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f":pushpin: {status}"[:3000]}]})
+    if state not in CLOSED_STATES and not note:
+        blocks.append({
             "type": "actions",
             "block_id": f"mention:{mention_id}",
             "elements": [
@@ -103,9 +115,16 @@ def relay_card(
                 _button(Action.draft, t("relay.draft", lang), mention_id),
                 _button(Action.reroute, t("relay.reroute", lang), mention_id),
                 _button(Action.dismiss, t("relay.dismiss", lang), mention_id, style="danger"),
+                {
+                    "type": "overflow",
+                    "action_id": Action.more.value,
+                    "options": [
+                        _option(t("relay.assign", lang), f"assign:{mention_id}"),
+                        _option(t("relay.holding", lang), f"holding:{mention_id}"),
+                    ],
+                },
             ],
-        },
-    ]
+        })
     fallback = t("relay.fallback", lang, severity=sev, team=team_name, excerpt=excerpt(text, 150))
     return {
         "channel": channel,
@@ -115,6 +134,13 @@ def relay_card(
         "unfurl_links": False,
         "unfurl_media": False,
     }
+
+
+CLOSED_STATES = frozenset({"published", "dismissed"})
+
+
+def _option(label: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": label[:75], "emoji": True}, "value": value[:150]}
 
 
 def _button(action: Action, label: str, mention_id: int, style: str | None = None) -> dict[str, Any]:
@@ -133,3 +159,88 @@ def _button(action: Action, label: str, mention_id: int, style: str | None = Non
 def notice(*, channel: str, text: str) -> dict[str, Any]:
     """A plain bot notice (text is ours, already translated; outside parts must be escaped by the caller)."""
     return {"channel": channel, "text": text, "unfurl_links": False, "unfurl_media": False}
+
+
+# --- the draft card (in the mention's thread) --------------------------------------------------------
+
+DECISION_EMOJI = {"approve": ":white_check_mark:", "request_changes": ":pencil2:", "reject": ":no_entry:"}
+MAX_FINDINGS_SHOWN = 12
+
+
+def render_finding(finding: dict[str, Any], lang: str) -> str:
+    params = {k: escape(str(v)) for k, v in (finding.get("params") or {}).items()}
+    suggestions = finding.get("suggestions") or []
+    hint = t("finding.suggest", lang, words=", ".join(escape(w) for w in suggestions[:5])) if suggestions else ""
+    text = escape(str(finding.get("text", "")))[:200]
+    try:
+        return t(f"finding.{finding['code']}", lang, text=text, hint=hint, **params)
+    except (KeyError, IndexError):
+        return escape(str(finding.get("code")))
+
+
+def draft_card(
+    *,
+    draft_id: int,
+    version: int,
+    kind: str,
+    author: str,
+    text: str,
+    network: str,
+    language: str,
+    label: str,
+    state: str,
+    findings: list[dict[str, Any]],
+    decisions: list[dict[str, Any]],
+    required: list[tuple[str, bool]],
+    publish_mode: str,
+    public_url: str | None,
+    lang: str,
+) -> list[dict[str, Any]]:
+    """What the thread shows of one draft version: the text, the checks, who decided what, what is awaited."""
+    title_key = "draft.title_holding" if kind == "holding" else "draft.title"
+    title = t(title_key, lang, version=version, author=f"<@{author}>", network=escape(network),
+              language=escape(language), label=t(f"label.{label}", lang))
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"[:3000]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "> " + excerpt(text, 2900).replace("\n", "\n> ")
+                                     if "\n" in text else "> " + excerpt(text, 2900)}},
+    ]
+    if findings:
+        lines = [f"• {render_finding(f, lang)}" for f in findings[:MAX_FINDINGS_SHOWN]]
+        if len(findings) > MAX_FINDINGS_SHOWN:
+            lines.append(t("draft.more_findings", lang, count=len(findings) - MAX_FINDINGS_SHOWN))
+        head = t("draft.checks_failed", lang, count=len(findings))
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (head + "\n" + "\n".join(lines))[:3000]}})
+    else:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": t("draft.checks_ok", lang)}]})
+    if required:
+        marks = ", ".join(f"{name} {':white_check_mark:' if done else ':hourglass_flowing_sand:'}"
+                          for name, done in required)
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": t("draft.required", lang, requirements=marks)[:3000]}]})
+    for d in decisions[-10:]:
+        words = t(f"decision.{d['kind']}", lang, user=f"<@{d['user']}>")
+        if d.get("comment"):
+            words += f" : {escape(d['comment'])}" if lang == "fr" else f": {escape(d['comment'])}"
+        if d.get("override_reason"):
+            words += " " + t("decision.override", lang, reason=escape(d["override_reason"]))
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": f"{DECISION_EMOJI.get(d['kind'], '')} {words}"[:3000]}]})
+    status = t(f"draft_state.{state}", lang)
+    if state == "published" and public_url:
+        status += " · " + link(public_url)
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f":pushpin: {status}"[:3000]}]})
+    buttons: list[dict[str, Any]] = []
+    if state == "pending":
+        buttons = [
+            _button(Action.approve, t("draft.approve", lang), draft_id, style="primary"),
+            _button(Action.request_changes, t("draft.request_changes", lang), draft_id),
+            _button(Action.reject, t("draft.reject", lang), draft_id, style="danger"),
+        ]
+    if state in ("pending", "changes_requested", "rejected", "approved") and kind == "reply":
+        buttons.append(_button(Action.edit, t("draft.edit", lang), draft_id))
+    if state == "approved" and publish_mode == "manual":
+        buttons.insert(0, _button(Action.publish, t("draft.publish", lang), draft_id, style="primary"))
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"draft:{draft_id}", "elements": buttons})
+    return blocks

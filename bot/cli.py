@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from datetime import UTC
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +24,9 @@ protocol_app = typer.Typer(help="The response protocol file.", no_args_is_help=T
 outbox_app = typer.Typer(help="Slack messages waiting to be delivered.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(protocol_app, name="protocol")
+audit_app = typer.Typer(help="The audit trail: every decision, append-only.", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(audit_app, name="audit")
 out = Console(soft_wrap=True)  # never break a path or an error line in two
 err = Console(stderr=True, soft_wrap=True)
 
@@ -225,6 +228,39 @@ def outbox_retry() -> None:
     settings = _settings()
     n = retry_failed(db.make_engine(settings.database_url), now=SystemClock().now())
     out.print(f"{n} message(s) queued again.")
+
+
+@audit_app.command("export")
+def audit_export(
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (UTC), included.")],
+    end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (UTC), included.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+) -> None:
+    """Export the audit trail for a period (who decided what, when, before and after, and why)."""
+    from datetime import date, datetime, time, timedelta
+
+    from bot.audit import export_audit
+
+    try:
+        first = date.fromisoformat(start)
+        last = date.fromisoformat(end) if end else first
+    except ValueError:
+        err.print("[red]--from and --to take dates such as 2026-11-21.[/red]")
+        raise typer.Exit(2) from None
+    if fmt not in ("csv", "jsonl") or last < first:
+        err.print("[red]--format must be csv or jsonl, and --to must not be before --from.[/red]")
+        raise typer.Exit(2)
+    settings = _settings()
+    engine = db.make_engine(settings.database_url)
+    lo = datetime.combine(first, time(0), tzinfo=UTC)
+    hi = datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC)
+    if output is None:
+        count = export_audit(engine, start=lo, end=hi, fmt=fmt, out=sys.stdout)  # type: ignore[arg-type]
+    else:
+        with open(output, "w", encoding="utf-8", newline="") as fh:
+            count = export_audit(engine, start=lo, end=hi, fmt=fmt, out=fh)  # type: ignore[arg-type]
+    err.print(f"{count} audit event(s) exported.")
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ _HOW_TO_FIX = {
     "postgresql+psycopg://user@host/dbname",
     "VIGIE_PROTOCOL_FILE": "give the path of your protocol YAML file, or leave it unset to run on the example",
     "VIGIE_INTAKE_TOKENS": "give one or more comma-separated secrets of at least 16 characters",
+    "VIGIE_PUBLISH_WEBHOOK_SECRET": "set it to the secret your publishing endpoint uses to check signatures",
 }
 
 
@@ -43,6 +44,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default="sqlite:///vigie.db", alias="DATABASE_URL")
     protocol_file: Path | None = Field(default=None, alias="VIGIE_PROTOCOL_FILE")
     intake_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list, alias="VIGIE_INTAKE_TOKENS")
+    # Shared secret of the publishing webhook (the protocol's publishing.webhook_url): HMAC-SHA256 signatures.
+    publish_webhook_secret: SecretStr | None = Field(default=None, alias="VIGIE_PUBLISH_WEBHOOK_SECRET")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="VIGIE_LOG_LEVEL")
     log_format: Literal["console", "json"] = Field(default="console", alias="VIGIE_LOG_FORMAT")
     # Slack posts about one message per second per channel; the outbox paces itself to this.

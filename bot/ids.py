@@ -4,14 +4,35 @@ from enum import StrEnum
 
 
 class Action(StrEnum):
+    # Relay card
     claim = "mention_claim"
     draft = "mention_draft"
     reroute = "mention_reroute"
     dismiss = "mention_dismiss"
+    more = "mention_more"  # overflow menu: assign, holding statement
+    # Draft card
+    approve = "draft_approve"
+    request_changes = "draft_request_changes"
+    reject = "draft_reject"
+    edit = "draft_edit"
+    publish = "draft_publish"
+
+
+class View(StrEnum):
+    draft = "draft_submit"
+    dismiss = "dismiss_submit"
+    reroute = "reroute_submit"
+    assign = "assign_submit"
+    request_changes = "changes_submit"
+    reject = "reject_submit"
+    approve_override = "override_submit"
+    publish = "publish_submit"
+    holding = "holding_submit"
 
 
 class Shortcut(StrEnum):
     flag_message = "flag_message"  # message shortcut: "Flag as a mention"
+    use_as_draft = "use_as_draft"  # message shortcut on one's own thread reply: "Use as a draft"
 
 
 class Command(StrEnum):

@@ -50,6 +50,8 @@ class Severity(StrEnum):
 
 
 class MentionStatus(StrEnum):
+    """Delivery of the relay card (the workflow state is `Mention.state`, see bot.domain.workflow)."""
+
     new = "new"  # stored, relay not yet delivered
     relayed = "relayed"  # card posted in the team channel
 
@@ -84,6 +86,52 @@ class Mention(SQLModel, table=True):
     channel: str | None = Field(default=None, max_length=32)
     relay_ts: str | None = Field(default=None, max_length=32)
     flagged_by: str | None = Field(default=None, max_length=32)
+    # Workflow (bot.domain.workflow.MentionState): open, claimed, in_review, ready, published, dismissed.
+    state: str = Field(default="open", max_length=16, index=True)
+    owner: str | None = Field(default=None, max_length=32)
+    # The outbox row of the current relay card: updates and thread replies refer to it, so they can be
+    # queued before Slack has even answered with the card's ts.
+    relay_outbox_id: int | None = None
+    reroutes: int = 0
+
+
+class Draft(SQLModel, table=True):
+    """One version of a reply. A new version is a new row; approvals belong to a version."""
+
+    __table_args__ = (UniqueConstraint("mention_id", "version", name="uq_draft_mention_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mention.id", index=True)
+    version: int
+    kind: str = Field(default="reply", max_length=16)  # reply | holding
+    author: str = Field(max_length=32)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    network: str = Field(max_length=32)
+    language: str = Field(max_length=8)
+    label: str = Field(max_length=16)  # public | internal | confidential
+    state: str = Field(max_length=24)  # bot.domain.workflow.DraftState
+    created_at: datetime = utc_column()
+    # Findings of the pre-publish checks at submission: [{"code", "start", "end", "text", ...}]
+    findings: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    card_outbox_id: int | None = None
+    published_at: datetime | None = utc_column(nullable=True)
+    published_by: str | None = Field(default=None, max_length=32)
+    public_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ReviewDecision(SQLModel, table=True):
+    """An approver's decision on one draft version: approve, request_changes or reject."""
+
+    __tablename__ = "review_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id", index=True)
+    user: str = Field(max_length=32)
+    kind: str = Field(max_length=24)
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Written reason given to approve despite failing checks (recorded, shown, exported).
+    override_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    at: datetime = utc_column()
 
 
 class Outbox(SQLModel, table=True):

@@ -80,6 +80,7 @@ class OutboxWorker:
         batch: int = 50,
         lease: timedelta = LEASE,
         on_failure: Callable[[Claimed, SlackCallError], None] | None = None,
+        deliverers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
         rng: random.Random | None = None,
     ):
         self.engine = engine
@@ -89,6 +90,8 @@ class OutboxWorker:
         self.batch = batch
         self.lease = lease
         self.on_failure = on_failure
+        # Calls that are not Slack's (the webhook publisher): same durability, FIFO, retries and backoff.
+        self.deliverers = deliverers if deliverers is not None else {}
         self.rng = rng or random.Random()
         self.stats = DeliveryStats()
         self._channel_ready: dict[str, datetime] = {}  # pacing: when each channel may be posted to again
@@ -216,7 +219,8 @@ class OutboxWorker:
                     log.info("outbox_reconciled", outbox_id=row.id, ts=ts)
                     self._mark_sent(row, {"ts": ts, "channel": row.channel})
                     return
-            answer = self.gateway.call(row.method, **args)
+            deliverer = self.deliverers.get(row.method)
+            answer = deliverer(args) if deliverer else self.gateway.call(row.method, **args)
         except SlackCallError as exc:
             self._on_error(row, exc)
             return
@@ -226,15 +230,22 @@ class OutboxWorker:
         args = dict(row.payload)
         if row.method == "chat.postMessage":
             args["metadata"] = {"event_type": MetadataEvent.outbox.value, "event_payload": {"outbox_id": row.id}}
-        ref = args.pop("ts_from_outbox", None)
-        if ref is not None:
-            # An update of a message another row posted: it needs that message's ts and channel id.
+        # An update of a message another row posted, or a reply in its thread: both need that message's ts
+        # and channel id, which exist only once Slack has answered. Rows are queued before that, so they
+        # name the other row and are resolved here.
+        for ref_key, ts_key in (("ts_from_outbox", "ts"), ("thread_ts_from_outbox", "thread_ts")):
+            ref = args.pop(ref_key, None)
+            if ref is None:
+                continue
             with Session(self.engine) as s:
                 target = s.get(Outbox, ref)
-            if target is None or target.ts is None:
-                self._reschedule(row, seconds=1.0, error="waiting_for_target")
+            if target is None or target.status == OutboxStatus.failed:
+                self._fail(row, f"target message {ref} was never posted")
                 return None
-            args["ts"] = target.ts
+            if target.ts is None:
+                self._reschedule(row, seconds=1.0, error="waiting_for_target", count_attempt=False)
+                return None
+            args[ts_key] = target.ts
             args["channel"] = target.payload.get("_channel_id", target.channel)
         args.pop("_channel_id", None)
         return args
@@ -305,18 +316,21 @@ class OutboxWorker:
             self.stats.retried += 1
             self._reschedule(row, seconds=backoff_seconds(row.attempts, self.rng), error=exc.error)
         else:
-            # Kept, not deleted: once a person fixes the cause, `vigie outbox retry` sends it again.
-            self.stats.failed += 1
-            with Session(self.engine) as s:
-                db_row = s.get(Outbox, row.id)
-                assert db_row is not None
-                db_row.status = OutboxStatus.failed
-                db_row.leased_until = None
-                db_row.last_error = f"{exc.error} ({exc.failure})"
-                s.add(db_row)
-                s.commit()
+            self._fail(row, f"{exc.error} ({exc.failure})")
             if self.on_failure:
                 self.on_failure(row, exc)
+
+    def _fail(self, row: Claimed, error: str) -> None:
+        # Kept, not deleted: once a person fixes the cause, `vigie outbox retry` sends it again.
+        self.stats.failed += 1
+        with Session(self.engine) as s:
+            db_row = s.get(Outbox, row.id)
+            assert db_row is not None
+            db_row.status = OutboxStatus.failed
+            db_row.leased_until = None
+            db_row.last_error = error[:500]
+            s.add(db_row)
+            s.commit()
 
     def _reschedule(self, row: Claimed, *, seconds: float, error: str, count_attempt: bool = True) -> None:
         with Session(self.engine) as s:

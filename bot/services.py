@@ -54,8 +54,8 @@ def enqueue(
     now: datetime,
     dedupe_key: str | None = None,
     mention_id: int | None = None,
-) -> None:
-    """Record a Slack call to make. The same `dedupe_key` twice is recorded once."""
+) -> int:
+    """Record a Slack call to make and return its outbox id. The same `dedupe_key` twice is recorded once."""
     row = {
         "dedupe_key": dedupe_key or f"{kind}:{uuid.uuid4()}",
         "kind": kind,
@@ -68,7 +68,11 @@ def enqueue(
         "next_attempt_at": now,
         "mention_id": mention_id,
     }
-    session.connection().execute(_insert_ignore(_dialect(session), "outbox"), row)
+    conn = session.connection()
+    new_id = conn.execute(_insert_ignore(_dialect(session), "outbox", returning_id=True), row).scalar_one_or_none()
+    if new_id is None:  # already queued under this key
+        new_id = conn.execute(select(Outbox.id).where(Outbox.dedupe_key == row["dedupe_key"])).scalar_one()
+    return int(new_id)
 
 
 def _dialect(session: Session) -> str:
@@ -132,6 +136,11 @@ def ingest_mention(
         "reasons": reasons,
         "status": MentionStatus.new.value,
         "flagged_by": flagged_by,
+        # Core inserts do not apply the model's Python defaults: every column is given.
+        "state": "open",
+        "owner": None,
+        "relay_outbox_id": None,
+        "reroutes": 0,
     }
     conn = session.connection()
     new_id = conn.execute(_insert_ignore(_dialect(session), "mention", returning_id=True), values).scalar_one_or_none()
@@ -141,30 +150,41 @@ def ingest_mention(
         ).scalar_one()
         return IngestResult(id=int(existing), duplicate=True)
 
-    team = protocol.team(triage.team)
-    lang = protocol.language
-    card = blocks.relay_card(
-        mention_id=new_id,
-        team_name=team.name.get(lang),
-        source=mention.source,
-        author=mention.author,
-        text=mention.text,
-        url=str(mention.url),
-        published_at=mention.published_at,
-        severity=triage.severity.value,
-        reach=mention.reach,
-        language=triage.language,
-        language_detected=triage.language_detected,
-        reasons=reasons,
-        channel=team.channel,
-        lang=lang,
-    )
-    enqueue(session, kind="relay", method="chat.postMessage", args=card, now=now,
-            dedupe_key=f"relay:{new_id}", mention_id=new_id)
+    card = relay_args(protocol, mention_id=new_id, values=values)
+    relay_id = enqueue(session, kind="relay", method="chat.postMessage", args=card, now=now,
+                       dedupe_key=f"relay:{new_id}", mention_id=new_id)
+    conn.execute(Mention.__table__.update().where(Mention.__table__.c.id == new_id),  # type: ignore[attr-defined]
+                 {"relay_outbox_id": relay_id})
     conn.execute(_AUDIT, {"at": now, "actor": actor, "action": "mention.received", "mention_id": new_id,
                           "before": None, "reason": None,
                           "after": {"team": triage.team, "severity": triage.severity.value, "reasons": reasons}})
     return IngestResult(id=new_id, duplicate=False, team=triage.team, severity=triage.severity.value)
+
+
+def relay_args(protocol: Protocol, *, mention_id: int, values: dict[str, Any], note: str | None = None
+               ) -> dict[str, Any]:
+    """chat.postMessage arguments of a mention's relay card, from its stored values."""
+    team = protocol.team(values["team"])
+    lang = protocol.language
+    return blocks.relay_card(
+        mention_id=mention_id,
+        team_name=team.name.get(lang),
+        source=values["source"],
+        author=values["author"],
+        text=values["text"],
+        url=values["url"],
+        published_at=values["published_at"],
+        severity=values["severity"],
+        reach=values["reach"],
+        language=values["language"],
+        language_detected=values["language_detected"],
+        reasons=values["reasons"],
+        channel=team.channel,
+        lang=lang,
+        state=values.get("state", "open"),
+        owner=values.get("owner"),
+        note=note,
+    )
 
 
 class Vigie:
@@ -319,6 +339,10 @@ class Vigie:
                 state.last_modified = validators.last_modified
             session.add(state)
         self.on_commit()
+
+    def relay_args(self, mention: Mention, note: str | None = None) -> dict[str, Any]:
+        return relay_args(self.protocol, mention_id=mention.id, values=mention.model_dump(),  # type: ignore[arg-type]
+                          note=note)
 
     # --- read side ------------------------------------------------------------------------------
 

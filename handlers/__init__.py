@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App
 
-from handlers import actions, errors, shortcuts
+from handlers import actions, errors, shortcuts, views
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -15,4 +15,5 @@ if TYPE_CHECKING:
 def register(app: App, runtime: Runtime) -> None:
     shortcuts.register(app, runtime)
     actions.register(app, runtime)
+    views.register(app, runtime)
     errors.register(app, runtime)

@@ -26,3 +26,13 @@ def register(app: App, runtime: Runtime) -> None:
             team_domain=(body.get("team") or {}).get("domain"),
             flagged_by=body["user"]["id"],  # the user Slack signed for, not anything in the message
         )
+
+    @app.shortcut(Shortcut.use_as_draft.value)
+    def use_as_draft(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        message = body.get("message") or {}
+        outcome = runtime.modals.draft_from_reply(
+            trigger_id=body["trigger_id"], actor=body["user"]["id"], channel=body["channel"]["id"],
+            thread_ts=message.get("thread_ts"), author=message.get("user"), text=message.get("text") or "")
+        if outcome.message:
+            runtime.vigie.tell_user(channel=body["channel"]["id"], user=body["user"]["id"], text=outcome.message)

@@ -121,9 +121,11 @@ def drain(runtime: Runtime, timeout: float = 10.0) -> dict[str, int]:
     import time
 
     deadline = time.monotonic() + timeout
+    executor = runtime.bolt._listener_runner.listener_executor if runtime.bolt else None
     while True:
+        busy = executor is not None and executor.in_flight > 0
         counts = runtime.vigie.outbox_counts()
-        if not counts.get("pending") and not counts.get("sending"):
+        if not busy and not counts.get("pending") and not counts.get("sending"):
             return counts
         if time.monotonic() > deadline:
             raise AssertionError(f"outbox not drained after {timeout}s: {counts}")

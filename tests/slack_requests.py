@@ -69,3 +69,41 @@ def block_action(*, action_id: str, value: str, user: str = "U0EXPERT01", channe
         "actions": [{"action_id": action_id, "block_id": f"mention:{value}", "value": value, "type": "button",
                      "action_ts": "1763719300.000001"}],
     }
+
+
+def view_submission(view: dict[str, Any], *, user: str, values: dict[str, str]) -> dict[str, Any]:
+    """What Slack sends when `user` submits the modal `view` (as the bot opened it) with these inputs.
+
+    Values are given per input block_id; the state is shaped from each block's element type, as Slack does.
+    """
+    state: dict[str, dict[str, Any]] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        given = values.get(block["block_id"])
+        kind = element["type"]
+        if kind in ("plain_text_input", "url_text_input"):
+            entry: dict[str, Any] = {"type": kind, "value": given}
+        elif kind == "static_select":
+            option = next((o for o in element["options"] if o["value"] == given), None)
+            if option is None and given is None:
+                option = element.get("initial_option")
+            entry = {"type": kind, "selected_option": option}
+        elif kind == "users_select":
+            entry = {"type": kind, "selected_user": given}
+        else:  # pragma: no cover - a new element type needs a line here
+            raise AssertionError(f"unsupported element {kind}")
+        state[block["block_id"]] = {element["action_id"]: entry}
+    return {
+        "type": "view_submission",
+        "team": {"id": "T0TEAM0001", "domain": "acme"},
+        "user": {"id": user, "username": "u", "name": "u", "team_id": "T0TEAM0001"},
+        "api_app_id": "A0VIGIE001",
+        "token": "legacy-verification-token",
+        "trigger_id": "123.456.submit",
+        "view": {**view, "id": "V0MODAL001", "team_id": "T0TEAM0001", "state": {"values": state},
+                 "hash": "1763719300.abc", "app_id": "A0VIGIE001", "bot_id": "B0VIGIE001"},
+        "response_urls": [],
+        "is_enterprise_install": False,
+    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
@@ -92,7 +94,12 @@ def test_a_broken_protocol_stops_start_up_with_its_errors(tmp_path, env):
 
 def test_db_upgrade_reports_the_revision(env):
     r = runner.invoke(app, ["db", "upgrade"], env=env)
-    assert r.exit_code == 0 and "revision 0001" in r.output
+    from alembic.script import ScriptDirectory
+
+    from bot.db import MIGRATIONS
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert r.exit_code == 0 and f"revision {head}" in r.output
 
 
 def test_a_token_slack_refuses_stops_start_up_with_one_sentence(env, slack):
@@ -107,3 +114,22 @@ def test_an_unreachable_slack_api_stops_start_up_with_one_sentence(env):
                                                  "SLACK_API_URL": "http://127.0.0.1:9/api/"})
     assert r.exit_code == 2
     assert "could not be reached at http://127.0.0.1:9/api/" in r.output and "Traceback" not in r.output
+
+
+def test_audit_export_for_a_period(env, engine, tmp_path):
+    from datetime import datetime
+
+    from bot.db import session_scope
+    from bot.models import AuditEvent
+
+    with session_scope(engine) as s:
+        s.add(AuditEvent(at=datetime(2026, 11, 20, 23, 59, tzinfo=UTC), actor="U1", action="a.before"))
+        s.add(AuditEvent(at=datetime(2026, 11, 21, 10, 0, tzinfo=UTC), actor="U1", action="a.inside",
+                         reason="parce que"))
+    out = tmp_path / "audit.csv"
+    r = runner.invoke(app, ["audit", "export", "--from", "2026-11-21", "--format", "csv", "-o", str(out)], env=env)
+    assert r.exit_code == 0, r.output
+    lines = out.read_text().splitlines()
+    assert len(lines) == 2 and "a.inside" in lines[1] and "parce que" in lines[1]
+    bad = runner.invoke(app, ["audit", "export", "--from", "21/11/2026"], env=env)
+    assert bad.exit_code == 2 and "2026-11-21" in bad.output

@@ -61,7 +61,7 @@ def feed_server():
 def test_feed_entries_are_ingested_once_and_failures_reported_once(engine, feed_server):
     text = TEST_PROTOCOL.read_text().replace(
         "feeds: []", f"feeds:\n  - {{name: alerts, url: '{feed_server.url}', every_minutes: 10}}")
-    protocol = parse_protocol(text)
+    protocol = parse_protocol(text, base_dir=TEST_PROTOCOL.parent)
     clock = ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
     vigie = Vigie(engine=engine, protocol=protocol, clock=clock)
     with httpx.Client(timeout=5) as client:

@@ -27,7 +27,7 @@ def test_a_mention_is_stored_and_relayed_once_to_its_team_channel(http, slack, r
     assert "12" in card and "Moyenne" in card  # reach 12,000 raised the severity to medium
     assert f"mention n° {mention_id}" in card
     assert [a["action_id"] for a in call.args["blocks"][-1]["elements"]] == [
-        "mention_claim", "mention_draft", "mention_reroute", "mention_dismiss"]
+        "mention_claim", "mention_draft", "mention_reroute", "mention_dismiss", "mention_more"]
 
     drain(runtime)
     with Session(runtime.engine) as s:

@@ -57,11 +57,12 @@ def test_unsigned_forged_or_stale_requests_are_refused(http, slack):
     assert slack.calls("chat.postMessage") == [] and slack.calls("chat.postEphemeral") == []
 
 
-def test_relay_buttons_ack_and_answer_honestly(http, slack):
-    r = send(http, block_action(action_id="mention_claim", value="1", user="U0FIN0002"))
+def test_a_button_for_an_unknown_mention_acks_and_explains(http, slack):
+    slack.add_user("U0FIN0002", name="fin", locale="en-US")
+    r = send(http, block_action(action_id="mention_claim", value="999", user="U0FIN0002"))
     assert r.status_code == 200
     [call] = slack.wait_for("chat.postEphemeral")
-    assert call.args["user"] == "U0FIN0002" and "pas encore disponible" in call.args["text"]
+    assert call.args["user"] == "U0FIN0002" and call.args["text"] == "This mention no longer exists."
 
 
 def test_hostile_text_is_neutralised_on_the_card(http, slack):

@@ -1,0 +1,91 @@
+"""Modal submissions. The service runs before the ack (it is a short transaction), so a refusal or a
+missing field is shown inside the modal itself, in the user's language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App
+
+from bot.drafting import metadata
+from bot.i18n import t
+from bot.ids import View
+from bot.modals import submitted_value
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+    from bot.drafting import Outcome
+
+
+def register(app: App, runtime: Runtime) -> None:
+    w = runtime.workflow
+
+    def finish(ack: Ack, outcome: Outcome, block: str) -> None:
+        if outcome.ok:
+            ack()
+        else:
+            ack(response_action="errors", errors={block: (outcome.message or "")[:150]})
+
+    def common(body: dict[str, Any], view: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        return body["user"]["id"], metadata(view.get("private_metadata")), view.get("state") or {}
+
+    def required(ack: Ack, actor: str, state: dict[str, Any], block: str) -> str | None:
+        value = (submitted_value(state, block) or "").strip()
+        if not value:
+            ack(response_action="errors", errors={block: t("modal.required", w.lang_of(actor))})
+            return None
+        return value
+
+    @app.view(View.draft.value)
+    def draft(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        actor, meta, state = common(body, view)
+        text = required(ack, actor, state, "text")
+        if text is None or not isinstance(meta.get("mention"), int):
+            return
+        # Spelling suggestions can take a few hundred milliseconds: close the modal first, then check.
+        ack()
+        outcome = w.submit_draft(mention_id=meta["mention"], actor=actor, text=text,
+                                 network=submitted_value(state, "network") or "other",
+                                 language=submitted_value(state, "language") or "fr",
+                                 label=submitted_value(state, "label") or "public")
+        if not outcome.ok and outcome.message:
+            w.tell_about(meta["mention"], user=actor, text=outcome.message)
+
+    # Modals about a mention with one required input: which input, and which use case it feeds.
+    about_a_mention: dict[View, tuple[str, Callable[[int, str, str], Outcome]]] = {
+        View.dismiss: ("reason", lambda m, actor, v: w.dismiss(mention_id=m, actor=actor, reason=v)),
+        View.reroute: ("team", lambda m, actor, v: w.reroute(mention_id=m, actor=actor, team=v)),
+        View.assign: ("user", lambda m, actor, v: w.assign(mention_id=m, actor=actor, assignee=v)),
+        View.holding: ("statement", lambda m, actor, v: w.holding_statement(mention_id=m, actor=actor, key=v)),
+    }
+
+    def mention_modal(block: str, use_case: Callable[[int, str, str], Outcome]) -> Any:
+        def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+            actor, meta, state = common(body, view)
+            value = required(ack, actor, state, block)
+            if value is not None and isinstance(meta.get("mention"), int):
+                finish(ack, use_case(meta["mention"], actor, value), block)
+        return submit
+
+    for callback, (block, use_case) in about_a_mention.items():
+        app.view(callback.value)(mention_modal(block, use_case))
+
+    def review(kind: str) -> Any:
+        def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+            actor, meta, state = common(body, view)
+            reason = required(ack, actor, state, "reason")
+            if reason is not None and isinstance(meta.get("draft"), int):
+                finish(ack, w.review(draft_id=meta["draft"], actor=actor, kind=kind, comment=reason), "reason")
+        return submit
+
+    app.view(View.request_changes.value)(review("request_changes"))
+    app.view(View.reject.value)(review("reject"))
+    app.view(View.approve_override.value)(review("approve"))
+
+    @app.view(View.publish.value)
+    def publish(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        actor, meta, state = common(body, view)
+        if isinstance(meta.get("draft"), int):
+            finish(ack, w.mark_published(draft_id=meta["draft"], actor=actor, url=submitted_value(state, "url")),
+                   "url")

@@ -1,0 +1,210 @@
+"""The whole response loop on the fake Slack, through signed payloads: relay, claim, draft in the thread,
+checks, change request, new version, four-eyes approvals, publication, audit trail."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.audit import export_audit
+from bot.models import Draft, Mention
+from tests.conftest import AUTH, SIGNING_SECRET, drain, mention
+from tests.slack_requests import block_action, interactive_body, signed_headers, view_submission
+
+CM, LEGAL_LEAD, LEGAL_EXPERT, NEWBIE, STRANGER, FIN_EXPERT = (
+    "U0CM00001", "U0LEG0001", "U0LEG0002", "U0NEWBIE1", "U0STRANGE1", "U0FIN0002")
+
+
+def send(http, payload):
+    body = interactive_body(payload)
+    r = http.post("/slack/events", content=body, headers=signed_headers(SIGNING_SECRET, body))
+    assert r.status_code == 200, r.text
+    return r
+
+
+class Loop:
+    """Drives the app like the people in the channel would."""
+
+    def __init__(self, http, slack, runtime):
+        self.http, self.slack, self.runtime = http, slack, runtime
+
+    def intake(self, text: str, i: int = 1, **extra) -> int:
+        r = self.http.post("/intake/mentions", headers=AUTH, json=mention(i, text=text, **extra))
+        mention_id = r.json()["mentions"][0]["id"]
+        drain(self.runtime)
+        return mention_id
+
+    def click(self, action_id: str, value: int, user: str, channel: str = "C0LEGAL001") -> None:
+        send(self.http, block_action(action_id=action_id, value=str(value), user=user, channel=channel))
+        drain(self.runtime)
+
+    def modal(self) -> dict:
+        return self.slack.last("views.open").args["view"]
+
+    def submit(self, user: str, values: dict[str, str], view: dict | None = None):
+        r = send(self.http, view_submission(view or self.modal(), user=user, values=values))
+        drain(self.runtime)
+        return r.json() if r.content else {}
+
+    def ephemeral(self, user: str) -> str:
+        calls = [c for c in self.slack.calls("chat.postEphemeral") if c.args["user"] == user]
+        assert calls, f"no ephemeral answer for {user}"
+        return calls[-1].args["text"]
+
+    def thread(self, mention_id: int) -> list[str]:
+        with Session(self.runtime.engine) as s:
+            relay_ts = s.get(Mention, mention_id).relay_ts
+        return [m["text"] for m in self.slack.messages("C0LEGAL001")
+                if m.get("thread_ts") == relay_ts and m["ts"] != relay_ts][::-1]
+
+    def draft(self, mention_id: int) -> Draft:
+        with Session(self.runtime.engine) as s:
+            return s.exec(select(Draft).where(Draft.mention_id == mention_id).order_by(Draft.version.desc())).first()
+
+    def card(self, mention_id: int) -> str:
+        with Session(self.runtime.engine) as s:
+            relay_ts = s.get(Mention, mention_id).relay_ts
+        [message] = [m for m in self.slack.messages("C0LEGAL001") if m["ts"] == relay_ts]
+        return json.dumps(message["blocks"], ensure_ascii=False)
+
+
+@pytest.fixture
+def loop(http, slack, runtime):
+    for user, locale in ((CM, "fr-FR"), (LEGAL_LEAD, "fr-FR"), (LEGAL_EXPERT, "fr-FR"), (NEWBIE, "fr-FR"),
+                         (STRANGER, "en-US"), (FIN_EXPERT, "en-GB")):
+        slack.add_user(user, name=user, locale=locale)
+    return Loop(http, slack, runtime)
+
+
+def test_from_relay_to_published_reply_with_every_rule_enforced(loop, runtime):
+    mid = loop.intake("Un avocat annonce un procès contre la marque")
+
+    # A stranger cannot claim; the answer is in their own language (en-US).
+    loop.click("mention_claim", mid, STRANGER)
+    assert "team" in loop.ephemeral(STRANGER).lower()
+    loop.click("mention_claim", mid, LEGAL_EXPERT)
+    assert "prend en charge" in loop.thread(mid)[-1]
+    assert f"<@{LEGAL_EXPERT}>" in loop.card(mid)  # the card shows the owner
+
+    # The expert drafts in a modal; the checks find a misspelling, a confidential term and a phone number.
+    loop.click("mention_draft", mid, LEGAL_EXPERT)
+    loop.submit(LEGAL_EXPERT, {"text": "Notre reponse : le projet Hermine avance, appelez le 06 12 34 56 78.",
+                               "network": "x", "language": "fr", "label": "public"})
+    v1 = loop.draft(mid)
+    assert (v1.version, v1.state, v1.author) == (1, "pending", LEGAL_EXPERT)
+    assert {f["code"] for f in v1.findings} >= {"spelling", "confidential_term", "phone"}
+    awaited = [m for m in loop.thread(mid) if "approbation est attendue" in m]
+    assert len(awaited) == 1 and f"<@{CM}>" in awaited[0] and f"<@{LEGAL_LEAD}>" in awaited[0]
+
+    # Nobody approves their own draft.
+    loop.click("draft_approve", v1.id, LEGAL_EXPERT)
+    assert "propre" in loop.ephemeral(LEGAL_EXPERT)
+    # The community manager asks for changes (with a comment).
+    loop.click("draft_request_changes", v1.id, CM)
+    loop.submit(CM, {"reason": "Pas de nom de projet ni de numéro, merci."})
+    assert loop.draft(mid).state == "changes_requested"
+
+    # A new version: approvals start from zero, checks pass.
+    loop.click("draft_edit", v1.id, LEGAL_EXPERT)
+    assert loop.modal()["blocks"][0]["element"]["initial_value"].startswith("Notre reponse")
+    loop.submit(LEGAL_EXPERT, {"text": "Merci pour votre message. Nous ne commentons pas une procédure en cours.",
+                               "network": "x", "language": "fr", "label": "public"})
+    v2 = loop.draft(mid)
+    assert (v2.version, v2.state, v2.findings) == (2, "pending", [])
+
+    # Four eyes: the CM's approval alone is not enough for a legal matter.
+    loop.click("draft_approve", v2.id, CM)
+    assert loop.draft(mid).state == "pending"
+    # Publishing before approval is refused.
+    loop.click("draft_publish", v2.id, CM)
+    assert "Pas possible maintenant" in loop.ephemeral(CM) and "relecture" in loop.ephemeral(CM)
+    loop.click("draft_approve", v2.id, LEGAL_LEAD)
+    assert loop.draft(mid).state == "approved"
+    assert any("peut être publié" in m for m in loop.thread(mid))
+
+    # The community manager publishes by hand and gives the public link.
+    loop.click("draft_publish", v2.id, CM)
+    loop.submit(CM, {"url": "https://x.example/armorine/status/99"})
+    assert loop.draft(mid).state == "published"
+    with Session(runtime.engine) as s:
+        assert s.get(Mention, mid).state == "published"
+    assert "mention_claim" not in loop.card(mid)  # a closed mention has no buttons left
+
+    # The audit export tells the whole story.
+    out = io.StringIO()
+    now = datetime.now(UTC)
+    export_audit(runtime.engine, start=now - timedelta(hours=1), end=now + timedelta(hours=1), fmt="jsonl", out=out)
+    actions = [json.loads(line)["action"] for line in out.getvalue().splitlines()]
+    assert actions == ["mention.received", "mention.claimed", "draft.submitted", "draft.request_changes",
+                       "draft.submitted", "draft.approve", "draft.approve", "draft.published"]
+
+
+def test_double_command_needs_a_second_independent_approval(loop):
+    mid = loop.intake("Un procès est annoncé", i=2)
+    loop.click("mention_draft", mid, NEWBIE)
+    loop.submit(NEWBIE, {"text": "Nous ne commentons pas une procédure en cours.", "network": "x",
+                         "language": "fr", "label": "public"})
+    draft = loop.draft(mid)
+    loop.click("draft_approve", draft.id, CM)
+    loop.click("draft_approve", draft.id, LEGAL_LEAD)
+    assert loop.draft(mid).state == "pending"  # a newcomer's draft needs one more approver
+    loop.click("draft_approve", draft.id, LEGAL_EXPERT)
+    assert loop.draft(mid).state == "approved"
+
+
+def test_failing_checks_need_a_written_override_and_labels_block(loop, runtime):
+    mid = loop.intake("Un procès est annoncé", i=3)
+    loop.click("mention_draft", mid, LEGAL_EXPERT)
+    loop.submit(LEGAL_EXPERT, {"text": "La marge brute reste stable.", "network": "x", "language": "fr",
+                               "label": "public"})
+    draft = loop.draft(mid)
+    loop.click("draft_approve", draft.id, CM)
+    assert loop.modal()["callback_id"] == "override_submit"  # not approved yet: a reason is asked
+    assert loop.draft(mid).state == "pending"
+    answer = loop.submit(CM, {"reason": ""})
+    assert answer.get("response_action") == "errors"
+    loop.submit(CM, {"reason": "Chiffre déjà public dans le rapport annuel."})
+    loop.click("draft_approve", draft.id, LEGAL_LEAD)
+    loop.submit(LEGAL_LEAD, {"reason": "Validé avec la finance."})
+    assert loop.draft(mid).state == "approved"
+    assert any("Chiffre déjà public" in m for m in loop.thread(mid))
+
+    # An internal draft can never be approved for publication.
+    mid2 = loop.intake("Un procès est annoncé", i=4)
+    loop.click("mention_draft", mid2, LEGAL_EXPERT)
+    loop.submit(LEGAL_EXPERT, {"text": "Note interne pour le juridique.", "network": "x", "language": "fr",
+                               "label": "internal"})
+    loop.click("draft_approve", loop.draft(mid2).id, CM)
+    assert loop.draft(mid2).state == "pending"
+    assert "public" in loop.ephemeral(CM).lower()
+
+
+def test_dismiss_needs_a_reason_and_closes_the_mention(loop, runtime):
+    mid = loop.intake("Un procès est annoncé", i=5)
+    loop.click("mention_dismiss", mid, LEGAL_EXPERT)  # an expert may not dismiss
+    assert loop.ephemeral(LEGAL_EXPERT)
+    loop.click("mention_dismiss", mid, CM)
+    loop.submit(CM, {"reason": "Compte parodique connu."})
+    with Session(runtime.engine) as s:
+        assert s.get(Mention, mid).state == "dismissed"
+    loop.click("mention_claim", mid, LEGAL_EXPERT)  # nothing more can happen to it
+    with Session(runtime.engine) as s:
+        assert s.get(Mention, mid).owner is None
+
+
+def test_reroute_moves_the_card(loop, slack, runtime):
+    mid = loop.intake("Un procès est annoncé", i=6)
+    loop.click("mention_reroute", mid, CM)
+    loop.submit(CM, {"team": "finance"})
+    drain(runtime)
+    [new_card] = [c for c in slack.calls("chat.postMessage") if c.args["channel"] == "C0FINANCE1"]
+    assert "réorientée" in json.dumps(new_card.args["blocks"], ensure_ascii=False)
+    old = loop.card(mid) if False else json.dumps(slack.messages("C0LEGAL001")[-1]["blocks"], ensure_ascii=False)
+    assert "Finance" in old and "mention_claim" not in old
+    with Session(runtime.engine) as s:
+        m = s.get(Mention, mid)
+        assert (m.team, m.state, m.channel) == ("finance", "open", "C0FINANCE1")
