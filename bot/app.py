@@ -19,7 +19,7 @@ from bot import db
 from bot.audit import install_append_only_guard
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.drafting import WEBHOOK_METHOD, Modals, Workflow
+from bot.drafting import WEBHOOK_METHOD, Modals, Workflow, on_delivery_failure
 from bot.gateway import SlackGateway
 from bot.metrics import Metrics
 from bot.outbox import OutboxWorker
@@ -96,6 +96,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bo
     secret = settings.publish_webhook_secret.get_secret_value() if settings.publish_webhook_secret else None
     workflow = Workflow(vigie, publish_secret=secret)
     worker.deliverers[WEBHOOK_METHOD] = workflow.deliver_webhook
+    worker.on_failure = lambda row, exc: on_delivery_failure(workflow, row, exc)
     metrics = Metrics(vigie.outbox_counts)
     bolt = build_bolt_app(settings, gateway) if token else None
     runtime = Runtime(settings=settings, engine=engine, protocol=protocol, protocol_path=path, clock=clock,

@@ -497,6 +497,19 @@ class Workflow:
         return {"ok": True, "status": result.status}
 
 
+def on_delivery_failure(workflow: Workflow, row: Any, exc: SlackCallError) -> None:
+    """A delivery that needs a person: a refused publication is said in the mention's thread."""
+    if row.method != WEBHOOK_METHOD or row.mention_id is None:
+        return
+    with session_scope(workflow.vigie.engine) as s:
+        mention = s.get(Mention, row.mention_id)
+        if mention is not None:
+            workflow._say_in_thread(s, mention, t("thread.publish_failed", workflow.protocol.language,
+                                                  error=blocks.escape(exc.error)),
+                                    dedupe_key=f"publish-failed:{row.id}")
+    workflow.vigie.on_commit()
+
+
 def _network_of(source: str, protocol: Protocol) -> str:
     source = source.lower()
     return source if source in protocol.networks else ("x" if source in ("twitter", "x") else "other")

@@ -177,3 +177,19 @@ def loop_factory(http, slack, runtime):
             slack.add_user(user, name=user, locale="fr-FR")
         return Loop(http, slack, runtime)
     return make
+
+
+def test_a_refused_publication_is_said_in_the_thread(webhook_loop, receiver, monkeypatch):
+    loop = webhook_loop
+    loop.runtime.workflow.publish_secret = "not-the-receivers-secret"  # the receiver answers 401
+    mid = loop.intake("Un procès est annoncé")
+    loop.click("mention_draft", mid, LEGAL_EXPERT)
+    loop.submit(LEGAL_EXPERT, {"text": "Nous ne commentons pas une procédure en cours.", "network": "x",
+                               "language": "fr", "label": "public"})
+    draft = loop.draft(mid)
+    loop.click("draft_approve", draft.id, CM)
+    loop.click("draft_approve", draft.id, LEGAL_LEAD)
+    drain(loop.runtime)
+    assert receiver.received == []
+    assert loop.draft(mid).state == "approved"  # not published
+    assert any("publication a été refusée" in m and "401" in m for m in loop.thread(mid))
