@@ -21,6 +21,7 @@ import re
 import types
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
@@ -46,16 +47,25 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from bot.models import Severity
 
 __all__ = [
+    "DAYS",
     "DEFAULT_NETWORKS",
     "EXAMPLE_PROTOCOL",
     "ApprovalRuleConfig",
+    "BusinessHours",
     "ChecksConfig",
+    "CrisisConfig",
     "CrisisWords",
+    "Duration",
+    "EscalationPolicy",
+    "EscalationStep",
     "Feed",
     "HoldingStatement",
     "Language",
     "LocalizedText",
     "NegativeCues",
+    "NotifyTarget",
+    "OnCallConfig",
+    "OnCallRotation",
     "Protocol",
     "ProtocolError",
     "ProtocolIssue",
@@ -63,7 +73,15 @@ __all__ = [
     "ReachThreshold",
     "RoutingRule",
     "SeverityPolicy",
+    "SlaBySeverity",
+    "SlaConfig",
+    "SlaPolicy",
+    "SlaTeamOverrides",
+    "SpikeConfig",
     "Team",
+    "TimeRange",
+    "WeekHours",
+    "format_duration",
     "load_protocol",
     "parse_protocol",
 ]
@@ -351,6 +369,365 @@ class HoldingStatement(_Model):
     text: LocalizedText  # what is published
 
 
+# --- time: business hours, SLAs, escalation, on-call, crisis ------------------------------------------------
+
+_DURATION = re.compile(r"^(?:(\d{1,4})d)?(?:(\d{1,5})h)?(?:(\d{1,6})m)?$")
+_TIME_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+_LOCAL_DATETIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_PERCENT = re.compile(r"^(\d{1,4})\s*%$")
+_CHANNEL_PREFIX = re.compile(r"^[a-z0-9][a-z0-9._-]{0,69}$")  # + "2026-03-14": at most 80 characters
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # the order of date.weekday()
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, timedelta):  # already a duration (a model built in code, or a dump validated again)
+        return value
+    text = value.replace(" ", "").lower() if isinstance(value, str) else ""
+    match = _DURATION.match(text)
+    if not text or not match:
+        raise PydanticCustomError(
+            "duration",
+            'must be a duration such as "30m", "2h", "1d" or "1h30m" (d: days, h: hours, m: minutes)',
+        )
+    days, hours, minutes = (int(part or 0) for part in match.groups())
+    duration = timedelta(days=days, hours=hours, minutes=minutes)
+    if not duration:
+        raise PydanticCustomError("duration_zero", "must be longer than zero")
+    return duration
+
+
+def format_duration(duration: timedelta) -> str:
+    """`duration` as the protocol writes it: "1h30m", "2d", "45m" (whole minutes)."""
+    minutes = int(duration.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    text = (f"{days}d" if days else "") + (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    return text or "0m"
+
+
+def _holiday(value: Any) -> Any:
+    # YAML reads 2026-12-25 as a date already; "2026-12-25" in quotes stays a text.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()) if len(value.strip()) == 10 else None
+        except ValueError:
+            pass
+    raise PydanticCustomError("holiday", "must be a date written YYYY-MM-DD, such as 2026-12-25")
+
+
+def _local_datetime(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            raise PydanticCustomError(
+                "local_datetime_zone",
+                "must be a local time without a time zone, such as 2026-01-05T09:00 "
+                "(the protocol's timezone applies)",
+            )
+        return value
+    match = _LOCAL_DATETIME.match(value.strip()) if isinstance(value, str) else None
+    if match:
+        try:
+            return datetime(*(int(part or 0) for part in match.groups()))
+        except ValueError:
+            pass
+    raise PydanticCustomError(
+        "local_datetime", "must be a local date and time written YYYY-MM-DDTHH:MM, such as 2026-01-05T09:00"
+    )
+
+
+def _channel_prefix(value: str) -> str:
+    if not _CHANNEL_PREFIX.match(value):
+        raise PydanticCustomError(
+            "channel_prefix",
+            'must be the start of a Slack channel name, without "#", such as "crise-" '
+            '(lowercase letters, digits, "-", "_" or ".", at most 70 characters)',
+        )
+    return value
+
+
+# "30m", "2h", "1d", "1h30m"; stored as a timedelta.
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Holiday = Annotated[date, BeforeValidator(_holiday)]
+# A wall-clock time in the protocol's timezone, such as 2026-01-05T09:00; stored naive.
+LocalDateTime = Annotated[datetime, BeforeValidator(_local_datetime)]
+StrictBool = Annotated[bool, Field(strict=True)]  # YAML's "yes" is already true; "maybe" must not be
+
+
+class TimeRange(_Model):
+    """Opening hours within one day, written "09:00-12:30": from `start` (included) to `end` (excluded)."""
+
+    start: time
+    end: time
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if isinstance(data, (dict, TimeRange)):
+            return data
+        match = _TIME_RANGE.match(data.strip()) if isinstance(data, str) else None
+        if match:
+            h1, m1, h2, m2 = (int(part) for part in match.groups())
+            if h2 == 24 and m2 == 0:
+                raise PydanticCustomError(
+                    "time_range_midnight", 'a day ends at 23:59: write "{start}-23:59"', {"start": data[:5]}
+                )
+            if h1 < 24 and h2 < 24 and m1 < 60 and m2 < 60:
+                return {"start": time(h1, m1), "end": time(h2, m2)}
+        raise PydanticCustomError(
+            "time_range", 'must be opening hours written "HH:MM-HH:MM", such as "09:00-12:30" (in quotes)'
+        )
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> TimeRange:
+        if self.start >= self.end:
+            raise PydanticCustomError(
+                "time_range_order", "must start before it ends (hours cannot run past midnight)"
+            )
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+_OFFICE_DAY = [TimeRange(start=time(9), end=time(18))]
+
+
+class WeekHours(_Model):
+    """Opening hours per weekday; a day left out keeps its default (Monday-Friday 09:00-18:00, weekend closed)."""
+
+    mon: list[TimeRange] = _OFFICE_DAY
+    tue: list[TimeRange] = _OFFICE_DAY
+    wed: list[TimeRange] = _OFFICE_DAY
+    thu: list[TimeRange] = _OFFICE_DAY
+    fri: list[TimeRange] = _OFFICE_DAY
+    sat: list[TimeRange] = []
+    sun: list[TimeRange] = []
+
+
+class BusinessHours(_Model):
+    """When SLA clocks run (except for round_the_clock severities), in the protocol's timezone."""
+
+    week: WeekHours = WeekHours()
+    holidays: list[Holiday] = []  # closed all day
+
+    def hours_on(self, day: date) -> list[TimeRange]:
+        """The opening hours of `day` (a local date): none on a holiday."""
+        return [] if day in self.holidays else getattr(self.week, DAYS[day.weekday()])
+
+    def is_open(self, at: datetime, tz: ZoneInfo) -> bool:
+        """Whether `at` (an aware datetime) falls within business hours, read in `tz`."""
+        local = _aware(at).astimezone(tz)
+        return any(r.start <= local.time() < r.end for r in self.hours_on(local.date()))
+
+
+class SlaConfig(_Model):
+    """Deadlines for one severity, counted from the mention's arrival, in business hours unless round_the_clock."""
+
+    first_response: Duration  # a first public answer (a holding statement counts)
+    approved: Duration  # the reply is approved
+    published: Duration  # the reply is out
+    round_the_clock: StrictBool = False  # count every hour, nights, weekends and holidays included
+
+    @field_validator("published")
+    @classmethod
+    def _published_last(cls, published: timedelta, info: ValidationInfo) -> timedelta:
+        # The reply is approved before it is published, and a first response cannot come after the reply.
+        for earlier in ("first_response", "approved"):
+            value = info.data.get(earlier)
+            if value is not None and value > published:
+                raise PydanticCustomError(
+                    "sla_order",
+                    "must not be shorter than {earlier} ({value})",
+                    {"earlier": earlier, "value": format_duration(value)},
+                )
+        return published
+
+
+def _sla(first_response: int, approved: int, published: int, round_the_clock: bool = False) -> SlaConfig:
+    minutes = [timedelta(minutes=m) for m in (first_response, approved, published)]
+    return SlaConfig(
+        first_response=minutes[0], approved=minutes[1], published=minutes[2], round_the_clock=round_the_clock
+    )
+
+
+class SlaBySeverity(_Model):
+    """One SlaConfig per severity; a severity left out keeps its default."""
+
+    low: SlaConfig = _sla(8 * 60, 24 * 60, 48 * 60)
+    medium: SlaConfig = _sla(4 * 60, 8 * 60, 24 * 60)
+    high: SlaConfig = _sla(60, 4 * 60, 8 * 60)
+    critical: SlaConfig = _sla(30, 2 * 60, 4 * 60, round_the_clock=True)
+
+
+class SlaTeamOverrides(_Model):
+    """A team's own SLAs for some severities; the others come from `sla.defaults`."""
+
+    low: SlaConfig | None = None
+    medium: SlaConfig | None = None
+    high: SlaConfig | None = None
+    critical: SlaConfig | None = None
+
+
+class SlaPolicy(_Model):
+    defaults: SlaBySeverity = SlaBySeverity()
+    teams: dict[str, SlaTeamOverrides] = {}
+
+
+# Who a step notifies. owner_or_team: whoever claimed the mention, or its team's channel if nobody did;
+# oncall_*: the person on call (see `oncall`), or everyone in that list when nobody is.
+NotifyTarget = Literal[
+    "owner_or_team",
+    "team_lead",
+    "community_managers",
+    "oncall_community_manager",
+    "oncall_decision_maker",
+    "decision_makers",
+]
+
+
+def _step_trigger(value: Any) -> Any:
+    """ "50%" (of the deadline) or "+30m" (after the deadline), written back in one form: the step's key."""
+    if isinstance(value, str):
+        text = value.strip()
+        percent = _PERCENT.match(text)
+        if percent and 1 <= int(percent.group(1)) <= 1000:
+            return f"{int(percent.group(1))}%"
+        if text.startswith("+"):
+            try:
+                return "+" + format_duration(_duration(text[1:]))
+            except PydanticCustomError:
+                pass
+    raise PydanticCustomError(
+        "escalation_at",
+        'must be a share of the deadline such as "50%" or "100%" (1% to 1000%), '
+        'or a delay after the deadline such as "+30m" or "+2h"',
+    )
+
+
+class EscalationStep(_Model):
+    """Whom to notify when a deadline is near or past.
+
+    `at`: "50%" (half the deadline has passed) or "+30m" (30 minutes after the deadline). `key` is `at`
+    written in one form ("+90m" gives "+1h30m"): stable, unique within a ladder, to remember a step was sent.
+    """
+
+    at: Annotated[str, BeforeValidator(_step_trigger)]
+    notify: tuple[NotifyTarget, ...]
+
+    @field_validator("notify")
+    @classmethod
+    def _someone(cls, notify: tuple[str, ...]) -> tuple[str, ...]:
+        # Checked here rather than with min_length, which would also fire when an item is misspelt.
+        if not notify:
+            raise PydanticCustomError("notify_empty", "must list at least 1 entry")
+        return tuple(dict.fromkeys(notify))  # once each
+
+    @property
+    def key(self) -> str:
+        return self.at
+
+    @property
+    def at_fraction(self) -> float | None:
+        """Share of the deadline (0.5 for "50%"); None for a step after the deadline."""
+        return int(self.at[:-1]) / 100 if self.at.endswith("%") else None
+
+    @property
+    def after_deadline(self) -> timedelta | None:
+        """Delay after the deadline (30 minutes for "+30m"); None for a share of the deadline."""
+        return _duration(self.at[1:]) if self.at.startswith("+") else None
+
+
+_DEFAULT_LADDER = [
+    EscalationStep(at="50%", notify=("owner_or_team",)),
+    EscalationStep(at="100%", notify=("team_lead", "community_managers")),
+    EscalationStep(at="+30m", notify=("oncall_decision_maker",)),
+]
+
+
+class EscalationPolicy(_Model):
+    """One ladder per severity, steps in the order they fire; a severity left out keeps the default ladder."""
+
+    low: list[EscalationStep] = _DEFAULT_LADDER
+    medium: list[EscalationStep] = _DEFAULT_LADDER
+    high: list[EscalationStep] = _DEFAULT_LADDER
+    critical: list[EscalationStep] = _DEFAULT_LADDER
+
+
+class OnCallRotation(_Model):
+    """People on call one week each, in turn; the first takes over at `starts`, the next a week later..."""
+
+    rotation: Annotated[list[SlackUserId], Field(min_length=1)]
+    starts: LocalDateTime  # local date-time of the first handover, in the protocol's timezone
+
+    def on_duty(self, at: datetime, tz: ZoneInfo) -> str | None:
+        """Who is on call at `at` (an aware datetime); None before the first handover."""
+        # Counted in wall-clock time, so handovers keep their local hour across daylight saving changes.
+        local = _aware(at).astimezone(tz).replace(tzinfo=None)
+        if local < self.starts:
+            return None
+        weeks = (local - self.starts) // timedelta(weeks=1)
+        return self.rotation[weeks % len(self.rotation)]
+
+
+class OnCallConfig(_Model):
+    """Without a rotation, nobody is on call: the bot notifies every community manager / decision maker."""
+
+    community_managers: OnCallRotation | None = None
+    decision_makers: OnCallRotation | None = None
+
+
+class SpikeConfig(_Model):
+    """A crisis is suspected when mentions over `window` exceed `factor` times the usual rate over `baseline`."""
+
+    window: Duration = timedelta(hours=1)
+    baseline: Duration = timedelta(days=7)
+    factor: float = Field(default=3.0, gt=1, le=1000)
+    min_mentions: int = Field(default=10, ge=1)  # and at least this many mentions in the window
+
+    @field_validator("baseline")
+    @classmethod
+    def _baseline_longer(cls, baseline: timedelta, info: ValidationInfo) -> timedelta:
+        window = info.data.get("window")
+        if window is not None and baseline <= window:
+            raise PydanticCustomError(
+                "spike_baseline",
+                "must be longer than window ({window}): it is the usual rate the window is compared with",
+                {"window": format_duration(window)},
+            )
+        return baseline
+
+
+class CrisisConfig(_Model):
+    spike: SpikeConfig = SpikeConfig()
+    high_reach: int = Field(default=100_000, ge=1)  # one mention reaching this many people is a crisis signal
+    # Where the crisis cell meets; None: Vigie creates a channel named channel_prefix + date ("crise-2026-03-14").
+    channel: SlackChannelRef | None = None
+    channel_prefix: Annotated[str, AfterValidator(_channel_prefix)] = "crise-"
+    sla_factor: float = Field(default=0.5, ge=0.05, le=1)  # every SLA is multiplied by this during a crisis
+    approvers: list[Requirement] = ["decision_maker"]  # added to every reply's approvals during a crisis
+    holding_statement: str | None = None  # key of the holding statement offered first during a crisis
+
+    def channel_name(self, day: date) -> str:
+        """Name of the channel Vigie creates for a crisis starting on `day` (when `channel` is not set)."""
+        return f"{self.channel_prefix}{day.isoformat()}"
+
+
+def _step_follows(previous: EscalationStep, step: EscalationStep) -> bool:
+    """Whether `step` fires after `previous`: shares of the deadline rising, then delays after it rising."""
+    if step.at_fraction is not None:
+        return previous.at_fraction is not None and previous.at_fraction < step.at_fraction
+    assert step.after_deadline is not None
+    return previous.after_deadline is None or previous.after_deadline < step.after_deadline
+
+
+def _aware(at: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise ValueError("naive datetime given to the protocol; pass an aware datetime")
+    return at
+
+
 class Protocol(_Model):
     version: Literal[1]
     language: Language = "fr"
@@ -370,6 +747,11 @@ class Protocol(_Model):
     networks: dict[Slug, ReplyLength | None] = Field(default_factory=lambda: dict(DEFAULT_NETWORKS))
     publishing: PublishingConfig = PublishingConfig()
     holding_statements: list[HoldingStatement] = []
+    business_hours: BusinessHours = BusinessHours()
+    sla: SlaPolicy = SlaPolicy()
+    escalation: EscalationPolicy = EscalationPolicy()
+    oncall: OnCallConfig = OnCallConfig()
+    crisis: CrisisConfig = CrisisConfig()
 
     # Read from checks.roster during validation (see _cross_checks); private, so the model stays frozen.
     _employee_names: tuple[str, ...] = PrivateAttr(default=())
@@ -396,8 +778,10 @@ class Protocol(_Model):
         known = ", ".join(sorted(self.teams))
         errors: list[InitErrorDetails] = []
 
-        def fail(loc: Loc, kind: str, message: str, value: Any) -> None:
-            errors.append(InitErrorDetails(type=PydanticCustomError(kind, message), loc=loc, input=value))
+        def fail(loc: Loc, kind: str, message: str, value: Any, ctx: dict[str, Any] | None = None) -> None:
+            errors.append(
+                InitErrorDetails(type=PydanticCustomError(kind, message, ctx), loc=loc, input=value)
+            )
 
         def check(team: str | None, loc: tuple[str | int, ...]) -> None:
             if team is not None and team not in self.teams:
@@ -465,6 +849,89 @@ class Protocol(_Model):
                 )
             keys.add(statement.key)
 
+        # Opening hours of a day: in order, and not overlapping (each range is checked on its own already).
+        for day in DAYS:
+            ranges: list[TimeRange] = getattr(self.business_hours.week, day)
+            for j in range(1, len(ranges)):
+                if ranges[j].start < ranges[j - 1].end:
+                    fail(
+                        ("business_hours", "week", day, j),
+                        "time_range_overlap",
+                        "overlaps or comes before {previous}: list a day's hours in order, without overlaps",
+                        str(ranges[j]),
+                        {"previous": str(ranges[j - 1])},
+                    )
+
+        for team in self.sla.teams:
+            check(team, ("sla", "teams", team))
+
+        # Written ladders only: the default one notifies no decision maker when there is none.
+        for severity in self.escalation.model_fields_set:
+            ladder: list[EscalationStep] = getattr(self.escalation, severity)
+            seen_steps: dict[str, int] = {}
+            for j, step in enumerate(ladder):
+                loc: Loc = ("escalation", severity, j, "at")
+                previous = ladder[j - 1] if j else None
+                if step.key in seen_steps:
+                    fail(
+                        loc,
+                        "duplicate_step",
+                        "is the same as step {other}: steps must differ",
+                        step.at,
+                        {"other": seen_steps[step.key] + 1},
+                    )
+                elif previous is not None and not _step_follows(previous, step):
+                    fail(
+                        loc,
+                        "step_order",
+                        'comes before the previous step ("{previous}"): list steps in the order they fire, '
+                        'shares of the deadline ("50%") first, then delays after it ("+30m")',
+                        step.at,
+                        {"previous": previous.at},
+                    )
+                seen_steps.setdefault(step.key, j)
+                for k, target in enumerate(step.notify):
+                    if target in ("oncall_decision_maker", "decision_makers") and not self.decision_makers:
+                        fail(
+                            ("escalation", severity, j, "notify", k),
+                            "no_decision_maker",
+                            "notifies decision makers, but decision_makers lists nobody",
+                            target,
+                        )
+
+        for role in ("community_managers", "decision_makers"):
+            rotation: OnCallRotation | None = getattr(self.oncall, role)
+            listed = getattr(self, role)
+            for j, person in enumerate(rotation.rotation if rotation else []):
+                if person not in listed:
+                    fail(
+                        ("oncall", role, "rotation", j),
+                        "not_in_role",
+                        "{person} is not listed under {role}: only they can be on call for it",
+                        person,
+                        {"person": person, "role": role},
+                    )
+
+        if "approvers" in self.crisis.model_fields_set:
+            for j, requirement in enumerate(self.crisis.approvers):
+                if requirement.startswith("team:"):
+                    check(requirement.removeprefix("team:"), ("crisis", "approvers", j))
+                elif requirement == "decision_maker" and not self.decision_makers:
+                    fail(
+                        ("crisis", "approvers", j),
+                        "no_decision_maker",
+                        "needs a decision maker, but decision_makers lists nobody",
+                        requirement,
+                    )
+        if self.crisis.holding_statement is not None and self.crisis.holding_statement not in keys:
+            fail(
+                ("crisis", "holding_statement"),
+                "unknown_holding_statement",
+                '"{key}" is not the key of a holding statement under holding_statements ({known})',
+                self.crisis.holding_statement,
+                {"key": self.crisis.holding_statement, "known": ", ".join(sorted(keys)) or "none"},
+            )
+
         if self.checks.roster is not None:
             base_dir = Path((info.context or {}).get("base_dir") or ".")
             try:
@@ -492,13 +959,53 @@ class Protocol(_Model):
         known = ", ".join(s.key for s in self.holding_statements) or "none"
         raise KeyError(f"no holding statement {key!r} in the protocol (holding statements: {known})")
 
-    def required_approvals(self, team: str, severity: Severity) -> tuple[str, ...]:
-        """Every approval a reply for `team` at `severity` needs, the community manager's first."""
+    def required_approvals(self, team: str, severity: Severity, crisis: bool = False) -> tuple[str, ...]:
+        """Every approval a reply for `team` at `severity` needs, the community manager's first.
+
+        `crisis`: a crisis is declared, which adds crisis.approvers.
+        """
         required = ["community_manager"]
         for rule in self.approvals:
             if rule.applies_to(team, severity):
                 required += rule.require
+        if crisis:
+            required += self.crisis_approvers
         return tuple(dict.fromkeys(required))
+
+    def sla_for(self, team: str, severity: str) -> SlaConfig:
+        """The deadlines for a mention of `team` at `severity`: the team's own, or else sla.defaults'."""
+        key = Severity(severity).value
+        override = self.sla.teams.get(team)
+        own: SlaConfig | None = getattr(override, key) if override is not None else None
+        return own or getattr(self.sla.defaults, key)
+
+    def ladder_for(self, severity: str) -> tuple[EscalationStep, ...]:
+        """The escalation steps for `severity`, in the order they fire (may be empty: no escalation)."""
+        return tuple(getattr(self.escalation, Severity(severity).value))
+
+    def on_call(self, role: Literal["community_managers", "decision_makers"], at: datetime) -> str | None:
+        """Who is on call for `role` at `at` (aware); None without a rotation or before its first handover."""
+        rotation: OnCallRotation | None = getattr(self.oncall, role)
+        return rotation.on_duty(at, self.tz) if rotation is not None else None
+
+    def on_call_or_all(
+        self, role: Literal["community_managers", "decision_makers"], at: datetime
+    ) -> tuple[str, ...]:
+        """The person on call for `role`, or everyone listed under `role` when nobody is."""
+        person = self.on_call(role, at)
+        return (person,) if person is not None else tuple(getattr(self, role))
+
+    def is_business_time(self, at: datetime) -> bool:
+        """Whether `at` (aware) falls within business_hours, in the protocol's timezone."""
+        return self.business_hours.is_open(at, self.tz)
+
+    @property
+    def crisis_approvers(self) -> tuple[str, ...]:
+        """Approvals added during a crisis; the default "decision_maker" is dropped when nobody can give it."""
+        approvers = self.crisis.approvers
+        if "approvers" not in self.crisis.model_fields_set and not self.decision_makers:
+            approvers = [a for a in approvers if a != "decision_maker"]
+        return tuple(dict.fromkeys(approvers))
 
     def max_reply_length(self, network: str) -> int | None:
         """Longest reply `network` accepts (None: no limit); networks not listed use "other"."""
@@ -695,6 +1202,25 @@ def _yaml_issue(exc: yaml.YAMLError, text: str) -> ProtocolIssue:
     return ProtocolIssue("", line, message)
 
 
+def _bad_timestamp(loader: yaml.SafeLoader, node: Node) -> ProtocolIssue:
+    """The first value YAML takes for a date but that is not one (2026-02-30), with its line."""
+    stack = [node]
+    while stack:
+        current = stack.pop(0)
+        if isinstance(current, MappingNode):
+            stack[:0] = [part for pair in current.value for part in pair]
+        elif isinstance(current, SequenceNode):
+            stack[:0] = list(current.value)
+        elif current.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                loader.construct_yaml_timestamp(current)
+            except ValueError:
+                return ProtocolIssue(
+                    "", current.start_mark.line + 1, f"{current.value} is not a valid date (YYYY-MM-DD)"
+                )
+    return ProtocolIssue("", None, "contains a value that is not valid")
+
+
 def _read_yaml(text: str, filename: str) -> tuple[Any, dict[Loc, int]]:
     """yaml.safe_load, plus the line of every key and list item, and duplicate keys refused."""
     try:
@@ -710,7 +1236,10 @@ def _read_yaml(text: str, filename: str) -> tuple[Any, dict[Loc, int]]:
         _index_nodes(loader, node, (), lines, issues, set())
         if issues:
             raise ProtocolError(issues, filename)
-        return loader.construct_document(node), lines
+        try:
+            return loader.construct_document(node), lines
+        except ValueError:  # an impossible date such as 2026-02-30, which YAML reads as a date
+            raise ProtocolError([_bad_timestamp(loader, node)], filename) from None
     except yaml.YAMLError as exc:
         raise ProtocolError([_yaml_issue(exc, text)], filename) from None
     finally:
@@ -755,6 +1284,10 @@ def _unwrap(annotation: Any) -> Any:
             return annotation
 
 
+def _number(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
 def _message(error: Any, loc: Loc) -> str:
     kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
     if kind == "missing":
@@ -778,16 +1311,22 @@ def _message(error: Any, loc: Loc) -> str:
         "list_type": 'must be a list (one "- item" per line, or [a, b])',
         "dict_type": "must be a section of settings (key: value lines)",
         "model_type": "must be a section of settings (key: value lines)",
+        "tuple_type": 'must be a list (one "- item" per line, or [a, b])',
+        "bool_type": "must be true or false",
+        "float_type": "must be a number",
+        "float_parsing": "must be a number",
         "string_too_short": "must not be empty",
     }
     if kind in simple:
         return simple[kind]
     if kind in ("literal_error", "enum"):
         return f"must be {ctx['expected']}"
+    if kind == "greater_than":
+        return f"must be more than {_number(ctx['gt'])}"
     if kind == "greater_than_equal":
-        return f"must be at least {ctx['ge']}"
+        return f"must be at least {_number(ctx['ge'])}"
     if kind == "less_than_equal":
-        return f"must be at most {ctx['le']}"
+        return f"must be at most {_number(ctx['le'])}"
     if kind == "too_short":
         return f"must list at least {ctx['min_length']}" + (
             " entry" if ctx["min_length"] == 1 else " entries"

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
@@ -14,6 +16,8 @@ from bot.protocol import (
     Protocol,
     ProtocolError,
     ProtocolIssue,
+    TimeRange,
+    format_duration,
     load_protocol,
     parse_protocol,
 )
@@ -92,6 +96,17 @@ def test_example_loads() -> None:
     waiting = protocol.holding_statement("accuse-reception").text
     assert waiting.get("fr") == "Nous avons bien vu votre message, nous revenons vers vous rapidement."
     assert waiting.get("en")
+    # Time sections.
+    assert [str(r) for r in protocol.business_hours.week.mon] == ["09:00-12:30", "14:00-18:00"]
+    assert date(2026, 7, 14) in protocol.business_hours.holidays
+    assert protocol.sla_for("legal", "high").approved == timedelta(hours=8)
+    assert protocol.sla_for("legal", "critical").round_the_clock
+    assert [s.key for s in protocol.ladder_for("critical")] == ["25%", "75%", "100%", "+15m"]
+    assert [s.key for s in protocol.ladder_for("high")] == ["50%", "100%", "+30m"]
+    assert protocol.on_call("decision_makers", datetime(2026, 1, 12, 9, tzinfo=ZoneInfo("Europe/Paris"))) == (
+        "U0DM00002"
+    )
+    assert protocol.crisis.channel is None and protocol.crisis.holding_statement == "verification-qualite"
 
 
 def test_example_feeds_are_valid_once_uncommented() -> None:
@@ -176,8 +191,8 @@ def test_unknown_key_suggests_the_right_spelling() -> None:
 
 
 def test_unknown_top_level_key() -> None:
-    field, line, message = only_issue(VALID + "sla: 3\n")
-    assert (field, line) == ("sla", 19)
+    field, line, message = only_issue(VALID + "alerts: 3\n")
+    assert (field, line) == ("alerts", 19)
     assert "is not a known setting" in message
 
 
@@ -687,3 +702,462 @@ def test_holding_statement_keys_differ_and_are_slugs() -> None:
     field, line, message = only_issue(text)
     assert (field, line) == ("holding_statements[1].key", 25)
     assert "keys must differ" in message
+
+
+# --- time sections: business hours, SLAs, escalation, on-call, crisis --------------------------------------
+
+
+def test_time_sections_have_defaults() -> None:
+    protocol = parse_protocol(VALID)
+    week = protocol.business_hours.week
+    assert [str(r) for r in week.mon] == ["09:00-18:00"] and [str(r) for r in week.fri] == ["09:00-18:00"]
+    assert week.sat == [] and week.sun == [] and protocol.business_hours.holidays == []
+    expected = {
+        "low": ("8h", "1d", "2d", False),
+        "medium": ("4h", "8h", "1d", False),
+        "high": ("1h", "4h", "8h", False),
+        "critical": ("30m", "2h", "4h", True),
+    }
+    for severity, (first, approved, published, round_the_clock) in expected.items():
+        sla = protocol.sla_for("finance", severity)
+        assert (format_duration(sla.first_response), format_duration(sla.approved)) == (first, approved)
+        assert (format_duration(sla.published), sla.round_the_clock) == (published, round_the_clock)
+    assert protocol.sla_for("finance", "low").approved == timedelta(hours=24)
+    for severity in Severity:
+        ladder = protocol.ladder_for(severity)
+        assert [(s.key, s.at_fraction, s.after_deadline, s.notify) for s in ladder] == [
+            ("50%", 0.5, None, ("owner_or_team",)),
+            ("100%", 1.0, None, ("team_lead", "community_managers")),
+            ("+30m", None, timedelta(minutes=30), ("oncall_decision_maker",)),
+        ]
+    assert protocol.oncall.community_managers is None and protocol.oncall.decision_makers is None
+    at = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    assert protocol.on_call("community_managers", at) is None
+    assert protocol.on_call_or_all("community_managers", at) == ("U0CM00001",)  # nobody on call: everyone
+    crisis = protocol.crisis
+    assert (crisis.spike.window, crisis.spike.baseline) == (timedelta(hours=1), timedelta(days=7))
+    assert (crisis.spike.factor, crisis.spike.min_mentions, crisis.high_reach) == (3.0, 10, 100_000)
+    assert crisis.channel is None and crisis.channel_name(date(2026, 3, 14)) == "crise-2026-03-14"
+    assert crisis.sla_factor == 0.5 and crisis.approvers == ["decision_maker"]
+    assert crisis.holding_statement is None
+    # The default crisis approver is dropped when no one could give it (VALID has no decision maker).
+    assert protocol.crisis_approvers == ()
+    assert protocol.required_approvals("finance", Severity.low, crisis=True) == ("community_manager",)
+
+
+def test_fixture_protocol_gets_the_default_time_sections() -> None:
+    protocol = load_protocol(FIXTURE_PROTOCOL)
+    assert protocol.sla_for("legal", "critical").round_the_clock
+    assert protocol.required_approvals("general", Severity.low, crisis=True) == (
+        "community_manager",
+        "decision_maker",
+    )
+
+
+# --- business hours ------------------------------------------------------------------------------------------
+
+
+def test_business_hours() -> None:
+    protocol = parse_protocol(
+        with_sections("""            timezone: Europe/Paris
+            business_hours:
+              week:
+                mon: ["09:00-12:30", "14:00-18:00"]
+                fri: ["9:00 - 17:00"]
+                sat: ["10:00-12:00"]
+              holidays: [2026-12-25, "2026-05-01"]
+            """)
+    )
+    week = protocol.business_hours.week
+    assert week.mon == [TimeRange(start=time(9), end=time(12, 30)), TimeRange(start=time(14), end=time(18))]
+    assert [str(r) for r in week.fri] == ["09:00-17:00"]
+    assert [str(r) for r in week.tue] == ["09:00-18:00"]  # a day left out keeps its default
+    assert [str(r) for r in week.sat] == ["10:00-12:00"] and week.sun == []
+    assert protocol.business_hours.holidays == [date(2026, 12, 25), date(2026, 5, 1)]
+    assert protocol.business_hours.hours_on(date(2026, 12, 25)) == []  # a Friday, but a holiday
+    # Monday 2 March 2026; Paris is UTC+1 in winter.
+    assert protocol.is_business_time(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # 09:00 in Paris
+    assert not protocol.is_business_time(datetime(2026, 3, 2, 11, 45, tzinfo=UTC))  # 12:45: lunch
+    assert not protocol.is_business_time(datetime(2026, 3, 2, 17, 0, tzinfo=UTC))  # 18:00: closed
+    assert not protocol.is_business_time(datetime(2026, 12, 25, 10, 0, tzinfo=UTC))
+
+
+def test_bad_business_hours() -> None:
+    text = with_sections("""        business_hours:
+          week:
+            monday: ["09:00-18:00"]
+            tue: ["9h-18h"]
+            wed: ["18:00-09:00"]
+            thu: ["09:00-25:00"]
+            fri: "09:00-18:00"
+            sat: ["08:00-24:00"]
+          holidays:
+            - 2026-12-25
+            - 25/12/2026
+            - "2026-02-30"
+        """)
+    found = {(i.field, i.line): i.message for i in issues_of(text)}
+    assert found[("business_hours.week.monday", 21)] == (
+        'is not a known setting (check the spelling: did you mean "mon"?)'
+    )
+    assert found[("business_hours.week.tue[0]", 22)].startswith('must be opening hours written "HH:MM-HH:MM"')
+    assert found[("business_hours.week.wed[0]", 23)].startswith("must start before it ends")
+    assert found[("business_hours.week.thu[0]", 24)].startswith('must be opening hours written "HH:MM-HH:MM"')
+    assert found[("business_hours.week.fri", 25)].startswith("must be a list")
+    assert found[("business_hours.week.sat[0]", 26)] == 'a day ends at 23:59: write "08:00-23:59"'
+    assert (
+        found[("business_hours.holidays[1]", 29)] == "must be a date written YYYY-MM-DD, such as 2026-12-25"
+    )
+    assert (
+        found[("business_hours.holidays[2]", 30)] == "must be a date written YYYY-MM-DD, such as 2026-12-25"
+    )
+    assert len(found) == 8
+
+
+def test_impossible_yaml_date_has_its_line() -> None:
+    field, line, message = only_issue(with_sections("business_hours:\n  holidays:\n    - 2026-02-30\n"))
+    assert (field, line, message) == ("", 21, "2026-02-30 is not a valid date (YYYY-MM-DD)")
+
+
+def test_business_hours_must_be_in_order_without_overlaps() -> None:
+    text = with_sections("""        business_hours:
+          week:
+            mon:
+              - "14:00-18:00"
+              - "09:00-12:30"
+            tue: ["09:00-13:00", "12:00-18:00"]
+            wed: ["09:00-12:00", "12:00-18:00"]
+        """)
+    found = {(i.field, i.line): i.message for i in issues_of(text)}
+    assert found == {
+        ("business_hours.week.mon[1]", 23): (
+            "overlaps or comes before 14:00-18:00: list a day's hours in order, without overlaps"
+        ),
+        ("business_hours.week.tue[1]", 24): (
+            "overlaps or comes before 09:00-13:00: list a day's hours in order, without overlaps"
+        ),
+    }  # wed: 12:00 ends one range and starts the next, which is fine
+
+
+# --- SLAs ----------------------------------------------------------------------------------------------------
+
+SLA = """sla:
+  defaults:
+    low: {first_response: 1d, approved: 2d, published: 3d}
+    high:
+      first_response: 45m
+      approved: 1h30m
+      published: 3h
+      round_the_clock: true
+  teams:
+    finance:
+      high: {first_response: 15m, approved: 1h, published: 2h}
+"""
+
+
+def test_sla_defaults_and_team_overrides() -> None:
+    protocol = parse_protocol(with_sections(SLA))
+    low = protocol.sla_for("general", "low")
+    assert (low.first_response, low.approved, low.published) == (
+        timedelta(days=1),
+        timedelta(days=2),
+        timedelta(days=3),
+    )
+    assert not low.round_the_clock
+    general_high = protocol.sla_for("general", Severity.high)
+    assert general_high.approved == timedelta(hours=1, minutes=30) and general_high.round_the_clock
+    finance_high = protocol.sla_for("finance", "high")
+    assert finance_high.first_response == timedelta(minutes=15) and not finance_high.round_the_clock
+    # Severities a team does not override, and severities left out of defaults, keep the defaults.
+    assert protocol.sla_for("finance", "low") == low
+    assert protocol.sla_for("finance", "medium").first_response == timedelta(hours=4)
+    assert protocol.sla_for("unknown-team", "critical").first_response == timedelta(minutes=30)
+    with pytest.raises(ValueError):
+        protocol.sla_for("finance", "urgent")
+
+
+def test_bad_sla_durations() -> None:
+    text = with_sections("""        sla:
+          defaults:
+            low: {first_response: 30, approved: 2 hours, published: 0m}
+            medium:
+              first_response: 1h
+              approved: 8h
+              round_the_clock: maybe
+            high: {first_response: 1h, approved: 4h, published: "1h30"}
+        """)
+    found = {(i.field, i.line): i.message for i in issues_of(text)}
+    duration = 'must be a duration such as "30m", "2h", "1d" or "1h30m" (d: days, h: hours, m: minutes)'
+    assert found[("sla.defaults.low.first_response", 21)] == duration
+    assert found[("sla.defaults.low.approved", 21)] == duration
+    assert found[("sla.defaults.low.published", 21)] == "must be longer than zero"
+    assert found[("sla.defaults.medium.published", 22)] == "is required"
+    assert found[("sla.defaults.medium.round_the_clock", 25)] == "must be true or false"
+    assert found[("sla.defaults.high.published", 26)] == duration
+    assert len(found) == 6
+
+
+def test_sla_published_comes_last() -> None:
+    text = with_sections("""        sla:
+          defaults:
+            high:
+              first_response: 2h
+              approved: 1h
+              published: 1h30m
+        """)
+    field, line, message = only_issue(text)
+    assert (field, line) == ("sla.defaults.high.published", 24)
+    assert message == "must not be shorter than first_response (2h)"
+
+
+def test_sla_team_must_exist_and_severities_are_known() -> None:
+    text = with_sections(
+        SLA + "    legal:\n      urgent: {first_response: 1h, approved: 2h, published: 3h}\n"
+    )
+    found = {(i.field, i.line): i.message for i in issues_of(text)}
+    assert set(found) == {("sla.teams.legal.urgent", 31)}
+    # Once the severity is fixed, the unknown team is reported (cross-section checks run last).
+    text = with_sections(SLA + "    legal:\n      high: {first_response: 1h, approved: 2h, published: 3h}\n")
+    field, line, message = only_issue(text)
+    assert (field, line) == ("sla.teams.legal", 30)
+    assert message.startswith('"legal" is not one of the teams defined under teams (finance, general)')
+
+
+def test_sla_flat_by_severity_is_explained() -> None:
+    field, line, message = only_issue(with_sections("sla:\n  high: {first_response: 1h}\n"))
+    assert (field, line) == ("sla.high", 20)
+    assert message == "is not a known setting (check the spelling; known here: defaults, teams)"
+
+
+# --- escalation ----------------------------------------------------------------------------------------------
+
+
+def test_escalation_ladders() -> None:
+    protocol = parse_protocol(
+        with_sections("""            decision_makers: [U0DM00001]
+            escalation:
+              critical:
+                - at: 25%
+                  notify: [owner_or_team, oncall_community_manager]
+                - at: "100 %"
+                  notify: [decision_makers, decision_makers]
+                - at: +90m
+                  notify: [oncall_decision_maker]
+                - at: +1d
+                  notify: [community_managers]
+              low: []
+            """)
+    )
+    ladder = protocol.ladder_for("critical")
+    assert [s.key for s in ladder] == ["25%", "100%", "+1h30m", "+1d"]
+    assert [s.at_fraction for s in ladder] == [0.25, 1.0, None, None]
+    assert [s.after_deadline for s in ladder] == [None, None, timedelta(minutes=90), timedelta(days=1)]
+    assert ladder[0].notify == ("owner_or_team", "oncall_community_manager")
+    assert ladder[1].notify == ("decision_makers",)  # once each
+    assert protocol.ladder_for(Severity.low) == ()  # never escalate
+    assert [s.key for s in protocol.ladder_for("high")] == ["50%", "100%", "+30m"]  # the default ladder
+
+
+def test_bad_escalation_steps() -> None:
+    text = with_sections("""        escalation:
+          high:
+            - at: 0.5
+              notify: [owner_or_team]
+            - at: "0%"
+              notify: [team_leads]
+            - at: "+soon"
+              notify: []
+            - notify: [team_lead]
+          urgent: []
+        """)
+    found = {(i.field, i.line): i.message for i in issues_of(text)}
+    assert found[("escalation.high[0].at", 21)].startswith('must be a share of the deadline such as "50%"')
+    assert ("escalation.high[1].at", 23) in found
+    assert found[("escalation.high[1].notify[0]", 24)].startswith("must be 'owner_or_team', 'team_lead'")
+    assert ("escalation.high[2].at", 25) in found
+    assert found[("escalation.high[2].notify", 26)] == "must list at least 1 entry"
+    assert found[("escalation.high[3].at", 27)] == "is required"
+    assert "is not a known setting" in found[("escalation.urgent", 28)]
+    assert len(found) == 7
+
+
+def test_escalation_steps_are_unique_and_in_order() -> None:
+    text = with_sections("""        escalation:
+          high:
+            - {at: 50%, notify: [owner_or_team]}
+            - {at: +1h, notify: [team_lead]}
+            - {at: 100%, notify: [community_managers]}
+            - {at: +60m, notify: [community_managers]}
+            - {at: +30m, notify: [community_managers]}
+        """)
+    found = {(i.field, i.line): i.message for i in issues_of(text)}
+    assert found == {
+        ("escalation.high[2].at", 23): (
+            'comes before the previous step ("+1h"): list steps in the order they fire, '
+            'shares of the deadline ("50%") first, then delays after it ("+30m")'
+        ),
+        ("escalation.high[3].at", 24): "is the same as step 2: steps must differ",
+        ("escalation.high[4].at", 25): (
+            'comes before the previous step ("+1h"): list steps in the order they fire, '
+            'shares of the deadline ("50%") first, then delays after it ("+30m")'
+        ),
+    }
+
+
+def test_escalation_to_decision_makers_needs_some() -> None:
+    text = with_sections(
+        "escalation:\n  medium:\n    - at: 100%\n      notify: [team_lead, decision_makers]\n"
+    )
+    field, line, message = only_issue(text)
+    assert (field, line) == ("escalation.medium[0].notify[1]", 22)
+    assert message == "notifies decision makers, but decision_makers lists nobody"
+
+
+# --- on-call -------------------------------------------------------------------------------------------------
+
+ONCALL = """community_managers: [U0CM00001, U0CM00002, U0CM00003]
+decision_makers: [U0DM00001, U0DM00002]
+oncall:
+  community_managers:
+    rotation: [U0CM00002, U0CM00001]
+    starts: 2026-01-05T09:00
+  decision_makers:
+    rotation: [U0DM00002]
+    starts: 2026-01-05 09:00:00
+"""
+
+
+def test_oncall_rotation() -> None:
+    protocol = parse_protocol(with_sections(ONCALL).replace("community_managers: [U0CM00001]\n", "", 1))
+    rotation = protocol.oncall.community_managers
+    assert rotation is not None and rotation.starts == datetime(2026, 1, 5, 9, 0)
+    paris = ZoneInfo("Europe/Paris")
+
+    def on_call(*local: int) -> str | None:
+        return protocol.on_call("community_managers", datetime(*local, tzinfo=paris))
+
+    assert on_call(2026, 1, 5, 8, 59) is None  # before the first handover
+    assert on_call(2026, 1, 5, 9, 0) == "U0CM00002"
+    assert on_call(2026, 1, 12, 8, 59) == "U0CM00002"
+    assert on_call(2026, 1, 12, 9, 0) == "U0CM00001"
+    assert on_call(2026, 1, 19, 9, 0) == "U0CM00002"
+    # Handovers keep their local hour across the change to summer time (29 March 2026).
+    assert on_call(2026, 3, 30, 8, 59) == "U0CM00001" and on_call(2026, 3, 30, 9, 0) == "U0CM00002"
+    at = datetime(2026, 2, 1, tzinfo=UTC)
+    assert protocol.on_call_or_all("decision_makers", at) == ("U0DM00002",)
+    assert protocol.on_call_or_all("community_managers", datetime(2025, 1, 1, tzinfo=UTC)) == (
+        "U0CM00001",
+        "U0CM00002",
+        "U0CM00003",
+    )
+    with pytest.raises(ValueError, match="aware"):
+        protocol.on_call("decision_makers", datetime(2026, 2, 1))
+
+
+def test_oncall_people_must_hold_the_role() -> None:
+    text = with_sections(ONCALL.replace("[U0DM00002]", "[U0DM00002, U0CM00001]")).replace(
+        "community_managers: [U0CM00001]\n", "", 1
+    )
+    field, line, message = only_issue(text)
+    assert (field, line) == ("oncall.decision_makers.rotation[1]", 25)
+    assert message == "U0CM00001 is not listed under decision_makers: only they can be on call for it"
+
+
+def test_bad_oncall() -> None:
+    text = with_sections("""        oncall:
+          community_managers:
+            rotation: []
+            starts: 2026-01-05
+          decision_makers:
+            rotation: ["@marie"]
+            starts: 2026-01-05T09:00:00+01:00
+            every: 1w
+        """)
+    found = {(i.field, i.line): i.message for i in issues_of(text)}
+    assert found[("oncall.community_managers.rotation", 21)] == "must list at least 1 entry"
+    assert found[("oncall.community_managers.starts", 22)] == (
+        "must be a local date and time written YYYY-MM-DDTHH:MM, such as 2026-01-05T09:00"
+    )
+    assert "Slack member ID" in found[("oncall.decision_makers.rotation[0]", 24)]
+    assert "without a time zone" in found[("oncall.decision_makers.starts", 25)]
+    assert "is not a known setting" in found[("oncall.decision_makers.every", 26)]
+    assert len(found) == 5
+
+
+# --- crisis --------------------------------------------------------------------------------------------------
+
+
+def test_crisis_settings() -> None:
+    protocol = parse_protocol(
+        with_sections(
+            HOLDING
+            + """decision_makers: [U0DM00001]
+crisis:
+  spike: {window: 30m, baseline: 14d, factor: 4, min_mentions: 20}
+  high_reach: 250000
+  channel: "#crise-armorine"
+  sla_factor: 0.25
+  approvers: [decision_maker, "team:finance"]
+  holding_statement: accuse-reception
+"""
+        )
+    )
+    crisis = protocol.crisis
+    assert (crisis.spike.window, crisis.spike.baseline) == (timedelta(minutes=30), timedelta(days=14))
+    assert (crisis.spike.factor, crisis.spike.min_mentions, crisis.high_reach) == (4.0, 20, 250_000)
+    assert crisis.channel == "#crise-armorine" and crisis.sla_factor == 0.25
+    assert protocol.holding_statement(crisis.holding_statement or "").key == "accuse-reception"
+    assert protocol.required_approvals("general", Severity.low, crisis=True) == (
+        "community_manager",
+        "decision_maker",
+        "team:finance",
+    )
+    assert protocol.required_approvals("general", Severity.low) == ("community_manager",)
+    other = parse_protocol(with_sections("crisis:\n  channel: null\n  channel_prefix: crise-armorine-\n"))
+    assert other.crisis.channel_name(date(2026, 3, 14)) == "crise-armorine-2026-03-14"
+
+
+def test_bad_crisis_settings() -> None:
+    text = with_sections("""        crisis:
+          spike:
+            window: 1h
+            baseline: 30m
+            factor: 1
+            min_mentions: 0
+          high_reach: 0
+          channel: crise armorine
+          channel_prefix: "#crise-"
+          sla_factor: 0.01
+          approvers: [decision_makers]
+        """)
+    found = {(i.field, i.line): i.message for i in issues_of(text)}
+    assert found[("crisis.spike.baseline", 22)] == (
+        "must be longer than window (1h): it is the usual rate the window is compared with"
+    )
+    assert found[("crisis.spike.factor", 23)] == "must be more than 1"
+    assert found[("crisis.spike.min_mentions", 24)] == "must be at least 1"
+    assert found[("crisis.high_reach", 25)] == "must be at least 1"
+    assert "Slack channel ID" in found[("crisis.channel", 26)]
+    assert 'without "#"' in found[("crisis.channel_prefix", 27)]
+    assert found[("crisis.sla_factor", 28)] == "must be at least 0.05"
+    assert '(did you mean "decision_maker"?)' in found[("crisis.approvers[0]", 29)]
+    assert len(found) == 8
+
+
+def test_crisis_cross_checks() -> None:
+    text = with_sections("""        crisis:
+          approvers:
+            - decision_maker
+            - "team:legal"
+          holding_statement: on-regarde
+        """)
+    found = {(i.field, i.line): i.message for i in issues_of(text)}
+    assert found == {
+        ("crisis.approvers[0]", 21): "needs a decision maker, but decision_makers lists nobody",
+        ("crisis.approvers[1]", 22): (
+            '"legal" is not one of the teams defined under teams (finance, general)'
+        ),
+        ("crisis.holding_statement", 23): (
+            '"on-regarde" is not the key of a holding statement under holding_statements (none)'
+        ),
+    }
