@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import structlog
-from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from sqlalchemy.engine import Engine
 
@@ -19,12 +18,16 @@ from bot import db
 from bot.audit import install_append_only_guard
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.crisis import CrisisDesk
 from bot.drafting import WEBHOOK_METHOD, Modals, Workflow, on_delivery_failure
+from bot.escalation import Escalation
 from bot.gateway import SlackGateway
 from bot.metrics import Metrics
 from bot.outbox import OutboxWorker
 from bot.protocol import EXAMPLE_PROTOCOL, Protocol, load_protocol
+from bot.scheduler import Jobs, Leadership
 from bot.services import Vigie
+from bot.slash import SlashCommands
 
 log = structlog.get_logger(__name__)
 FEED_POLL_SECONDS = 60  # each feed has its own period in the protocol; this is how often we look
@@ -44,20 +47,30 @@ class Runtime:
     modals: Modals
     metrics: Metrics
     bolt: App | None  # None for command-line tools run without Slack credentials
-    scheduler: BackgroundScheduler | None = None
+    escalation: Escalation | None = None
+    crisis: CrisisDesk | None = None
+    slash: SlashCommands | None = None
+    jobs: Jobs | None = None
 
     def start(self) -> None:
         self.worker.start()
         if self.settings.run_scheduler:
-            self.scheduler = BackgroundScheduler(timezone="UTC")
-            self.scheduler.add_job(self.poll_feeds, "interval", seconds=FEED_POLL_SECONDS, id="feeds",
-                                   max_instances=1, coalesce=True)
-            self.scheduler.start()
+            self.jobs = Jobs(Leadership(self.engine))
+            self.jobs.every(FEED_POLL_SECONDS, "feeds", self.poll_feeds)
+            self.jobs.every(self.settings.sweep_seconds, "sweep", self.sweep)
+            self.jobs.start()
 
     def stop(self) -> None:
-        if self.scheduler:
-            self.scheduler.shutdown(wait=False)
+        if self.jobs:
+            self.jobs.stop()
         self.worker.stop()
+
+    def sweep(self) -> None:
+        """Deadlines and crisis signals, from stored state (so a restart or a handover catches up)."""
+        if self.escalation is not None:
+            self.escalation.sweep()
+        if self.crisis is not None:
+            self.crisis.detect()
 
     def poll_feeds(self) -> None:
         with httpx.Client(timeout=10.0, follow_redirects=True,
@@ -102,6 +115,9 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bo
     runtime = Runtime(settings=settings, engine=engine, protocol=protocol, protocol_path=path, clock=clock,
                       gateway=gateway, worker=worker, vigie=vigie, workflow=workflow, modals=Modals(workflow),
                       metrics=metrics, bolt=bolt)
+    runtime.escalation = Escalation(vigie)
+    runtime.crisis = CrisisDesk(runtime.escalation)
+    runtime.slash = SlashCommands(workflow, runtime.escalation, runtime.crisis)
     if bolt is not None:
         from handlers import register
 

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     channel_interval_seconds: float = Field(default=1.0, ge=0.0, le=60.0, alias="VIGIE_CHANNEL_INTERVAL")
     # A delivery claimed by a process that died is looked for in Slack (and re-sent if absent) after this.
     outbox_lease_seconds: float = Field(default=30.0, ge=2.0, le=3600.0, alias="VIGIE_OUTBOX_LEASE")
+    # How often deadlines are checked: a critical mention at night reaches the on-call people within this.
+    sweep_seconds: float = Field(default=30.0, ge=1.0, le=600.0, alias="VIGIE_SWEEP_SECONDS")
     run_scheduler: bool = Field(default=True, alias="VIGIE_RUN_SCHEDULER")
 
     @field_validator("slack_bot_token")

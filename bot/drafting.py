@@ -25,7 +25,7 @@ from bot.domain import checks as checks_rules
 from bot.domain import workflow as wf
 from bot.gateway import Failure, SlackCallError
 from bot.i18n import t
-from bot.models import AuditEvent, Draft, Mention, ReviewDecision
+from bot.models import AuditEvent, Crisis, Draft, Mention, ReviewDecision
 from bot.protocol import Protocol
 from bot.publish import publish_webhook
 from bot.services import Vigie, enqueue
@@ -129,7 +129,12 @@ class Workflow:
                            .order_by(col(ReviewDecision.id))).all())
 
     def required_for(self, mention: Mention) -> tuple[str, ...]:
-        return wf.required_approvals(team=mention.team, severity=mention.severity, rules=self.rules)
+        required = wf.required_approvals(team=mention.team, severity=mention.severity, rules=self.rules)
+        with Session(self.vigie.engine) as s:
+            in_crisis = s.exec(select(Crisis.id).where(col(Crisis.ended_at).is_(None))).first() is not None
+        if in_crisis:  # during a declared crisis every reply also needs the crisis approvers
+            required += tuple(r for r in self.protocol.crisis_approvers if r not in required)
+        return required
 
     def _views(self, s: Session, mention: Mention, draft: Draft | None) -> tuple[wf.MentionView, wf.DraftView | None]:
         mview = wf.MentionView(state=wf.MentionState(mention.state), team=mention.team, owner=mention.owner)

@@ -16,6 +16,8 @@ class Action(StrEnum):
     reject = "draft_reject"
     edit = "draft_edit"
     publish = "draft_publish"
+    # Crisis proposal (sent by direct message)
+    declare_crisis = "crisis_declare"
 
 
 class View(StrEnum):

@@ -179,3 +179,51 @@ class AuditEvent(SQLModel, table=True):
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Reminder(SQLModel, table=True):
+    """One rung of the escalation ladder, for one mention and one deadline. The unique key makes each step
+    happen exactly once, whatever the number of instances or restarts."""
+
+    __table_args__ = (UniqueConstraint("mention_id", "stage", "step", name="uq_reminder_step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mention.id", index=True)
+    stage: str = Field(max_length=24)  # first_response | approved | published
+    step: str = Field(max_length=24)  # the ladder step's key, e.g. "50%", "100%", "+30m"
+    due_at: datetime = utc_column()
+    sent_at: datetime = utc_column()
+    recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class OncallOverride(SQLModel, table=True):
+    """Someone takes the on-call for a period ("I take this weekend"); the latest one wins."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    role: str = Field(max_length=32)  # community_managers | decision_makers
+    user: str = Field(max_length=32)
+    start: datetime = utc_column()
+    end: datetime = utc_column()
+    created_at: datetime = utc_column()
+    created_by: str = Field(max_length=32)
+
+
+class Crisis(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    declared_at: datetime = utc_column()
+    declared_by: str = Field(max_length=32)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    channel: str | None = Field(default=None, max_length=80)
+    ended_at: datetime | None = utc_column(nullable=True)
+    ended_by: str | None = Field(default=None, max_length=32)
+    summary: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class CrisisSignal(SQLModel, table=True):
+    """A crisis proposal sent to the community managers; the key (kind and time window) makes it once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120, unique=True)
+    kind: str = Field(max_length=32)  # spike | crisis_words | high_reach
+    at: datetime = utc_column()
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App
 
-from handlers import actions, errors, shortcuts, views
+from handlers import actions, commands, errors, shortcuts, views
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -16,4 +16,5 @@ def register(app: App, runtime: Runtime) -> None:
     shortcuts.register(app, runtime)
     actions.register(app, runtime)
     views.register(app, runtime)
+    commands.register(app, runtime)
     errors.register(app, runtime)

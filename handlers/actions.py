@@ -62,3 +62,10 @@ def register(app: App, runtime: Runtime) -> None:
         if what in ("assign", "holding") and target is not None:
             answer(body, runtime.modals.open(what, trigger_id=body["trigger_id"], actor=body["user"]["id"],
                                              target=target))
+
+    @app.action(Action.declare_crisis.value)
+    def declare_crisis(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        user = body["user"]["id"]
+        text = runtime.crisis.declare(by=user, reason=None, lang=runtime.workflow.lang_of(user))  # type: ignore[union-attr]
+        runtime.vigie.tell_user(channel=body["channel"]["id"], user=user, text=text)

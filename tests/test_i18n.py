@@ -42,3 +42,10 @@ def test_placeholders_match_between_languages():
 def test_locales_and_fallbacks():
     assert normalise("en-US") == "en" and normalise("fr_FR") == "fr" and normalise("de-DE") == "fr"
     assert t("severity.high", "en-GB") == "High" and t("severity.high", "fr") == "Haute"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_command_message_is_in_the_catalogues(lang):
+    from bot.commands import message_keys
+
+    assert message_keys() - set(catalogue(lang)) == set()

@@ -928,6 +928,22 @@ class FakeSlack:
         self._channel_info(cid)["is_member"] = True
         return {"ok": True, "channel": self._m_conversations_info({"channel": cid})["channel"]}
 
+    def _m_conversations_create(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = str(args["name"])
+        if not re.fullmatch(r"[a-z0-9_-]{1,80}", name):
+            raise _SlackError("invalid_name")
+        if name in {c["name"] for c in self._channels.values()}:
+            raise _SlackError("name_taken")
+        cid = self.add_channel("#" + name, is_private=_truthy(args.get("is_private")))
+        return {"ok": True, "channel": self._m_conversations_info({"channel": cid})["channel"]}
+
+    def _m_conversations_invite(self, args: dict[str, Any]) -> dict[str, Any]:
+        cid = self._require_channel_id(args["channel"])
+        users = [u for u in str(args.get("users", "")).split(",") if u]
+        if not users or not all(_USER_ID.match(u) for u in users):
+            raise _SlackError("user_not_found")
+        return {"ok": True, "channel": self._m_conversations_info({"channel": cid})["channel"]}
+
     def _m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         uid = args["user"]
         if not isinstance(uid, str) or not _USER_ID.match(uid):

@@ -1,0 +1,175 @@
+"""Crisis mode: signals that propose a crisis, declaring it, and standing down.
+
+Signals are evaluated by the sweep from stored mentions: a volume spike in the last window against the
+baseline rate, a mention with crisis words, a high-reach negative mention. Each signal is a row with a
+unique key (its kind and time window, or its mention), so it is proposed once, to the community managers
+and the on-call decision maker, with a button to declare the crisis.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot import blocks
+from bot.db import session_scope
+from bot.escalation import Escalation
+from bot.gateway import SlackCallError
+from bot.i18n import t
+from bot.ids import Action
+from bot.models import Crisis, CrisisSignal, Draft, Mention
+from bot.services import enqueue
+
+log = structlog.get_logger(__name__)
+
+
+def is_spike(*, recent: int, baseline: int, window: timedelta, baseline_span: timedelta, factor: float,
+             min_mentions: int) -> bool:
+    """More than `factor` times the baseline rate in the window, and enough mentions to mean something."""
+    expected = baseline * (window / baseline_span) if baseline_span > timedelta(0) else 0.0
+    return recent >= min_mentions and recent > factor * max(expected, 1.0)
+
+
+class CrisisDesk:
+    def __init__(self, escalation: Escalation):
+        self.esc = escalation
+        self.vigie = escalation.vigie
+        self.protocol = escalation.protocol
+
+    def active(self) -> Crisis | None:
+        with Session(self.vigie.engine) as s:
+            return s.exec(select(Crisis).where(col(Crisis.ended_at).is_(None))).first()
+
+    # --- signals ------------------------------------------------------------------------------
+
+    def detect(self) -> int:
+        """Propose a crisis for each new signal (none while a crisis is declared)."""
+        if self.active() is not None:
+            return 0
+        cfg = self.protocol.crisis
+        now = self.vigie.clock.now()
+        window, baseline_span = cfg.spike.window, cfg.spike.baseline
+        proposed = 0
+        with Session(self.vigie.engine) as s:
+            recent = s.exec(select(func.count()).select_from(Mention)
+                            .where(Mention.received_at > now - window)).one()
+            baseline = s.exec(select(func.count()).select_from(Mention)
+                              .where(Mention.received_at > now - window - baseline_span,
+                                     Mention.received_at <= now - window)).one()
+            candidates = s.exec(select(Mention).where(Mention.received_at > now - window,
+                                                      col(Mention.state).in_(("open", "claimed", "in_review")))).all()
+        if is_spike(recent=recent, baseline=baseline, window=window, baseline_span=baseline_span,
+                    factor=cfg.spike.factor, min_mentions=cfg.spike.min_mentions):
+            bucket = int(now.timestamp() // window.total_seconds())
+            proposed += self._propose(f"spike:{bucket}", "spike", {"recent": recent, "baseline": baseline}, now)
+        for m in candidates:
+            codes = {r["code"] for r in m.reasons}
+            if "severity.crisis_word" in codes:
+                proposed += self._propose(f"words:{m.id}", "crisis_words", {"mention": m.id}, now)
+            elif (m.reach or 0) >= cfg.high_reach and "severity.negative" in codes:
+                proposed += self._propose(f"reach:{m.id}", "high_reach", {"mention": m.id, "reach": m.reach}, now)
+        if proposed:
+            self.vigie.on_commit()
+        return proposed
+
+    def _propose(self, key: str, kind: str, details: dict, now: datetime) -> int:
+        lang = self.protocol.language
+        text = t(f"crisis.signal.{kind}", lang, **{k: v for k, v in details.items()})
+        people = list(dict.fromkeys([*self.protocol.community_managers,
+                                     *self.esc.on_call("decision_makers", now)]))
+        message_blocks = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f":rotating_light: {text}"}},
+            {"type": "actions", "block_id": f"crisis:{key}"[:255], "elements": [{
+                "type": "button", "action_id": Action.declare_crisis.value, "style": "danger", "value": kind,
+                "text": {"type": "plain_text", "text": t("crisis.declare_button", lang)[:75]}}]},
+        ]
+        try:
+            with session_scope(self.vigie.engine) as s:
+                s.add(CrisisSignal(key=key, kind=kind, at=now, details=details))
+                s.flush()
+                for user in people:
+                    enqueue(s, kind="crisis_signal", method="chat.postMessage", now=now,
+                            dedupe_key=f"crisis-signal:{key}:{user}",
+                            args={"channel": user, "text": text, "blocks": message_blocks})
+        except IntegrityError:
+            return 0
+        log.info("crisis_proposed", key=key, kind=kind)
+        return 1
+
+    # --- declaring and standing down ----------------------------------------------------------
+
+    def declare(self, *, by: str, reason: str | None, lang: str) -> str:
+        if by not in self.protocol.community_managers and by not in self.protocol.decision_makers:
+            return t("refusal.not_cm", lang)
+        if self.active() is not None:
+            return t("crisis.already", lang)
+        now = self.vigie.clock.now()
+        cfg = self.protocol.crisis
+        channel = cfg.channel
+        if channel is None and self.vigie.gateway is not None:
+            name = f"{cfg.channel_prefix}{self.vigie.clock.now().astimezone(self.protocol.tz):%Y-%m-%d-%H%M}"
+            try:
+                channel = self.vigie.gateway.call("conversations.create", name=name)["channel"]["id"]
+            except (SlackCallError, KeyError) as exc:
+                log.warning("crisis_channel_not_created", error=str(exc))
+        channel = channel or self.protocol.team(self.protocol.default_team).channel
+        with session_scope(self.vigie.engine) as s:
+            crisis = Crisis(declared_at=now, declared_by=by, reason=reason, channel=channel)
+            s.add(crisis)
+            s.flush()
+            key = f"crisis:{crisis.id}"
+            if self.protocol.decision_makers and channel.startswith(("C", "G")):
+                enqueue(s, kind="crisis", method="conversations.invite", now=now, dedupe_key=f"{key}:invite",
+                        args={"channel": channel, "users": ",".join(self.protocol.decision_makers)})
+            related = s.exec(select(Mention).where(col(Mention.state).in_(("open", "claimed", "in_review", "ready")),
+                                                   col(Mention.severity).in_(("high", "critical")))).all()
+            chan_lang = self.protocol.language
+            lines = [f"• n° {m.id} · {blocks.SEVERITY_EMOJI.get(m.severity, '')} "
+                     f"{self.protocol.team(m.team).name.get(chan_lang)} · {blocks.excerpt(m.text, 100)}"
+                     for m in related[:30]]
+            text = t("crisis.declared", chan_lang, by=f"<@{by}>", reason=blocks.escape(reason or "—"),
+                     factor=int(cfg.sla_factor * 100))
+            if lines:
+                text += "\n" + t("crisis.related", chan_lang) + "\n" + "\n".join(lines)
+            if cfg.holding_statement:
+                statement = self.protocol.holding_statement(cfg.holding_statement)
+                text += "\n" + t("crisis.holding", chan_lang, text=blocks.escape(statement.text.get(chan_lang)))
+            enqueue(s, kind="crisis", method="chat.postMessage", now=now, dedupe_key=f"{key}:declared",
+                    args={"channel": channel, "text": text[:39000]})
+        self.vigie.on_commit()
+        return t("crisis.declared_ack", lang, channel=channel if channel.startswith("#") else f"<#{channel}>")
+
+    def end(self, *, by: str, summary: str | None, lang: str) -> str:
+        if by not in self.protocol.community_managers and by not in self.protocol.decision_makers:
+            return t("refusal.not_cm", lang)
+        now = self.vigie.clock.now()
+        with session_scope(self.vigie.engine) as s:
+            crisis = s.exec(select(Crisis).where(col(Crisis.ended_at).is_(None))).first()
+            if crisis is None:
+                return t("cmd.crisis.none", lang)
+            crisis.ended_at, crisis.ended_by, crisis.summary = now, by, summary
+            s.add(crisis)
+            received = s.exec(select(func.count()).select_from(Mention)
+                              .where(Mention.received_at >= crisis.declared_at)).one()
+            published = s.exec(select(func.count()).select_from(Draft)
+                               .where(Draft.published_at >= crisis.declared_at)).one()
+            signals = s.exec(select(CrisisSignal).where(CrisisSignal.at >= crisis.declared_at - timedelta(days=1))
+                             .order_by(col(CrisisSignal.at))).all()
+            chan_lang = self.protocol.language
+            timeline = [f"• {_when(sig.at)} — {t(f'crisis.kind.{sig.kind}', chan_lang)}" for sig in signals]
+            timeline += [f"• {_when(crisis.declared_at)} — {t('crisis.kind.declared', chan_lang)} (<@{crisis.declared_by}>)",
+                         f"• {_when(now)} — {t('crisis.kind.ended', chan_lang)} (<@{by}>)"]
+            text = t("crisis.ended", chan_lang, received=received, published=published,
+                     summary=blocks.escape(summary or "—")) + "\n" + "\n".join(timeline)
+            enqueue(s, kind="crisis", method="chat.postMessage", now=now, dedupe_key=f"crisis:{crisis.id}:ended",
+                    args={"channel": crisis.channel, "text": text[:39000]})
+        self.vigie.on_commit()
+        return t("crisis.ended_ack", lang)
+
+
+def _when(at: datetime) -> str:
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{at:%Y-%m-%d %H:%M} UTC>"

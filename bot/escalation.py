@@ -1,0 +1,217 @@
+"""SLA deadlines and the escalation ladder, swept from stored state.
+
+The sweep looks at every open mention, works out which deadline it is racing (first response, then an
+approved answer, then publication), and sends the ladder steps whose time has come. Each step is a
+`Reminder` row with a unique key (mention, stage, step) written in the same transaction as its messages:
+a step is sent exactly once, with several instances or after a restart, and a sweep after downtime
+catches up on every step missed, in order.
+
+Non-critical steps fall in business hours by construction (their times are counted in business time);
+round-the-clock severities count physical time. Outside business hours, a critical mention also goes
+straight to the on-call community manager and decision maker, by direct message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.db import session_scope
+from bot.domain import oncall as oncall_rules
+from bot.domain import sla as sla_rules
+from bot.i18n import t
+from bot.models import Crisis, Draft, Mention, OncallOverride, Reminder
+from bot.services import Vigie, enqueue
+from bot.slack_text import escape
+
+log = structlog.get_logger(__name__)
+OPEN_STATES = ("open", "claimed", "in_review", "ready")
+STAGES = ("first_response", "approved", "published")
+OFF_HOURS_STEP = "off-hours"
+
+
+@dataclass(frozen=True)
+class Race:
+    stage: str
+    start: datetime
+    deadline: datetime
+    round_the_clock: bool
+
+
+class Escalation:
+    def __init__(self, vigie: Vigie):
+        self.vigie = vigie
+        self.protocol = vigie.protocol
+
+    @cached_property
+    def calendar(self) -> sla_rules.BusinessCalendar:
+        hours = self.protocol.business_hours
+        week = {day: [str(r) for r in getattr(hours.week, day)]
+                for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+        return sla_rules.BusinessCalendar.from_strings(self.protocol.timezone, week, hours.holidays)
+
+    def rotation(self, role: str) -> oncall_rules.Rotation | None:
+        cfg = getattr(self.protocol.oncall, role, None) if self.protocol.oncall else None
+        if cfg is None or not cfg.rotation:
+            return None
+        # The protocol gives the first handover as a local wall-clock time in its timezone.
+        return oncall_rules.Rotation(people=tuple(cfg.rotation), starts=cfg.starts.replace(tzinfo=self.protocol.tz),
+                                     tz=self.protocol.tz)
+
+    # --- who is on call -------------------------------------------------------------------------
+
+    def on_call(self, role: str, at: datetime) -> list[str]:
+        """The on-call person for a role (rotation and overrides), or everyone in that role as a fallback."""
+        everyone = list(self.protocol.community_managers if role == "community_managers"
+                        else self.protocol.decision_makers)
+        with Session(self.vigie.engine) as s:
+            overrides = [oncall_rules.Override(user=o.user, start=o.start, end=o.end) for o in s.exec(
+                select(OncallOverride).where(OncallOverride.role == role).order_by(col(OncallOverride.id))).all()]
+        rotation = self.rotation(role)
+        if rotation is None:
+            covering = [o.user for o in overrides if o.start <= at < o.end]
+            return covering[-1:] or everyone
+        who = oncall_rules.on_call(at, rotation, overrides)
+        return [who] if who else everyone
+
+    # --- deadlines ------------------------------------------------------------------------------
+
+    def crisis_active(self, s: Session) -> bool:
+        return s.exec(select(Crisis.id).where(col(Crisis.ended_at).is_(None))).first() is not None
+
+    def race(self, s: Session, mention: Mention, *, crisis: bool) -> Race | None:
+        """Which deadline this mention is racing now, or None when it is closed."""
+        if mention.state not in OPEN_STATES:
+            return None
+        drafts = s.exec(select(Draft).where(Draft.mention_id == mention.id)).all()
+        responded = mention.owner is not None or any(d.kind == "holding" and d.state == "published" for d in drafts)
+        approved = any(d.kind == "reply" and d.state in ("approved", "published") for d in drafts)
+        stage = "first_response" if not responded else "approved" if not approved else "published"
+        cfg = self.protocol.sla_for(mention.team, mention.severity)
+        duration: timedelta = getattr(cfg, stage)
+        if crisis:
+            duration = duration * self.protocol.crisis.sla_factor
+        deadline = sla_rules.deadline(mention.received_at, duration, self.calendar,
+                                      round_the_clock=cfg.round_the_clock)
+        return Race(stage, mention.received_at, deadline, cfg.round_the_clock)
+
+    def time_left(self, mention: Mention, now: datetime) -> tuple[str, timedelta] | None:
+        with Session(self.vigie.engine) as s:
+            race = self.race(s, mention, crisis=self.crisis_active(s))
+        if race is None:
+            return None
+        return race.stage, sla_rules.time_left(now, race.deadline, self.calendar, round_the_clock=race.round_the_clock)
+
+    # --- the sweep ------------------------------------------------------------------------------
+
+    def sweep(self) -> int:
+        """Send every ladder step that is due; return how many were sent."""
+        now = self.vigie.clock.now()
+        sent = 0
+        with Session(self.vigie.engine) as s:
+            crisis = self.crisis_active(s)
+            mentions = s.exec(select(Mention).where(col(Mention.state).in_(OPEN_STATES))).all()
+            done = {(r.mention_id, r.stage, r.step) for r in s.exec(
+                select(Reminder).where(col(Reminder.mention_id).in_([m.id for m in mentions]))).all()}
+        for mention in mentions:
+            with Session(self.vigie.engine) as s:
+                race = self.race(s, mention, crisis=crisis)
+            off_hours = mention.severity == "critical" and not sla_rules.is_open(mention.received_at, self.calendar)
+            if off_hours and (mention.id, "alert", OFF_HOURS_STEP) not in done:
+                sent += self._send(mention, "alert", OFF_HOURS_STEP, mention.received_at,
+                                       ["oncall_community_manager", "oncall_decision_maker"], race, now)
+            if race is None:
+                continue
+            already = {step for (mid, stage, step) in done if mid == mention.id and stage == race.stage}
+            for step in sla_rules.due_steps(now=now, start=race.start, deadline_at=race.deadline,
+                                            ladder=self.ladder(mention.severity), cal=self.calendar,
+                                            round_the_clock=race.round_the_clock, already_sent=already):
+                due = sla_rules.step_due_at(step, start=race.start, deadline_at=race.deadline, cal=self.calendar,
+                                            round_the_clock=race.round_the_clock)
+                sent += self._send(mention, race.stage, step.key, due, list(step.notify), race, now)
+        if sent:
+            self.vigie.on_commit()
+        return sent
+
+    def ladder(self, severity: str) -> list[sla_rules.LadderStep]:
+        return [sla_rules.LadderStep(key=s.key, at_fraction=s.at_fraction, after_deadline=s.after_deadline,
+                                     notify=tuple(s.notify)) for s in self.protocol.ladder_for(severity)]
+
+    def recipients(self, mention: Mention, notify: list[str], at: datetime) -> tuple[list[str], list[str]]:
+        """(people to mention in the thread, people to message directly)."""
+        team = self.protocol.team(mention.team)
+        in_thread: list[str] = []
+        direct: list[str] = []
+        for item in notify:
+            if item == "owner_or_team":
+                in_thread += [mention.owner] if mention.owner else [*([team.lead] if team.lead else []), *team.experts]
+            elif item == "team_lead" and team.lead:
+                in_thread.append(team.lead)
+            elif item == "community_managers":
+                in_thread += self.protocol.community_managers
+            elif item == "decision_makers":
+                direct += self.protocol.decision_makers
+            elif item == "oncall_community_manager":
+                direct += self.on_call("community_managers", at)
+            elif item == "oncall_decision_maker":
+                direct += self.on_call("decision_makers", at)
+        return list(dict.fromkeys(in_thread)), [u for u in dict.fromkeys(direct) if u not in in_thread]
+
+    def _send(self, mention: Mention, stage: str, step: str, due: datetime, notify: list[str], race: Race | None,
+              now: datetime, *, by: str | None = None, reason: str | None = None) -> int:
+        in_thread, direct = self.recipients(mention, notify, now)
+        lang = self.protocol.language
+        deadline = (f"<!date^{int(race.deadline.timestamp())}^{{date_short_pretty}} {{time}}|"
+                    f"{race.deadline:%Y-%m-%d %H:%M} UTC>") if race else "—"
+        if by is not None:
+            key = "sla.manual"
+        elif step == OFF_HOURS_STEP:
+            key = "sla.alert"
+        else:
+            key = "sla.late" if race is not None and due >= race.deadline else "sla.reminder"
+        params: dict[str, Any] = {"users": " ".join(f"<@{u}>" for u in in_thread + direct), "id": mention.id,
+                                  "stage": t(f"stage.{race.stage if race else stage}", lang), "deadline": deadline,
+                                  "severity": t(f"severity.{mention.severity}", lang),
+                                  "by": f"<@{by}>" if by else "", "reason": escape(reason or "—")}
+        text = t(key, lang, **params)
+        try:
+            with session_scope(self.vigie.engine) as s:
+                s.add(Reminder(mention_id=mention.id, stage=stage, step=step, due_at=due, sent_at=now,  # type: ignore[arg-type]
+                               recipients=in_thread + direct))
+                s.flush()  # the unique key: a second instance or a second sweep stops here
+                channel = self.protocol.team(mention.team).channel
+                enqueue(s, kind="reminder", method="chat.postMessage", now=now, mention_id=mention.id,
+                        dedupe_key=f"reminder:{mention.id}:{stage}:{step}",
+                        args={"channel": channel, "text": text, "thread_ts_from_outbox": mention.relay_outbox_id})
+                for user in direct:
+                    link = t("sla.dm_link", lang, id=mention.id, team=self.protocol.team(mention.team).name.get(lang))
+                    enqueue(s, kind="reminder_dm", method="chat.postMessage", now=now, mention_id=mention.id,
+                            dedupe_key=f"reminder:{mention.id}:{stage}:{step}:{user}",
+                            args={"channel": user, "text": f"{text}\n{link}"})
+        except IntegrityError:
+            return 0
+        log.info("escalation_step", mention_id=mention.id, stage=stage, step=step, recipients=in_thread + direct)
+        return 1
+
+    # --- by hand ------------------------------------------------------------------------------
+
+    def escalate_now(self, mention: Mention, *, by: str, reason: str | None, now: datetime) -> list[str]:
+        """`/vigie escalate`: the team lead, the community managers and the on-call decision maker, now."""
+        notify = ["team_lead", "community_managers", "oncall_decision_maker"]
+        in_thread, direct = self.recipients(mention, notify, now)
+        with Session(self.vigie.engine) as s:
+            race = self.race(s, mention, crisis=self.crisis_active(s))
+        step = f"manual:{int(now.timestamp())}"
+        self._send(mention, "manual", step, now, notify, race, now, by=by, reason=reason)
+        self.vigie.on_commit()
+        return in_thread + direct
+
+    def next_handover(self, role: str, at: datetime) -> datetime:
+        rotation = self.rotation(role)
+        return oncall_rules.next_handover(at, rotation) if rotation else at + timedelta(days=7)

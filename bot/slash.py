@@ -1,0 +1,258 @@
+"""The `/vigie` command: each subcommand answers from stored state, in the asker's language.
+
+Slash commands do not run inside threads, so this works in channels and DMs. Answers go back in the ack
+itself (no Web API call, so it also works in a DM the bot is not part of), ephemeral unless sharing makes
+sense (a declared crisis is announced in the crisis channel through the outbox).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from bot import blocks
+from bot.commands import Parsed, ParseError, help_lines, parse
+from bot.crisis import CrisisDesk
+from bot.db import session_scope
+from bot.domain import oncall as oncall_rules
+from bot.domain import workflow as wf
+from bot.drafting import Workflow
+from bot.escalation import OPEN_STATES, Escalation
+from bot.i18n import t
+from bot.models import Crisis, Draft, Mention, OncallOverride, ReviewDecision
+from bot.slack_text import escape
+
+MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    in_channel: bool = False
+
+
+def duration_text(delta: timedelta, lang: str) -> str:
+    minutes = int(abs(delta.total_seconds()) // 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{days} j" if lang == "fr" else f"{days} d"] if days else []
+    if hours:
+        parts.append(f"{hours} h")
+    if minutes or not parts:
+        parts.append(f"{minutes} min")
+    return " ".join(parts)
+
+
+class SlashCommands:
+    def __init__(self, workflow: Workflow, escalation: Escalation, crisis: CrisisDesk):
+        self.w = workflow
+        self.esc = escalation
+        self.crisis = crisis
+        self.vigie = workflow.vigie
+        self.protocol = workflow.protocol
+
+    def run(self, *, text: str, user: str, channel: str) -> Answer:
+        lang = self.w.lang_of(user)
+        parsed = parse(text)
+        if isinstance(parsed, ParseError):
+            return Answer(t(parsed.key, lang, **parsed.params) + "\n" + t("cmd.see_help", lang))
+        handler = getattr(self, f"_{parsed.command}")
+        return handler(parsed, user=user, channel=channel, lang=lang)
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def _help(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
+        lines = [f"• `/vigie {usage}` — {t(key, lang)}" for usage, key in help_lines(lang)]
+        return Answer(t("cmd.help.title", lang) + "\n" + "\n".join(lines))
+
+    def _line(self, m: Mention, now: datetime, lang: str) -> str:
+        left = self.esc.time_left(m, now)
+        due = ""
+        if left is not None:
+            stage, delta = left
+            key = "cmd.due.left" if delta.total_seconds() >= 0 else "cmd.due.late"
+            due = " · " + t(key, lang, stage=t(f"stage.{stage}", lang), time=duration_text(delta, lang))
+        owner = f" · <@{m.owner}>" if m.owner else ""
+        team = self.protocol.team(m.team).name.get(lang)
+        return (f"• n° {m.id} · {blocks.SEVERITY_EMOJI.get(m.severity, '')} {escape(team)} · "
+                f"{t(f'state.{m.state}', lang)}{owner}{due} — {blocks.excerpt(m.text, 80)}")
+
+    def _open_mentions(self, s: Session, **where: Any) -> list[Mention]:
+        query = select(Mention).where(col(Mention.state).in_(OPEN_STATES))
+        for field, value in where.items():
+            query = query.where(getattr(Mention, field) == value)
+        return list(s.exec(query.order_by(col(Mention.received_at))).all())
+
+    def _status(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
+        now = self.vigie.clock.now()
+        with Session(self.vigie.engine) as s:
+            rows = s.exec(select(Mention.team, func.count()).where(col(Mention.state).in_(OPEN_STATES))
+                          .group_by(col(Mention.team))).all()
+            crisis = s.exec(select(Crisis).where(col(Crisis.ended_at).is_(None))).first()
+            mentions = self._open_mentions(s)
+        if not rows:
+            return Answer(t("cmd.status.none", lang))
+        lines = [t("cmd.status.team", lang, team=self.protocol.team(team).name.get(lang), count=n) for team, n in rows]
+        urgent = sorted((m for m in mentions if self.esc.time_left(m, now)), key=lambda m: self.esc.time_left(m, now)[1])  # type: ignore[index]
+        text = t("cmd.status.title", lang) + "\n" + "\n".join(lines)
+        if urgent:
+            text += "\n" + t("cmd.status.next", lang) + "\n" + "\n".join(self._line(m, now, lang) for m in urgent[:5])
+        if crisis:
+            text = t("cmd.crisis.banner", lang) + "\n" + text
+        return Answer(text)
+
+    def _list(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
+        now = self.vigie.clock.now()
+        with Session(self.vigie.engine) as s:
+            mentions = self._open_mentions(s)
+        if not mentions:
+            return Answer(t("cmd.status.none", lang))
+        lines = [self._line(m, now, lang) for m in mentions[:MAX_LISTED]]
+        if len(mentions) > MAX_LISTED:
+            lines.append(t("draft.more_findings", lang, count=len(mentions) - MAX_LISTED))
+        return Answer("\n".join(lines))
+
+    def _mine(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
+        now = self.vigie.clock.now()
+        with Session(self.vigie.engine) as s:
+            owned = self._open_mentions(s, owner=user)
+            pending = s.exec(select(Draft, Mention).join(Mention, col(Mention.id) == col(Draft.mention_id))
+                             .where(Draft.state == "pending")).all()
+            approved_by_me = {d.draft_id for d in s.exec(select(ReviewDecision).where(ReviewDecision.user == user))}
+        waiting = []
+        for draft, mention in pending:
+            if draft.author == user or draft.id in approved_by_me:
+                continue
+            roles = wf.roles_of(user, team=mention.team, people=self.w.people)
+            if set(roles) & set(self.w.required_for(mention)):
+                waiting.append(f"• n° {mention.id} · v{draft.version} · <@{draft.author}>")
+        text = t("cmd.mine.owned", lang, count=len(owned)) + "\n" + "\n".join(self._line(m, now, lang) for m in owned)
+        text += "\n" + t("cmd.mine.approvals", lang, count=len(waiting)) + ("\n" + "\n".join(waiting) if waiting else "")
+        return Answer(text)
+
+    def _show(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
+        now = self.vigie.clock.now()
+        with Session(self.vigie.engine) as s:
+            m = s.get(Mention, parsed.args["mention_id"])
+            drafts = s.exec(select(Draft).where(Draft.mention_id == parsed.args["mention_id"])).all() if m else []
+        if m is None:
+            return Answer(t("refusal.unknown_mention", lang))
+        why = " · ".join(blocks.render_reason(r, lang) for r in m.reasons if not r["code"].startswith("lang."))
+        text = "\n".join([
+            self._line(m, now, lang),
+            f"{escape(m.source)} · {blocks.excerpt(m.author, 100)} · {blocks.link(m.url)}",
+            t("relay.why", lang, reasons=why),
+            t("cmd.show.drafts", lang, count=len(drafts)),
+        ])
+        return Answer(text)
+
+    def _protocol(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
+        wanted = parsed.args.get("category")
+        teams = {k: v for k, v in self.protocol.teams.items() if not wanted or k == wanted.lower()
+                 or v.name.get(lang).casefold() == wanted.casefold()}
+        if not teams:
+            return Answer(t("cmd.protocol.unknown", lang, category=escape(wanted or ""),
+                            known=", ".join(self.protocol.teams)))
+        lines = []
+        now = self.vigie.clock.now()
+        for key, team in teams.items():
+            people = ", ".join(f"<@{u}>" for u in ([team.lead] if team.lead else []) + list(team.experts)) or "—"
+            lines.append(f"*{escape(team.name.get(lang))}* ({team.channel}) — {t('cmd.protocol.people', lang)} {people}")
+            for severity in ("low", "medium", "high", "critical"):
+                cfg = self.protocol.sla_for(key, severity)
+                required = ", ".join(self.w.requirement_name(r, lang) for r in wf.required_approvals(
+                    team=key, severity=severity, rules=self.w.rules))
+                lines.append("   " + t("cmd.protocol.sla", lang, severity=t(f"severity.{severity}", lang),
+                                        first=duration_text(cfg.first_response, lang),
+                                        approved=duration_text(cfg.approved, lang),
+                                        published=duration_text(cfg.published, lang), approvers=required,
+                                        hours=t("cmd.protocol.24_7" if cfg.round_the_clock else
+                                                "cmd.protocol.business", lang)))
+        oncall_cm = ", ".join(f"<@{u}>" for u in self.esc.on_call("community_managers", now))
+        oncall_dm = ", ".join(f"<@{u}>" for u in self.esc.on_call("decision_makers", now)) or "—"
+        lines.append(t("cmd.oncall.who", lang, cm=oncall_cm, dm=oncall_dm))
+        return Answer("\n".join(lines))
+
+    # --- acting ---------------------------------------------------------------------------------
+
+    def _assign(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
+        outcome = self.w.assign(mention_id=parsed.args["mention_id"], actor=user, assignee=parsed.args["user"])
+        return Answer(outcome.message or "")
+
+    def _escalate(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
+        mention_id = parsed.args["mention_id"]
+        with Session(self.vigie.engine) as s:
+            mention = s.get(Mention, mention_id)
+        if mention is None or mention.state not in OPEN_STATES:
+            return Answer(t("refusal.unknown_mention", lang) if mention is None else
+                          t("refusal.state", lang, state=t(f"state.{mention.state}", lang)))
+        people = self.w.people
+        if user not in people.community_managers and user not in people.team_members.get(mention.team, ()):
+            return self.w_refusal(user, "not_team_member")
+        now = self.vigie.clock.now()
+        sent = self.esc.escalate_now(mention, by=user, reason=parsed.args.get("reason"), now=now)
+        return Answer(t("cmd.escalate.done", lang, id=mention_id, users=" ".join(f"<@{u}>" for u in sent)))
+
+    def w_refusal(self, user: str, reason: str) -> Answer:
+        return Answer(self.w.refusal(user, reason).message or "")
+
+    def _oncall(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
+        action = parsed.args.get("action", "who")
+        now = self.vigie.clock.now()
+        if action == "who":
+            cm = ", ".join(f"<@{u}>" for u in self.esc.on_call("community_managers", now))
+            dm = ", ".join(f"<@{u}>" for u in self.esc.on_call("decision_makers", now)) or "—"
+            return Answer(t("cmd.oncall.who", lang, cm=cm, dm=dm))
+        role = ("community_managers" if user in self.protocol.community_managers else
+                "decision_makers" if user in self.protocol.decision_makers else None)
+        if role is None:
+            return self.w_refusal(user, "not_cm")
+        if action == "take":
+            if parsed.args.get("period", "weekend") == "weekend":
+                start, end = oncall_rules.weekend_of(now, self.protocol.tz)
+            else:
+                start, end = now, now + timedelta(days=7)
+            target = user
+        else:  # swap: the other person takes my current on-call until the next handover
+            target = parsed.args["user"]
+            if user not in self.esc.on_call(role, now):
+                return Answer(t("cmd.oncall.not_on_call", lang))
+            if target not in (self.protocol.community_managers if role == "community_managers"
+                              else self.protocol.decision_makers):
+                return Answer(t("cmd.oncall.not_eligible", lang, user=f"<@{target}>"))
+            start, end = now, self.esc.next_handover(role, now)
+        with session_scope(self.vigie.engine) as s:
+            s.add(OncallOverride(role=role, user=target, start=start, end=end, created_at=now, created_by=user))
+        until = f"<!date^{int(end.timestamp())}^{{date_short_pretty}} {{time}}|{end:%Y-%m-%d %H:%M} UTC>"
+        return Answer(t("cmd.oncall.taken", lang, user=f"<@{target}>", until=until))
+
+    def _crisis(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
+        action = parsed.args.get("action", "status")
+        if action == "status":
+            with Session(self.vigie.engine) as s:
+                crisis = s.exec(select(Crisis).where(col(Crisis.ended_at).is_(None))).first()
+            if crisis is None:
+                return Answer(t("cmd.crisis.none", lang))
+            return Answer(t("cmd.crisis.active", lang, since=f"<!date^{int(crisis.declared_at.timestamp())}^"
+                                                                f"{{date_short_pretty}} {{time}}|{crisis.declared_at:%Y-%m-%d %H:%M}>",
+                            by=f"<@{crisis.declared_by}>", channel=crisis.channel or "—"))
+        if user not in self.protocol.community_managers and user not in self.protocol.decision_makers:
+            return self.w_refusal(user, "not_cm")
+        if action == "declare":
+            return Answer(self.crisis.declare(by=user, reason=parsed.args.get("reason"), lang=lang))
+        return Answer(self.crisis.end(by=user, summary=parsed.args.get("summary"), lang=lang))
+
+    def _digest(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
+        now = self.vigie.clock.now()
+        since = now - timedelta(days=1)
+        with Session(self.vigie.engine) as s:
+            received = s.exec(select(func.count()).select_from(Mention).where(Mention.received_at >= since)).one()
+            by_state = dict(s.exec(select(Mention.state, func.count()).where(Mention.received_at >= since)
+                                   .group_by(col(Mention.state))).all())
+        return Answer(t("cmd.digest.preview", lang, received=received, published=by_state.get("published", 0),
+                        dismissed=by_state.get("dismissed", 0),
+                        open=sum(by_state.get(st, 0) for st in OPEN_STATES)))

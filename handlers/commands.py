@@ -1,0 +1,22 @@
+"""The /vigie slash command: parsed and answered in the ack itself (ephemeral), in the asker's language."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App
+
+from bot.ids import Command
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.command(Command.vigie.value)
+    def vigie(ack: Ack, command: dict[str, Any]) -> None:
+        # The answer is computed before the ack (reads of stored state, well within Slack's 3 s) so that it
+        # travels in the ack: no Web API call, and it works in DMs the bot is not part of.
+        answer = runtime.slash.run(text=command.get("text") or "", user=command["user_id"],  # type: ignore[union-attr]
+                                   channel=command.get("channel_id", ""))
+        ack(text=answer.text[:3000], response_type="in_channel" if answer.in_channel else "ephemeral")

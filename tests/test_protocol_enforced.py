@@ -1,0 +1,186 @@
+"""The protocol enforced over time, on a manual clock: the escalation ladder, on-call, crisis mode, /vigie."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from bot.app import build_runtime
+from bot.clock import ManualClock
+from bot.http import build_http_app
+from bot.models import Crisis, Reminder
+from tests.conftest import AUTH, SIGNING_SECRET, drain, mention
+from tests.slack_requests import block_action, interactive_body, signed_headers
+
+PARIS = ZoneInfo("Europe/Paris")
+CM1, CM2, DM, LEGAL_EXPERT = "U0CM00001", "U0CM00002", "U0DM00001", "U0LEG0002"
+
+
+def paris(*args: int) -> datetime:
+    return datetime(*args, tzinfo=PARIS)
+
+
+class Clocked:
+    def __init__(self, runtime, http, slack, clock):
+        self.runtime, self.http, self.slack, self.clock = runtime, http, slack, clock
+
+    def at(self, when: datetime) -> None:
+        self.clock.set(when)
+
+    def intake(self, i: int, text: str, **extra) -> int:
+        r = self.http.post("/intake/mentions", headers=AUTH, json=mention(i, text=text, **extra))
+        assert r.status_code == 202, r.text
+        drain(self.runtime)
+        return r.json()["mentions"][0]["id"]
+
+    def sweep(self) -> None:
+        self.runtime.sweep()
+        drain(self.runtime)
+
+    def reminders(self, mention_id: int) -> list[tuple[str, str]]:
+        with Session(self.runtime.engine) as s:
+            return [(r.stage, r.step) for r in s.exec(select(Reminder).where(Reminder.mention_id == mention_id)
+                                                       .order_by(Reminder.id)).all()]
+
+    def dms(self, user: str) -> list[str]:
+        return [c.args["text"] for c in self.slack.calls("chat.postMessage") if c.args["channel"] == user]
+
+    def slash(self, text: str, user: str = CM1, channel: str = "C0GENERAL1") -> str:
+        body = urlencode({"token": "t", "team_id": "T0TEAM0001", "team_domain": "acme", "channel_id": channel,
+                          "channel_name": "x", "user_id": user, "user_name": "u", "command": "/vigie", "text": text,
+                          "api_app_id": "A0VIGIE001", "response_url": "https://hooks.slack.invalid/commands/1",
+                          "trigger_id": "1.2.3"})
+        r = self.http.post("/slack/events", content=body, headers=signed_headers(SIGNING_SECRET, body))
+        assert r.status_code == 200, r.text
+        answer = r.json()
+        assert answer["response_type"] == "ephemeral"
+        return answer["text"]
+
+
+@pytest.fixture
+def clocked(engine, slack, settings):
+    clock = ManualClock(paris(2026, 11, 23, 9, 0))  # a Monday morning in Paris
+    for user, locale in ((CM1, "fr-FR"), (CM2, "fr-FR"), (DM, "en-US"), (LEGAL_EXPERT, "fr-FR")):
+        slack.add_user(user, name=user, locale=locale)
+    runtime = build_runtime(settings, clock=clock)
+    runtime.start()
+    with TestClient(build_http_app(runtime)) as http:
+        yield Clocked(runtime, http, slack, clock)
+    runtime.stop()
+    runtime.engine.dispose()
+
+
+def test_a_mention_left_alone_climbs_the_ladder_once_each_step(clocked):
+    mid = clocked.intake(1, "Joli packaging !")  # general team, low: first response within 8 business hours
+    clocked.at(paris(2026, 11, 23, 12, 59))
+    clocked.sweep()
+    assert clocked.reminders(mid) == []
+    clocked.at(paris(2026, 11, 23, 13, 0))  # half of 8 business hours after 09:00
+    clocked.sweep()
+    clocked.sweep()  # a second sweep (or a second instance) changes nothing
+    assert clocked.reminders(mid) == [("first_response", "50%")]
+    clocked.at(paris(2026, 11, 23, 17, 30))  # the deadline (17:00) and +30 min have both passed: catch up
+    clocked.sweep()
+    assert clocked.reminders(mid) == [("first_response", "50%"), ("first_response", "100%"),
+                                      ("first_response", "+30m")]
+    assert len(clocked.dms(DM)) == 1 and "mention n° 1" in clocked.dms(DM)[0]
+    thread = [c.args["text"] for c in clocked.slack.calls("chat.postMessage") if c.args.get("thread_ts")]
+    assert sum("attendue avant" in t for t in thread) == 1  # the 50 % reminder
+    assert sum("en retard" in t for t in thread) == 2  # at the deadline, then 30 min later
+    clocked.at(paris(2026, 11, 24, 10, 0))
+    clocked.sweep()
+    assert len(clocked.reminders(mid)) == 3  # nothing new for first response
+
+
+def test_a_mention_claimed_in_time_is_not_escalated(clocked):
+    mid = clocked.intake(2, "Un procès est annoncé")  # legal
+    clocked.at(paris(2026, 11, 23, 10, 0))
+    body = interactive_body(block_action(action_id="mention_claim", value=str(mid), user=LEGAL_EXPERT,
+                                         channel="C0LEGAL001"))
+    clocked.http.post("/slack/events", content=body, headers=signed_headers(SIGNING_SECRET, body))
+    drain(clocked.runtime)
+    clocked.at(paris(2026, 11, 23, 17, 30))
+    clocked.sweep()
+    assert [r for r in clocked.reminders(mid) if r[0] == "first_response"] == []
+
+
+def test_a_critical_mention_on_saturday_night_reaches_the_on_call_people(clocked):
+    clocked.at(paris(2026, 11, 28, 23, 10))
+    mid = clocked.intake(3, "Intoxication après avoir mangé vos biscuits, boycott !", reach=50_000)
+    clocked.at(paris(2026, 11, 28, 23, 10, 30))  # the next sweep, within a minute
+    clocked.sweep()
+    assert ("alert", "off-hours") in clocked.reminders(mid)
+    on_call_cm = CM1  # week 46 of the rotation that started on 2026-01-05
+    def alerts(user: str) -> list[str]:
+        return [t for t in clocked.dms(user) if "hors des heures ouvrées" in t]
+
+    assert len(alerts(on_call_cm)) == 1 and len(alerts(DM)) == 1
+    assert alerts(CM2) == []  # not on call this week
+    # Its crisis words also propose a crisis, once, to every community manager and the on-call decision maker.
+    assert all(sum("mots de crise" in t for t in clocked.dms(u)) == 1 for u in (CM1, CM2, DM))
+    # Critical is round the clock: 30 minutes to a first response, then late, in the night.
+    clocked.at(paris(2026, 11, 28, 23, 45))
+    clocked.sweep()
+    assert ("first_response", "100%") in clocked.reminders(mid)
+
+
+def test_vigie_command_in_both_languages_with_bad_input(clocked):
+    clocked.intake(4, "Un procès est annoncé")
+    assert "attribuer" in clocked.slash("aide")
+    assert "assign" in clocked.slash("help", user=DM)  # DM's Slack locale is English
+    assert "Juridique" in clocked.slash("statut")
+    assert "Legal" in clocked.slash("status", user=DM)
+    protocol = clocked.slash("protocole juridique")
+    assert "<@U0LEG0001>" in protocol and "équipe Juridique" in protocol and "24 h/24" in protocol
+    assert "Astreinte" in clocked.slash("astreinte") and "<@U0CM00001>" in clocked.slash("astreinte qui")
+    assert "asign" in clocked.slash("asign 1 <@U0LEG0002>", user=DM) or "assign" in clocked.slash("asign 1", user=DM)
+    error = clocked.slash("attribuer abc")
+    assert "aide" in error
+    assert clocked.slash("voir 999") == "Cette mention n'existe plus."
+    assert "U0LEG0002" in clocked.slash("attribuer 1 <@U0LEG0002|camille>")
+    assert "juste" not in clocked.slash("x" * 2100)
+
+
+def test_on_call_take_and_swap(clocked):
+    assert "<@U0CM00001>" in clocked.slash("astreinte qui")
+    assert "<@U0CM00002>" in clocked.slash("astreinte prendre weekend", user=CM2)
+    clocked.at(paris(2026, 11, 28, 12, 0))  # Saturday noon: CM2 took the weekend
+    assert "<@U0CM00002>" in clocked.slash("astreinte qui")
+    assert "rotation" in clocked.slash("astreinte echanger <@U0LEG0002>", user=CM2) or \
+        "pas d'astreinte" in clocked.slash("astreinte echanger <@U0LEG0002>", user=CM2)
+    assert clocked.slash("astreinte prendre", user=LEGAL_EXPERT).startswith("Seul un community manager")
+
+
+def test_a_spike_proposes_a_crisis_which_is_declared_and_stood_down(clocked):
+    for i in range(6):  # 6 mentions in the hour against none in the baseline week
+        clocked.intake(100 + i, f"Encore un message n°{i} sur la marque")
+    clocked.sweep()
+    proposals = [c for c in clocked.slack.calls("chat.postMessage") if c.args["channel"] == CM1 and c.args.get("blocks")]
+    assert len(proposals) == 1 and "Pic de mentions" in proposals[0].args["text"]
+    clocked.sweep()  # proposed once
+    assert len([c for c in clocked.slack.calls("chat.postMessage") if c.args["channel"] == CM1
+                and c.args.get("blocks")]) == 1
+    body = interactive_body(block_action(action_id="crisis_declare", value="spike", user=CM1, channel="D0CM000001"))
+    clocked.http.post("/slack/events", content=body, headers=signed_headers(SIGNING_SECRET, body))
+    drain(clocked.runtime)
+    [declared] = [c for c in clocked.slack.calls("chat.postMessage") if c.args["channel"] == "C0CRISIS01"]
+    assert "Crise déclarée" in declared.args["text"] and "nous regardons" in declared.args["text"]
+    [invite] = clocked.slack.calls("conversations.invite")
+    assert invite.args["users"] == DM
+    assert "Crise déclarée" in clocked.slash("crise statut")
+    # During the crisis a reply also needs a decision maker.
+    assert "decision_maker" in clocked.runtime.workflow.required_for(
+        clocked.runtime.vigie.mention(1))
+    clocked.at(paris(2026, 11, 23, 11, 0))
+    assert "bilan" in clocked.slash("crise fin Retour au calme").lower()
+    drain(clocked.runtime)
+    ended = [c for c in clocked.slack.calls("chat.postMessage") if c.args["channel"] == "C0CRISIS01"][-1]
+    assert "Fin de crise" in ended.args["text"] and "Chronologie" in ended.args["text"]
+    with Session(clocked.runtime.engine) as s:
+        assert s.exec(select(Crisis)).one().ended_at is not None
+    assert clocked.slash("crise declarer", user=LEGAL_EXPERT).startswith("Seul un community manager")
