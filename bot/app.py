@@ -116,6 +116,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bo
                       gateway=gateway, worker=worker, vigie=vigie, workflow=workflow, modals=Modals(workflow),
                       metrics=metrics, bolt=bolt)
     runtime.escalation = Escalation(vigie)
+    vigie.deadline_of = runtime.escalation.deadline_of
     runtime.crisis = CrisisDesk(runtime.escalation)
     runtime.slash = SlashCommands(workflow, runtime.escalation, runtime.crisis)
     if bolt is not None:

@@ -71,6 +71,7 @@ def relay_card(
     state: str = "open",
     owner: str | None = None,
     note: str | None = None,
+    deadline: tuple[str, datetime, bool] | None = None,
 ) -> dict[str, Any]:
     """The card a team sees in its channel for a mention: what it is, why it is here, where it stands,
     and the buttons that act on it (none once it is closed or has moved to another team)."""
@@ -105,6 +106,10 @@ def relay_card(
         status = t("relay.state_owner", lang, state=status, owner=f"<@{owner}>")
     if note:
         status += f" · {note}"
+    elif deadline is not None and state not in CLOSED_STATES:
+        stage, due, late = deadline
+        key = "relay.late" if late else "relay.due"
+        status += " · " + t(key, lang, stage=t(f"stage.{stage}", lang), deadline=slack_date(due))
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f":pushpin: {status}"[:3000]}]})
     if state not in CLOSED_STATES and not note:
         blocks.append({

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
 from typing import Any
 
 import structlog
@@ -49,12 +48,17 @@ class Escalation:
         self.vigie = vigie
         self.protocol = vigie.protocol
 
-    @cached_property
+    @property
     def calendar(self) -> sla_rules.BusinessCalendar:
-        hours = self.protocol.business_hours
-        week = {day: [str(r) for r in getattr(hours.week, day)]
-                for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-        return sla_rules.BusinessCalendar.from_strings(self.protocol.timezone, week, hours.holidays)
+        return self.protocol.calendar
+
+    def deadline_of(self, mention: Mention) -> tuple[str, datetime, bool] | None:
+        """(stage, deadline, late) for the relay card, from stored state; None once the mention is closed."""
+        with Session(self.vigie.engine) as s:
+            race = self.race(s, mention, crisis=self.crisis_active(s))
+        if race is None:
+            return None
+        return race.stage, race.deadline, self.vigie.clock.now() >= race.deadline
 
     def rotation(self, role: str) -> oncall_rules.Rotation | None:
         cfg = getattr(self.protocol.oncall, role, None) if self.protocol.oncall else None
@@ -196,6 +200,14 @@ class Escalation:
                             args={"channel": user, "text": f"{text}\n{link}"})
         except IntegrityError:
             return 0
+        if race is not None and due >= race.deadline and step != OFF_HOURS_STEP:
+            with session_scope(self.vigie.engine) as s:
+                args = self.vigie.relay_args(mention)
+                args.pop("unfurl_links", None)
+                args.pop("unfurl_media", None)
+                args["ts_from_outbox"] = mention.relay_outbox_id
+                enqueue(s, kind="card_update", method="chat.update", args=args, now=now, mention_id=mention.id,
+                        dedupe_key=f"card-late:{mention.id}:{stage}")
         log.info("escalation_step", mention_id=mention.id, stage=stage, step=step, recipients=in_thread + direct)
         return 1
 

@@ -22,6 +22,7 @@ import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
@@ -44,6 +45,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from yaml.nodes import MappingNode, Node, SequenceNode
 
+from bot.domain.sla import BusinessCalendar
 from bot.models import Severity
 
 __all__ = [
@@ -971,6 +973,12 @@ class Protocol(_Model):
         if crisis:
             required += self.crisis_approvers
         return tuple(dict.fromkeys(required))
+
+    @cached_property
+    def calendar(self) -> BusinessCalendar:
+        """The business hours as a calendar for the SLA rules (built once per loaded protocol)."""
+        week = {day: [str(r) for r in getattr(self.business_hours.week, day)] for day in DAYS}
+        return BusinessCalendar.from_strings(self.timezone, week, self.business_hours.holidays)
 
     def sla_for(self, team: str, severity: str) -> SlaConfig:
         """The deadlines for a mention of `team` at `severity`: the team's own, or else sla.defaults'."""

@@ -150,7 +150,7 @@ def ingest_mention(
         ).scalar_one()
         return IngestResult(id=int(existing), duplicate=True)
 
-    card = relay_args(protocol, mention_id=new_id, values=values)
+    card = relay_args(protocol, mention_id=new_id, values=values, deadline=first_deadline(protocol, values))
     relay_id = enqueue(session, kind="relay", method="chat.postMessage", args=card, now=now,
                        dedupe_key=f"relay:{new_id}", mention_id=new_id)
     conn.execute(Mention.__table__.update().where(Mention.__table__.c.id == new_id),  # type: ignore[attr-defined]
@@ -161,8 +161,17 @@ def ingest_mention(
     return IngestResult(id=new_id, duplicate=False, team=triage.team, severity=triage.severity.value)
 
 
-def relay_args(protocol: Protocol, *, mention_id: int, values: dict[str, Any], note: str | None = None
-               ) -> dict[str, Any]:
+def first_deadline(protocol: Protocol, values: dict[str, Any]) -> tuple[str, datetime, bool]:
+    """The first-response deadline of a new mention (business time unless round the clock)."""
+    from bot.domain.sla import deadline
+
+    cfg = protocol.sla_for(values["team"], values["severity"])
+    due = deadline(values["received_at"], cfg.first_response, protocol.calendar, round_the_clock=cfg.round_the_clock)
+    return "first_response", due, False
+
+
+def relay_args(protocol: Protocol, *, mention_id: int, values: dict[str, Any], note: str | None = None,
+               deadline: tuple[str, datetime, bool] | None = None) -> dict[str, Any]:
     """chat.postMessage arguments of a mention's relay card, from its stored values."""
     team = protocol.team(values["team"])
     lang = protocol.language
@@ -184,6 +193,7 @@ def relay_args(protocol: Protocol, *, mention_id: int, values: dict[str, Any], n
         state=values.get("state", "open"),
         owner=values.get("owner"),
         note=note,
+        deadline=deadline,
     )
 
 
@@ -202,6 +212,8 @@ class Vigie:
         self.router = Router(protocol)
         self.clock = clock
         self.on_commit = on_commit
+        # Set by the app to the escalation rules: which deadline a stored mention is racing, for its card.
+        self.deadline_of: Callable[[Mention], tuple[str, datetime, bool] | None] = lambda mention: None
 
     def ingest(self, mentions: Iterable[MentionIn], *, actor: str,
                forced_team: str | None = None) -> list[IngestResult]:
@@ -342,7 +354,7 @@ class Vigie:
 
     def relay_args(self, mention: Mention, note: str | None = None) -> dict[str, Any]:
         return relay_args(self.protocol, mention_id=mention.id, values=mention.model_dump(),  # type: ignore[arg-type]
-                          note=note)
+                          note=note, deadline=self.deadline_of(mention))
 
     # --- read side ------------------------------------------------------------------------------
 

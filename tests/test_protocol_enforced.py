@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -77,6 +78,8 @@ def clocked(engine, slack, settings):
 
 def test_a_mention_left_alone_climbs_the_ladder_once_each_step(clocked):
     mid = clocked.intake(1, "Joli packaging !")  # general team, low: first response within 8 business hours
+    card = json.dumps(clocked.slack.messages("C0GENERAL1")[0]["blocks"], ensure_ascii=False)
+    assert "première réponse attendue avant <!date^1795449600^" in card  # 17:00 Paris = 16:00 UTC
     clocked.at(paris(2026, 11, 23, 12, 59))
     clocked.sweep()
     assert clocked.reminders(mid) == []
@@ -92,6 +95,8 @@ def test_a_mention_left_alone_climbs_the_ladder_once_each_step(clocked):
     thread = [c.args["text"] for c in clocked.slack.calls("chat.postMessage") if c.args.get("thread_ts")]
     assert sum("attendue avant" in t for t in thread) == 1  # the 50 % reminder
     assert sum("en retard" in t for t in thread) == 2  # at the deadline, then 30 min later
+    [card] = [m for m in clocked.slack.messages("C0GENERAL1") if not m.get("thread_ts") or m["thread_ts"] == m["ts"]]
+    assert "première réponse en retard" in json.dumps(card["blocks"], ensure_ascii=False)
     clocked.at(paris(2026, 11, 24, 10, 0))
     clocked.sweep()
     assert len(clocked.reminders(mid)) == 3  # nothing new for first response
@@ -184,3 +189,31 @@ def test_a_spike_proposes_a_crisis_which_is_declared_and_stood_down(clocked):
     with Session(clocked.runtime.engine) as s:
         assert s.exec(select(Crisis)).one().ended_at is not None
     assert clocked.slash("crise declarer", user=LEGAL_EXPERT).startswith("Seul un community manager")
+
+
+def test_with_the_example_protocol_a_saturday_night_critical_mention_reaches_on_call(engine, slack, database_url):
+    from tests.conftest import make_settings
+
+    settings = make_settings(database_url, slack.url, VIGIE_PROTOCOL_FILE=None)  # runs on the shipped example
+    clock = ManualClock(paris(2026, 11, 28, 23, 40))  # Saturday night
+    runtime = build_runtime(settings, clock=clock)
+    runtime.start()
+    try:
+        with TestClient(build_http_app(runtime)) as http:
+            r = http.post("/intake/mentions", headers=AUTH, json=mention(
+                1, text="Intoxication alimentaire après vos biscuits : rappel produit ?", reach=200_000))
+            assert r.status_code == 202
+        drain(runtime)
+        clock.advance(seconds=30)  # the next sweep
+        runtime.sweep()
+        drain(runtime)
+        protocol = runtime.protocol
+        at = clock.now()
+        expected = {protocol.on_call("community_managers", at), protocol.on_call("decision_makers", at)} - {None}
+        assert expected, "the example protocol names on-call rotations"
+        alerted = {c.args["channel"] for c in slack.calls("chat.postMessage")
+                   if "hors des heures ouvrées" in c.args.get("text", "")}
+        assert expected <= alerted
+    finally:
+        runtime.stop()
+        runtime.engine.dispose()
