@@ -16,17 +16,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.domain.sla import local_to_utc
+from bot.domain.sla import require_aware, local_to_utc
 
 __all__ = ["Override", "Rotation", "next_handover", "on_call", "swap", "weekend_of"]
-
-
-def _require_aware(name: str, value: datetime) -> datetime:
-    if not isinstance(value, datetime):
-        raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be an aware datetime, got naive {value!r}")
-    return value.astimezone(UTC)
 
 
 def _zone(tz: tzinfo | str) -> tzinfo:
@@ -51,7 +43,7 @@ class Rotation:
         object.__setattr__(self, "people", tuple(self.people))
         if not self.people:
             raise ValueError("rotation needs at least one person")
-        _require_aware("starts", self.starts)
+        require_aware("starts", self.starts)
         if self.period <= timedelta(0):
             raise ValueError(f"rotation period must be positive, got {self.period}")
         if self.tz is not None:
@@ -70,7 +62,7 @@ class Rotation:
 
     def period_index(self, at: datetime) -> int:
         """Index of the period containing `at` (negative before `starts`)."""
-        at = _require_aware("at", at)
+        at = require_aware("at", at)
         index = (at - self.starts.astimezone(UTC)) // self.period
         while self.handover(index + 1) <= at:
             index += 1
@@ -90,7 +82,7 @@ class Override:
     def __post_init__(self) -> None:
         if not self.user:
             raise ValueError("override needs a user")
-        if not _require_aware("start", self.start) < _require_aware("end", self.end):
+        if not require_aware("start", self.start) < require_aware("end", self.end):
             raise ValueError(f"override for {self.user}: end must be after start")
 
     def covers(self, at: datetime) -> bool:
@@ -100,7 +92,7 @@ class Override:
 def on_call(at: datetime, rotation: Rotation, overrides: Sequence[Override] = ()) -> str | None:
     """The person on call at `at`: the last override in `overrides` covering it (the latest created wins),
     else the rotation's person for the period containing `at`; None before the rotation starts."""
-    at = _require_aware("at", at)
+    at = require_aware("at", at)
     for override in reversed(overrides):
         if override.covers(at):
             return override.user
@@ -119,7 +111,7 @@ def weekend_of(at: datetime, tz: tzinfo | str) -> tuple[datetime, datetime]:
     """The current weekend if `at` is on a local Saturday or Sunday, else the coming one:
     Saturday 00:00 -> Monday 00:00 local, in UTC."""
     zone = _zone(tz)
-    today = _require_aware("at", at).astimezone(zone).date()
+    today = require_aware("at", at).astimezone(zone).date()
     saturday = (
         today + timedelta(days=(5 - today.weekday()) % 7)
         if today.weekday() < 5

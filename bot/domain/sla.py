@@ -46,7 +46,7 @@ _MIDNIGHT = time(0)
 Interval = tuple[time, time]
 
 
-def _require_aware(name: str, value: datetime) -> datetime:
+def require_aware(name: str, value: datetime) -> datetime:
     if not isinstance(value, datetime):
         raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
@@ -240,14 +240,14 @@ def _intervals_from(at: datetime, cal: BusinessCalendar) -> Iterator[tuple[datet
 
 def is_open(at: datetime, cal: BusinessCalendar) -> bool:
     """True when `at` falls inside an opening interval (start included, end excluded)."""
-    at = _require_aware("at", at)
+    at = require_aware("at", at)
     start, _ = next(_intervals_from(at, cal))
     return start <= at
 
 
 def next_open(at: datetime, cal: BusinessCalendar) -> datetime:
     """`at` (in UTC) if open, else the start of the next opening interval."""
-    at = _require_aware("at", at)
+    at = require_aware("at", at)
     start, _ = next(_intervals_from(at, cal))
     return max(start, at)
 
@@ -258,7 +258,7 @@ def add_business_time(start: datetime, duration: timedelta, cal: BusinessCalenda
     The result is open or exactly the end of an interval (a 2h SLA started at 16:00 with a 18:00 close
     ends at 18:00, not at the next opening).
     """
-    start = _require_aware("start", start)
+    start = require_aware("start", start)
     if duration < _ZERO:
         raise ValueError(f"duration must not be negative, got {duration}")
     remaining = duration
@@ -273,7 +273,7 @@ def add_business_time(start: datetime, duration: timedelta, cal: BusinessCalenda
 
 def business_time_between(a: datetime, b: datetime, cal: BusinessCalendar) -> timedelta:
     """Open time between `a` and `b`; negative when `b` is before `a`."""
-    a, b = _require_aware("a", a), _require_aware("b", b)
+    a, b = require_aware("a", a), require_aware("b", b)
     if b < a:
         return -business_time_between(b, a, cal)
     total = _ZERO
@@ -292,7 +292,7 @@ def deadline(
     if round_the_clock:
         if duration < _ZERO:
             raise ValueError(f"duration must not be negative, got {duration}")
-        return _require_aware("start", start) + duration
+        return require_aware("start", start) + duration
     return add_business_time(start, duration, cal)
 
 
@@ -305,7 +305,7 @@ def time_left(
     the deadline; a deadline that passed only during closed time (due Friday 18:00, now Saturday) is late by
     no open time at all and gives -1 microsecond, so `time_left(...) < timedelta(0)` is always "late".
     """
-    now, deadline_at = _require_aware("now", now), _require_aware("deadline_at", deadline_at)
+    now, deadline_at = require_aware("now", now), require_aware("deadline_at", deadline_at)
     if round_the_clock:
         return deadline_at - now
     left = business_time_between(now, deadline_at, cal)
@@ -348,7 +348,7 @@ def step_due_at(
     A fraction is of the SLA's business time (of physical time if round the clock); `after_deadline` is
     counted from the deadline in business time (physical if round the clock).
     """
-    start, deadline_at = _require_aware("start", start), _require_aware("deadline_at", deadline_at)
+    start, deadline_at = require_aware("start", start), require_aware("deadline_at", deadline_at)
     if step.at_fraction is not None:
         if round_the_clock:
             return start + (deadline_at - start) * step.at_fraction
@@ -373,7 +373,7 @@ def due_steps(
 ) -> list[LadderStep]:
     """Steps due at `now` and not yet sent, in firing order (ladder order for equal times), so a sweep after
     downtime catches up on all of them at once."""
-    now = _require_aware("now", now)
+    now = require_aware("now", now)
     due = []
     for index, step in enumerate(ladder):
         if step.key in already_sent:
