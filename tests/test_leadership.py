@@ -79,3 +79,82 @@ def test_two_instances_sweeping_together_send_each_reminder_once(postgres, engin
     finally:
         one.stop()
         two.stop()
+
+
+def test_killing_the_leader_process_hands_the_jobs_over(postgres, engine, slack, tmp_path):
+    """Two real `vigie serve` processes with their schedulers on: SIGKILL the leader, the other one takes
+    the lock and sends the remaining escalation steps, each exactly once."""
+    import os
+    import signal
+
+    import httpx
+
+    from tests.conftest import INTAKE_TOKEN, TEST_PROTOCOL
+    from tests.test_restart import free_port, start_server
+
+    protocol = tmp_path / "protocol.yaml"
+    protocol.write_text(TEST_PROTOCOL.read_text() + """sla:
+  defaults:
+    critical: {first_response: 1m, approved: 1h, published: 2h, round_the_clock: true}
+escalation:
+  critical:
+    - {at: "10%", notify: [owner_or_team]}
+    - {at: "50%", notify: [team_lead, community_managers]}
+""")
+    (tmp_path / "roster.csv").write_text((TEST_PROTOCOL.parent / "roster.csv").read_text())
+    sep = "&" if "?" in postgres else "?"
+    servers = {}
+    for name in ("a", "b"):
+        port = free_port()
+        servers[name] = (start_server(f"{postgres}{sep}application_name=vigie-{name}", slack.url, port, tmp_path,
+                                      VIGIE_RUN_SCHEDULER="true", VIGIE_SWEEP_SECONDS="1",
+                                      VIGIE_PROTOCOL_FILE=str(protocol)), port)
+
+    def leader() -> str | None:
+        with engine.connect() as conn:
+            return conn.execute(text(
+                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.objid = :k AND l.granted"), {"k": 0x56494732}).scalar()
+
+    try:
+        deadline = time.monotonic() + 15
+        while leader() is None:
+            assert time.monotonic() < deadline, "no instance became the leader"
+            time.sleep(0.2)
+        first = leader().removeprefix("vigie-")
+        other = "b" if first == "a" else "a"
+        r = httpx.post(f"http://127.0.0.1:{servers[other][1]}/intake/mentions",
+                       headers={"Authorization": f"Bearer {INTAKE_TOKEN}"},
+                       json=mention(1, text="Intoxication : boycott de la marque !"))
+        assert r.status_code == 202
+        os.kill(servers[first][0].pid, signal.SIGKILL)  # before the first step (6 s) is due
+        servers[first][0].wait()
+        deadline = time.monotonic() + 15
+        while leader() != f"vigie-{other}":
+            assert time.monotonic() < deadline, "the surviving instance did not take over"
+            time.sleep(0.2)
+        deadline = time.monotonic() + 60
+        while True:
+            with Session(engine) as s:
+                steps = sorted(r.step for r in s.exec(select(Reminder)).all() if r.stage == "first_response")
+            if steps == ["10%", "50%"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert steps == ["10%", "50%"]
+        def ladder_messages() -> list:
+            # The ladder's own messages (an off-hours alert may come too, depending on the real clock).
+            return [c for c in slack.calls("chat.postMessage") if c.args.get("thread_ts")
+                    and "hors des heures ouvrées" not in c.args["text"]
+                    and ("attendue avant" in c.args["text"] or "en retard" in c.args["text"])]
+
+        deadline = time.monotonic() + 10
+        while len(ladder_messages()) < 2:
+            assert time.monotonic() < deadline, "reminders not delivered"
+            time.sleep(0.2)
+        time.sleep(2)  # a few more sweeps: nothing is sent twice
+        assert len(ladder_messages()) == 2
+    finally:
+        for proc, _port in servers.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(10)
