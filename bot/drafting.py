@@ -236,6 +236,7 @@ class Workflow:
             self._check(wf.Action.claim, s, actor=actor, mention=mention, draft=None)
             before = {"state": mention.state, "owner": mention.owner}
             mention.state, mention.owner = wf.MentionState.claimed.value, actor
+            mention.first_response_at = mention.first_response_at or self.vigie.clock.now()
             s.add(mention)
             self._audit(s, actor=actor, action="mention.claimed", mention=mention, before=before,
                         after={"state": mention.state, "owner": actor})
@@ -252,6 +253,7 @@ class Workflow:
             if mention.state == wf.MentionState.open.value:
                 mention.state = wf.MentionState.claimed.value
             mention.owner = assignee
+            mention.first_response_at = mention.first_response_at or self.vigie.clock.now()
             s.add(mention)
             self._audit(s, actor=actor, action="mention.assigned", mention=mention, before=before,
                         after={"state": mention.state, "owner": assignee})
@@ -296,6 +298,7 @@ class Workflow:
             self._check(wf.Action.dismiss, s, actor=actor, mention=mention, draft=draft, reason=reason)
             before = {"state": mention.state}
             mention.state = wf.MentionState.dismissed.value
+            mention.closed_at = self.vigie.clock.now()
             if draft is not None and draft.state == wf.DraftState.pending.value:
                 draft.state = wf.DraftState.superseded.value
                 s.add(draft)
@@ -393,6 +396,8 @@ class Workflow:
                                               draft_state=wf.DraftState(draft.state),
                                               approval_complete=status.complete)
             mention.state, draft.state = m_state.value, (d_state or wf.DraftState(draft.state)).value
+            if draft.state == wf.DraftState.approved.value:
+                mention.approved_at = now
             s.add(mention)
             s.add(draft)
             self._audit(s, actor=actor, action=f"draft.{kind}", mention=mention, before=before,
@@ -428,8 +433,11 @@ class Workflow:
 
     def _published(self, s: Session, mention: Mention, draft: Draft, *, by: str, url: str | None) -> None:
         before = {"state": mention.state, "draft_state": draft.state}
+        now = self.vigie.clock.now()
         if draft.kind == "reply":
             mention.state = wf.MentionState.published.value
+            mention.published_at_reply = mention.closed_at = now
+        mention.first_response_at = mention.first_response_at or now  # a holding statement is a first response
         draft.state = wf.DraftState.published.value
         draft.published_at, draft.published_by, draft.public_url = self.vigie.clock.now(), by, url
         s.add(mention)

@@ -25,7 +25,7 @@ from bot.db import session_scope
 from bot.domain import oncall as oncall_rules
 from bot.domain import sla as sla_rules
 from bot.i18n import t
-from bot.models import Crisis, Draft, Mention, OncallOverride, Reminder
+from bot.models import Crisis, Mention, OncallOverride, Reminder
 from bot.services import Vigie, enqueue
 from bot.slack_text import escape
 
@@ -93,10 +93,10 @@ class Escalation:
         """Which deadline this mention is racing now, or None when it is closed."""
         if mention.state not in OPEN_STATES:
             return None
-        drafts = s.exec(select(Draft).where(Draft.mention_id == mention.id)).all()
-        responded = mention.owner is not None or any(d.kind == "holding" and d.state == "published" for d in drafts)
-        approved = any(d.kind == "reply" and d.state in ("approved", "published") for d in drafts)
-        stage = "first_response" if not responded else "approved" if not approved else "published"
+        # Milestones are recorded on the mention as they happen (a claim, an assignment or a published holding
+        # statement is a first response).
+        responded = mention.first_response_at is not None or mention.owner is not None
+        stage = "first_response" if not responded else "approved" if mention.approved_at is None else "published"
         cfg = self.protocol.sla_for(mention.team, mention.severity)
         duration: timedelta = getattr(cfg, stage)
         if crisis:

@@ -93,6 +93,14 @@ class Mention(SQLModel, table=True):
     # queued before Slack has even answered with the card's ts.
     relay_outbox_id: int | None = None
     reroutes: int = 0
+    # Milestones and the deadlines they were due by, written when they happen, so the digest's figures
+    # (response times, share of SLAs kept) are plain SQL aggregates over columns.
+    first_response_due: datetime | None = utc_column(nullable=True)
+    published_due: datetime | None = utc_column(nullable=True)
+    first_response_at: datetime | None = utc_column(nullable=True)
+    approved_at: datetime | None = utc_column(nullable=True)
+    published_at_reply: datetime | None = utc_column(nullable=True)
+    closed_at: datetime | None = utc_column(nullable=True)
 
 
 class Draft(SQLModel, table=True):

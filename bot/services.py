@@ -23,6 +23,7 @@ from bot import blocks
 from bot.clock import Clock
 from bot.db import session_scope
 from bot.domain.routing import Router
+from bot.domain.sla import deadline
 from bot.gateway import SlackCallError, SlackGateway
 from bot.i18n import t
 from bot.intake.feeds import FeedValidators, fetch_feed
@@ -141,7 +142,12 @@ def ingest_mention(
         "owner": None,
         "relay_outbox_id": None,
         "reroutes": 0,
+        "first_response_at": None,
+        "approved_at": None,
+        "published_at_reply": None,
+        "closed_at": None,
     }
+    values["first_response_due"], values["published_due"] = sla_deadlines(protocol, values)
     conn = session.connection()
     new_id = conn.execute(_insert_ignore(_dialect(session), "mention", returning_id=True), values).scalar_one_or_none()
     if new_id is None:
@@ -150,7 +156,8 @@ def ingest_mention(
         ).scalar_one()
         return IngestResult(id=int(existing), duplicate=True)
 
-    card = relay_args(protocol, mention_id=new_id, values=values, deadline=first_deadline(protocol, values))
+    card = relay_args(protocol, mention_id=new_id, values=values,
+                      deadline=("first_response", values["first_response_due"], False))
     relay_id = enqueue(session, kind="relay", method="chat.postMessage", args=card, now=now,
                        dedupe_key=f"relay:{new_id}", mention_id=new_id)
     conn.execute(Mention.__table__.update().where(Mention.__table__.c.id == new_id),  # type: ignore[attr-defined]
@@ -161,13 +168,14 @@ def ingest_mention(
     return IngestResult(id=new_id, duplicate=False, team=triage.team, severity=triage.severity.value)
 
 
-def first_deadline(protocol: Protocol, values: dict[str, Any]) -> tuple[str, datetime, bool]:
-    """The first-response deadline of a new mention (business time unless round the clock)."""
-    from bot.domain.sla import deadline
-
+def sla_deadlines(protocol: Protocol, values: dict[str, Any]) -> tuple[datetime, datetime]:
+    """When a new mention's first response and its publication are due (business time unless round the clock)."""
     cfg = protocol.sla_for(values["team"], values["severity"])
-    due = deadline(values["received_at"], cfg.first_response, protocol.calendar, round_the_clock=cfg.round_the_clock)
-    return "first_response", due, False
+
+    def due(duration: Any) -> datetime:
+        return deadline(values["received_at"], duration, protocol.calendar, round_the_clock=cfg.round_the_clock)
+
+    return due(cfg.first_response), due(cfg.published)
 
 
 def relay_args(protocol: Protocol, *, mention_id: int, values: dict[str, Any], note: str | None = None,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.domain.sla import require_aware, local_to_utc
+from bot.domain.sla import local_to_utc, require_aware
 
 __all__ = ["Override", "Rotation", "next_handover", "on_call", "swap", "weekend_of"]
 
