@@ -1,0 +1,622 @@
+"""The daily digest: figures that measure the quality of the response (times, deadlines kept, escalations,
+what is still waiting), not vanity counts.
+
+`compute_digest` reads one LOCAL day (in the protocol's timezone) for one team or the whole company, with SQL
+aggregates only: counts and GROUP BY, durations as epoch differences and percentiles computed by the database
+(``percentile_disc`` on PostgreSQL, the k-th value with ``ORDER BY ... LIMIT 1 OFFSET k`` on SQLite). Only the
+short lists shown to people (breaches, the oldest open items, waiting drafts) come back as rows.
+
+Definitions (each day is [local midnight, next local midnight)):
+
+* received: mentions received that day; published: replies published that day; dismissed: mentions
+  dismissed (closed) that day; handled = published + dismissed.
+* cutoff = min(now, end of day). still_open: mentions received before the cutoff and neither published nor
+  closed by then (milestones, not the current state, so a past day always gives the same answer).
+* first response / publication times: ``first_response_at - received_at`` and ``published_at_reply -
+  received_at`` for the mentions whose milestone happened that day; p50/p90 are ``percentile_disc``.
+* sla_kept: share of the milestones that happened that day (with a due) that met it; sla_total: how many.
+* breaches: a milestone that happened that day after its due ("late"), and a due that passed that day with
+  its milestone still missing at the cutoff ("overdue"; not counted in sla_total, which counts milestones).
+* escalations: Reminder rows sent that day; at_deadline: those whose step was at or after the deadline.
+* grown sources/themes: count that day >= 1.5 x the daily average of the 7 previous days and at least
+  3 mentions above it.
+* baseline: the same core figures over the 7 previous days; counts are daily averages, shares and
+  percentiles are pooled over the 7 days (an average of daily percentiles means nothing).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from babel.core import Locale
+from babel.dates import format_date, format_datetime, format_time, format_timedelta
+from babel.numbers import format_decimal, format_percent
+from sqlalchemy import ColumnElement, and_, bindparam, case, extract, func, or_, select, text
+from sqlalchemy.engine import Connection, Engine
+
+from bot.i18n import normalise, t
+from bot.models import Crisis, Draft, Mention, Reminder, UTCDateTime
+from bot.protocol import Protocol
+from bot.slack_text import escape
+
+TERMINAL_STATES = ("published", "dismissed")
+LIST_LIMIT = 10  # oldest open items and waiting drafts kept in the figures
+GROWTH_FACTOR_NUM, GROWTH_FACTOR_DEN = 3, 2  # >= 150 % of the daily average
+GROWTH_MIN_EXTRA = 3  # and at least 3 mentions above it
+BASELINE_DAYS = 7
+
+# Slack limits (chat.postMessage / Block Kit).
+MAX_BLOCKS = 50
+SECTION_TEXT_MAX = 3000
+FIELD_TEXT_MAX = 2000
+MAX_FIELDS = 10
+HEADER_MAX = 150
+CONTEXT_TEXT_MAX = 2000
+LINES_PER_SECTION = 15
+
+_CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
+_TS_RE = re.compile(r"^\d{1,12}\.\d{1,9}$")
+
+
+# ---------------------------------------------------------------------------- figures
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    mention_id: int
+    age: timedelta
+    team: str
+    state: str
+    channel: str | None = None
+    relay_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class Breach:
+    mention_id: int
+    stage: str  # first_response | published
+    kind: str  # late (milestone after its due) | overdue (due passed, milestone still missing)
+    due: datetime
+    at: datetime | None  # the milestone, None when still missing
+    team: str
+    state: str
+    channel: str | None = None
+    relay_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class Escalations:
+    sent: int
+    at_deadline: int  # steps at or after the deadline
+
+
+@dataclass(frozen=True)
+class CrisisItem:
+    crisis_id: int
+    declared_at: datetime
+    ended_at: datetime | None
+    reason: str | None
+    declared_today: bool
+    ended_today: bool
+
+
+@dataclass(frozen=True)
+class Growth:
+    key: str  # the source or the tag
+    today: int
+    average: float  # daily average over the previous 7 days
+
+
+@dataclass(frozen=True)
+class WaitingDraft:
+    mention_id: int
+    version: int
+    age: timedelta
+    author: str
+    team: str
+
+
+@dataclass(frozen=True)
+class CoreFigures:
+    """The comparable figures: for the day itself, or daily averages over the previous 7 days."""
+
+    received: float
+    published: float
+    dismissed: float
+    handled: float
+    first_response_p50: timedelta | None
+    first_response_p90: timedelta | None
+    publication_p50: timedelta | None
+    publication_p90: timedelta | None
+    sla_kept: float | None
+    sla_total: float
+    escalations: float
+
+
+@dataclass(frozen=True)
+class DigestFigures:
+    day: date
+    team: str | None
+    timezone: str
+    cutoff: datetime  # min(now, end of day): open items and overdue dues are judged at this instant
+    received: int
+    published: int
+    dismissed: int
+    handled: int
+    still_open: int
+    oldest_open: tuple[OpenItem, ...]
+    first_response_p50: timedelta | None
+    first_response_p90: timedelta | None
+    publication_p50: timedelta | None
+    publication_p90: timedelta | None
+    sla_kept: float | None
+    sla_total: int
+    breaches: tuple[Breach, ...]
+    escalations: Escalations
+    crises: tuple[CrisisItem, ...]
+    grown_sources: tuple[Growth, ...]
+    grown_themes: tuple[Growth, ...]
+    waiting_drafts_count: int
+    waiting_drafts: tuple[WaitingDraft, ...]
+    previous: CoreFigures
+
+    @property
+    def late_mentions(self) -> tuple[int, ...]:
+        """Distinct mention ids among the breaches, in order."""
+        return tuple(dict.fromkeys(b.mention_id for b in self.breaches))
+
+
+# ---------------------------------------------------------------------------- SQL helpers
+
+
+def day_bounds(day: date, tz: Any) -> tuple[datetime, datetime]:
+    """[start, end) of the local day `day`, as aware UTC datetimes (23 or 25 hours on DST days)."""
+    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    return start, end
+
+
+def _seconds(conn: Connection, later: Any, earlier: Any) -> ColumnElement[Any]:
+    """`later - earlier` in seconds, computed by the database."""
+    if conn.dialect.name == "postgresql":
+        return extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def _td(seconds: Any) -> timedelta | None:
+    return None if seconds is None else timedelta(seconds=round(float(seconds)))
+
+
+def _percentiles(conn: Connection, value: ColumnElement[Any], where: list[Any]) -> tuple[timedelta | None, ...]:
+    """p50 and p90 (percentile_disc: the smallest value whose cumulative share is >= p)."""
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(select(func.percentile_disc(0.5).within_group(value),
+                                  func.percentile_disc(0.9).within_group(value)).where(*where)).one()
+        return _td(row[0]), _td(row[1])
+    n = conn.execute(select(func.count()).select_from(Mention).where(*where)).scalar_one()
+    if not n:
+        return None, None
+    out = []
+    for pct in (50, 90):
+        k = max(-(-pct * n // 100) - 1, 0)  # ceil(p * n) - 1, in integers
+        out.append(_td(conn.execute(select(value).where(*where).order_by(value).limit(1).offset(k)).scalar_one()))
+    return tuple(out)
+
+
+def _team(team: str | None) -> list[Any]:
+    return [] if team is None else [Mention.team == team]
+
+
+def _between(column: Any, start: datetime, end: datetime) -> list[Any]:
+    return [column >= start, column < end]
+
+
+def _core(conn: Connection, start: datetime, end: datetime, team: str | None) -> dict[str, Any]:
+    tw = _team(team)
+    count = func.count()
+    received = conn.execute(select(count).select_from(Mention).where(*_between(Mention.received_at, start, end), *tw)).scalar_one()
+    published = conn.execute(select(count).select_from(Mention).where(
+        *_between(Mention.published_at_reply, start, end), *tw)).scalar_one()
+    dismissed = conn.execute(select(count).select_from(Mention).where(
+        Mention.state == "dismissed", *_between(Mention.closed_at, start, end), *tw)).scalar_one()
+    fr_where = [*_between(Mention.first_response_at, start, end), *tw]
+    pub_where = [*_between(Mention.published_at_reply, start, end), *tw]
+    fr50, fr90 = _percentiles(conn, _seconds(conn, Mention.first_response_at, Mention.received_at), fr_where)
+    pub50, pub90 = _percentiles(conn, _seconds(conn, Mention.published_at_reply, Mention.received_at), pub_where)
+    kept = total = 0
+    for at, due, where in ((Mention.first_response_at, Mention.first_response_due, fr_where),
+                           (Mention.published_at_reply, Mention.published_due, pub_where)):
+        met, n = conn.execute(select(func.coalesce(func.sum(case((at <= due, 1), else_=0)), 0), count)
+                              .select_from(Mention).where(*where, due.is_not(None))).one()
+        kept += int(met)
+        total += int(n)
+    esc = conn.execute(select(count).select_from(Reminder).join(Mention, Mention.id == Reminder.mention_id)
+                       .where(*_between(Reminder.sent_at, start, end), *tw)).scalar_one()
+    return {"received": received, "published": published, "dismissed": dismissed, "handled": published + dismissed,
+            "first_response_p50": fr50, "first_response_p90": fr90, "publication_p50": pub50,
+            "publication_p90": pub90, "sla_kept": (kept / total) if total else None, "sla_total": total,
+            "escalations": esc}
+
+
+def _open_filter(cutoff: datetime) -> list[Any]:
+    """Received before `cutoff` and neither published nor closed by then."""
+    return [
+        Mention.received_at < cutoff,
+        or_(Mention.published_at_reply.is_(None), Mention.published_at_reply >= cutoff),
+        or_(Mention.closed_at.is_(None), Mention.closed_at >= cutoff),
+        # A closed mention without its milestone recorded (older rows) is not open either.
+        ~and_(Mention.state.in_(TERMINAL_STATES), Mention.published_at_reply.is_(None), Mention.closed_at.is_(None)),
+    ]
+
+
+def _breaches(conn: Connection, start: datetime, end: datetime, cutoff: datetime, team: str | None) -> list[Breach]:
+    out: list[Breach] = []
+    cols = (Mention.id, Mention.team, Mention.state, Mention.channel, Mention.relay_ts)
+    for stage, at, due in (("first_response", Mention.first_response_at, Mention.first_response_due),
+                           ("published", Mention.published_at_reply, Mention.published_due)):
+        late = select(*cols, due, at).where(*_between(at, start, end), due.is_not(None), at > due, *_team(team))
+        overdue = select(*cols, due, at).where(
+            *_between(due, start, end), due <= cutoff, or_(at.is_(None), at > cutoff),
+            or_(Mention.closed_at.is_(None), Mention.closed_at > due), *_team(team))
+        for kind, query in (("late", late), ("overdue", overdue)):
+            for mid, team_key, state, channel, ts, due_at, at_value in conn.execute(query):
+                out.append(Breach(mid, stage, kind, due_at, at_value if kind == "late" else None, team_key, state,
+                                  channel, ts))
+    out.sort(key=lambda b: (b.due, b.mention_id, b.stage))
+    return out
+
+
+def _escalations(conn: Connection, start: datetime, end: datetime, team: str | None) -> Escalations:
+    deadline_reached = case(
+        (and_(Reminder.stage == "first_response", Mention.first_response_due.is_not(None)),
+         case((Reminder.due_at >= Mention.first_response_due, 1), else_=0)),
+        (and_(Reminder.stage == "published", Mention.published_due.is_not(None)),
+         case((Reminder.due_at >= Mention.published_due, 1), else_=0)),
+        # No stored deadline (the approval stage): the ladder's own keys, "100%" or "+30m".
+        (or_(Reminder.step == "100%", Reminder.step.like("+%")), 1),
+        else_=0,
+    )
+    sent, late = conn.execute(
+        select(func.count(), func.coalesce(func.sum(deadline_reached), 0))
+        .select_from(Reminder).join(Mention, Mention.id == Reminder.mention_id)
+        .where(*_between(Reminder.sent_at, start, end), *_team(team))).one()
+    return Escalations(int(sent), int(late))
+
+
+def _growth(rows: Any) -> tuple[Growth, ...]:
+    out = []
+    for key, today, before in rows:
+        today, before = int(today or 0), int(before or 0)
+        # today >= 1.5 * before / 7  and  today - before / 7 >= 3, in integers
+        if (2 * BASELINE_DAYS * today >= GROWTH_FACTOR_NUM * before
+                and BASELINE_DAYS * today - before >= GROWTH_MIN_EXTRA * BASELINE_DAYS):
+            out.append(Growth(str(key), today, before / BASELINE_DAYS))
+    out.sort(key=lambda g: (-(g.today - g.average), g.key))
+    return tuple(out)
+
+
+def _grown_sources(conn: Connection, start7: datetime, start: datetime, end: datetime,
+                   team: str | None) -> tuple[Growth, ...]:
+    today = func.sum(case((Mention.received_at >= start, 1), else_=0))
+    before = func.sum(case((Mention.received_at < start, 1), else_=0))
+    rows = conn.execute(select(Mention.source, today, before)
+                        .where(*_between(Mention.received_at, start7, end), *_team(team))
+                        .group_by(Mention.source))
+    return _growth(rows)
+
+
+def _grown_themes(conn: Connection, start7: datetime, start: datetime, end: datetime,
+                  team: str | None) -> tuple[Growth, ...]:
+    if conn.dialect.name == "postgresql":
+        source = "mention AS m CROSS JOIN LATERAL json_array_elements_text(m.tags) AS j(value)"
+    else:
+        source = "mention AS m, json_each(m.tags) AS j"
+    sql = (
+        "SELECT j.value AS tag,"
+        " COUNT(DISTINCT CASE WHEN m.received_at >= :start THEN m.id END),"
+        " COUNT(DISTINCT CASE WHEN m.received_at < :start THEN m.id END)"
+        f" FROM {source}"
+        " WHERE m.received_at >= :start7 AND m.received_at < :end"
+        + ("" if team is None else " AND m.team = :team")
+        + " GROUP BY j.value"
+    )
+    params: dict[str, Any] = {"start": start, "start7": start7, "end": end}
+    stmt = text(sql).bindparams(*(bindparam(k, type_=UTCDateTime()) for k in ("start", "start7", "end")))
+    if team is not None:
+        params["team"] = team
+    return _growth(conn.execute(stmt, params))
+
+
+def compute_digest(engine: Engine, *, protocol: Protocol, day: date, team: str | None,
+                   now: datetime) -> DigestFigures:
+    """The figures of the local day `day` (protocol timezone) for `team`, or company-wide when None."""
+    tz = protocol.tz
+    start, end = day_bounds(day, tz)
+    start7, _ = day_bounds(day - timedelta(days=BASELINE_DAYS), tz)
+    cutoff = min(now.astimezone(UTC), end)
+    tw = _team(team)
+    with engine.connect() as conn:
+        core = _core(conn, start, end, team)
+        prev = _core(conn, start7, start, team)
+        still_open = conn.execute(select(func.count()).select_from(Mention).where(*_open_filter(cutoff), *tw)).scalar_one()
+        oldest = tuple(
+            OpenItem(mid, cutoff - received, team_key, state, channel, ts)
+            for mid, received, team_key, state, channel, ts in conn.execute(
+                select(Mention.id, Mention.received_at, Mention.team, Mention.state, Mention.channel, Mention.relay_ts)
+                .where(*_open_filter(cutoff), *tw).order_by(Mention.received_at, Mention.id).limit(LIST_LIMIT))
+        )
+        breaches = tuple(_breaches(conn, start, end, cutoff, team))
+        escalations = _escalations(conn, start, end, team)
+        crises = tuple(
+            CrisisItem(cid, declared, ended, reason, start <= declared < end, ended is not None and start <= ended < end)
+            for cid, declared, ended, reason in conn.execute(
+                select(Crisis.id, Crisis.declared_at, Crisis.ended_at, Crisis.reason)
+                .where(or_(and_(Crisis.declared_at >= start, Crisis.declared_at < end),
+                           and_(Crisis.ended_at >= start, Crisis.ended_at < end)))
+                .order_by(Crisis.declared_at, Crisis.id))
+        )
+        grown_sources = _grown_sources(conn, start7, start, end, team)
+        grown_themes = _grown_themes(conn, start7, start, end, team)
+        pending = [Draft.state == "pending", *tw]
+        waiting_count = conn.execute(select(func.count()).select_from(Draft).join(Mention, Mention.id == Draft.mention_id)
+                                     .where(*pending)).scalar_one()
+        waiting = tuple(
+            WaitingDraft(mid, version, max(now.astimezone(UTC) - created, timedelta(0)), author, team_key)
+            for mid, version, created, author, team_key in conn.execute(
+                select(Draft.mention_id, Draft.version, Draft.created_at, Draft.author, Mention.team)
+                .join(Mention, Mention.id == Draft.mention_id).where(*pending)
+                .order_by(Draft.created_at, Draft.id).limit(LIST_LIMIT))
+        )
+    days = BASELINE_DAYS
+    previous = CoreFigures(
+        received=prev["received"] / days, published=prev["published"] / days, dismissed=prev["dismissed"] / days,
+        handled=prev["handled"] / days, first_response_p50=prev["first_response_p50"],
+        first_response_p90=prev["first_response_p90"], publication_p50=prev["publication_p50"],
+        publication_p90=prev["publication_p90"], sla_kept=prev["sla_kept"], sla_total=prev["sla_total"] / days,
+        escalations=prev["escalations"] / days,
+    )
+    return DigestFigures(
+        day=day, team=team, timezone=protocol.timezone, cutoff=cutoff,
+        received=core["received"], published=core["published"], dismissed=core["dismissed"],
+        handled=core["handled"], still_open=still_open, oldest_open=oldest,
+        first_response_p50=core["first_response_p50"], first_response_p90=core["first_response_p90"],
+        publication_p50=core["publication_p50"], publication_p90=core["publication_p90"],
+        sla_kept=core["sla_kept"], sla_total=core["sla_total"], breaches=breaches, escalations=escalations,
+        crises=crises, grown_sources=grown_sources, grown_themes=grown_themes,
+        waiting_drafts_count=waiting_count, waiting_drafts=waiting, previous=previous,
+    )
+
+
+# ---------------------------------------------------------------------------- text
+
+
+def _plural(key: str, n: float, lang: str, **params: Any) -> str:
+    """`key.one` or `key.other` by the language's plural rule (French: 0 and 1 are singular)."""
+    form = "one" if Locale.parse(lang).plural_form(n) == "one" else "other"
+    return t(f"{key}.{form}", lang, n=format_decimal(n, locale=lang), **params)
+
+
+def duration_words(value: timedelta | None, lang: str) -> str:
+    """A duration in the two largest units, such as "2 j 14 h" / "2 days 14 hr" or "1 h 30 min"."""
+    if value is None:
+        return t("digest.none", lang)
+    seconds = max(round(value.total_seconds()), 0)
+    units = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+    parts: list[str] = []
+    for unit, size in units:
+        amount, seconds = divmod(seconds, size)
+        if amount and len(parts) < 2:
+            parts.append(format_timedelta(timedelta(seconds=amount * size), granularity=unit, threshold=1,
+                                          format="short", locale=lang))
+        elif parts:
+            break  # "2 j 0 h 5 min" reads better as "2 j"
+    return " ".join(parts) or format_timedelta(timedelta(0), granularity="second", format="short", locale=lang)
+
+
+def _avg(value: float, lang: str) -> str:
+    return format_decimal(round(value, 1), format="#,##0.#", locale=lang)
+
+
+def mention_ref(mention_id: int, channel: str | None, ts: str | None, lang: str) -> str:
+    label = t("digest.item", lang, id=mention_id)
+    if channel and ts and _CHANNEL_RE.match(channel) and _TS_RE.match(ts):
+        return f"<https://slack.com/archives/{channel}/p{ts.replace('.', '')}|{escape(label)}>"
+    return escape(label)
+
+
+def _team_label(key: str, team_names: Mapping[str, str] | None) -> str:
+    return escape((team_names or {}).get(key, key))
+
+
+def interpretation(fig: DigestFigures, *, lang: str, team_name: str | None = None,
+                   team_names: Mapping[str, str] | None = None) -> str:
+    """One short, rule-based line that leads the digest. `team_name` is the digest's team (None: company);
+    `team_names` (key -> display name) lets a company-wide line say which team the late answers are in.
+    The result is plain text (not escaped)."""
+    lang = normalise(lang)
+    tz = _zone(fig.timezone)
+    declared = [c for c in fig.crises if c.declared_today and c.ended_at is None]
+    if declared:
+        c = declared[0]
+        at = format_time(c.declared_at, format="short", tzinfo=tz, locale=lang)
+        if c.reason:
+            return t("digest.interp.crisis", lang, time=at, reason=c.reason)
+        return t("digest.interp.crisis_no_reason", lang, time=at)
+    late_ids = fig.late_mentions
+    if late_ids:
+        n = len(late_ids)
+        lead = _plural("digest.interp.late", n, lang)
+        state_of = {b.mention_id: b.state for b in fig.breaches}
+        team_of = {b.mention_id: b.team for b in fig.breaches}
+        waiting = sum(1 for mid in late_ids if state_of[mid] == "in_review")
+        if n > 1 and waiting == n:
+            return lead + t("digest.interp.all_waiting", lang)
+        if waiting:
+            return lead + _plural("digest.interp.some_waiting", waiting, lang)
+        teams = set(team_of.values())
+        if n > 1 and fig.team is None and len(teams) == 1:
+            return lead + t("digest.interp.all_team", lang, team=(team_names or {}).get(teams.pop(), "") or "?")
+        return lead
+    suffix = ""
+    if fig.grown_sources:
+        g = fig.grown_sources[0]
+        suffix = t("digest.interp.growth", lang, source=g.key, today=format_decimal(g.today, locale=lang),
+                   avg=_avg(g.average, lang))
+    if fig.received == 0 and fig.still_open == 0 and fig.sla_total == 0:
+        return t("digest.interp.quiet", lang) + suffix
+    if fig.still_open:
+        return t("digest.interp.on_time", lang) + _plural("digest.interp.still_open", fig.still_open, lang) + suffix
+    return t("digest.interp.all_clear", lang) + suffix
+
+
+def _zone(name: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+# ---------------------------------------------------------------------------- Block Kit
+
+
+def _list_text(title: str, lines: list[str], total: int, lang: str, *, limit: int = SECTION_TEXT_MAX,
+               max_lines: int = LINES_PER_SECTION) -> str:
+    """`title` then the lines, cut so that the text stays under `limit`; "… and N more" for the rest."""
+    kept: list[str] = []
+    for i, line in enumerate(lines[:max_lines]):
+        rest = total - i - 1
+        candidate = "\n".join([title, *kept, line])
+        more = "\n" + _plural("digest.more", rest, lang) if rest > 0 else ""
+        if len(candidate) + len(more) > limit:
+            break
+        kept.append(line)
+    rest = total - len(kept)
+    body = "\n".join([title, *kept])
+    if rest > 0:
+        body += "\n" + _plural("digest.more", rest, lang)
+    return body[:limit]
+
+
+def _field(label: str, value: str, compare: str | None, lang: str) -> dict[str, Any]:
+    body = f"*{label}*\n{value}"
+    if compare:
+        body += "\n" + t("digest.compare", lang, value=compare)
+    return {"type": "mrkdwn", "text": body[:FIELD_TEXT_MAX]}
+
+
+def _pct(value: float | None, lang: str) -> str:
+    return t("digest.none", lang) if value is None else format_percent(value, locale=lang)
+
+
+def _pair(p50: timedelta | None, p90: timedelta | None, lang: str) -> str:
+    if p50 is None:
+        return t("digest.none", lang)
+    return t("digest.p50_p90", lang, p50=duration_words(p50, lang), p90=duration_words(p90, lang))
+
+
+def digest_blocks(fig: DigestFigures, *, protocol: Protocol, lang: str, title: str) -> list[dict[str, Any]]:
+    """The digest as Block Kit blocks for a message (within Slack's limits)."""
+    lang = normalise(lang)
+    tz = protocol.tz
+    names = {key: team.name.get(lang) for key, team in protocol.teams.items()}
+    team_name = names.get(fig.team, fig.team) if fig.team else None
+    prev = fig.previous
+    num = lambda n: format_decimal(n, locale=lang)
+    hm = lambda d: format_time(d, format="short", tzinfo=tz, locale=lang)
+
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": (title or t("digest.title", lang))[:HEADER_MAX]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*" + escape(
+            interpretation(fig, lang=lang, team_name=team_name, team_names=names))[:SECTION_TEXT_MAX - 2] + "*"}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": t(
+            "digest.scope", lang, date=format_date(fig.day, format="full", locale=lang),
+            team=escape(team_name) if team_name else t("digest.all_teams", lang),
+            timezone=escape(protocol.timezone))[:CONTEXT_TEXT_MAX]}]},
+    ]
+    sla_value = _pct(fig.sla_kept, lang)
+    if fig.sla_total:
+        sla_value += " " + t("digest.sla_of", lang, kept=num(round((fig.sla_kept or 0) * fig.sla_total)),
+                             total=num(fig.sla_total))
+    fields = [
+        _field(t("digest.f.received", lang), num(fig.received), _avg(prev.received, lang), lang),
+        _field(t("digest.f.handled", lang),
+               t("digest.handled_detail", lang, handled=num(fig.handled), published=num(fig.published),
+                 dismissed=num(fig.dismissed)), _avg(prev.handled, lang), lang),
+        _field(t("digest.f.still_open", lang), num(fig.still_open), None, lang),
+        _field(t("digest.f.sla", lang), sla_value, _pct(prev.sla_kept, lang), lang),
+        _field(t("digest.f.first_response", lang), _pair(fig.first_response_p50, fig.first_response_p90, lang),
+               _pair(prev.first_response_p50, prev.first_response_p90, lang), lang),
+        _field(t("digest.f.publication", lang), _pair(fig.publication_p50, fig.publication_p90, lang),
+               _pair(prev.publication_p50, prev.publication_p90, lang), lang),
+        _field(t("digest.f.escalations", lang),
+               t("digest.escalations_detail", lang, sent=num(fig.escalations.sent),
+                 at_deadline=num(fig.escalations.at_deadline)), _avg(prev.escalations, lang), lang),
+        _field(t("digest.f.waiting_drafts", lang), num(fig.waiting_drafts_count), None, lang),
+    ]
+    blocks.append({"type": "section", "fields": fields[:MAX_FIELDS]})
+
+    if fig.breaches:
+        lines = []
+        for b in fig.breaches:
+            ref = mention_ref(b.mention_id, b.channel, b.relay_ts, lang)
+            stage = t(f"digest.stage.{b.stage}", lang)
+            if b.kind == "late" and b.at is not None:
+                lines.append(t("digest.breach.late", lang, ref=ref, stage=stage, due=hm(b.due), at=hm(b.at),
+                               delay=duration_words(b.at - b.due, lang), team=_team_label(b.team, names)))
+            else:
+                lines.append(t("digest.breach.overdue", lang, ref=ref, stage=stage, due=hm(b.due),
+                               team=_team_label(b.team, names)))
+        blocks.append(_section(_list_text("*" + t("digest.s.breaches", lang) + "*", lines, len(lines), lang)))
+    if fig.still_open:
+        lines = [t("digest.open_line", lang, ref=mention_ref(o.mention_id, o.channel, o.relay_ts, lang),
+                   age=duration_words(o.age, lang), team=_team_label(o.team, names),
+                   state=t(f"digest.state.{o.state}", lang)) for o in fig.oldest_open]
+        blocks.append(_section(_list_text("*" + t("digest.s.oldest_open", lang) + "*", lines, fig.still_open, lang)))
+    if fig.waiting_drafts_count:
+        lines = [t("digest.draft_line", lang, ref=mention_ref(d.mention_id, None, None, lang),
+                   version=num(d.version), age=duration_words(d.age, lang), author=escape(d.author))
+                 for d in fig.waiting_drafts]
+        blocks.append(_section(_list_text("*" + t("digest.s.waiting_drafts", lang) + "*", lines,
+                                          fig.waiting_drafts_count, lang)))
+    for key, items in (("digest.s.grown_sources", fig.grown_sources), ("digest.s.grown_themes", fig.grown_themes)):
+        if items:
+            lines = [t("digest.growth_line", lang, key=escape(g.key), today=num(g.today), avg=_avg(g.average, lang))
+                     for g in items]
+            blocks.append(_section(_list_text("*" + t(key, lang) + "*", lines, len(lines), lang)))
+    if fig.crises:
+        lines = []
+        for c in fig.crises:
+            reason = escape(c.reason) if c.reason else t("digest.no_reason", lang)
+            declared = format_datetime(c.declared_at, format="short", tzinfo=tz, locale=lang)
+            if c.ended_at is not None:
+                ended = format_datetime(c.ended_at, format="short", tzinfo=tz, locale=lang)
+                lines.append(t("digest.crisis_ended", lang, declared=declared, ended=ended, reason=reason))
+            else:
+                lines.append(t("digest.crisis_ongoing", lang, declared=declared, reason=reason))
+        blocks.append(_section(_list_text("*" + t("digest.s.crises", lang) + "*", lines, len(lines), lang)))
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": t(
+        "digest.footer", lang, days=num(BASELINE_DAYS),
+        cutoff=format_datetime(fig.cutoff, format="short", tzinfo=tz, locale=lang))}]})
+    return blocks[:MAX_BLOCKS]
+
+
+def _section(body: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": body[:SECTION_TEXT_MAX]}}
+
+
+def fallback_text(fig: DigestFigures, *, protocol: Protocol, lang: str, title: str) -> str:
+    """The notification text that goes with the blocks (chat.postMessage `text`)."""
+    lang = normalise(lang)
+    names = {key: team.name.get(lang) for key, team in protocol.teams.items()}
+    team_name = names.get(fig.team, fig.team) if fig.team else None
+    return escape(f"{title} — {interpretation(fig, lang=lang, team_name=team_name, team_names=names)}")
+
+
+__all__ = [
+    "Breach", "CoreFigures", "CrisisItem", "DigestFigures", "Escalations", "Growth", "OpenItem", "WaitingDraft",
+    "compute_digest", "day_bounds", "digest_blocks", "fallback_text", "interpretation",
+]
+
