@@ -19,9 +19,11 @@ from bot.audit import install_append_only_guard
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.crisis import CrisisDesk
+from bot.digest_desk import DigestDesk
 from bot.drafting import WEBHOOK_METHOD, Modals, Workflow, on_delivery_failure
 from bot.escalation import Escalation
 from bot.gateway import SlackGateway
+from bot.home_desk import HOME_METHOD, HomeDesk
 from bot.metrics import Metrics
 from bot.outbox import OutboxWorker
 from bot.protocol import EXAMPLE_PROTOCOL, Protocol, load_protocol
@@ -50,6 +52,8 @@ class Runtime:
     escalation: Escalation | None = None
     crisis: CrisisDesk | None = None
     slash: SlashCommands | None = None
+    digest_desk: DigestDesk | None = None
+    home_desk: HomeDesk | None = None
     jobs: Jobs | None = None
 
     def start(self) -> None:
@@ -71,6 +75,8 @@ class Runtime:
             self.escalation.sweep()
         if self.crisis is not None:
             self.crisis.detect()
+        if self.digest_desk is not None:
+            self.digest_desk.post_due()
 
     def poll_feeds(self) -> None:
         with httpx.Client(timeout=10.0, follow_redirects=True,
@@ -118,7 +124,10 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bo
     runtime.escalation = Escalation(vigie)
     vigie.deadline_of = runtime.escalation.deadline_of
     runtime.crisis = CrisisDesk(runtime.escalation)
-    runtime.slash = SlashCommands(workflow, runtime.escalation, runtime.crisis)
+    runtime.digest_desk = DigestDesk(vigie)
+    runtime.slash = SlashCommands(workflow, runtime.escalation, runtime.crisis, runtime.digest_desk)
+    runtime.home_desk = HomeDesk(workflow, runtime.escalation)
+    worker.deliverers[HOME_METHOD] = runtime.home_desk.deliver
     if bolt is not None:
         from handlers import register
 

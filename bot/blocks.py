@@ -226,7 +226,7 @@ def draft_card(
     for d in decisions[-10:]:
         words = t(f"decision.{d['kind']}", lang, user=f"<@{d['user']}>")
         if d.get("comment"):
-            words += f" : {escape(d['comment'])}" if lang == "fr" else f": {escape(d['comment'])}"
+            words = t("decision.with_comment", lang, text=words, comment=escape(d["comment"]))
         if d.get("override_reason"):
             words += " " + t("decision.override", lang, reason=escape(d["override_reason"]))
         blocks.append({"type": "context", "elements": [

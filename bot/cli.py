@@ -230,6 +230,53 @@ def outbox_retry() -> None:
     out.print(f"{n} message(s) queued again.")
 
 
+@app.command("digest")
+def digest(
+    team: Annotated[str | None, typer.Option(help="Team key (default: the company-wide digest).")] = None,
+    day: Annotated[str | None, typer.Option("--date", help="Local day, YYYY-MM-DD (default: yesterday).")] = None,
+    lang: Annotated[str | None, typer.Option(help="fr or en (default: the protocol's language).")] = None,
+    post: Annotated[bool, typer.Option("--post", help="Also post it to Slack (needs SLACK_BOT_TOKEN).")] = False,
+) -> None:
+    """Print the digest of a past day in the terminal; --post also posts it where the daily one goes."""
+    from datetime import date, timedelta
+
+    settings = _settings(*(["SLACK_BOT_TOKEN"] if post else []))
+    runtime = _runtime(settings)
+    protocol = runtime.protocol
+    if team is not None and team not in protocol.teams:
+        err.print(f"[red]--team: unknown team {team!r}; teams: {', '.join(protocol.teams)}.[/red]")
+        raise typer.Exit(2)
+    try:
+        when = date.fromisoformat(day) if day else (
+            runtime.clock.now().astimezone(protocol.tz).date() - timedelta(days=1))
+    except ValueError:
+        err.print("[red]--date takes a day such as 2026-11-21.[/red]")
+        raise typer.Exit(2) from None
+    language = lang or protocol.language
+    if language not in ("fr", "en"):
+        err.print("[red]--lang must be fr or en.[/red]")
+        raise typer.Exit(2)
+    desk = runtime.digest_desk
+    text, blocks = desk.build(team=team, day=when, lang=language)  # type: ignore[union-attr]
+    out.print(desk.as_text(blocks), markup=False, highlight=False)  # type: ignore[union-attr]
+    if post:
+        from bot.db import session_scope
+        from bot.services import enqueue
+
+        with session_scope(runtime.engine) as s:
+            for channel in desk.destinations(team):  # type: ignore[union-attr]
+                enqueue(s, kind="digest", method="chat.postMessage", now=runtime.clock.now(),
+                        args={"channel": channel, "text": text[:3000], "blocks": blocks})
+        import time as clock
+
+        deadline = clock.monotonic() + 120
+        while runtime.vigie.outbox_counts().get("pending") and clock.monotonic() < deadline:
+            runtime.worker.run_once()  # deliver now, paced like any other message
+            clock.sleep(min(1.0, runtime.worker.seconds_until_due()))
+        counts = runtime.vigie.outbox_counts()
+        out.print(f"Posted ({counts.get('sent', 0)} message(s) sent, {counts.get('pending', 0)} waiting).")
+
+
 @audit_app.command("export")
 def audit_export(
     start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (UTC), included.")],

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot import blocks
 from bot.db import session_scope
+from bot.digest import mention_ref
 from bot.escalation import Escalation
 from bot.gateway import SlackCallError
 from bot.i18n import t
@@ -128,7 +129,7 @@ class CrisisDesk:
             related = s.exec(select(Mention).where(col(Mention.state).in_(("open", "claimed", "in_review", "ready")),
                                                    col(Mention.severity).in_(("high", "critical")))).all()
             chan_lang = self.protocol.language
-            lines = [f"• n° {m.id} · {blocks.SEVERITY_EMOJI.get(m.severity, '')} "
+            lines = [f"• {mention_ref(m.id, m.channel, m.relay_ts, chan_lang)} · {blocks.SEVERITY_EMOJI.get(m.severity, '')} "
                      f"{self.protocol.team(m.team).name.get(chan_lang)} · {blocks.excerpt(m.text, 100)}"
                      for m in related[:30]]
             text = t("crisis.declared", chan_lang, by=f"<@{by}>", reason=blocks.escape(reason or "—"),

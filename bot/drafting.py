@@ -172,9 +172,27 @@ class Workflow:
         s.add(AuditEvent(at=self.vigie.clock.now(), actor=actor, action=action, mention_id=mention.id,
                          before=before, after=after, reason=reason))
 
+    def _refresh_homes(self, s: Session, mention: Mention) -> None:
+        """The Home tabs of the people this mention concerns: its owner and those whose approval is awaited."""
+        from bot.home_desk import queue
+
+        users = {mention.owner} if mention.owner else set()
+        draft = self._current_draft(s, mention.id)  # type: ignore[arg-type]
+        if draft is not None:
+            users.add(draft.author)
+            approvals = [d.user for d in self._approvals(s, draft.id) if d.kind == "approve"]  # type: ignore[arg-type]
+            status = wf.approval_status(required=self.required_for(mention), approvals=approvals,
+                                        author=draft.author, team=mention.team, people=self.people)
+            users |= set(approvals) | wf.awaited_approvers(status=status, team=mention.team, people=self.people,
+                                                           author=draft.author)
+        for user in sorted(u for u in users if u):
+            queue(s, user, now=self.vigie.clock.now())
+
     def _refresh_card(self, s: Session, mention: Mention, note: str | None = None,
                       relay_outbox_id: int | None = None) -> None:
-        """Queue an update of the relay card so it always shows the current state and owner."""
+        """Queue an update of the relay card so it always shows the current state and owner (and of the
+        Home tabs of the people concerned)."""
+        self._refresh_homes(s, mention)
         args = self.vigie.relay_args(mention, note=note)
         args.pop("unfurl_links", None)
         args.pop("unfurl_media", None)
@@ -407,7 +425,7 @@ class Workflow:
             lang = self.protocol.language
             note = t(f"thread.{kind}", lang, user=f"<@{actor}>", version=draft.version)
             if comment and kind != "approve":
-                note += f" : {blocks.escape(comment)}" if lang == "fr" else f": {blocks.escape(comment)}"
+                note = t("decision.with_comment", lang, text=note, comment=blocks.escape(comment))
             if override:
                 note += " " + t("decision.override", lang, reason=blocks.escape(override))
             self._say_in_thread(s, mention, note)

@@ -235,3 +235,15 @@ class CrisisSignal(SQLModel, table=True):
     kind: str = Field(max_length=32)  # spike | crisis_words | high_reach
     at: datetime = utc_column()
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class DigestRun(SQLModel, table=True):
+    """A digest posted (or being posted): the unique key makes each one go out once."""
+
+    __table_args__ = (UniqueConstraint("kind", "scope", "day", name="uq_digest_run"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # daily | weekly
+    scope: str = Field(max_length=64)  # a team key, or "*" for the company-wide digest
+    day: str = Field(max_length=10)  # the local day (or the week's last day) it covers, YYYY-MM-DD
+    posted_at: datetime = utc_column()

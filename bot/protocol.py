@@ -701,6 +701,38 @@ class SpikeConfig(_Model):
         return baseline
 
 
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _clock_time(value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, int) and 0 <= value < 24 * 60:  # YAML 1.1 reads an unquoted 08:30 as 510 minutes
+        return time(value // 60, value % 60)
+    if isinstance(value, str) and _CLOCK.match(value.strip()):
+        hours, minutes = value.strip().split(":")
+        return time(int(hours), int(minutes))
+    raise PydanticCustomError("clock_time", 'must be a time of day written "HH:MM", such as "08:30"')
+
+
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+
+
+class WeeklyDigest(_Model):
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    time: ClockTime = time(9, 0)
+
+
+class DigestConfig(_Model):
+    """When digests are posted, in the protocol's timezone: each team's daily digest in its channel, the
+    company-wide one in `company_channel` (or by direct message to each community manager), the weekly
+    summary to the community managers."""
+
+    time: ClockTime = time(8, 30)
+    weekly: WeeklyDigest = WeeklyDigest()
+    company_channel: SlackChannelRef | None = None
+
+
 class CrisisConfig(_Model):
     spike: SpikeConfig = SpikeConfig()
     high_reach: int = Field(default=100_000, ge=1)  # one mention reaching this many people is a crisis signal
@@ -754,6 +786,7 @@ class Protocol(_Model):
     escalation: EscalationPolicy = EscalationPolicy()
     oncall: OnCallConfig = OnCallConfig()
     crisis: CrisisConfig = CrisisConfig()
+    digest: DigestConfig = DigestConfig()
 
     # Read from checks.roster during validation (see _cross_checks); private, so the model stays frozen.
     _employee_names: tuple[str, ...] = PrivateAttr(default=())

@@ -18,6 +18,8 @@ from bot import blocks
 from bot.commands import Parsed, ParseError, help_lines, parse
 from bot.crisis import CrisisDesk
 from bot.db import session_scope
+from bot.digest import duration_words, mention_ref
+from bot.digest_desk import DigestDesk
 from bot.domain import oncall as oncall_rules
 from bot.domain import workflow as wf
 from bot.drafting import Workflow
@@ -33,23 +35,17 @@ MAX_LISTED = 20
 class Answer:
     text: str
     in_channel: bool = False
+    blocks: list[dict[str, Any]] | None = None
 
 
 def duration_text(delta: timedelta, lang: str) -> str:
-    minutes = int(abs(delta.total_seconds()) // 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    parts = [f"{days} j" if lang == "fr" else f"{days} d"] if days else []
-    if hours:
-        parts.append(f"{hours} h")
-    if minutes or not parts:
-        parts.append(f"{minutes} min")
-    return " ".join(parts)
+    return duration_words(abs(delta), lang)
 
 
 class SlashCommands:
-    def __init__(self, workflow: Workflow, escalation: Escalation, crisis: CrisisDesk):
+    def __init__(self, workflow: Workflow, escalation: Escalation, crisis: CrisisDesk, digests: DigestDesk):
         self.w = workflow
+        self.digests = digests
         self.esc = escalation
         self.crisis = crisis
         self.vigie = workflow.vigie
@@ -78,7 +74,8 @@ class SlashCommands:
             due = " · " + t(key, lang, stage=t(f"stage.{stage}", lang), time=duration_text(delta, lang))
         owner = f" · <@{m.owner}>" if m.owner else ""
         team = self.protocol.team(m.team).name.get(lang)
-        return (f"• n° {m.id} · {blocks.SEVERITY_EMOJI.get(m.severity, '')} {escape(team)} · "
+        return (f"• {mention_ref(m.id, m.channel, m.relay_ts, lang)} · {blocks.SEVERITY_EMOJI.get(m.severity, '')} "
+                f"{escape(team)} · "
                 f"{t(f'state.{m.state}', lang)}{owner}{due} — {blocks.excerpt(m.text, 80)}")
 
     def _open_mentions(self, s: Session, **where: Any) -> list[Mention]:
@@ -129,7 +126,8 @@ class SlashCommands:
                 continue
             roles = wf.roles_of(user, team=mention.team, people=self.w.people)
             if set(roles) & set(self.w.required_for(mention)):
-                waiting.append(f"• n° {mention.id} · v{draft.version} · <@{draft.author}>")
+                waiting.append(f"• {mention_ref(mention.id, mention.channel, mention.relay_ts, lang)} · "
+                               f"v{draft.version} · <@{draft.author}>")
         text = t("cmd.mine.owned", lang, count=len(owned)) + "\n" + "\n".join(self._line(m, now, lang) for m in owned)
         text += "\n" + t("cmd.mine.approvals", lang, count=len(waiting)) + ("\n" + "\n".join(waiting) if waiting else "")
         return Answer(text)
@@ -247,12 +245,10 @@ class SlashCommands:
         return Answer(self.crisis.end(by=user, summary=parsed.args.get("summary"), lang=lang))
 
     def _digest(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
-        now = self.vigie.clock.now()
-        since = now - timedelta(days=1)
-        with Session(self.vigie.engine) as s:
-            received = s.exec(select(func.count()).select_from(Mention).where(Mention.received_at >= since)).one()
-            by_state = dict(s.exec(select(Mention.state, func.count()).where(Mention.received_at >= since)
-                                   .group_by(col(Mention.state))).all())
-        return Answer(t("cmd.digest.preview", lang, received=received, published=by_state.get("published", 0),
-                        dismissed=by_state.get("dismissed", 0),
-                        open=sum(by_state.get(st, 0) for st in OPEN_STATES)))
+        """A preview of yesterday's digest, for the asker only: their team's, or the company's for a CM."""
+        teams = [k for k, team in self.protocol.teams.items()
+                 if user == team.lead or user in team.experts]
+        team = None if user in self.protocol.community_managers or not teams else teams[0]
+        yesterday = self.vigie.clock.now().astimezone(self.protocol.tz).date() - timedelta(days=1)
+        text, digest_blocks = self.digests.build(team=team, day=yesterday, lang=lang)
+        return Answer(text, blocks=digest_blocks)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App
 
-from handlers import actions, commands, errors, shortcuts, views
+from handlers import actions, commands, errors, events, shortcuts, views
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -17,4 +17,5 @@ def register(app: App, runtime: Runtime) -> None:
     actions.register(app, runtime)
     views.register(app, runtime)
     commands.register(app, runtime)
+    events.register(app, runtime)
     errors.register(app, runtime)

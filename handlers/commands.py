@@ -19,4 +19,5 @@ def register(app: App, runtime: Runtime) -> None:
         # travels in the ack: no Web API call, and it works in DMs the bot is not part of.
         answer = runtime.slash.run(text=command.get("text") or "", user=command["user_id"],  # type: ignore[union-attr]
                                    channel=command.get("channel_id", ""))
-        ack(text=answer.text[:3000], response_type="in_channel" if answer.in_channel else "ephemeral")
+        ack(text=answer.text[:3000], blocks=answer.blocks,
+            response_type="in_channel" if answer.in_channel else "ephemeral")

@@ -1161,3 +1161,19 @@ def test_crisis_cross_checks() -> None:
             '"on-regarde" is not the key of a holding statement under holding_statements (none)'
         ),
     }
+
+
+def test_digest_settings_have_defaults_and_read_times() -> None:
+    from datetime import time as clock
+
+    base = EXAMPLE_PROTOCOL.read_text(encoding="utf-8").split("\ndigest:")[0]
+    assert parse_protocol(base, base_dir=EXAMPLE_PROTOCOL.parent).digest.time == clock(8, 30)
+    protocol = parse_protocol(base + "\ndigest:\n  time: 07:45\n  weekly: {day: fri, time: '17:00'}\n",
+                              base_dir=EXAMPLE_PROTOCOL.parent)
+    assert (protocol.digest.time, protocol.digest.weekly.day, protocol.digest.weekly.time) == (
+        clock(7, 45), "fri", clock(17, 0))
+    text = base + "\ndigest:\n  time: '25:00'\n"
+    line = len(text.splitlines())
+    with pytest.raises(ProtocolError) as caught:
+        parse_protocol(text, base_dir=EXAMPLE_PROTOCOL.parent)
+    assert f":{line}: digest.time: must be a time of day" in str(caught.value)

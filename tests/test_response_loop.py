@@ -208,3 +208,16 @@ def test_reroute_moves_the_card(loop, slack, runtime):
     with Session(runtime.engine) as s:
         m = s.get(Mention, mid)
         assert (m.team, m.state, m.channel) == ("finance", "open", "C0FINANCE1")
+
+
+def test_home_tabs_follow_the_work(loop):
+    mid = loop.intake("Un procès est annoncé", i=7)
+    loop.click("mention_claim", mid, LEGAL_EXPERT)
+    published = {c.args["user_id"]: c.args["view"] for c in loop.slack.calls("views.publish")}
+    assert f"n° {mid}" in json.dumps(published[LEGAL_EXPERT], ensure_ascii=False)  # the owner's Home shows it
+    loop.click("mention_draft", mid, LEGAL_EXPERT)
+    loop.submit(LEGAL_EXPERT, {"text": "Nous ne commentons pas une procédure en cours.", "network": "x",
+                               "language": "fr", "label": "public"})
+    published = {c.args["user_id"]: c.args["view"] for c in loop.slack.calls("views.publish")}
+    assert CM in published and LEGAL_LEAD in published  # the approvers awaited see it in their Home
+    assert "v1" in json.dumps(published[CM], ensure_ascii=False)

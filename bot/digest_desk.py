@@ -1,0 +1,128 @@
+"""Posting digests: each team's daily digest in its channel, the company-wide one for the community
+managers, the weekly summary, at the protocol's local times. Each is a `DigestRun` row with a unique key,
+written with its messages in one transaction, so it goes out once whatever the instances or restarts.
+The chart is a bonus: the digest reads completely without it, and a failed upload is only logged.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+
+from bot import chart as charts
+from bot import digest as digests
+from bot.db import session_scope
+from bot.i18n import t
+from bot.models import DigestRun
+from bot.services import Vigie, enqueue
+
+log = structlog.get_logger(__name__)
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+COMPANY = "*"
+
+
+class DigestDesk:
+    def __init__(self, vigie: Vigie):
+        self.vigie = vigie
+        self.protocol = vigie.protocol
+
+    # --- building -------------------------------------------------------------------------------
+
+    def title(self, *, team: str | None, day: date, lang: str, weekly: bool = False) -> str:
+        # The blocks themselves say which day and which team (or all teams) they cover.
+        return t("digest.weekly_title" if weekly else "digest.title", lang)
+
+    def build(self, *, team: str | None, day: date, lang: str, weekly: bool = False) -> tuple[str, list[dict[str, Any]]]:
+        """(fallback text, blocks) of the digest of `day` (a local day) for a team, or the whole company."""
+        figures = digests.compute_digest(self.vigie.engine, protocol=self.protocol, day=day, team=team,
+                                         now=self.vigie.clock.now())
+        title = self.title(team=team, day=day, lang=lang, weekly=weekly)
+        text = digests.fallback_text(figures, protocol=self.protocol, lang=lang, title=title)
+        return text, digests.digest_blocks(figures, protocol=self.protocol, lang=lang, title=title)
+
+    def as_text(self, blocks: list[dict[str, Any]]) -> str:
+        """A terminal rendering of the blocks (for `vigie digest`)."""
+        lines: list[str] = []
+        for block in blocks:
+            if block.get("text"):
+                lines.append(block["text"]["text"])
+            for field in block.get("fields", []):
+                lines.append(field["text"].replace("\n", " "))
+            for element in block.get("elements", []):
+                if element.get("text") and isinstance(element["text"], str):
+                    lines.append(element["text"])
+        return "\n".join(lines)
+
+    # --- posting --------------------------------------------------------------------------------
+
+    def post_due(self) -> int:
+        """Post every digest whose time has come and that was not posted yet; return how many."""
+        now = self.vigie.clock.now()
+        local = now.astimezone(self.protocol.tz)
+        cfg = self.protocol.digest
+        posted = 0
+        yesterday = local.date() - timedelta(days=1)
+        if local.time() >= cfg.time:
+            for team in [*self.protocol.teams, None]:
+                posted += self._post("daily", team, yesterday, now)
+        if WEEKDAYS[local.weekday()] == cfg.weekly.day and local.time() >= cfg.weekly.time:
+            posted += self._post("weekly", None, yesterday, now)
+        if posted:
+            self.vigie.on_commit()
+        return posted
+
+    def destinations(self, team: str | None) -> list[str]:
+        if team is not None:
+            return [self.protocol.team(team).channel]
+        if self.protocol.digest.company_channel:
+            return [self.protocol.digest.company_channel]
+        return list(self.protocol.community_managers)  # by direct message
+
+    def _post(self, kind: str, team: str | None, day: date, now: datetime) -> int:
+        lang = self.protocol.language
+        text, blocks = self.build(team=team, day=day, lang=lang, weekly=kind == "weekly")
+        destinations = self.destinations(team) if kind == "daily" else list(self.protocol.community_managers)
+        try:
+            with session_scope(self.vigie.engine) as s:
+                s.add(DigestRun(kind=kind, scope=team or COMPANY, day=day.isoformat(), posted_at=now))
+                s.flush()  # the unique key: posted once
+                for channel in destinations:
+                    enqueue(s, kind="digest", method="chat.postMessage", now=now,
+                            dedupe_key=f"digest:{kind}:{team or COMPANY}:{day}:{channel}",
+                            args={"channel": channel, "text": text[:3000], "blocks": blocks,
+                                  "unfurl_links": False, "unfurl_media": False})
+        except IntegrityError:
+            return 0
+        if kind == "daily":
+            self._chart(team, day, destinations)
+        log.info("digest_posted", kind=kind, scope=team or COMPANY, day=str(day))
+        return 1
+
+    def chart_points(self, team: str | None, day: date) -> list[charts.DayPoint]:
+        now = self.vigie.clock.now()
+        points = []
+        for back in range(13, -1, -1):
+            d = day - timedelta(days=back)
+            f = digests.compute_digest(self.vigie.engine, protocol=self.protocol, day=d, team=team, now=now)
+            points.append(charts.DayPoint(day=d, received=f.received, first_response_median=f.first_response_p50))
+        return points
+
+    def _chart(self, team: str | None, day: date, destinations: list[str]) -> None:
+        gateway = self.vigie.gateway
+        if gateway is None:
+            return
+        lang = self.protocol.language
+        try:
+            png = charts.render_chart(self.chart_points(team, day), title=t("digest.chart_title", lang),
+                                      received_label=t("digest.chart_received", lang),
+                                      response_label=t("digest.chart_response", lang), lang=lang)
+        except Exception:
+            log.exception("digest_chart_failed")
+            return
+        for channel in destinations:
+            if channel.startswith(("C", "G")):  # files go to conversations by id
+                charts.upload_chart(gateway, channel=channel, png=png, filename=f"vigie-{day}.png",
+                                    title=t("digest.chart_title", lang))

@@ -1,0 +1,46 @@
+"""Publishing each user's Home tab: when they open it, and when their items change.
+
+A refresh is queued as an outbox row and the view is built when the row is delivered, from the state at
+that moment: a refresh queued before a later change can never show stale items.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import home as homes
+from bot.drafting import Workflow
+from bot.escalation import Escalation
+from bot.services import enqueue
+
+HOME_METHOD = "vigie.home_publish"
+
+
+class HomeDesk:
+    def __init__(self, workflow: Workflow, escalation: Escalation):
+        self.w = workflow
+        self.esc = escalation
+        self.vigie = workflow.vigie
+
+    def view_for(self, user: str) -> dict[str, Any]:
+        data = homes.load_home(engine=self.vigie.engine, protocol=self.w.protocol, workflow=self.w,
+                               escalation=self.esc, user=user, lang=self.w.lang_of(user), now=self.vigie.clock.now())
+        return homes.home_view(data, protocol=self.w.protocol)
+
+    def refresh(self, user: str) -> None:
+        from bot.db import session_scope
+
+        with session_scope(self.vigie.engine) as s:
+            queue(s, user, now=self.vigie.clock.now())
+        self.vigie.on_commit()
+
+    def deliver(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Outbox deliverer: build the view now, publish it."""
+        gateway = self.vigie.gateway
+        if gateway is None:
+            return {}
+        return gateway.call("views.publish", user_id=args["user"], view=self.view_for(args["user"]))
+
+
+def queue(session: Any, user: str, *, now: Any) -> None:
+    enqueue(session, kind="home", method=HOME_METHOD, now=now, args={"channel": f"home:{user}", "user": user})
