@@ -38,6 +38,7 @@ def test_flagging_a_slack_message_relays_it_and_tells_the_flagger(http, slack, r
 def test_flagging_the_same_message_twice_relays_once(http, slack, runtime):
     payload = message_shortcut(text="Grève annoncée", ts="1763719200.000300")
     send(http, payload)
+    drain(runtime)  # one person after the other (listeners run after the ack, so they could overlap)
     send(http, {**payload, "user": {"id": "U0OTHER001", "name": "other"}})
     slack.wait_for("chat.postEphemeral", count=2)
     drain(runtime)
@@ -83,3 +84,20 @@ def test_hostile_text_is_neutralised_on_the_card(http, slack):
     assert "&lt;!channel&gt;" in sent  # the text is still shown, harmlessly
     # The only link on the card is ours, labelled with the real host.
     assert "<https://evil.example/path?q=%3Cx%3E%7Cy|evil.example>" in sent
+
+
+def test_two_people_flagging_at_once_still_relay_once(http, slack, runtime):
+    import threading
+
+    payload = message_shortcut(text="Grève annoncée", ts="1763719200.000400")
+    others = [payload, {**payload, "user": {"id": "U0OTHER001", "name": "other"}}]
+    threads = [threading.Thread(target=send, args=(http, p)) for p in others]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    slack.wait_for("chat.postEphemeral", count=2)
+    drain(runtime)
+    assert len(slack.calls("chat.postMessage")) == 1
+    answers = sorted("déjà signalé" in c.args["text"] for c in slack.calls("chat.postEphemeral"))
+    assert answers == [False, True]  # one was told it is relayed, the other that it already was
