@@ -58,18 +58,12 @@ def people_of(protocol: Protocol) -> wf.People:
     )
 
 
-def approval_rules(protocol: Protocol) -> list[wf.ApprovalRule]:
-    return [wf.ApprovalRule(teams=frozenset(r.teams), severities=frozenset(r.severities), require=tuple(r.require))
-            for r in protocol.approvals]
-
-
 class Workflow:
     def __init__(self, vigie: Vigie, *, publish_secret: str | None = None,
                  http: Callable[[], httpx.Client] = lambda: httpx.Client(timeout=10.0)):
         self.vigie = vigie
         self.protocol = vigie.protocol
         self.people = people_of(vigie.protocol)
-        self.rules = approval_rules(vigie.protocol)
         self.policy = checks_rules.CheckPolicy(
             company_words=frozenset(w.casefold() for w in self.protocol.checks.company_words),
             confidential_terms=tuple(self.protocol.checks.confidential_terms),
@@ -114,40 +108,38 @@ class Workflow:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def _load(self, s: Session, mention_id: int) -> Mention:
+    def load_mention(self, s: Session, mention_id: int) -> Mention:
         mention = s.get(Mention, mention_id)
         if mention is None:
             raise Refused("unknown_mention")
         return mention
 
-    def _current_draft(self, s: Session, mention_id: int) -> Draft | None:
+    def current_draft(self, s: Session, mention_id: int) -> Draft | None:
         return s.exec(select(Draft).where(Draft.mention_id == mention_id)
                       .order_by(col(Draft.version).desc()).limit(1)).first()
 
-    def _approvals(self, s: Session, draft_id: int) -> list[ReviewDecision]:
+    def approvals_of(self, s: Session, draft_id: int) -> list[ReviewDecision]:
         return list(s.exec(select(ReviewDecision).where(ReviewDecision.draft_id == draft_id)
                            .order_by(col(ReviewDecision.id))).all())
 
     def required_for(self, mention: Mention) -> tuple[str, ...]:
-        required = wf.required_approvals(team=mention.team, severity=mention.severity, rules=self.rules)
         with Session(self.vigie.engine) as s:
             in_crisis = s.exec(select(Crisis.id).where(col(Crisis.ended_at).is_(None))).first() is not None
-        if in_crisis:  # during a declared crisis every reply also needs the crisis approvers
-            required += tuple(r for r in self.protocol.crisis_approvers if r not in required)
-        return required
+        # During a declared crisis every reply also needs the crisis approvers.
+        return self.protocol.required_approvals(mention.team, mention.severity, crisis=in_crisis)
 
     def _views(self, s: Session, mention: Mention, draft: Draft | None) -> tuple[wf.MentionView, wf.DraftView | None]:
         mview = wf.MentionView(state=wf.MentionState(mention.state), team=mention.team, owner=mention.owner)
         if draft is None:
             return mview, None
-        approvals = tuple(d.user for d in self._approvals(s, draft.id) if d.kind == "approve")  # type: ignore[arg-type]
+        approvals = tuple(d.user for d in self.approvals_of(s, draft.id) if d.kind == "approve")  # type: ignore[arg-type]
         failing = [f for f in draft.findings if not f.get("overridden")]
         dview = wf.DraftView(state=wf.DraftState(draft.state), author=draft.author, label=draft.label,
                              approvals=approvals, blocking_findings=len(failing),
                              overridable=all(f.get("overridable", True) for f in failing))
         return mview, dview
 
-    def _check(self, action: wf.Action, s: Session, *, actor: str, mention: Mention, draft: Draft | None,
+    def check_allowed(self, action: wf.Action, s: Session, *, actor: str, mention: Mention, draft: Draft | None,
                reason: str | None = None) -> None:
         mview, dview = self._views(s, mention, draft)
         decision = wf.decide(action, actor=actor, mention=mview, draft=dview, people=self.people,
@@ -177,10 +169,10 @@ class Workflow:
         from bot.home_desk import queue
 
         users = {mention.owner} if mention.owner else set()
-        draft = self._current_draft(s, mention.id)  # type: ignore[arg-type]
+        draft = self.current_draft(s, mention.id)  # type: ignore[arg-type]
         if draft is not None:
             users.add(draft.author)
-            approvals = [d.user for d in self._approvals(s, draft.id) if d.kind == "approve"]  # type: ignore[arg-type]
+            approvals = [d.user for d in self.approvals_of(s, draft.id) if d.kind == "approve"]  # type: ignore[arg-type]
             status = wf.approval_status(required=self.required_for(mention), approvals=approvals,
                                         author=draft.author, team=mention.team, people=self.people)
             users |= set(approvals) | wf.awaited_approvers(status=status, team=mention.team, people=self.people,
@@ -209,7 +201,7 @@ class Workflow:
 
     def _draft_blocks(self, s: Session, mention: Mention, draft: Draft) -> tuple[str, list[dict[str, Any]]]:
         lang = self.protocol.language
-        decisions = self._approvals(s, draft.id)  # type: ignore[arg-type]
+        decisions = self.approvals_of(s, draft.id)  # type: ignore[arg-type]
         required = self.required_for(mention)
         status = wf.approval_status(required=required, approvals=[d.user for d in decisions if d.kind == "approve"],
                                     author=draft.author, team=mention.team, people=self.people)
@@ -250,8 +242,8 @@ class Workflow:
 
     def claim(self, *, mention_id: int, actor: str) -> Outcome:
         def apply(s: Session) -> str:
-            mention = self._load(s, mention_id)
-            self._check(wf.Action.claim, s, actor=actor, mention=mention, draft=None)
+            mention = self.load_mention(s, mention_id)
+            self.check_allowed(wf.Action.claim, s, actor=actor, mention=mention, draft=None)
             before = {"state": mention.state, "owner": mention.owner}
             mention.state, mention.owner = wf.MentionState.claimed.value, actor
             mention.first_response_at = mention.first_response_at or self.vigie.clock.now()
@@ -265,8 +257,8 @@ class Workflow:
 
     def assign(self, *, mention_id: int, actor: str, assignee: str) -> Outcome:
         def apply(s: Session) -> str:
-            mention = self._load(s, mention_id)
-            self._check(wf.Action.assign, s, actor=actor, mention=mention, draft=None)
+            mention = self.load_mention(s, mention_id)
+            self.check_allowed(wf.Action.assign, s, actor=actor, mention=mention, draft=None)
             before = {"state": mention.state, "owner": mention.owner}
             if mention.state == wf.MentionState.open.value:
                 mention.state = wf.MentionState.claimed.value
@@ -285,8 +277,8 @@ class Workflow:
         def apply(s: Session) -> str:
             if team not in self.protocol.teams:
                 raise Refused("unknown_team")
-            mention = self._load(s, mention_id)
-            self._check(wf.Action.reroute, s, actor=actor, mention=mention, draft=None)
+            mention = self.load_mention(s, mention_id)
+            self.check_allowed(wf.Action.reroute, s, actor=actor, mention=mention, draft=None)
             if team == mention.team:
                 raise Refused("same_team")
             lang = self.protocol.language
@@ -311,9 +303,9 @@ class Workflow:
 
     def dismiss(self, *, mention_id: int, actor: str, reason: str) -> Outcome:
         def apply(s: Session) -> str:
-            mention = self._load(s, mention_id)
-            draft = self._current_draft(s, mention_id)
-            self._check(wf.Action.dismiss, s, actor=actor, mention=mention, draft=draft, reason=reason)
+            mention = self.load_mention(s, mention_id)
+            draft = self.current_draft(s, mention_id)
+            self.check_allowed(wf.Action.dismiss, s, actor=actor, mention=mention, draft=draft, reason=reason)
             before = {"state": mention.state}
             mention.state = wf.MentionState.dismissed.value
             mention.closed_at = self.vigie.clock.now()
@@ -333,9 +325,9 @@ class Workflow:
                      kind: str = "reply") -> Outcome:
         """A new draft, or a new version of the current one: checks run, approvals start from zero."""
         def apply(s: Session) -> str:
-            mention = self._load(s, mention_id)
-            previous = self._current_draft(s, mention_id)
-            self._check(wf.Action.submit_draft, s, actor=actor, mention=mention, draft=previous)
+            mention = self.load_mention(s, mention_id)
+            previous = self.current_draft(s, mention_id)
+            self.check_allowed(wf.Action.submit_draft, s, actor=actor, mention=mention, draft=previous)
             if network not in self.protocol.networks or language not in ("fr", "en") or label not in (
                     "public", "internal", "confidential"):
                 raise Refused("invalid_draft")
@@ -370,7 +362,7 @@ class Workflow:
 
     def _tell_awaited(self, s: Session, mention: Mention, draft: Draft) -> None:
         """Tell the people whose approval is awaited, once per draft version."""
-        approvals = [d.user for d in self._approvals(s, draft.id) if d.kind == "approve"]  # type: ignore[arg-type]
+        approvals = [d.user for d in self.approvals_of(s, draft.id) if d.kind == "approve"]  # type: ignore[arg-type]
         status = wf.approval_status(required=self.required_for(mention), approvals=approvals, author=draft.author,
                                     team=mention.team, people=self.people)
         awaited = sorted(wf.awaited_approvers(status=status, team=mention.team, people=self.people,
@@ -390,8 +382,8 @@ class Workflow:
             draft = s.get(Draft, draft_id)
             if draft is None:
                 raise Refused("unknown_draft")
-            mention = self._load(s, draft.mention_id)
-            current = self._current_draft(s, mention.id)  # type: ignore[arg-type]
+            mention = self.load_mention(s, draft.mention_id)
+            current = self.current_draft(s, mention.id)  # type: ignore[arg-type]
             if current is None or current.id != draft.id:
                 raise Refused("old_version")
             # Checks run again at approval: the protocol (confidential terms, roster) may have changed.
@@ -400,13 +392,13 @@ class Workflow:
                 if comment and comment.strip():
                     fresh = [{**f, "overridden": f["overridable"]} for f in fresh]
                 draft.findings = fresh
-            self._check(action, s, actor=actor, mention=mention, draft=draft, reason=comment)
+            self.check_allowed(action, s, actor=actor, mention=mention, draft=draft, reason=comment)
             now = self.vigie.clock.now()
             override = comment if kind == "approve" and any(f.get("overridden") for f in draft.findings) else None
             s.add(ReviewDecision(draft_id=draft.id, user=actor, kind=kind, at=now,  # type: ignore[arg-type]
                                  comment=None if kind == "approve" else comment, override_reason=override))
             s.flush()
-            approvals = [d.user for d in self._approvals(s, draft.id) if d.kind == "approve"]  # type: ignore[arg-type]
+            approvals = [d.user for d in self.approvals_of(s, draft.id) if d.kind == "approve"]  # type: ignore[arg-type]
             status = wf.approval_status(required=self.required_for(mention), approvals=approvals,
                                         author=draft.author, team=mention.team, people=self.people)
             before = {"state": mention.state, "draft_state": draft.state}
@@ -443,8 +435,8 @@ class Workflow:
             draft = s.get(Draft, draft_id)
             if draft is None:
                 raise Refused("unknown_draft")
-            mention = self._load(s, draft.mention_id)
-            self._check(wf.Action.publish, s, actor=actor, mention=mention, draft=draft)
+            mention = self.load_mention(s, draft.mention_id)
+            self.check_allowed(wf.Action.publish, s, actor=actor, mention=mention, draft=draft)
             self._published(s, mention, draft, by=actor, url=url)
             return t("ack.published", self.lang_of(actor))
         return self._run(actor, apply)
@@ -471,8 +463,8 @@ class Workflow:
     def holding_statement(self, *, mention_id: int, actor: str, key: str) -> Outcome:
         """A pre-approved holding statement, published the same way as a reply while experts work."""
         def apply(s: Session) -> str:
-            mention = self._load(s, mention_id)
-            self._check(wf.Action.holding_statement, s, actor=actor, mention=mention, draft=None)
+            mention = self.load_mention(s, mention_id)
+            self.check_allowed(wf.Action.holding_statement, s, actor=actor, mention=mention, draft=None)
             statement = self.protocol.holding_statement(key)
             lang = mention.language if mention.language in ("fr", "en") else self.protocol.language
             count = len(s.exec(select(Draft.id).where(Draft.mention_id == mention_id)).all())
@@ -569,9 +561,9 @@ class Modals:
     def _may(self, action: wf.Action, *, actor: str, mention_id: int, draft_id: int | None = None,
              reason: str | None = None) -> tuple[Mention, Draft | None]:
         with Session(self.w.vigie.engine) as s:
-            mention = self.w._load(s, mention_id)
-            draft = s.get(Draft, draft_id) if draft_id else self.w._current_draft(s, mention_id)
-            self.w._check(action, s, actor=actor, mention=mention, draft=draft, reason=reason)
+            mention = self.w.load_mention(s, mention_id)
+            draft = s.get(Draft, draft_id) if draft_id else self.w.current_draft(s, mention_id)
+            self.w.check_allowed(action, s, actor=actor, mention=mention, draft=draft, reason=reason)
             return mention, draft
 
     def open(self, what: str, *, trigger_id: str, actor: str, target: int, text: str | None = None) -> Outcome:

@@ -338,9 +338,6 @@ class ApprovalRuleConfig(_Model):
     severities: list[Severity] = []
     require: Annotated[list[Requirement], Field(min_length=1)]
 
-    def applies_to(self, team: str, severity: Severity) -> bool:
-        return (not self.teams or team in self.teams) and (not self.severities or severity in self.severities)
-
 
 class ChecksConfig(_Model):
     """Words the pre-publication checks look for in a draft reply."""
@@ -999,10 +996,13 @@ class Protocol(_Model):
 
         `crisis`: a crisis is declared, which adds crisis.approvers.
         """
-        required = ["community_manager"]
-        for rule in self.approvals:
-            if rule.applies_to(team, severity):
-                required += rule.require
+        # The rule itself lives in the domain; this only hands it the protocol's approval settings.
+        from bot.domain.workflow import ApprovalRule
+        from bot.domain.workflow import required_approvals as rule
+
+        rules = [ApprovalRule(teams=frozenset(r.teams), severities=frozenset(r.severities), require=tuple(r.require))
+                 for r in self.approvals]
+        required = rule(team=team, severity=severity, rules=rules)
         if crisis:
             required += self.crisis_approvers
         return tuple(dict.fromkeys(required))

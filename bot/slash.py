@@ -162,8 +162,8 @@ class SlashCommands:
             lines.append(f"*{escape(team.name.get(lang))}* ({team.channel}) — {t('cmd.protocol.people', lang)} {people}")
             for severity in ("low", "medium", "high", "critical"):
                 cfg = self.protocol.sla_for(key, severity)
-                required = ", ".join(self.w.requirement_name(r, lang) for r in wf.required_approvals(
-                    team=key, severity=severity, rules=self.w.rules))
+                required = ", ".join(self.w.requirement_name(r, lang)
+                                     for r in self.protocol.required_approvals(key, severity))
                 lines.append("   " + t("cmd.protocol.sla", lang, severity=t(f"severity.{severity}", lang),
                                         first=duration_text(cfg.first_response, lang),
                                         approved=duration_text(cfg.approved, lang),
