@@ -55,7 +55,7 @@ class Escalation:
     def deadline_of(self, mention: Mention) -> tuple[str, datetime, bool] | None:
         """(stage, deadline, late) for the relay card, from stored state; None once the mention is closed."""
         with Session(self.vigie.engine) as s:
-            race = self.race(s, mention, crisis=self.crisis_active(s))
+            race = self.race(mention, crisis=self.crisis_active(s))
         if race is None:
             return None
         return race.stage, race.deadline, self.vigie.clock.now() >= race.deadline
@@ -89,8 +89,8 @@ class Escalation:
     def crisis_active(self, s: Session) -> bool:
         return s.exec(select(Crisis.id).where(col(Crisis.ended_at).is_(None))).first() is not None
 
-    def race(self, s: Session, mention: Mention, *, crisis: bool) -> Race | None:
-        """Which deadline this mention is racing now, or None when it is closed."""
+    def race(self, mention: Mention, *, crisis: bool) -> Race | None:
+        """Which deadline this mention is racing now, or None when it is closed (pure: reads the row only)."""
         if mention.state not in OPEN_STATES:
             return None
         # Milestones are recorded on the mention as they happen (a claim, an assignment or a published holding
@@ -107,7 +107,7 @@ class Escalation:
 
     def time_left(self, mention: Mention, now: datetime) -> tuple[str, timedelta] | None:
         with Session(self.vigie.engine) as s:
-            race = self.race(s, mention, crisis=self.crisis_active(s))
+            race = self.race(mention, crisis=self.crisis_active(s))
         if race is None:
             return None
         return race.stage, sla_rules.time_left(now, race.deadline, self.calendar, round_the_clock=race.round_the_clock)
@@ -124,8 +124,7 @@ class Escalation:
             done = {(r.mention_id, r.stage, r.step) for r in s.exec(
                 select(Reminder).where(col(Reminder.mention_id).in_([m.id for m in mentions]))).all()}
         for mention in mentions:
-            with Session(self.vigie.engine) as s:
-                race = self.race(s, mention, crisis=crisis)
+            race = self.race(mention, crisis=crisis)
             off_hours = mention.severity == "critical" and not sla_rules.is_open(mention.received_at, self.calendar)
             if off_hours and (mention.id, "alert", OFF_HOURS_STEP) not in done:
                 sent += self._send(mention, "alert", OFF_HOURS_STEP, mention.received_at,
@@ -218,7 +217,7 @@ class Escalation:
         notify = ["team_lead", "community_managers", "oncall_decision_maker"]
         in_thread, direct = self.recipients(mention, notify, now)
         with Session(self.vigie.engine) as s:
-            race = self.race(s, mention, crisis=self.crisis_active(s))
+            race = self.race(mention, crisis=self.crisis_active(s))
         step = f"manual:{int(now.timestamp())}"
         self._send(mention, "manual", step, now, notify, race, now, by=by, reason=reason)
         self.vigie.on_commit()

@@ -143,7 +143,7 @@ def _mention_items(s: Session, rows: Sequence[Mention], *, protocol: Any, escala
     for m in rows:
         deadline: tuple[str, datetime, bool] | None = None
         if escalation is not None:
-            race = escalation.race(s, m, crisis=crisis)
+            race = escalation.race(m, crisis=crisis)
             if race is not None:
                 deadline = (race.stage, race.deadline, now >= race.deadline)
         items.append(MentionItem(mention_id=m.id, team=m.team, team_name=_team_name(protocol, m.team, lang),  # type: ignore[arg-type]

@@ -114,7 +114,7 @@ def test_an_expert_sees_their_own_open_mentions_with_deadline_and_thread_link(ru
     item = data.owned[1]
     assert item.team_name == "Juridique" and item.state == "claimed" and item.severity == "medium"
     with Session(engine) as s:
-        expected = runtime.escalation.race(s, s.get(Mention, mine), crisis=False)
+        expected = runtime.escalation.race(s.get(Mention, mine), crisis=False)
     assert item.deadline == (expected.stage, expected.deadline, False)
     assert item.deadline[0] == "approved"  # claimed: the first response is done
     assert data.owned[0].deadline[2] is True  # received a month ago: late
