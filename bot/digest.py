@@ -331,6 +331,20 @@ def _grown_themes(conn: Connection, start7: datetime, start: datetime, end: date
     return _growth(conn.execute(stmt, params))
 
 
+def daily_series(engine: Engine, *, protocol: Protocol, last_day: date, days: int,
+                 team: str | None) -> list[tuple[date, int, timedelta | None]]:
+    """(day, mentions received, median time to first response) for `days` local days ending on `last_day`:
+    the core figures only, on one connection, for the digest's chart."""
+    out = []
+    with engine.connect() as conn:
+        for back in range(days - 1, -1, -1):
+            day = last_day - timedelta(days=back)
+            start, end = day_bounds(day, protocol.tz)
+            core = _core(conn, start, end, team)
+            out.append((day, core["received"], core["first_response_p50"]))
+    return out
+
+
 def compute_digest(engine: Engine, *, protocol: Protocol, day: date, team: str | None,
                    now: datetime) -> DigestFigures:
     """The figures of the local day `day` (protocol timezone) for `team`, or company-wide when None."""

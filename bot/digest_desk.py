@@ -102,13 +102,8 @@ class DigestDesk:
         return 1
 
     def chart_points(self, team: str | None, day: date) -> list[charts.DayPoint]:
-        now = self.vigie.clock.now()
-        points = []
-        for back in range(13, -1, -1):
-            d = day - timedelta(days=back)
-            f = digests.compute_digest(self.vigie.engine, protocol=self.protocol, day=d, team=team, now=now)
-            points.append(charts.DayPoint(day=d, received=f.received, first_response_median=f.first_response_p50))
-        return points
+        series = digests.daily_series(self.vigie.engine, protocol=self.protocol, last_day=day, days=14, team=team)
+        return [charts.DayPoint(day=d, received=n, first_response_median=median) for d, n, median in series]
 
     def _chart(self, team: str | None, day: date, destinations: list[str]) -> None:
         gateway = self.vigie.gateway

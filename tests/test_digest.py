@@ -412,3 +412,16 @@ def test_digest_json_is_complete() -> None:
     for dynamic in ("stage.first_response", "stage.published", "state.open", "state.claimed", "state.in_review",
                     "state.ready", "state.published", "state.dismissed"):
         assert f"digest.{dynamic}" in TEXTS["fr"]
+
+
+@pytest.mark.parametrize("team", [None, "legal"])
+def test_daily_series_for_the_chart_matches_the_full_digest(engine, team) -> None:  # type: ignore[no-untyped-def]
+    from bot.digest import daily_series
+
+    seed(engine)
+    series = daily_series(engine, protocol=PROTOCOL, last_day=D, days=8, team=team)
+    assert [d for d, _, _ in series] == [D - timedelta(days=back) for back in range(7, -1, -1)]
+    assert sum(n for _, n, _ in series) > 0
+    for day, received, median in series:
+        full = compute_digest(engine, protocol=PROTOCOL, day=day, team=team, now=NOW)
+        assert (received, median) == (full.received, full.first_response_p50)
