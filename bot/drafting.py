@@ -19,7 +19,7 @@ import httpx
 import structlog
 from sqlmodel import Session, col, select
 
-from bot import blocks
+from bot import blocks, modals
 from bot.db import session_scope
 from bot.domain import checks as checks_rules
 from bot.domain import workflow as wf
@@ -166,7 +166,7 @@ class Workflow:
 
     def _refresh_homes(self, s: Session, mention: Mention) -> None:
         """The Home tabs of the people this mention concerns: its owner and those whose approval is awaited."""
-        from bot.home_desk import queue
+        from bot.home_desk import queue  # here, not at the top: home_desk imports this module
 
         users = {mention.owner} if mention.owner else set()
         draft = self.current_draft(s, mention.id)  # type: ignore[arg-type]
@@ -583,8 +583,6 @@ class Modals:
         return Outcome(True)
 
     def _view(self, what: str, *, actor: str, target: int, text: str | None, lang: str) -> dict[str, Any] | None:
-        from bot import modals
-
         p = self.w.protocol
         networks = list(p.networks)
         if what == "draft":

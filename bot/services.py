@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import structlog
+from sqlalchemy import func
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -371,8 +372,6 @@ class Vigie:
             return session.get(Mention, mention_id)
 
     def outbox_counts(self) -> dict[str, int]:
-        from sqlalchemy import func
-
         with Session(self.engine) as session:
             rows = session.exec(select(Outbox.status, func.count()).group_by(col(Outbox.status))).all()
         return {status: int(n) for status, n in rows}
