@@ -19,16 +19,17 @@ from bot.audit import install_append_only_guard
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.crisis import CrisisDesk
+from bot.deliveries import forget_deliveries
 from bot.digest_desk import DigestDesk
 from bot.drafting import WEBHOOK_METHOD, Modals, Workflow, on_delivery_failure
 from bot.escalation import Escalation
 from bot.gateway import SlackGateway
 from bot.home_desk import HOME_METHOD, HomeDesk
 from bot.metrics import Metrics
-from bot.outbox import OutboxWorker
+from bot.outbox import OutboxWorker, tell_community_managers
 from bot.protocol import EXAMPLE_PROTOCOL, Protocol, load_protocol
 from bot.scheduler import Jobs, Leadership
-from bot.services import Vigie
+from bot.services import CARD_METHOD, MEMBERS_METHOD, RELAY_RENDER, Vigie
 from bot.slash import SlashCommands
 
 log = structlog.get_logger(__name__)
@@ -62,6 +63,7 @@ class Runtime:
             self.jobs = Jobs(Leadership(self.engine))
             self.jobs.every(FEED_POLL_SECONDS, "feeds", self.poll_feeds)
             self.jobs.every(self.settings.sweep_seconds, "sweep", self.sweep)
+            self.jobs.every(3600, "slack_deliveries", lambda: forget_deliveries(self.engine, now=self.clock.now()))
             self.jobs.start()
 
     def stop(self) -> None:
@@ -108,13 +110,19 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bo
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     lease = settings.outbox_lease_seconds
     # A Slack call must end well within the lease, or another worker could take the row while it is in flight.
-    gateway = SlackGateway(token=token, base_url=settings.slack_api_url, timeout=min(10.0, lease / 3))
+    gateway = SlackGateway(token=token, base_url=settings.slack_api_url,
+                           timeout=min(settings.slack_timeout_seconds, lease / 3))
+    # What needs a person (a channel that refuses the bot, a refused token) is told to the community managers.
     worker = OutboxWorker(engine=engine, gateway=gateway, clock=clock, lease=timedelta(seconds=lease),
-                          channel_interval=settings.channel_interval_seconds)
+                          channel_interval=settings.channel_interval_seconds, slack_free={WEBHOOK_METHOD},
+                          tell=tell_community_managers(protocol.community_managers, protocol.language))
     vigie = Vigie(engine=engine, protocol=protocol, clock=clock, gateway=gateway, on_commit=worker.wake)
     secret = settings.publish_webhook_secret.get_secret_value() if settings.publish_webhook_secret else None
     workflow = Workflow(vigie, publish_secret=secret)
     worker.deliverers[WEBHOOK_METHOD] = workflow.deliver_webhook
+    worker.deliverers[CARD_METHOD] = vigie.deliver_card
+    worker.renderers[RELAY_RENDER] = vigie.render_relay
+    worker.deliverers[MEMBERS_METHOD] = vigie.deliver_story_members
     worker.on_failure = lambda row, exc: on_delivery_failure(workflow, row, exc)
     metrics = Metrics(vigie.outbox_counts)
     bolt = build_bolt_app(settings, gateway) if token else None

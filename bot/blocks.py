@@ -5,6 +5,7 @@ Every piece of outside text goes through `bot.slack_text` here, and nowhere else
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from babel.numbers import format_decimal
 
 from bot.i18n import t
 from bot.ids import Action
-from bot.slack_text import escape, excerpt, link
+from bot.slack_text import escape, excerpt, link, quote
 
 SEVERITY_EMOJI = {
     "low": ":white_circle:",
@@ -52,6 +53,23 @@ def render_reason(reason: dict[str, Any], lang: str) -> str:
         return escape(str(reason.get("code")))
 
 
+@dataclass(frozen=True)
+class StoryView:
+    """What a card shows of its story (the near-copies grouped under it)."""
+
+    id: int
+    size: int
+    reach: int
+    authors: tuple[str, ...]
+
+
+def story_line(story: StoryView, lang: str) -> str:
+    authors = ", ".join(excerpt(a, 60) for a in story.authors)
+    if story.size > len(story.authors):
+        authors = t("relay.story_more", lang, authors=authors, n=number(story.size - len(story.authors), lang))
+    return t("relay.story", lang, n=number(story.size, lang), reach=number(story.reach, lang), authors=authors)
+
+
 def relay_card(
     *,
     mention_id: int,
@@ -72,9 +90,11 @@ def relay_card(
     owner: str | None = None,
     note: str | None = None,
     deadline: tuple[str, datetime, bool] | None = None,
+    story: StoryView | None = None,
 ) -> dict[str, Any]:
     """The card a team sees in its channel for a mention: what it is, why it is here, where it stands,
-    and the buttons that act on it (none once it is closed or has moved to another team)."""
+    and the buttons that act on it (none once it is closed or has moved to another team). When near-copies
+    were grouped under it, a line counts them, with a button that lists them in the thread."""
     sev = t(f"severity.{severity}", lang)
     header = t("relay.header", lang, emoji=SEVERITY_EMOJI.get(severity, ""), severity=sev, team=team_name)
     fields = [
@@ -91,7 +111,7 @@ def relay_card(
     why = " · ".join(render_reason(r, lang) for r in reasons if not r["code"].startswith("lang."))
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{header}*"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "> " + excerpt(text, EXCERPT_CHARS)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": quote(text, EXCERPT_CHARS)}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
         {
             "type": "context",
@@ -101,6 +121,13 @@ def relay_card(
             ],
         },
     ]
+    if story is not None:
+        blocks.append({
+            "type": "section",
+            "block_id": f"story:{story.id}",
+            "text": {"type": "mrkdwn", "text": story_line(story, lang)[:3000]},
+            "accessory": _button(Action.story_members, t("relay.story_members", lang), story.id),
+        })
     status = t(f"state.{state}", lang)
     if owner:
         status = t("relay.state_owner", lang, state=status, owner=f"<@{owner}>")
@@ -131,6 +158,8 @@ def relay_card(
             ],
         })
     fallback = t("relay.fallback", lang, severity=sev, team=team_name, excerpt=excerpt(text, 150))
+    if story is not None:
+        fallback += " · " + t("relay.story_fallback", lang, n=number(story.size, lang))
     return {
         "channel": channel,
         "text": fallback,
@@ -207,8 +236,7 @@ def draft_card(
               language=escape(language), label=t(f"label.{label}", lang))
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"[:3000]}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "> " + excerpt(text, 2900).replace("\n", "\n> ")
-                                     if "\n" in text else "> " + excerpt(text, 2900)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": quote(text, 2900)}},
     ]
     if findings:
         lines = [f"• {render_finding(f, lang)}" for f in findings[:MAX_FINDINGS_SHOWN]]

@@ -1,7 +1,8 @@
 """Crisis mode: signals that propose a crisis, declaring it, and standing down.
 
-Signals are evaluated by the sweep from stored mentions: a volume spike in the last window against the
-baseline rate, a mention with crisis words, a high-reach negative mention. Each signal is a row with a
+Signals are evaluated by the sweep, incrementally: a volume spike in the last window against the baseline
+rate (from per-5-minute counters kept at intake), and, among the mentions received since the last sweep,
+one with crisis words or a high-reach negative one. Each signal is a row with a
 unique key (its kind and time window, or its mention), so it is proposed once, to the community managers
 and the on-call decision maker, with a button to declare the crisis.
 """
@@ -22,8 +23,11 @@ from bot.escalation import Escalation
 from bot.gateway import SlackCallError
 from bot.i18n import t
 from bot.ids import Action
-from bot.models import Crisis, CrisisSignal, Draft, Mention
-from bot.services import enqueue
+from bot.models import Crisis, CrisisSignal, Draft, Mention, VolumeBucket
+from bot.services import BUCKET_MINUTES, enqueue, volume_bucket
+
+BUCKET = timedelta(minutes=BUCKET_MINUTES)
+OVERLAP = timedelta(minutes=1)
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +44,12 @@ class CrisisDesk:
         self.esc = escalation
         self.vigie = escalation.vigie
         self.protocol = escalation.protocol
+        self._checked_at: datetime | None = None  # when this process last looked at new mentions
+
+    @staticmethod
+    def _volume(s: Session, start: datetime, end: datetime) -> int:
+        return int(s.exec(select(func.coalesce(func.sum(VolumeBucket.count), 0))
+                          .where(col(VolumeBucket.start) >= start, col(VolumeBucket.start) < end)).one())
 
     def active(self) -> Crisis | None:
         with Session(self.vigie.engine) as s:
@@ -56,13 +66,19 @@ class CrisisDesk:
         window, baseline_span = cfg.spike.window, cfg.spike.baseline
         proposed = 0
         with Session(self.vigie.engine) as s:
-            recent = s.exec(select(func.count()).select_from(Mention)
-                            .where(Mention.received_at > now - window)).one()
-            baseline = s.exec(select(func.count()).select_from(Mention)
-                              .where(Mention.received_at > now - window - baseline_span,
-                                     Mention.received_at <= now - window)).one()
-            candidates = s.exec(select(Mention).where(Mention.received_at > now - window,
-                                                      col(Mention.state).in_(("open", "claimed", "in_review")))).all()
+            # Volumes come from the 5-minute buckets counted at intake: a sum over a few hundred rows, not a
+            # count of a week of mentions at every sweep. The window's edges are rounded to buckets.
+            recent = self._volume(s, volume_bucket(now - window) + BUCKET, now + BUCKET)
+            baseline = self._volume(s, volume_bucket(now - window - baseline_span) + BUCKET,
+                                    volume_bucket(now - window) + BUCKET)
+            # Only mentions received since the last sweep (with a margin for transactions still committing
+            # then): each signal has its key, so looking twice, or again after a restart, proposes nothing
+            # twice. Copies in a storm are not candidates: their story's first mention is.
+            since = now - window if self._checked_at is None else max(now - window, self._checked_at - OVERLAP)
+            candidates = s.exec(select(Mention).where(Mention.received_at > since,
+                                                      col(Mention.state).in_(("open", "claimed", "in_review")))
+                                .order_by(col(Mention.id))).all()
+        self._checked_at = now
         if is_spike(recent=recent, baseline=baseline, window=window, baseline_span=baseline_span,
                     factor=cfg.spike.factor, min_mentions=cfg.spike.min_mentions):
             bucket = int(now.timestamp() // window.total_seconds())

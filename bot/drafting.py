@@ -185,12 +185,7 @@ class Workflow:
         """Queue an update of the relay card so it always shows the current state and owner (and of the
         Home tabs of the people concerned)."""
         self._refresh_homes(s, mention)
-        args = self.vigie.relay_args(mention, note=note)
-        args.pop("unfurl_links", None)
-        args.pop("unfurl_media", None)
-        args["ts_from_outbox"] = relay_outbox_id or mention.relay_outbox_id
-        enqueue(s, kind="card_update", method="chat.update", args=args, now=self.vigie.clock.now(),
-                mention_id=mention.id)
+        self.vigie.queue_card_refresh(s, mention, note=note, relay_outbox_id=relay_outbox_id)
 
     def _say_in_thread(self, s: Session, mention: Mention, text: str, *, dedupe_key: str | None = None) -> int:
         team = self.protocol.team(mention.team)

@@ -201,12 +201,7 @@ class Escalation:
             return 0
         if race is not None and due >= race.deadline and step != OFF_HOURS_STEP:
             with session_scope(self.vigie.engine) as s:
-                args = self.vigie.relay_args(mention)
-                args.pop("unfurl_links", None)
-                args.pop("unfurl_media", None)
-                args["ts_from_outbox"] = mention.relay_outbox_id
-                enqueue(s, kind="card_update", method="chat.update", args=args, now=now, mention_id=mention.id,
-                        dedupe_key=f"card-late:{mention.id}:{stage}")
+                self.vigie.queue_card_refresh(s, mention, dedupe_key=f"card-late:{mention.id}:{stage}")
         log.info("escalation_step", mention_id=mention.id, stage=stage, step=step, recipients=in_thread + direct)
         return 1
 

@@ -10,6 +10,7 @@ class Action(StrEnum):
     reroute = "mention_reroute"
     dismiss = "mention_dismiss"
     more = "mention_more"  # overflow menu: assign, holding statement
+    story_members = "story_members"  # list a story's grouped copies in the card's thread
     # Draft card
     approve = "draft_approve"
     request_changes = "draft_request_changes"

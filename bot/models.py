@@ -101,6 +101,40 @@ class Mention(SQLModel, table=True):
     approved_at: datetime | None = utc_column(nullable=True)
     published_at_reply: datetime | None = utc_column(nullable=True)
     closed_at: datetime | None = utc_column(nullable=True)
+    # The story (storm of near-copies) it belongs to. Only the story's first mention has a card and a
+    # workflow; the others are stored with state "grouped" and counted on that card.
+    story_id: int | None = Field(default=None, index=True)
+
+
+class Story(SQLModel, table=True):
+    """Mentions saying the same thing (retweets, copy-paste campaigns, a syndicated article): one card."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Unique, so two instances receiving the first exact copies at once make one story. It is the
+    # fingerprint itself while the story is current; a story gone quiet is retired (the key gets a suffix)
+    # so that the same text coming back weeks later starts a new story with its own card.
+    key: str = Field(max_length=64, unique=True)
+    fingerprint: str = Field(max_length=32, index=True)
+    normalised: str = Field(sa_column=Column(Text, nullable=False))  # the leader's, for near-copy checks
+    leader_id: int = Field(index=True)
+    team: str = Field(max_length=64)
+    size: int = 1
+    reach: int = 0
+    authors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # a sample
+    first_at: datetime = utc_column()
+    last_at: datetime = utc_column(index=True)
+    # The card refresh waiting in the outbox, if any: later copies only bump the counts it will render.
+    refresh_outbox_id: int | None = None
+    refreshed_at: datetime | None = utc_column(nullable=True)
+
+
+class VolumeBucket(SQLModel, table=True):
+    """Mentions received per 5-minute bucket, counted at intake: spike detection sums a few hundred of
+    these rows instead of counting a week of mentions at every sweep."""
+
+    __tablename__ = "volume_bucket"
+    start: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    count: int = 0
 
 
 class Draft(SQLModel, table=True):
@@ -247,3 +281,11 @@ class DigestRun(SQLModel, table=True):
     scope: str = Field(max_length=64)  # a team key, or "*" for the company-wide digest
     day: str = Field(max_length=10)  # the local day (or the week's last day) it covers, YYYY-MM-DD
     posted_at: datetime = utc_column()
+
+
+class SlackDelivery(SQLModel, table=True):
+    """A Slack request already handled (an event_id, or an interaction's trigger_id): Slack retries an event
+    it thinks was not acknowledged, so the primary key makes the second delivery a no-op on every instance."""
+
+    key: str = Field(primary_key=True, max_length=200)
+    received_at: datetime = utc_column(index=True)

@@ -5,33 +5,54 @@ so the same use case runs from the intake API, a feed poll, a file import or a S
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import func
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import bindparam, func, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot import blocks
+from bot import blocks, storms
 from bot.clock import Clock
 from bot.db import session_scope
+from bot.domain import storms as storm_rules
 from bot.domain.routing import Router
 from bot.domain.sla import deadline
+from bot.domain.storms import Shape
 from bot.gateway import SlackCallError, SlackGateway
 from bot.i18n import t
 from bot.intake.feeds import FeedValidators, fetch_feed
 from bot.intake.schema import MentionIn
-from bot.models import AuditEvent, FeedState, Mention, MentionStatus, Outbox
+from bot.models import (
+    AuditEvent,
+    FeedState,
+    Mention,
+    MentionStatus,
+    Outbox,
+    OutboxStatus,
+    Story,
+    VolumeBucket,
+)
 from bot.protocol import Protocol
-from bot.slack_text import escape
+from bot.slack_text import escape, excerpt, link
+from bot.storms import StoryIndex
+
+RELAY_RENDER = "relay"  # an outbox payload rendered when sent: a mention's relay card
+CARD_METHOD = "vigie.card"  # an outbox "method": refresh a relay card, rendered when it is sent
+MEMBERS_METHOD = "vigie.story_members"  # an outbox "method": list a story's mentions in its thread
+MEMBERS_SHOWN = 40
+MESSAGE_TEXT_MAX = 3900  # Slack truncates a message's text beyond 4,000 characters
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +63,7 @@ class IngestResult:
     duplicate: bool
     team: str | None = None
     severity: str | None = None
+    story: int | None = None  # set for a copy grouped into an existing story (it gets no card of its own)
 
 
 # --- writing outbox rows ------------------------------------------------------------------------
@@ -56,9 +78,22 @@ def enqueue(
     now: datetime,
     dedupe_key: str | None = None,
     mention_id: int | None = None,
+    due: datetime | None = None,
 ) -> int:
-    """Record a Slack call to make and return its outbox id. The same `dedupe_key` twice is recorded once."""
-    row = {
+    """Record a Slack call to make (at `due`, or now) and return its outbox id. The same `dedupe_key` twice
+    is recorded once."""
+    row = _outbox_row(kind=kind, method=method, args=args, now=now, dedupe_key=dedupe_key, mention_id=mention_id,
+                      due=due)
+    conn = session.connection()
+    new_id = conn.execute(_insert_ignore(_dialect(session), "outbox", returning_id=True), row).scalar_one_or_none()
+    if new_id is None:  # already queued under this key
+        new_id = conn.execute(select(Outbox.id).where(Outbox.dedupe_key == row["dedupe_key"])).scalar_one()
+    return int(new_id)
+
+
+def _outbox_row(*, kind: str, method: str, args: dict[str, Any], now: datetime, dedupe_key: str | None = None,
+                mention_id: int | None = None, due: datetime | None = None) -> dict[str, Any]:
+    return {
         "dedupe_key": dedupe_key or f"{kind}:{uuid.uuid4()}",
         "kind": kind,
         "method": method,
@@ -67,14 +102,9 @@ def enqueue(
         "status": "pending",
         "attempts": 0,
         "created_at": now,
-        "next_attempt_at": now,
+        "next_attempt_at": due or now,
         "mention_id": mention_id,
     }
-    conn = session.connection()
-    new_id = conn.execute(_insert_ignore(_dialect(session), "outbox", returning_id=True), row).scalar_one_or_none()
-    if new_id is None:  # already queued under this key
-        new_id = conn.execute(select(Outbox.id).where(Outbox.dedupe_key == row["dedupe_key"])).scalar_one()
-    return int(new_id)
 
 
 def _dialect(session: Session) -> str:
@@ -95,14 +125,59 @@ def _insert_ignore(dialect: str, table: str, returning_id: bool = False) -> Any:
 
 
 _AUDIT = sa_insert(AuditEvent.__table__)  # type: ignore[attr-defined]
+_MENTION = Mention.__table__  # type: ignore[attr-defined]
+_SET_RELAY = update(_MENTION).where(_MENTION.c.id == bindparam("m_id")).values(relay_outbox_id=bindparam("relay"))
+
+
+@cache
+def _insert_mention_returning(dialect: str) -> Any:
+    return _insert_ignore(dialect, "mention").returning(_MENTION.c.id, _MENTION.c.source, _MENTION.c.external_id)
+
+
+@cache
+def _insert_outbox_returning(dialect: str) -> Any:
+    return _insert_ignore(dialect, "outbox").returning(Outbox.__table__.c.id,  # type: ignore[attr-defined]
+                                                        Outbox.__table__.c.dedupe_key)  # type: ignore[attr-defined]
+
+
+@cache
+def _upsert_volume(dialect: str) -> Any:
+    table = VolumeBucket.__table__  # type: ignore[attr-defined]
+    stmt = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](table)
+    return stmt.on_conflict_do_update(index_elements=["start"], set_={"count": table.c.count + stmt.excluded.count})
 
 
 # --- intake -------------------------------------------------------------------------------------
 
+GROUPED = "grouped"  # the state of a copy: its story's leader carries the workflow
+BUCKET_MINUTES = 5
 
-def ingest_mention(
+
+@dataclass
+class _Incoming:
+    """One mention of a batch on its way in: its column values, and its place in a story."""
+
+    mention: MentionIn
+    values: dict[str, Any]
+    shape: Shape | None
+    normalised: str
+    story: int | None = None  # the existing story it joins
+    leader: int | None = None  # or: the index, in the batch, of the new mention it copies
+    id: int | None = None
+    duplicate: bool = False
+
+
+def ingest_mention(session: Session, mention: MentionIn, *, protocol: Protocol, router: Router, now: datetime,
+                   actor: str, forced_team: str | None = None, flagged_by: str | None = None,
+                   stories: StoryIndex | None = None) -> IngestResult:
+    """Store one mention (see `ingest_batch`)."""
+    return ingest_batch(session, [mention], protocol=protocol, router=router, now=now, actor=actor,
+                        forced_team=forced_team, flagged_by=flagged_by, stories=stories)[0]
+
+
+def ingest_batch(
     session: Session,
-    mention: MentionIn,
+    mentions: Iterable[MentionIn],
     *,
     protocol: Protocol,
     router: Router,
@@ -110,63 +185,208 @@ def ingest_mention(
     actor: str,
     forced_team: str | None = None,
     flagged_by: str | None = None,
-) -> IngestResult:
-    """Store a mention once, triage it, and queue its relay card — all in the caller's transaction."""
-    triage = router.triage(
-        text=mention.text,
-        source=mention.source,
-        language=mention.language,
-        reach=mention.reach,
-        tags=list(mention.tags),
-        forced_team=forced_team,
-    )
-    reasons = [r.to_dict() for r in triage.reasons]
-    values = {
-        "source": mention.source,
-        "external_id": mention.external_id,
-        "url": str(mention.url),
-        "author": mention.author,
-        "text": mention.text,
-        "published_at": mention.published_at,
-        "received_at": now,
-        "language": triage.language,
-        "language_detected": triage.language_detected,
-        "reach": mention.reach,
-        "tags": list(mention.tags),
-        "team": triage.team,
-        "severity": triage.severity.value,
-        "reasons": reasons,
-        "status": MentionStatus.new.value,
-        "flagged_by": flagged_by,
-        # Core inserts do not apply the model's Python defaults: every column is given.
-        "state": "open",
-        "owner": None,
-        "relay_outbox_id": None,
-        "reroutes": 0,
-        "first_response_at": None,
-        "approved_at": None,
-        "published_at_reply": None,
-        "closed_at": None,
-    }
-    values["first_response_due"], values["published_due"] = sla_deadlines(protocol, values)
-    conn = session.connection()
-    new_id = conn.execute(_insert_ignore(_dialect(session), "mention", returning_id=True), values).scalar_one_or_none()
-    if new_id is None:
-        existing = conn.execute(
-            select(Mention.id).where(Mention.source == mention.source, Mention.external_id == mention.external_id)
-        ).scalar_one()
-        return IngestResult(id=int(existing), duplicate=True)
+    stories: StoryIndex | None = None,
+) -> list[IngestResult]:
+    """Store mentions once, triage them, group copies into stories and queue the relay cards of the others,
+    all in the caller's transaction.
 
-    card = relay_args(protocol, mention_id=new_id, values=values,
-                      deadline=("first_response", values["first_response_due"], False))
-    relay_id = enqueue(session, kind="relay", method="chat.postMessage", args=card, now=now,
-                       dedupe_key=f"relay:{new_id}", mention_id=new_id)
-    conn.execute(Mention.__table__.update().where(Mention.__table__.c.id == new_id),  # type: ignore[attr-defined]
-                 {"relay_outbox_id": relay_id})
-    conn.execute(_AUDIT, {"at": now, "actor": actor, "action": "mention.received", "mention_id": new_id,
-                          "before": None, "reason": None,
-                          "after": {"team": triage.team, "severity": triage.severity.value, "reasons": reasons}})
-    return IngestResult(id=new_id, duplicate=False, team=triage.team, severity=triage.severity.value)
+    Rows are written a statement per kind for the whole batch (mentions, stories, outbox, audit), not a
+    statement per mention: that was most of intake's time (see BENCHMARKS.md). Without `stories`, or for a
+    mention a person flagged on purpose, every mention gets its own card.
+    """
+    conn = session.connection()
+    dialect = _dialect(session)
+    deadlines: dict[tuple[str, str], tuple[datetime, datetime]] = {}
+    batch: list[_Incoming] = []
+    local = StoryIndex()  # the batch's own new stories, under provisional ids -(index + 1)
+    if stories is not None:
+        stories.catch_up(conn, now)
+    for m in mentions:
+        item = _triaged(m, protocol=protocol, router=router, now=now, forced_team=forced_team,
+                        flagged_by=flagged_by, deadlines=deadlines, grouped=stories is not None and not flagged_by)
+        if item.shape is not None and stories is not None:
+            item.story = stories.find(item.shape, now)
+            if item.story is None:
+                found = local.find(item.shape, now)
+                if found is not None:
+                    item.leader = -found - 1
+                else:
+                    local.add(-len(batch) - 1, item.shape, now)
+        batch.append(item)
+
+    # Mentions that open a story (or stand alone) first: their ids are the copies' story ids.
+    leaders = [i for i in batch if i.story is None and i.leader is None]
+    _insert_mentions(conn, dialect, leaders)
+    # Their stories; a leader whose exact text already has a current story (written by another instance a
+    # moment ago) becomes one of its copies.
+    if stories is not None:
+        new = [i for i in leaders if not i.duplicate and i.shape is not None]
+        rows = {i.id: _story_row(i, now) for i in new}
+        inserted = storms.create_many(conn, list(rows.values()))
+        for item in new:
+            if item.id in inserted or storms.create(conn, rows[item.id], now):
+                stories.add(item.id, item.shape, now)  # type: ignore[arg-type]
+            else:
+                item.story = storms.existing_story(conn, item.shape.fingerprint)  # type: ignore[union-attr]
+                _regroup(conn, item, now)
+    for item in batch:
+        if item.leader is None:
+            continue
+        head = batch[item.leader]
+        item.leader = None
+        if head.duplicate:  # its leader had been stored before (a re-sent batch): this one stands alone
+            _insert_mentions(conn, dialect, [item])
+            if not item.duplicate:
+                leaders.append(item)
+        else:
+            item.story = head.story if head.story is not None else head.id
+
+    copies = [i for i in batch if i.story is not None and i.id is None]
+    _insert_mentions(conn, dialect, copies)
+    joined = _join_stories(session, [i for i in batch if i.story is not None and not i.duplicate],
+                           protocol=protocol, stories=stories, now=now)
+    for item in joined:  # their story had gone quiet: they lead new ones and get cards
+        _regroup(conn, item, now, leader=True)
+        if storms.create(conn, _story_row(item, now), now):
+            stories.add(item.id, item.shape, now)  # type: ignore[arg-type, union-attr]
+        item.story = None
+
+    fresh = [i for i in batch if not i.duplicate]
+    _queue_relays(session, [i for i in fresh if i.story is None], protocol=protocol, now=now)
+    if fresh:
+        conn.execute(_AUDIT, [
+        {"at": now, "actor": actor, "mention_id": i.id, "before": None, "reason": None,
+         **({"action": "mention.grouped", "after": {"story": i.story}} if i.story is not None else
+            {"action": "mention.received",
+             "after": {"team": i.values["team"], "severity": i.values["severity"], "reasons": i.values["reasons"]}})}
+        for i in fresh
+        ])
+    _count_volume(conn, dialect, now, len(fresh))
+    return [IngestResult(id=i.id, duplicate=i.duplicate, team=None if i.duplicate else i.values["team"],  # type: ignore[arg-type]
+                         severity=None if i.duplicate else i.values["severity"], story=i.story) for i in batch]
+
+
+def _story_row(item: _Incoming, now: datetime) -> dict[str, Any]:
+    return storms.story_row(leader_id=item.id, s=item.shape, normalised=item.normalised,  # type: ignore[arg-type]
+                            team=item.values["team"], author=item.values["author"], reach=item.values["reach"],
+                            now=now)
+
+
+def _triaged(m: MentionIn, *, protocol: Protocol, router: Router, now: datetime, forced_team: str | None,
+             flagged_by: str | None, deadlines: dict[tuple[str, str], tuple[datetime, datetime]],
+             grouped: bool) -> _Incoming:
+    triage = router.triage(text=m.text, source=m.source, language=m.language, reach=m.reach, tags=list(m.tags),
+                           forced_team=forced_team)
+    values = {
+        "source": m.source, "external_id": m.external_id, "url": str(m.url), "author": m.author, "text": m.text,
+        "published_at": m.published_at, "received_at": now, "language": triage.language,
+        "language_detected": triage.language_detected, "reach": m.reach, "tags": list(m.tags),
+        "team": triage.team, "severity": triage.severity.value, "reasons": [r.to_dict() for r in triage.reasons],
+        "status": MentionStatus.new.value, "flagged_by": flagged_by,
+        # Core inserts do not apply the model's Python defaults: every column is given.
+        "state": "open", "owner": None, "relay_outbox_id": None, "reroutes": 0, "first_response_at": None,
+        "approved_at": None, "published_at_reply": None, "closed_at": None, "story_id": None,
+    }
+    # Every mention of a batch is received at the same instant: deadlines depend on team and severity only.
+    key = (values["team"], values["severity"])
+    if key not in deadlines:
+        deadlines[key] = sla_deadlines(protocol, values)
+    values["first_response_due"], values["published_due"] = deadlines[key]
+    normalised = storm_rules.normalise(m.text) if grouped else ""
+    return _Incoming(m, values, storm_rules.shape(m.text) if normalised else None, normalised)
+
+
+def _insert_mentions(conn: Any, dialect: str, items: list[_Incoming]) -> None:
+    """One multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING for the lot; the ones already stored
+    (same source and external id) are marked duplicates and given their existing id."""
+    if not items:
+        return
+    for item in items:
+        if item.story is not None:  # a copy: counted on its story's card, no deadline of its own
+            item.values.update(state=GROUPED, story_id=item.story, closed_at=item.values["received_at"],
+                               first_response_due=None, published_due=None)
+    rows = conn.execute(_insert_mention_returning(dialect), [i.values for i in items]).all()
+    ids = {(r.source, r.external_id): r.id for r in rows}
+    for item in items:
+        key = (item.values["source"], item.values["external_id"])
+        new_id = ids.pop(key, None)  # pop: the same mention twice in one batch is stored once
+        if new_id is not None:
+            item.id = int(new_id)
+        else:
+            item.duplicate = True
+            item.id = int(conn.execute(select(Mention.id).where(Mention.source == key[0],
+                                                                Mention.external_id == key[1])).scalar_one())
+
+
+def _regroup(conn: Any, item: _Incoming, now: datetime, *, leader: bool = False) -> None:
+    """Turn a stored leader into a copy of `item.story`, or (leader=True) a stored copy into a leader."""
+    if leader:
+        values = {"state": "open", "story_id": None, "closed_at": None,
+                  "first_response_due": item.values["first_response_due"], "published_due": item.values["published_due"]}
+    else:
+        values = {"state": GROUPED, "story_id": item.story, "closed_at": now, "first_response_due": None,
+                  "published_due": None}
+    conn.execute(update(Mention).where(col(Mention.id) == item.id).values(**values))
+
+
+def _join_stories(session: Session, items: list[_Incoming], *, protocol: Protocol, stories: StoryIndex | None,
+                  now: datetime) -> list[_Incoming]:
+    """Count the copies on their stories and queue a refresh of each story's card; return the copies whose
+    story had gone quiet meanwhile (they will lead new stories)."""
+    conn = session.connection()
+    by_story: dict[int, list[_Incoming]] = {}
+    for item in items:
+        by_story.setdefault(item.story, []).append(item)  # type: ignore[arg-type]
+    orphans: list[_Incoming] = []
+    for story_id, members in sorted(by_story.items()):
+        row = storms.join(conn, story_id, now=now,
+                          copies=[(m.values["author"], m.values["reach"]) for m in members])
+        if row is None:
+            orphans.extend(members)
+            if stories is not None:
+                stories.forget(story_id)
+            continue
+        if stories is not None:
+            stories.touch(story_id, now)
+        due = storms.refresh_due(conn, row, now)
+        if due is None:
+            continue
+        leader_relay = conn.execute(select(Mention.relay_outbox_id).where(col(Mention.id) == row["leader_id"])).scalar()
+        if leader_relay is None:
+            continue
+        lane, relay_sent = card_lane(conn, leader_relay, row["leader_id"])
+        outbox_id = enqueue(session, kind="story_card", method=CARD_METHOD, now=now, due=due if relay_sent else now,
+                            mention_id=row["leader_id"],
+                            args={"channel": lane, "mention_id": row["leader_id"], "ts_from_outbox": leader_relay})
+        storms.record_refresh(conn, story_id, outbox_id, due)
+    return orphans
+
+
+def _queue_relays(session: Session, items: list[_Incoming], *, protocol: Protocol, now: datetime) -> None:
+    if not items:
+        return
+    conn = session.connection()
+    rows = []
+    for item in items:
+        # Rendered when sent (Vigie.render_relay): the card then shows the mention as it is by then.
+        card = {"_render": RELAY_RENDER, "channel": protocol.team(item.values["team"]).channel, "mention_id": item.id}
+        rows.append(_outbox_row(kind="relay", method="chat.postMessage", args=card, now=now,
+                                dedupe_key=f"relay:{item.id}", mention_id=item.id))
+    ids = {r.dedupe_key: r.id for r in conn.execute(_insert_outbox_returning(_dialect(session)), rows).all()}
+    for r in rows:  # queued before (a mention re-ingested after a crash): look the row up
+        if r["dedupe_key"] not in ids:
+            ids[r["dedupe_key"]] = conn.execute(select(Outbox.id).where(Outbox.dedupe_key == r["dedupe_key"])).scalar_one()
+    conn.execute(_SET_RELAY, [{"m_id": i.id, "relay": ids[f"relay:{i.id}"]} for i in items])
+
+
+def _count_volume(conn: Any, dialect: str, now: datetime, n: int) -> None:
+    """Add to the 5-minute volume bucket that spike detection reads (see bot.crisis)."""
+    if n:
+        conn.execute(_upsert_volume(dialect), {"start": volume_bucket(now), "count": n})
+
+
+def volume_bucket(at: datetime) -> datetime:
+    return at - timedelta(minutes=at.minute % BUCKET_MINUTES, seconds=at.second, microseconds=at.microsecond)
 
 
 def sla_deadlines(protocol: Protocol, values: dict[str, Any]) -> tuple[datetime, datetime]:
@@ -179,8 +399,22 @@ def sla_deadlines(protocol: Protocol, values: dict[str, Any]) -> tuple[datetime,
     return due(cfg.first_response), due(cfg.published)
 
 
+def card_lane(conn: Any, relay_outbox_id: int, mention_id: int) -> tuple[str, bool]:
+    """The outbox lane (FIFO key) for an update of a card, and whether the card is already posted.
+
+    Until the card is posted, its updates queue behind it in its channel's lane. Once it is, they get a
+    lane of their own: updates of one card still go out in order, but wait neither behind the channel's
+    new messages nor for its pace (an update is not a new message), and a throttled story refresh due in
+    a few seconds holds up no relay.
+    """
+    relay = conn.execute(select(Outbox.status, Outbox.channel).where(col(Outbox.id) == relay_outbox_id)).first()
+    if relay is None or relay.status != OutboxStatus.sent:
+        return (relay.channel if relay is not None else f"card:{mention_id}"), False
+    return f"card:{mention_id}", True
+
+
 def relay_args(protocol: Protocol, *, mention_id: int, values: dict[str, Any], note: str | None = None,
-               deadline: tuple[str, datetime, bool] | None = None) -> dict[str, Any]:
+               deadline: tuple[str, datetime, bool] | None = None, story: Story | None = None) -> dict[str, Any]:
     """chat.postMessage arguments of a mention's relay card, from its stored values."""
     team = protocol.team(values["team"])
     lang = protocol.language
@@ -203,6 +437,8 @@ def relay_args(protocol: Protocol, *, mention_id: int, values: dict[str, Any], n
         owner=values.get("owner"),
         note=note,
         deadline=deadline,
+        story=None if story is None or story.size < 2 else
+        blocks.StoryView(id=story.id, size=story.size, reach=story.reach, authors=tuple(story.authors)),  # type: ignore[arg-type]
     )
 
 
@@ -223,17 +459,15 @@ class Vigie:
         self.on_commit = on_commit
         # Set by the app to the escalation rules: which deadline a stored mention is racing, for its card.
         self.deadline_of: Callable[[Mention], tuple[str, datetime, bool] | None] = lambda mention: None
+        self.stories = StoryIndex()
 
     def ingest(self, mentions: Iterable[MentionIn], *, actor: str,
                forced_team: str | None = None) -> list[IngestResult]:
         """Store a batch in one transaction: all are durable, or none is (then the caller reports an error)."""
         now = self.clock.now()
         with session_scope(self.engine) as session:
-            results = [
-                ingest_mention(session, m, protocol=self.protocol, router=self.router, now=now, actor=actor,
-                               forced_team=forced_team)
-                for m in mentions
-            ]
+            results = ingest_batch(session, mentions, protocol=self.protocol, router=self.router, now=now,
+                                   actor=actor, forced_team=forced_team, stories=self.stories)
         if any(not r.duplicate for r in results):
             self.on_commit()
         return results
@@ -361,9 +595,110 @@ class Vigie:
             session.add(state)
         self.on_commit()
 
-    def relay_args(self, mention: Mention, note: str | None = None) -> dict[str, Any]:
+    def relay_args(self, mention: Mention, note: str | None = None, story: Story | None = None) -> dict[str, Any]:
+        if story is None and mention.story_id is None:
+            with Session(self.engine) as s:
+                story = s.get(Story, mention.id)
         return relay_args(self.protocol, mention_id=mention.id, values=mention.model_dump(),  # type: ignore[arg-type]
-                          note=note, deadline=self.deadline_of(mention))
+                          note=note, deadline=self.deadline_of(mention), story=story)
+
+    def render_relay(self, args: dict[str, Any]) -> dict[str, Any]:
+        """chat.postMessage arguments of a relay card, rendered by the outbox when it sends it."""
+        with Session(self.engine) as s:
+            mention = s.get(Mention, args["mention_id"])
+        assert mention is not None  # the row and its mention were committed together; mentions are never deleted
+        card = self.relay_args(mention)
+        card["channel"] = args["channel"]
+        return card
+
+    def queue_card_refresh(self, session: Session, mention: Mention, *, note: str | None = None,
+                           relay_outbox_id: int | None = None, dedupe_key: str | None = None) -> int:
+        """Queue an update of a mention's relay card, rendered when it is sent (`deliver_card`), so a card
+        never goes back to an older state or count whatever order its updates were queued in."""
+        relay = relay_outbox_id or mention.relay_outbox_id
+        lane, _ = card_lane(session.connection(), relay, mention.id)  # type: ignore[arg-type]
+        return enqueue(session, kind="card_update", method=CARD_METHOD, now=self.clock.now(), mention_id=mention.id,
+                       dedupe_key=dedupe_key,
+                       args={"channel": lane, "mention_id": mention.id, "note": note, "ts_from_outbox": relay})
+
+    def deliver_card(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The outbox's deliverer for CARD_METHOD: render the card as it is now and update it in place.
+
+        On PostgreSQL the story row is read FOR UPDATE: a copy being counted right now (whose transaction
+        saw this refresh still pending, so queued none of its own) commits first and is on the card.
+        """
+        with Session(self.engine) as s:
+            mention = s.get(Mention, args["mention_id"])
+            if mention is None:
+                return {"ok": True}
+            query = select(Story).where(col(Story.id) == mention.id)
+            if self.engine.dialect.name == "postgresql":
+                query = query.with_for_update()
+            story = s.exec(query).first()
+            card = self.relay_args(mention, note=args.get("note"), story=story)
+            s.commit()
+        assert self.gateway is not None
+        return self.gateway.call("chat.update", channel=args["channel"], ts=args["ts"], text=card["text"],
+                                 blocks=card["blocks"])
+
+    # --- stories ------------------------------------------------------------------------------
+
+    def list_story_members(self, story_id: int, *, asked_by: str) -> None:
+        """Someone asked to see a story's mentions: list them in the card's thread (rendered when sent, so
+        the list is as long as the story is then). Anyone who sees the card may ask: it shows only what
+        the card's channel already holds."""
+        with session_scope(self.engine) as s:
+            story = s.get(Story, story_id)
+            leader = s.get(Mention, story_id) if story is not None else None
+            if story is None or leader is None or leader.relay_outbox_id is None:
+                return
+            channel = self.protocol.team(story.team).channel
+            enqueue(s, kind="story_members", method=MEMBERS_METHOD, now=self.clock.now(), mention_id=story_id,
+                    args={"channel": channel, "story_id": story_id, "asked_by": asked_by,
+                          "thread_ts_from_outbox": leader.relay_outbox_id})
+        log.info("story_members_asked", story=story_id, by=asked_by)
+        self.on_commit()
+
+    def deliver_story_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The outbox's deliverer for MEMBERS_METHOD: the largest-reach mentions in a thread message, and
+        every one of them in a CSV file in the same thread when they do not fit."""
+        lang = self.protocol.language
+        story_id = args["story_id"]
+        with Session(self.engine) as s:
+            size = s.exec(select(func.count()).select_from(Mention).where(
+                (col(Mention.story_id) == story_id) | (col(Mention.id) == story_id))).one()
+            top = s.exec(select(Mention).where((col(Mention.story_id) == story_id) | (col(Mention.id) == story_id))
+                         .order_by(func.coalesce(Mention.reach, 0).desc(), col(Mention.id)).limit(MEMBERS_SHOWN)).all()
+        lines = [t("story.members_title", lang, n=blocks.number(size, lang))]
+        lines += [t("story.member_line", lang, author=excerpt(m.author, 80), source=escape(m.source),
+                    reach=blocks.number(m.reach or 0, lang), link=link(m.url, t("story.members_link", lang)))
+                  for m in top]
+        if size > len(top):
+            lines.append(t("story.members_more", lang, n=blocks.number(size - len(top), lang)))
+        assert self.gateway is not None
+        answer = self.gateway.call("chat.postMessage", channel=args["channel"], thread_ts=args["thread_ts"],
+                                   text="\n".join(lines)[:MESSAGE_TEXT_MAX], unfurl_links=False, unfurl_media=False)
+        if size > len(top):
+            self._upload_members(story_id, channel=str(answer.get("channel") or args["channel"]),
+                                 thread_ts=args["thread_ts"])
+        return answer
+
+    def _upload_members(self, story_id: int, *, channel: str, thread_ts: str) -> None:
+        buffer = io.StringIO()
+        out = csv.writer(buffer)
+        out.writerow(["id", "source", "author", "reach", "published_at", "url", "text"])
+        with Session(self.engine) as s:
+            rows = s.exec(select(Mention).where((col(Mention.story_id) == story_id) | (col(Mention.id) == story_id))
+                          .order_by(col(Mention.id))).all()
+            for m in rows:
+                out.writerow([m.id, m.source, m.author, m.reach or "", m.published_at.isoformat(), m.url, m.text])
+        assert self.gateway is not None
+        try:
+            self.gateway.client.files_upload_v2(channel=channel, thread_ts=thread_ts,
+                                                filename=f"vigie-story-{story_id}.csv", title=f"story {story_id}",
+                                                content=buffer.getvalue().encode())
+        except SlackApiError as exc:  # the thread message already says how many there are
+            log.warning("story_members_upload_failed", story=story_id, error=str(exc.response.get("error")))
 
     # --- read side ------------------------------------------------------------------------------
 

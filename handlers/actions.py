@@ -25,8 +25,21 @@ MODAL_BUTTONS = {
 }
 
 
-def _target(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL
+
+
+def row_id(value: object) -> int | None:
+    """A row id from a button value or a modal's metadata, or None. A value Slack echoes back could have been
+    tampered with before it reached us (a stale card, a hand-made request): only 1..MAX_ID in ASCII digits
+    (not "²" or "１", which isdigit() accepts) or a real int (not a bool) is looked up."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
+        return value
+    return None
+
+
+_target = row_id
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -40,6 +53,13 @@ def register(app: App, runtime: Runtime) -> None:
         target = _target(action.get("value"))
         if target is not None:
             answer(body, runtime.workflow.claim(mention_id=target, actor=body["user"]["id"]))
+
+    @app.action(Action.story_members.value)
+    def story_members(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        target = _target(action.get("value"))
+        if target is not None:
+            runtime.vigie.list_story_members(target, asked_by=body["user"]["id"])
 
     def modal_opener(what: str) -> Any:
         # Bolt injects listener arguments by name, so the modal's kind is bound by this closure.

@@ -3,6 +3,7 @@ Web API on a real HTTP port, and the real application wired to both."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,24 +101,50 @@ def http(runtime: Runtime) -> Iterator[TestClient]:
         yield client
 
 
+# Neutral words (no protocol keyword among them) that make each test mention's text its own: mentions
+# with the same text are copies, grouped into one story with one card (bot.storms).
+_WORDS = (  # noqa: SIM905 -- a paragraph reads better than 60 quoted words
+    "pomme nuage vélo table jardin lampe rivière crayon fenêtre montagne tapis bougie horloge panier "
+    "violon cerise château sable bouteille plume tigre orange miroir échelle valise tomate étoile "
+    "fourchette chapeau ballon girafe citron nappe boussole tambour lavande pinceau marmite hibou cactus "
+    "trottinette parapluie coquillage moulin grenier tulipe aquarelle luge écharpe pelote framboise "
+    "guitare phare radis sapin toboggan vanille wagon yaourt zèbre"
+).split()
+
+
 def mention(i: int = 1, **overrides: object) -> dict[str, object]:
+    words = " ".join(random.Random(i).sample(_WORDS, 12))
     body: dict[str, object] = {
         "source": "x",
         "external_id": f"post-{i}",
         "url": f"https://x.example/status/{i}",
         "author": f"@someone{i}",
-        "text": "Un client se plaint du service après-vente.",
+        "text": f"Un client se plaint du service après-vente ({words}).",
         "published_at": "2026-11-21T09:30:00+01:00",
     }
     body.update(overrides)
     return body
 
 
+def _pending_later(runtime: Runtime) -> int:
+    from sqlmodel import Session, func, select
+
+    from bot.models import Outbox
+
+    with Session(runtime.engine) as s:
+        return s.exec(select(func.count()).select_from(Outbox).where(
+            Outbox.status == "pending", Outbox.next_attempt_at > runtime.clock.now())).one()
+
+
 AUTH = {"Authorization": f"Bearer {INTAKE_TOKEN}"}
 
 
-def drain(runtime: Runtime, timeout: float = 10.0) -> dict[str, int]:
-    """Wait until the outbox has nothing pending or in flight; return the counts by status."""
+def drain(runtime: Runtime, timeout: float = 10.0, *, frozen: bool = False) -> dict[str, int]:
+    """Wait until the outbox has nothing pending or in flight; return the counts by status.
+
+    frozen=True is for tests whose clock only moves when they move it: rows due later (a story card's
+    throttled refresh, a retry) can only go out after the test advances the clock, so they are not waited for.
+    """
     import time
 
     deadline = time.monotonic() + timeout
@@ -125,7 +152,8 @@ def drain(runtime: Runtime, timeout: float = 10.0) -> dict[str, int]:
     while True:
         busy = executor is not None and executor.in_flight > 0
         counts = runtime.vigie.outbox_counts()
-        if not busy and not counts.get("pending") and not counts.get("sending"):
+        waiting = counts.get("pending", 0) - (_pending_later(runtime) if frozen else 0)
+        if not busy and not waiting and not counts.get("sending"):
             return counts
         if time.monotonic() > deadline:
             raise AssertionError(f"outbox not drained after {timeout}s: {counts}")

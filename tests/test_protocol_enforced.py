@@ -36,12 +36,12 @@ class Clocked:
     def intake(self, i: int, text: str, **extra) -> int:
         r = self.http.post("/intake/mentions", headers=AUTH, json=mention(i, text=text, **extra))
         assert r.status_code == 202, r.text
-        drain(self.runtime)
+        drain(self.runtime, frozen=True)
         return r.json()["mentions"][0]["id"]
 
     def sweep(self) -> None:
         self.runtime.sweep()
-        drain(self.runtime)
+        drain(self.runtime, frozen=True)
 
     def reminders(self, mention_id: int) -> list[tuple[str, str]]:
         with Session(self.runtime.engine) as s:
@@ -109,7 +109,7 @@ def test_a_mention_claimed_in_time_is_not_escalated(clocked):
     body = interactive_body(block_action(action_id="mention_claim", value=str(mid), user=LEGAL_EXPERT,
                                          channel="C0LEGAL001"))
     clocked.http.post("/slack/events", content=body, headers=signed_headers(SIGNING_SECRET, body))
-    drain(clocked.runtime)
+    drain(clocked.runtime, frozen=True)
     clocked.at(paris(2026, 11, 23, 17, 30))
     clocked.sweep()
     assert [r for r in clocked.reminders(mid) if r[0] == "first_response"] == []
@@ -175,7 +175,7 @@ def test_a_spike_proposes_a_crisis_which_is_declared_and_stood_down(clocked):
     assert len(proposals()) == 1
     body = interactive_body(block_action(action_id="crisis_declare", value="spike", user=CM1, channel="D0CM000001"))
     clocked.http.post("/slack/events", content=body, headers=signed_headers(SIGNING_SECRET, body))
-    drain(clocked.runtime)
+    drain(clocked.runtime, frozen=True)
     [declared] = [c for c in clocked.slack.calls("chat.postMessage") if c.args["channel"] == "C0CRISIS01"]
     assert "Crise déclarée" in declared.args["text"] and "nous regardons" in declared.args["text"]
     [invite] = clocked.slack.calls("conversations.invite")
@@ -186,7 +186,7 @@ def test_a_spike_proposes_a_crisis_which_is_declared_and_stood_down(clocked):
         clocked.runtime.vigie.mention(1))
     clocked.at(paris(2026, 11, 23, 11, 0))
     assert "bilan" in clocked.slash("crise fin Retour au calme").lower()
-    drain(clocked.runtime)
+    drain(clocked.runtime, frozen=True)
     ended = [c for c in clocked.slack.calls("chat.postMessage") if c.args["channel"] == "C0CRISIS01"][-1]
     assert "Fin de crise" in ended.args["text"] and "Chronologie" in ended.args["text"]
     with Session(clocked.runtime.engine) as s:

@@ -174,7 +174,7 @@ def test_failing_checks_need_a_written_override_and_labels_block(loop, runtime):
     assert any("Chiffre déjà public" in m for m in loop.thread(mid))
 
     # An internal draft can never be approved for publication.
-    mid2 = loop.intake("Un procès est annoncé", i=4)
+    mid2 = loop.intake("Un nouveau procès est annoncé demain", i=4)
     loop.click("mention_draft", mid2, LEGAL_EXPERT)
     loop.submit(LEGAL_EXPERT, {"text": "Note interne pour le juridique.", "network": "x", "language": "fr",
                                "label": "internal"})

@@ -51,6 +51,7 @@ class MentionState(StrEnum):
     ready = "ready"  # approved, waiting to be published
     published = "published"
     dismissed = "dismissed"
+    grouped = "grouped"  # a copy of another mention (a storm): its story's first mention carries the workflow
 
 
 class DraftState(StrEnum):
@@ -81,7 +82,7 @@ COMMUNITY_MANAGER: Requirement = "community_manager"
 DECISION_MAKER: Requirement = "decision_maker"
 PUBLIC_LABEL = "public"
 
-_TERMINAL = frozenset({MentionState.published, MentionState.dismissed})
+_TERMINAL = frozenset({MentionState.published, MentionState.dismissed, MentionState.grouped})
 
 
 def team_requirement(team: str) -> Requirement:
