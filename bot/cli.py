@@ -1,4 +1,9 @@
-"""The `vigie` command: run the bot, manage the database, check the protocol, import files."""
+"""The `vigie` command: run the bot, manage the database, check the protocol, import files.
+
+Messages come from the catalogues, in the `--lang` given where a command has one, else in the protocol's
+language; French (the default) when the settings or the protocol cannot be read, which is then what the
+message is about. Help texts stay in English, like the option names.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from babel.core import Locale
 from rich.console import Console
+from rich.markup import escape as markup
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot import db
 from bot.config import ConfigError, Settings, load_settings
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from bot.logs import configure
 
 app = typer.Typer(help="Vigie: social-media monitoring turned into a disciplined response, in Slack.",
@@ -31,18 +39,45 @@ out = Console(soft_wrap=True)  # never break a path or an error line in two
 err = Console(stderr=True, soft_wrap=True)
 
 
-def _settings(*required: str) -> Settings:
+def _language(given: str | None = None) -> str:
+    """`given` (a --lang option), else the configured protocol's language, else French."""
+    if given is not None:
+        if given not in LANGUAGES:
+            raise _fail(t("cli.bad_lang", _language()))
+        return given
+    from bot.protocol import EXAMPLE_PROTOCOL, ProtocolError, load_protocol
+
+    try:
+        settings = load_settings()
+        return load_protocol(settings.protocol_file or EXAMPLE_PROTOCOL).language
+    except (ConfigError, ProtocolError, OSError):
+        return DEFAULT_LANGUAGE
+
+
+def _plural(key: str, n: int, lang: str, **params: object) -> str:
+    """`key.one` or `key.other` by the language's plural rule (French: 0 and 1 are singular)."""
+    form = "one" if Locale.parse(lang).plural_form(n) == "one" else "other"
+    return t(f"{key}.{form}", lang, n=n, **params)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one error sentence (outside text cannot inject markup) and give the exit to raise."""
+    err.print(f"[red]{markup(message)}[/red]")
+    return typer.Exit(code)
+
+
+def _settings(*required: str, lang: str) -> Settings:
     try:
         settings = load_settings()
         settings.require(*required)
     except ConfigError as exc:
-        err.print(f"[red]Configuration:[/red] {exc}")
+        err.print(f"[red]{markup(t('cli.configuration', lang))}[/red] {markup(str(exc))}")
         raise typer.Exit(2) from None
     configure(settings.log_level, settings.log_format)
     return settings
 
 
-def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
+def _runtime(settings: Settings, *, lang: str):  # type: ignore[no-untyped-def]
     from slack_bolt.error import BoltError
 
     from bot.app import build_runtime
@@ -51,11 +86,12 @@ def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
     try:
         return build_runtime(settings)
     except ProtocolError as exc:
-        err.print(f"[red]The protocol file has errors:[/red]\n{exc}")
+        err.print(f"[red]{markup(t('cli.protocol_errors', lang))}[/red]")
+        err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(2) from None
     except (BoltError, OSError) as exc:  # auth.test failed: revoked or mistyped token, or Slack unreachable
-        err.print(f"[red]Configuration:[/red] Slack refused SLACK_BOT_TOKEN or could not be reached at "
-                  f"{settings.slack_api_url} ({str(exc)[:200]}): check the token and SLACK_API_URL.")
+        err.print(f"[red]{markup(t('cli.configuration', lang))}[/red] " + markup(t(
+            "cli.slack_refused", lang, url=settings.slack_api_url, error=str(exc)[:200])))
         raise typer.Exit(2) from None
 
 
@@ -72,8 +108,9 @@ def run(
     host: Annotated[str, typer.Option(help="Interface for --port.")] = "127.0.0.1",
 ) -> None:
     """Run the bot in Socket Mode (no public URL needed)."""
-    settings = _settings("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
-    runtime = _runtime(settings)
+    lang = _language()
+    settings = _settings("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", lang=lang)
+    runtime = _runtime(settings, lang=lang)
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     runtime.start()
@@ -87,7 +124,7 @@ def run(
         threading.Thread(target=server.run, daemon=True, name="vigie-http").start()
     handler = SocketModeHandler(runtime.bolt, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
     handler.connect()
-    out.print(f"Vigie is running in Socket Mode (protocol: {runtime.protocol_path}).")
+    out.print(t("cli.running", lang, protocol=runtime.protocol_path), markup=False)
     try:
         _wait_for_signal()
     finally:
@@ -101,14 +138,15 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
 ) -> None:
     """Run the bot in HTTP mode: Slack at /slack/events, the intake API, /healthz and /metrics."""
-    settings = _settings("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    runtime = _runtime(settings)
+    lang = _language()
+    settings = _settings("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", lang=lang)
+    runtime = _runtime(settings, lang=lang)
     import uvicorn
 
     from bot.http import build_http_app
 
     runtime.start()
-    out.print(f"Vigie is listening on http://{host}:{port} (protocol: {runtime.protocol_path}).")
+    out.print(t("cli.listening", lang, url=f"http://{host}:{port}", protocol=runtime.protocol_path), markup=False)
     try:
         uvicorn.run(build_http_app(runtime), host=host, port=port, log_level="warning")
     finally:
@@ -118,17 +156,19 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Apply database migrations (start-up also does it)."""
-    settings = _settings()
+    lang = _language()
+    settings = _settings(lang=lang)
     engine = db.make_engine(settings.database_url)
     db.upgrade(engine, revision)
-    out.print(f"Database at revision {db.current_revision(engine)}.")
+    out.print(t("cli.db.revision", lang, revision=db.current_revision(engine)), markup=False)
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's migration revision."""
-    settings = _settings()
-    out.print(db.current_revision(db.make_engine(settings.database_url)) or "(empty database)")
+    lang = _language()
+    settings = _settings(lang=lang)
+    out.print(db.current_revision(db.make_engine(settings.database_url)) or t("cli.db.empty", lang), markup=False)
 
 
 @protocol_app.command("check")
@@ -136,14 +176,17 @@ def protocol_check(file: Annotated[Path, typer.Argument(help="The protocol YAML 
     """Validate a protocol file; errors name the field and the line."""
     from bot.protocol import ProtocolError, load_protocol
 
+    lang = _language()
     try:
         protocol = load_protocol(file)
     except ProtocolError as exc:
-        err.print(f"[red]{file} has {len(exc.issues)} error(s):[/red]")
+        err.print(f"[red]{markup(_plural('cli.protocol.errors', len(exc.issues), lang, file=file))}[/red]")
         err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(1) from None
-    out.print(f"[green]{file} is valid:[/green] {len(protocol.teams)} teams, {len(protocol.routing)} routing rules, "
-              f"{len(protocol.feeds)} feeds.")
+    out.print(f"[green]{markup(t('cli.protocol.valid', lang, file=file))}[/green] " + markup(t(
+        "cli.protocol.summary", lang, teams=_plural("cli.count.teams", len(protocol.teams), lang),
+        rules=_plural("cli.count.rules", len(protocol.routing), lang),
+        feeds=_plural("cli.count.feeds", len(protocol.feeds), lang))))
 
 
 @app.command("import")
@@ -157,19 +200,17 @@ def import_file(
     """Import mentions from a file: every valid line is kept, every bad line reported with its number."""
     from bot.intake.files import LineError, parse_mapping, read_mentions
 
+    lang = _language()
     if not file.is_file():
-        err.print(f"[red]No file at {file}.[/red]")
-        raise typer.Exit(2)
+        raise _fail(t("cli.import.no_file", lang, file=file))
     if fmt not in (None, "csv", "jsonl"):
-        err.print("[red]--format must be csv or jsonl.[/red]")
-        raise typer.Exit(2)
+        raise _fail(t("cli.import.bad_format", lang))
     try:
         columns = parse_mapping(mapping or [])
     except ValueError as exc:
-        err.print(f"[red]--map: {exc}[/red]")
-        raise typer.Exit(2) from None
-    settings = _settings()
-    runtime = _runtime(settings)
+        raise _fail(t("cli.import.bad_map", lang, error=exc)) from None
+    settings = _settings(lang=lang)
+    runtime = _runtime(settings, lang=lang)
     reader = read_mentions(file, fmt=fmt, mapping=columns or None, source=source,  # type: ignore[arg-type]
                            default_timezone=runtime.protocol.timezone)
     errors: list[LineError] = []
@@ -186,7 +227,7 @@ def import_file(
     total_lines = _count_lines(file)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=False) as progress, reader:
-        task = progress.add_task(f"Importing {file.name} (lines)", total=total_lines)
+        task = progress.add_task(markup(t("cli.import.progress", lang, name=file.name)), total=total_lines)
         try:
             items = iter(reader)
             for line, item in items:
@@ -198,19 +239,20 @@ def import_file(
                         flush()
                 progress.update(task, completed=min(line, total_lines))
         except (ValueError, OSError) as exc:  # a whole-file problem: missing column, unreadable encoding...
-            err.print(f"[red]{file}: {exc}[/red]")
-            raise typer.Exit(2) from None
+            raise _fail(t("cli.import.file_error", lang, file=file, error=exc)) from None
         if batch:
             flush()
         progress.update(task, completed=total_lines)
     for warning in reader.warnings:
         err.print(f"[yellow]{warning}[/yellow]")
     for e in errors:
-        err.print(f"line {e.line}: {e.message}", markup=False, highlight=False)
-    out.print(f"{new} new mention(s) stored, {dup} already known, {len(errors)} line(s) with errors.")
+        err.print(t("cli.import.line_error", lang, line=e.line, error=e.message), markup=False, highlight=False)
+    out.print(t("cli.import.summary", lang, new=_plural("cli.count.new", new, lang),
+                known=_plural("cli.count.known", dup, lang), errors=_plural("cli.count.line_errors", len(errors), lang)),
+              markup=False)
     if new:
         # Relays are delivered by the outbox of the running bot (or of the next `vigie run`/`serve`).
-        out.print("Their relay cards are queued; a running Vigie delivers them.")
+        out.print(t("cli.import.queued", lang), markup=False)
     raise typer.Exit(1 if errors else 0)
 
 
@@ -225,9 +267,10 @@ def outbox_retry() -> None:
     from bot.clock import SystemClock
     from bot.outbox import retry_failed
 
-    settings = _settings()
+    lang = _language()
+    settings = _settings(lang=lang)
     n = retry_failed(db.make_engine(settings.database_url), now=SystemClock().now())
-    out.print(f"{n} message(s) queued again.")
+    out.print(_plural("cli.outbox.retried", n, lang), markup=False)
 
 
 @app.command("digest")
@@ -236,28 +279,26 @@ def digest(
     day: Annotated[str | None, typer.Option("--date", help="Local day, YYYY-MM-DD (default: yesterday).")] = None,
     lang: Annotated[str | None, typer.Option(help="fr or en (default: the protocol's language).")] = None,
     post: Annotated[bool, typer.Option("--post", help="Also post it to Slack (needs SLACK_BOT_TOKEN).")] = False,
+    week: Annotated[bool, typer.Option("--week", "--weekly",
+                                       help="The weekly summary of the 7 days ending on --date.")] = False,
 ) -> None:
-    """Print the digest of a past day in the terminal; --post also posts it where the daily one goes."""
+    """Print the digest of a past day (or, with --week, the summary of the 7 days ending on that day) in the
+    terminal; --post also posts it where the daily company-wide digest (or the team's) goes."""
     from datetime import date, timedelta
 
-    settings = _settings(*(["SLACK_BOT_TOKEN"] if post else []))
-    runtime = _runtime(settings)
+    language = _language(lang)
+    settings = _settings(*(["SLACK_BOT_TOKEN"] if post else []), lang=language)
+    runtime = _runtime(settings, lang=language)
     protocol = runtime.protocol
     if team is not None and team not in protocol.teams:
-        err.print(f"[red]--team: unknown team {team!r}; teams: {', '.join(protocol.teams)}.[/red]")
-        raise typer.Exit(2)
+        raise _fail(t("cli.digest.unknown_team", language, team=team, teams=", ".join(protocol.teams)))
     try:
         when = date.fromisoformat(day) if day else (
             runtime.clock.now().astimezone(protocol.tz).date() - timedelta(days=1))
     except ValueError:
-        err.print("[red]--date takes a day such as 2026-11-21.[/red]")
-        raise typer.Exit(2) from None
-    language = lang or protocol.language
-    if language not in ("fr", "en"):
-        err.print("[red]--lang must be fr or en.[/red]")
-        raise typer.Exit(2)
+        raise _fail(t("cli.digest.bad_date", language)) from None
     desk = runtime.digest_desk
-    text, blocks = desk.build(team=team, day=when, lang=language)  # type: ignore[union-attr]
+    text, blocks = desk.build(team=team, day=when, lang=language, weekly=week)  # type: ignore[union-attr]
     out.print(desk.as_text(blocks), markup=False, highlight=False)  # type: ignore[union-attr]
     if post:
         from bot.db import session_scope
@@ -274,7 +315,8 @@ def digest(
             runtime.worker.run_once()  # deliver now, paced like any other message
             clock.sleep(min(1.0, runtime.worker.seconds_until_due()))
         counts = runtime.vigie.outbox_counts()
-        out.print(f"Posted ({counts.get('sent', 0)} message(s) sent, {counts.get('pending', 0)} waiting).")
+        out.print(t("cli.digest.posted", language, sent=_plural("cli.count.sent", counts.get("sent", 0), language),
+                    waiting=counts.get("pending", 0)), markup=False)
 
 
 @audit_app.command("export")
@@ -289,16 +331,15 @@ def audit_export(
 
     from bot.audit import export_audit
 
+    lang = _language()
     try:
         first = date.fromisoformat(start)
         last = date.fromisoformat(end) if end else first
     except ValueError:
-        err.print("[red]--from and --to take dates such as 2026-11-21.[/red]")
-        raise typer.Exit(2) from None
+        raise _fail(t("cli.audit.bad_date", lang)) from None
     if fmt not in ("csv", "jsonl") or last < first:
-        err.print("[red]--format must be csv or jsonl, and --to must not be before --from.[/red]")
-        raise typer.Exit(2)
-    settings = _settings()
+        raise _fail(t("cli.audit.bad_options", lang))
+    settings = _settings(lang=lang)
     engine = db.make_engine(settings.database_url)
     lo = datetime.combine(first, time(0), tzinfo=UTC)
     hi = datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC)
@@ -307,12 +348,12 @@ def audit_export(
     else:
         with open(output, "w", encoding="utf-8", newline="") as fh:
             count = export_audit(engine, start=lo, end=hi, fmt=fmt, out=fh)  # type: ignore[arg-type]
-    err.print(f"{count} audit event(s) exported.")
+    err.print(_plural("cli.audit.exported", count, lang), markup=False)
 
 
 def main() -> None:
     try:
         app()
     except ConfigError as exc:  # pragma: no cover - settings errors are caught above; belt and braces
-        err.print(f"[red]Configuration:[/red] {exc}")
+        err.print(f"[red]{markup(t('cli.configuration', DEFAULT_LANGUAGE))}[/red] {markup(str(exc))}")
         sys.exit(2)

@@ -54,7 +54,7 @@ __all__ = [
 
 LANGUAGES = ("fr", "en")
 MAX_LENGTH = 2000  # characters of command text; longer input is refused before anything else
-MAX_ID = 2**63 - 1  # largest mention ID (a database BIGINT)
+MAX_ID = 2**31 - 1  # largest mention ID (a 32-bit INTEGER column on PostgreSQL)
 _SHOWN = 40  # longest piece of user input echoed back in an error message
 
 # Error message keys (texts in bot/i18n/commands.json).
@@ -210,7 +210,24 @@ REGISTRY: tuple[Subcommand, ...] = (
         ),
         default_action="status",
     ),
-    Subcommand("digest", _names("digest", "résumé"), "cmd.desc.digest"),
+    Subcommand(
+        "digest",
+        _names("digest", "résumé"),
+        "cmd.desc.digest",
+        (
+            Arg(
+                "period",
+                "choice",
+                {"en": "period", "fr": "période"},
+                required=False,
+                choices=(
+                    Choice("day", _names(("day", "yesterday"), ("jour", "hier"))),
+                    Choice("week", _names("week", "semaine")),
+                ),
+                default="day",
+            ),
+        ),
+    ),
 )
 
 

@@ -1,16 +1,18 @@
-"""The daily digest: figures that measure the quality of the response (times, deadlines kept, escalations,
-what is still waiting), not vanity counts.
+"""The daily digest and the weekly summary: figures that measure the quality of the response (times,
+deadlines kept, escalations, what is still waiting), not vanity counts.
 
-`compute_digest` reads one LOCAL day (in the protocol's timezone) for one team or the whole company, with SQL
+`compute_period` reads a `Period` of LOCAL days (in the protocol's timezone: one day for the daily digest, seven
+for the weekly summary) for one team or the whole company, and `compute_digest` is its one-day case. SQL
 aggregates only: counts and GROUP BY, durations as epoch differences and percentiles computed by the database
 (``percentile_disc`` on PostgreSQL, the k-th value with ``ORDER BY ... LIMIT 1 OFFSET k`` on SQLite). Only the
 short lists shown to people (breaches, the oldest open items, waiting drafts) come back as rows.
 
-Definitions (each day is [local midnight, next local midnight)):
+Definitions, for a period [local midnight of its first day, local midnight after its last day); "that day"
+below reads "in the period":
 
 * received: mentions received that day; published: replies published that day; dismissed: mentions
   dismissed (closed) that day; handled = published + dismissed.
-* cutoff = min(now, end of day). still_open: mentions received before the cutoff and neither published nor
+* cutoff = min(now, end of the period). still_open: mentions received before the cutoff and neither published nor
   closed by then (milestones, not the current state, so a past day always gives the same answer).
 * first response / publication times: ``first_response_at - received_at`` and ``published_at_reply -
   received_at`` for the mentions whose milestone happened that day; p50/p90 are ``percentile_disc``.
@@ -18,10 +20,12 @@ Definitions (each day is [local midnight, next local midnight)):
 * breaches: a milestone that happened that day after its due ("late"), and a due that passed that day with
   its milestone still missing at the cutoff ("overdue"; not counted in sla_total, which counts milestones).
 * escalations: Reminder rows sent that day; at_deadline: those whose step was at or after the deadline.
-* grown sources/themes: count that day >= 1.5 x the daily average of the 7 previous days and at least
+* grown sources/themes: count in the period >= 1.5 x its average over the baseline periods and at least
   3 mentions above it.
-* baseline: the same core figures over the 7 previous days; counts are daily averages, shares and
-  percentiles are pooled over the 7 days (an average of daily percentiles means nothing).
+* baseline: the same core figures over the periods of the same length just before (the 7 previous days for
+  the daily digest, the 4 previous weeks for the weekly summary); counts are averages per period, shares
+  and percentiles are pooled over the whole baseline (an average of percentiles means nothing).
+* per-team lines (weekly company-wide summary): the core figures above for each team, and its late mentions.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from babel.core import Locale
-from babel.dates import format_date, format_datetime, format_time, format_timedelta
+from babel.dates import format_date, format_datetime, format_interval, format_time, format_timedelta
 from babel.numbers import format_decimal, format_percent
 from sqlalchemy import ColumnElement, and_, bindparam, case, extract, func, or_, select, text
 from sqlalchemy.engine import Connection, Engine
@@ -45,9 +49,13 @@ from bot.slack_text import escape
 
 TERMINAL_STATES = ("published", "dismissed")
 LIST_LIMIT = 10  # oldest open items and waiting drafts kept in the figures
-GROWTH_FACTOR_NUM, GROWTH_FACTOR_DEN = 3, 2  # >= 150 % of the daily average
+GROWTH_FACTOR_NUM, GROWTH_FACTOR_DEN = 3, 2  # >= 150 % of the baseline average (per day, or per week)
 GROWTH_MIN_EXTRA = 3  # and at least 3 mentions above it
-BASELINE_DAYS = 7
+BASELINE_DAYS = 7  # the daily digest is compared with the 7 previous days
+# The weekly summary is compared with the average of the 4 previous weeks rather than with last week alone: a
+# week already holds every weekday, and 4 weeks damp one unusual week (after a crisis week, a comparison
+# with that week alone would flatter everything).
+BASELINE_WEEKS = 4
 
 # Slack limits (chat.postMessage / Block Kit).
 MAX_BLOCKS = 50
@@ -63,6 +71,32 @@ _TS_RE = re.compile(r"^\d{1,12}\.\d{1,9}$")
 
 
 # ---------------------------------------------------------------------------- figures
+
+
+@dataclass(frozen=True)
+class Period:
+    """`days` local days from `first`, compared with the `baseline` periods of the same length just before."""
+
+    first: date
+    days: int = 1
+    baseline: int = BASELINE_DAYS
+
+    @property
+    def last(self) -> date:
+        return self.first + timedelta(days=self.days - 1)
+
+    @property
+    def weekly(self) -> bool:
+        return self.days > 1
+
+
+def one_day(day: date) -> Period:
+    return Period(day, 1, BASELINE_DAYS)
+
+
+def week_ending(last: date) -> Period:
+    """The 7 local days ending on `last` (included), against the 4 weeks before them."""
+    return Period(last - timedelta(days=6), 7, BASELINE_WEEKS)
 
 
 @dataclass(frozen=True)
@@ -100,15 +134,15 @@ class CrisisItem:
     declared_at: datetime
     ended_at: datetime | None
     reason: str | None
-    declared_today: bool
-    ended_today: bool
+    declared_in_period: bool
+    ended_in_period: bool
 
 
 @dataclass(frozen=True)
 class Growth:
     key: str  # the source or the tag
-    today: int
-    average: float  # daily average over the previous 7 days
+    count: int  # in the period
+    average: float  # average per period over the baseline
 
 
 @dataclass(frozen=True)
@@ -121,8 +155,22 @@ class WaitingDraft:
 
 
 @dataclass(frozen=True)
+class TeamLine:
+    """One team's line in the company-wide weekly summary."""
+
+    team: str
+    received: int
+    handled: int
+    still_open: int
+    sla_kept: float | None
+    sla_total: int
+    first_response_p50: timedelta | None
+    late: int  # distinct mentions with a missed deadline in the period
+
+
+@dataclass(frozen=True)
 class CoreFigures:
-    """The comparable figures: for the day itself, or daily averages over the previous 7 days."""
+    """The comparable figures: for the period itself, or averages per period over the baseline."""
 
     received: float
     published: float
@@ -139,7 +187,7 @@ class CoreFigures:
 
 @dataclass(frozen=True)
 class DigestFigures:
-    day: date
+    period: Period
     team: str | None
     timezone: str
     cutoff: datetime  # min(now, end of day): open items and overdue dues are judged at this instant
@@ -163,6 +211,12 @@ class DigestFigures:
     waiting_drafts_count: int
     waiting_drafts: tuple[WaitingDraft, ...]
     previous: CoreFigures
+    teams: tuple[TeamLine, ...] = ()
+
+    @property
+    def day(self) -> date:
+        """The period's first day (the day itself for a daily digest)."""
+        return self.period.first
 
     @property
     def late_mentions(self) -> tuple[int, ...]:
@@ -178,6 +232,12 @@ def day_bounds(day: date, tz: Any) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     return start, end
+
+
+def period_bounds(period: Period, tz: Any) -> tuple[datetime, datetime]:
+    """[start, end) of the period's local days, as aware UTC datetimes (a week holding a DST change is 167 or
+    169 hours)."""
+    return day_bounds(period.first, tz)[0], day_bounds(period.last, tz)[1]
 
 
 def _seconds(conn: Connection, later: Any, earlier: Any) -> ColumnElement[Any]:
@@ -287,30 +347,30 @@ def _escalations(conn: Connection, start: datetime, end: datetime, team: str | N
     return Escalations(int(sent), int(late))
 
 
-def _growth(rows: Any) -> tuple[Growth, ...]:
+def _growth(rows: Any, baseline: int) -> tuple[Growth, ...]:
     out = []
-    for key, today, before in rows:
-        today, before = int(today or 0), int(before or 0)
-        # today >= 1.5 * before / 7  and  today - before / 7 >= 3, in integers
-        if (2 * BASELINE_DAYS * today >= GROWTH_FACTOR_NUM * before
-                and BASELINE_DAYS * today - before >= GROWTH_MIN_EXTRA * BASELINE_DAYS):
-            out.append(Growth(str(key), today, before / BASELINE_DAYS))
-    out.sort(key=lambda g: (-(g.today - g.average), g.key))
+    for key, count, before in rows:
+        count, before = int(count or 0), int(before or 0)
+        # count >= 1.5 * before / baseline  and  count - before / baseline >= 3, in integers
+        if (2 * baseline * count >= GROWTH_FACTOR_NUM * before
+                and baseline * count - before >= GROWTH_MIN_EXTRA * baseline):
+            out.append(Growth(str(key), count, before / baseline))
+    out.sort(key=lambda g: (-(g.count - g.average), g.key))
     return tuple(out)
 
 
 def _grown_sources(conn: Connection, start7: datetime, start: datetime, end: datetime,
-                   team: str | None) -> tuple[Growth, ...]:
+                   team: str | None, baseline: int) -> tuple[Growth, ...]:
     today = func.sum(case((Mention.received_at >= start, 1), else_=0))
     before = func.sum(case((Mention.received_at < start, 1), else_=0))
     rows = conn.execute(select(Mention.source, today, before)
                         .where(*_between(Mention.received_at, start7, end), *_team(team))
                         .group_by(Mention.source))
-    return _growth(rows)
+    return _growth(rows, baseline)
 
 
 def _grown_themes(conn: Connection, start7: datetime, start: datetime, end: datetime,
-                  team: str | None) -> tuple[Growth, ...]:
+                  team: str | None, baseline: int) -> tuple[Growth, ...]:
     if conn.dialect.name == "postgresql":
         source = "mention AS m CROSS JOIN LATERAL json_array_elements_text(m.tags) AS j(value)"
     else:
@@ -328,7 +388,7 @@ def _grown_themes(conn: Connection, start7: datetime, start: datetime, end: date
     stmt = text(sql).bindparams(*(bindparam(k, type_=UTCDateTime()) for k in ("start", "start7", "end")))
     if team is not None:
         params["team"] = team
-    return _growth(conn.execute(stmt, params))
+    return _growth(conn.execute(stmt, params), baseline)
 
 
 def daily_series(engine: Engine, *, protocol: Protocol, last_day: date, days: int,
@@ -348,9 +408,16 @@ def daily_series(engine: Engine, *, protocol: Protocol, last_day: date, days: in
 def compute_digest(engine: Engine, *, protocol: Protocol, day: date, team: str | None,
                    now: datetime) -> DigestFigures:
     """The figures of the local day `day` (protocol timezone) for `team`, or company-wide when None."""
+    return compute_period(engine, protocol=protocol, period=one_day(day), team=team, now=now)
+
+
+def compute_period(engine: Engine, *, protocol: Protocol, period: Period, team: str | None, now: datetime,
+                   per_team: bool = False) -> DigestFigures:
+    """The figures of `period` (local days, protocol timezone) for `team`, or company-wide when None; with
+    `per_team` (company-wide only), one line per team as well."""
     tz = protocol.tz
-    start, end = day_bounds(day, tz)
-    start7, _ = day_bounds(day - timedelta(days=BASELINE_DAYS), tz)
+    start, end = period_bounds(period, tz)
+    start7, _ = day_bounds(period.first - timedelta(days=period.days * period.baseline), tz)
     cutoff = min(now.astimezone(UTC), end)
     tw = _team(team)
     with engine.connect() as conn:
@@ -373,8 +440,8 @@ def compute_digest(engine: Engine, *, protocol: Protocol, day: date, team: str |
                            and_(Crisis.ended_at >= start, Crisis.ended_at < end)))
                 .order_by(Crisis.declared_at, Crisis.id))
         )
-        grown_sources = _grown_sources(conn, start7, start, end, team)
-        grown_themes = _grown_themes(conn, start7, start, end, team)
+        grown_sources = _grown_sources(conn, start7, start, end, team, period.baseline)
+        grown_themes = _grown_themes(conn, start7, start, end, team, period.baseline)
         pending = [Draft.state == "pending", *tw]
         waiting_count = conn.execute(select(func.count()).select_from(Draft).join(Mention, Mention.id == Draft.mention_id)
                                      .where(*pending)).scalar_one()
@@ -385,24 +452,45 @@ def compute_digest(engine: Engine, *, protocol: Protocol, day: date, team: str |
                 .join(Mention, Mention.id == Draft.mention_id).where(*pending)
                 .order_by(Draft.created_at, Draft.id).limit(LIST_LIMIT))
         )
-    days = BASELINE_DAYS
+        teams = _team_lines(conn, protocol, start, end, cutoff, breaches) if per_team and team is None else ()
+    n = period.baseline
     previous = CoreFigures(
-        received=prev["received"] / days, published=prev["published"] / days, dismissed=prev["dismissed"] / days,
-        handled=prev["handled"] / days, first_response_p50=prev["first_response_p50"],
+        received=prev["received"] / n, published=prev["published"] / n, dismissed=prev["dismissed"] / n,
+        handled=prev["handled"] / n, first_response_p50=prev["first_response_p50"],
         first_response_p90=prev["first_response_p90"], publication_p50=prev["publication_p50"],
-        publication_p90=prev["publication_p90"], sla_kept=prev["sla_kept"], sla_total=prev["sla_total"] / days,
-        escalations=prev["escalations"] / days,
+        publication_p90=prev["publication_p90"], sla_kept=prev["sla_kept"], sla_total=prev["sla_total"] / n,
+        escalations=prev["escalations"] / n,
     )
     return DigestFigures(
-        day=day, team=team, timezone=protocol.timezone, cutoff=cutoff,
+        period=period, team=team, timezone=protocol.timezone, cutoff=cutoff,
         received=core["received"], published=core["published"], dismissed=core["dismissed"],
         handled=core["handled"], still_open=still_open, oldest_open=oldest,
         first_response_p50=core["first_response_p50"], first_response_p90=core["first_response_p90"],
         publication_p50=core["publication_p50"], publication_p90=core["publication_p90"],
         sla_kept=core["sla_kept"], sla_total=core["sla_total"], breaches=breaches, escalations=escalations,
         crises=crises, grown_sources=grown_sources, grown_themes=grown_themes,
-        waiting_drafts_count=waiting_count, waiting_drafts=waiting, previous=previous,
+        waiting_drafts_count=waiting_count, waiting_drafts=waiting, previous=previous, teams=teams,
     )
+
+
+def _team_lines(conn: Connection, protocol: Protocol, start: datetime, end: datetime, cutoff: datetime,
+                breaches: tuple[Breach, ...]) -> tuple[TeamLine, ...]:
+    """The protocol's teams in its order, then any other team key found among the period's mentions (a team
+    removed from the protocol still counts in the totals, so it keeps its line)."""
+    open_by_team = dict(conn.execute(select(Mention.team, func.count()).where(*_open_filter(cutoff))
+                                     .group_by(Mention.team)).all())
+    seen = conn.execute(select(Mention.team).where(*_between(Mention.received_at, start, end)).distinct()).scalars()
+    keys = list(dict.fromkeys([*protocol.teams, *sorted(seen), *sorted(open_by_team)]))
+    late: dict[str, set[int]] = {}
+    for b in breaches:
+        late.setdefault(b.team, set()).add(b.mention_id)
+    lines = []
+    for key in keys:
+        core = _core(conn, start, end, key)
+        lines.append(TeamLine(key, core["received"], core["handled"], int(open_by_team.get(key, 0)),
+                              core["sla_kept"], core["sla_total"], core["first_response_p50"],
+                              len(late.get(key, ()))))
+    return tuple(lines)
 
 
 # ---------------------------------------------------------------------------- text
@@ -450,13 +538,29 @@ def interpretation(fig: DigestFigures, *, lang: str, team_name: str | None = Non
                    team_names: Mapping[str, str] | None = None) -> str:
     """One short, rule-based line that leads the digest. `team_name` is the digest's team (None: company);
     `team_names` (key -> display name) lets a company-wide line say which team the late answers are in.
+    A weekly summary adds the share of deadlines kept against the previous weeks'.
     The result is plain text (not escaped)."""
     lang = normalise(lang)
+    line = _lead(fig, lang, team_names)
+    prev = fig.previous.sla_kept
+    if fig.period.weekly and fig.sla_kept is not None and prev is not None:
+        line += t("weekly.interp.sla_trend", lang, kept=_pct(fig.sla_kept, lang), before=_pct(prev, lang),
+                  weeks=format_decimal(fig.period.baseline, locale=lang))
+    return line
+
+
+def _lead(fig: DigestFigures, lang: str, team_names: Mapping[str, str] | None) -> str:
     tz = _zone(fig.timezone)
-    declared = [c for c in fig.crises if c.declared_today and c.ended_at is None]
+    weekly = fig.period.weekly
+    declared = [c for c in fig.crises if c.declared_in_period and c.ended_at is None]
     if declared:
         c = declared[0]
         at = format_time(c.declared_at, format="short", tzinfo=tz, locale=lang)
+        if weekly:
+            day = format_date(c.declared_at.astimezone(tz), "EEEE", locale=lang)
+            if c.reason:
+                return t("weekly.interp.crisis", lang, day=day, time=at, reason=c.reason)
+            return t("weekly.interp.crisis_no_reason", lang, day=day, time=at)
         if c.reason:
             return t("digest.interp.crisis", lang, time=at, reason=c.reason)
         return t("digest.interp.crisis_no_reason", lang, time=at)
@@ -478,10 +582,11 @@ def interpretation(fig: DigestFigures, *, lang: str, team_name: str | None = Non
     suffix = ""
     if fig.grown_sources:
         g = fig.grown_sources[0]
-        suffix = t("digest.interp.growth", lang, source=g.key, today=format_decimal(g.today, locale=lang),
-                   avg=_avg(g.average, lang))
+        count, avg = format_decimal(g.count, locale=lang), _avg(g.average, lang)
+        suffix = (t("weekly.interp.growth", lang, source=g.key, count=count, avg=avg) if weekly
+                  else t("digest.interp.growth", lang, source=g.key, today=count, avg=avg))
     if fig.received == 0 and fig.still_open == 0 and fig.sla_total == 0:
-        return t("digest.interp.quiet", lang) + suffix
+        return (t("weekly.interp.quiet", lang) if weekly else t("digest.interp.quiet", lang)) + suffix
     if fig.still_open:
         return t("digest.interp.on_time", lang) + _plural("digest.interp.still_open", fig.still_open, lang) + suffix
     return t("digest.interp.all_clear", lang) + suffix
@@ -514,10 +619,10 @@ def _list_text(title: str, lines: list[str], total: int, lang: str, *, limit: in
     return body[:limit]
 
 
-def _field(label: str, value: str, compare: str | None, lang: str) -> dict[str, Any]:
+def _field(label: str, value: str, compare: str | None) -> dict[str, Any]:
     body = f"*{label}*\n{value}"
     if compare:
-        body += "\n" + t("digest.compare", lang, value=compare)
+        body += "\n" + compare
     return {"type": "mrkdwn", "text": body[:FIELD_TEXT_MAX]}
 
 
@@ -532,21 +637,34 @@ def _pair(p50: timedelta | None, p90: timedelta | None, lang: str) -> str:
 
 
 def digest_blocks(fig: DigestFigures, *, protocol: Protocol, lang: str, title: str) -> list[dict[str, Any]]:
-    """The digest as Block Kit blocks for a message (within Slack's limits)."""
+    """The digest (or the weekly summary) as Block Kit blocks for a message (within Slack's limits)."""
     lang = normalise(lang)
     tz = protocol.tz
+    weekly = fig.period.weekly
     names = {key: team.name.get(lang) for key, team in protocol.teams.items()}
     team_name = names.get(fig.team, fig.team) if fig.team else None
     prev = fig.previous
     num = lambda n: format_decimal(n, locale=lang)
-    hm = lambda d: format_time(d, format="short", tzinfo=tz, locale=lang)
 
+    def hm(d: datetime) -> str:  # a day of the week: a time alone; a week: the day too
+        at = format_time(d, format="short", tzinfo=tz, locale=lang)
+        if not weekly:
+            return at
+        return t("weekly.when", lang, day=format_date(d.astimezone(tz), "EEE d", locale=lang), time=at)
+
+    def compare(value: str) -> str:
+        if weekly:
+            return t("weekly.compare", lang, value=value, weeks=num(fig.period.baseline))
+        return t("digest.compare", lang, value=value)
+
+    when = (format_interval(fig.period.first, fig.period.last, "yMMMMEEEEd", locale=lang) if weekly
+            else format_date(fig.day, format="full", locale=lang))
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": (title or t("digest.title", lang))[:HEADER_MAX]}},
         {"type": "section", "text": {"type": "mrkdwn", "text": "*" + escape(
             interpretation(fig, lang=lang, team_name=team_name, team_names=names))[:SECTION_TEXT_MAX - 2] + "*"}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": t(
-            "digest.scope", lang, date=format_date(fig.day, format="full", locale=lang),
+            "digest.scope", lang, date=when,
             team=escape(team_name) if team_name else t("digest.all_teams", lang),
             timezone=escape(protocol.timezone))[:CONTEXT_TEXT_MAX]}]},
     ]
@@ -555,34 +673,46 @@ def digest_blocks(fig: DigestFigures, *, protocol: Protocol, lang: str, title: s
         sla_value += " " + t("digest.sla_of", lang, kept=num(round((fig.sla_kept or 0) * fig.sla_total)),
                              total=num(fig.sla_total))
     fields = [
-        _field(t("digest.f.received", lang), num(fig.received), _avg(prev.received, lang), lang),
+        _field(t("digest.f.received", lang), num(fig.received), compare(_avg(prev.received, lang))),
         _field(t("digest.f.handled", lang),
                t("digest.handled_detail", lang, handled=num(fig.handled), published=num(fig.published),
-                 dismissed=num(fig.dismissed)), _avg(prev.handled, lang), lang),
-        _field(t("digest.f.still_open", lang), num(fig.still_open), None, lang),
-        _field(t("digest.f.sla", lang), sla_value, _pct(prev.sla_kept, lang), lang),
+                 dismissed=num(fig.dismissed)), compare(_avg(prev.handled, lang))),
+        _field(t("digest.f.still_open", lang), num(fig.still_open), None),
+        _field(t("digest.f.sla", lang), sla_value, compare(_pct(prev.sla_kept, lang))),
         _field(t("digest.f.first_response", lang), _pair(fig.first_response_p50, fig.first_response_p90, lang),
-               _pair(prev.first_response_p50, prev.first_response_p90, lang), lang),
+               compare(_pair(prev.first_response_p50, prev.first_response_p90, lang))),
         _field(t("digest.f.publication", lang), _pair(fig.publication_p50, fig.publication_p90, lang),
-               _pair(prev.publication_p50, prev.publication_p90, lang), lang),
+               compare(_pair(prev.publication_p50, prev.publication_p90, lang))),
         _field(t("digest.f.escalations", lang),
                t("digest.escalations_detail", lang, sent=num(fig.escalations.sent),
-                 at_deadline=num(fig.escalations.at_deadline)), _avg(prev.escalations, lang), lang),
-        _field(t("digest.f.waiting_drafts", lang), num(fig.waiting_drafts_count), None, lang),
+                 at_deadline=num(fig.escalations.at_deadline)), compare(_avg(prev.escalations, lang))),
+        _field(t("digest.f.waiting_drafts", lang), num(fig.waiting_drafts_count), None),
     ]
     blocks.append({"type": "section", "fields": fields[:MAX_FIELDS]})
 
+    if fig.teams:
+        lines = [t("weekly.team_line", lang, team=_team_label(line.team, names), received=num(line.received),
+                   handled=num(line.handled), still_open=num(line.still_open), sla=_pct(line.sla_kept, lang),
+                   first_response=duration_words(line.first_response_p50, lang), late=num(line.late))
+                 for line in fig.teams]
+        blocks.append(_section(_list_text("*" + t("weekly.s.teams", lang) + "*", lines, len(lines), lang)))
     if fig.breaches:
         lines = []
         for b in fig.breaches:
             ref = mention_ref(b.mention_id, b.channel, b.relay_ts, lang)
             stage = t(f"digest.stage.{b.stage}", lang)
+            team = _team_label(b.team, names)
             if b.kind == "late" and b.at is not None:
-                lines.append(t("digest.breach.late", lang, ref=ref, stage=stage, due=hm(b.due), at=hm(b.at),
-                               delay=duration_words(b.at - b.due, lang), team=_team_label(b.team, names)))
+                delay = duration_words(b.at - b.due, lang)
+                lines.append(
+                    t("weekly.breach.late", lang, ref=ref, stage=stage, due=hm(b.due), at=hm(b.at), delay=delay,
+                      team=team) if weekly
+                    else t("digest.breach.late", lang, ref=ref, stage=stage, due=hm(b.due), at=hm(b.at),
+                           delay=delay, team=team))
             else:
-                lines.append(t("digest.breach.overdue", lang, ref=ref, stage=stage, due=hm(b.due),
-                               team=_team_label(b.team, names)))
+                lines.append(t("weekly.breach.overdue", lang, ref=ref, stage=stage, due=hm(b.due), team=team)
+                             if weekly else
+                             t("digest.breach.overdue", lang, ref=ref, stage=stage, due=hm(b.due), team=team))
         blocks.append(_section(_list_text("*" + t("digest.s.breaches", lang) + "*", lines, len(lines), lang)))
     if fig.still_open:
         lines = [t("digest.open_line", lang, ref=mention_ref(o.mention_id, o.channel, o.relay_ts, lang),
@@ -597,7 +727,10 @@ def digest_blocks(fig: DigestFigures, *, protocol: Protocol, lang: str, title: s
                                           fig.waiting_drafts_count, lang)))
     for key, items in (("digest.s.grown_sources", fig.grown_sources), ("digest.s.grown_themes", fig.grown_themes)):
         if items:
-            lines = [t("digest.growth_line", lang, key=escape(g.key), today=num(g.today), avg=_avg(g.average, lang))
+            lines = [t("weekly.growth_line", lang, key=escape(g.key), count=num(g.count), avg=_avg(g.average, lang),
+                       weeks=num(fig.period.baseline)) if weekly
+                     else t("digest.growth_line", lang, key=escape(g.key), today=num(g.count),
+                            avg=_avg(g.average, lang))
                      for g in items]
             blocks.append(_section(_list_text("*" + t(key, lang) + "*", lines, len(lines), lang)))
     if fig.crises:
@@ -611,9 +744,10 @@ def digest_blocks(fig: DigestFigures, *, protocol: Protocol, lang: str, title: s
             else:
                 lines.append(t("digest.crisis_ongoing", lang, declared=declared, reason=reason))
         blocks.append(_section(_list_text("*" + t("digest.s.crises", lang) + "*", lines, len(lines), lang)))
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": t(
-        "digest.footer", lang, days=num(BASELINE_DAYS),
-        cutoff=format_datetime(fig.cutoff, format="short", tzinfo=tz, locale=lang))}]})
+    cutoff = format_datetime(fig.cutoff, format="short", tzinfo=tz, locale=lang)
+    footer = (t("weekly.footer", lang, weeks=num(fig.period.baseline), cutoff=cutoff) if weekly
+              else t("digest.footer", lang, days=num(fig.period.baseline), cutoff=cutoff))
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer[:CONTEXT_TEXT_MAX]}]})
     return blocks[:MAX_BLOCKS]
 
 
@@ -630,7 +764,8 @@ def fallback_text(fig: DigestFigures, *, protocol: Protocol, lang: str, title: s
 
 
 __all__ = [
-    "Breach", "CoreFigures", "CrisisItem", "DigestFigures", "Escalations", "Growth", "OpenItem", "WaitingDraft",
-    "compute_digest", "day_bounds", "digest_blocks", "fallback_text", "interpretation",
+    "Breach", "CoreFigures", "CrisisItem", "DigestFigures", "Escalations", "Growth", "OpenItem", "Period", "TeamLine",
+    "WaitingDraft", "compute_digest", "compute_period", "day_bounds", "digest_blocks", "fallback_text",
+    "interpretation", "one_day", "period_bounds", "week_ending",
 ]
 

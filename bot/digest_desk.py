@@ -1,5 +1,6 @@
 """Posting digests: each team's daily digest in its channel, the company-wide one for the community
-managers, the weekly summary, at the protocol's local times. Each is a `DigestRun` row with a unique key,
+managers, and the weekly summary (the 7 days ending yesterday, with a line per team) where the company-wide
+one goes, at the protocol's local times. Each is a `DigestRun` row with a unique key,
 written with its messages in one transaction, so it goes out once whatever the instances or restarts.
 The chart is a bonus: the digest reads completely without it, and a failed upload is only logged.
 """
@@ -36,9 +37,11 @@ class DigestDesk:
         return t("digest.weekly_title" if weekly else "digest.title", lang)
 
     def build(self, *, team: str | None, day: date, lang: str, weekly: bool = False) -> tuple[str, list[dict[str, Any]]]:
-        """(fallback text, blocks) of the digest of `day` (a local day) for a team, or the whole company."""
-        figures = digests.compute_digest(self.vigie.engine, protocol=self.protocol, day=day, team=team,
-                                         now=self.vigie.clock.now())
+        """(fallback text, blocks) of the digest of `day` (a local day) for a team, or the whole company;
+        `weekly`: the summary of the 7 days ending on `day`, with a line per team when company-wide."""
+        period = digests.week_ending(day) if weekly else digests.one_day(day)
+        figures = digests.compute_period(self.vigie.engine, protocol=self.protocol, period=period, team=team,
+                                         now=self.vigie.clock.now(), per_team=weekly)
         title = self.title(team=team, day=day, lang=lang, weekly=weekly)
         text = digests.fallback_text(figures, protocol=self.protocol, lang=lang, title=title)
         return text, digests.digest_blocks(figures, protocol=self.protocol, lang=lang, title=title)
@@ -68,8 +71,9 @@ class DigestDesk:
         if local.time() >= cfg.time:
             for team in [*self.protocol.teams, None]:
                 posted += self._post("daily", team, yesterday, now)
+        # Only on the protocol's day: like the daily digest, a summary whose day was missed is not sent late.
         if WEEKDAYS[local.weekday()] == cfg.weekly.day and local.time() >= cfg.weekly.time:
-            posted += self._post("weekly", None, yesterday, now)
+            posted += self._post("weekly", None, yesterday, now)  # the week ending yesterday
         if posted:
             self.vigie.on_commit()
         return posted
@@ -84,7 +88,7 @@ class DigestDesk:
     def _post(self, kind: str, team: str | None, day: date, now: datetime) -> int:
         lang = self.protocol.language
         text, blocks = self.build(team=team, day=day, lang=lang, weekly=kind == "weekly")
-        destinations = self.destinations(team) if kind == "daily" else list(self.protocol.community_managers)
+        destinations = self.destinations(team)
         try:
             with session_scope(self.vigie.engine) as s:
                 s.add(DigestRun(kind=kind, scope=team or COMPANY, day=day.isoformat(), posted_at=now))

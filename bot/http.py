@@ -19,9 +19,19 @@ from pydantic import TypeAdapter, ValidationError
 from slack_bolt.request import BoltRequest
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
-from bot.intake.schema import MAX_BATCH, MAX_BODY_BYTES, MentionIn
+from bot.i18n import t
+from bot.intake.schema import (
+    MAX_BATCH,
+    MAX_BODY_BYTES,
+    MentionIn,
+    field_errors,
+    field_summary,
+    request_language,
+)
+from bot.outbox import slack_health
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -30,6 +40,9 @@ log = structlog.get_logger(__name__)
 SLACK_MAX_BODY = 1024 * 1024
 _ONE = TypeAdapter(MentionIn)
 _MANY = TypeAdapter(list[MentionIn])
+# The database is down, restarting, unreachable, or every pooled connection is busy: the caller should retry
+# later (503 + Retry-After), and nothing was stored since the batch is one transaction.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 
 class BodyTooLarge(Exception):
@@ -50,21 +63,12 @@ async def read_capped(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _problem(status: int, message: str, **extra: Any) -> JSONResponse:
+def _problem(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    """An error body: a stable `code` for programs, a `message` for people (in the sender's language)."""
     headers = {"Retry-After": str(extra.pop("retry_after"))} if "retry_after" in extra else None
-    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
-
-
-def _field_errors(exc: ValidationError, batch: bool) -> list[dict[str, Any]]:
-    out = []
-    for err in exc.errors(include_url=False, include_context=False, include_input=False):
-        loc = list(err["loc"])
-        where = (f"[{loc[0]}]." if batch and loc and isinstance(loc[0], int) else "") + ".".join(
-            str(p) for p in (loc[1:] if batch and loc and isinstance(loc[0], int) else loc)
-        )
-        message = "is required" if err["type"] == "missing" else str(err["msg"]).removeprefix("Value error, ")
-        out.append({"field": where or "(body)", "message": message})
-    return out
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    return JSONResponse({"code": code, "message": message, **extra}, status_code=status, headers=headers)
 
 
 def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
@@ -107,45 +111,55 @@ def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
         },
     )
     async def intake(request: Request) -> Response:
+        lang = request_language(request.headers.get("accept-language"), runtime.protocol.language)
         actor = token_name(request.headers.get("authorization"))
         if actor is None:
-            msg = "missing or wrong bearer token" if tokens else "intake is disabled: set VIGIE_INTAKE_TOKENS"
-            return JSONResponse({"error": msg}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            if tokens:
+                return _problem(401, "unauthorized", t("intake.error.unauthorized", lang))
+            return _problem(401, "intake_disabled", t("intake.error.intake_disabled", lang))
         try:
             raw = await read_capped(request, MAX_BODY_BYTES)
         except BodyTooLarge:
-            return _problem(413, f"body is larger than {MAX_BODY_BYTES} bytes; send smaller batches")
+            return _problem(413, "body_too_large", t("intake.error.body_too_large", lang, limit=MAX_BODY_BYTES))
         try:
             data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return _problem(400, f"body is not valid JSON: {exc}")
+        except UnicodeDecodeError:
+            return _problem(400, "invalid_json", t("intake.error.invalid_encoding", lang))
+        except json.JSONDecodeError as exc:
+            return _problem(400, "invalid_json", t("intake.error.invalid_json", lang, line=exc.lineno,
+                                                   column=exc.colno))
         batch = isinstance(data, list)
         if batch and len(data) > MAX_BATCH:
-            return _problem(413, f"{len(data)} mentions in one request; at most {MAX_BATCH}")
+            return _problem(413, "too_many_mentions", t("intake.error.too_many_mentions", lang, count=len(data),
+                                                        limit=MAX_BATCH))
         if batch and not data:
-            return _problem(422, "the list of mentions is empty", fields=[])
+            return _problem(422, "empty_batch", t("intake.error.empty_batch", lang), fields=[])
         try:
             mentions = _MANY.validate_python(data) if batch else [_ONE.validate_python(data)]
         except ValidationError as exc:
-            fields = _field_errors(exc, batch)
-            summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
-            return _problem(422, f"invalid mention: {summary}", fields=fields)
+            fields = field_errors(exc, batch=batch, lang=lang)
+            summary = field_summary(fields, lang)
+            return _problem(422, "invalid_mention", t("intake.error.invalid_mention", lang, summary=summary),
+                            fields=fields)
         try:
             results = await run_in_threadpool(runtime.vigie.ingest, mentions, actor=actor)
-        except (OperationalError, InterfaceError) as exc:  # the database is down or restarting
+        except DATABASE_UNAVAILABLE as exc:
             log.warning("intake_database_unavailable", error=type(exc).__name__)
-            return _problem(503, "the database is unavailable; nothing was stored, try again", retry_after=5)
+            return _problem(503, "database_unavailable", t("intake.error.database_unavailable", lang),
+                            retry_after=5)
         runtime.metrics.ingested(results, door="api")
         body = {
             "accepted": sum(not r.duplicate for r in results),
             "duplicates": sum(r.duplicate for r in results),
-            "mentions": [{"id": r.id, "external_id": m.external_id, "source": m.source, "duplicate": r.duplicate}
+            # "story": the id of the story a copy joined (the mention that has the card), else absent.
+            "mentions": [{"id": r.id, "external_id": m.external_id, "source": m.source, "duplicate": r.duplicate,
+                          **({"story": r.story} if r.story is not None else {})}
                          for r, m in zip(results, mentions, strict=True)],
         }
         return JSONResponse(body, status_code=202)
 
     @api.get("/healthz", summary="Liveness and database check")
-    async def healthz() -> Response:
+    async def healthz(request: Request) -> Response:
         def check() -> None:
             with runtime.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
@@ -153,8 +167,17 @@ def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
         try:
             await run_in_threadpool(check)
         except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
-            return _problem(503, f"database unavailable: {type(exc).__name__}", retry_after=5)
-        return JSONResponse({"status": "ok", "outbox": await run_in_threadpool(runtime.vigie.outbox_counts)})
+            lang = request_language(request.headers.get("accept-language"), runtime.protocol.language)
+            return _problem(503, "database_unavailable",
+                            t("intake.error.health_database", lang, error=type(exc).__name__), retry_after=5)
+        body: dict[str, Any] = {"status": "ok", "outbox": await run_in_threadpool(runtime.vigie.outbox_counts)}
+        # Slack deliveries held for a person (a refused token, a channel that refuses the bot): still 200, as the
+        # intake works and stores everything, but said here for whoever watches.
+        slack = await run_in_threadpool(slack_health, runtime.engine)
+        if slack:
+            body["slack"] = slack
+            body["status"] = "degraded" if "token_refused" in slack else "ok"
+        return JSONResponse(body)
 
     @api.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     async def metrics() -> Response:

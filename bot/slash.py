@@ -245,10 +245,12 @@ class SlashCommands:
         return Answer(self.crisis.end(by=user, summary=parsed.args.get("summary"), lang=lang))
 
     def _digest(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
-        """A preview of yesterday's digest, for the asker only: their team's, or the company's for a CM."""
+        """A preview of yesterday's digest (or the past week's summary), for the asker only: their team's, or
+        the company's for a CM."""
         teams = [k for k, team in self.protocol.teams.items()
                  if user == team.lead or user in team.experts]
         team = None if user in self.protocol.community_managers or not teams else teams[0]
         yesterday = self.vigie.clock.now().astimezone(self.protocol.tz).date() - timedelta(days=1)
-        text, digest_blocks = self.digests.build(team=team, day=yesterday, lang=lang)
+        text, digest_blocks = self.digests.build(team=team, day=yesterday, lang=lang,
+                                                 weekly=parsed.args.get("period") == "week")
         return Answer(text, blocks=digest_blocks)

@@ -1,4 +1,8 @@
-"""The `vigie` command as a person uses it: clear sentences, right exit codes, nothing lost."""
+"""The `vigie` command as a person uses it: clear sentences, right exit codes, nothing lost.
+
+Messages are in the protocol's language (French in the test protocol; `lang_env` also runs a test on a copy in
+English), or in the `--lang` given where a command has one.
+"""
 
 from __future__ import annotations
 
@@ -24,14 +28,37 @@ def env(engine, database_url, tmp_path, monkeypatch):
     return {"DATABASE_URL": database_url, "VIGIE_PROTOCOL_FILE": str(TEST_PROTOCOL)}
 
 
-def test_protocol_check_accepts_the_example_and_names_field_and_line(tmp_path, env):
+def english_protocol(folder) -> str:  # type: ignore[no-untyped-def]
+    """A copy of the test protocol whose language is English (with the roster it names)."""
+    folder.mkdir(exist_ok=True)
+    path = folder / "protocol.yaml"
+    path.write_text(TEST_PROTOCOL.read_text("utf-8").replace("language: fr", "language: en"), "utf-8")
+    (folder / "roster.csv").write_bytes((TEST_PROTOCOL.parent / "roster.csv").read_bytes())
+    return str(path)
+
+
+@pytest.fixture(params=["fr", "en"])
+def lang_env(request, env, tmp_path):
+    """(language, environment): the French test protocol, or its English copy."""
+    if request.param == "fr":
+        return "fr", env
+    return "en", env | {"VIGIE_PROTOCOL_FILE": english_protocol(tmp_path / "en")}
+
+
+def test_protocol_check_accepts_the_example_and_names_field_and_line(tmp_path, lang_env):
+    lang, env = lang_env
     ok = runner.invoke(app, ["protocol", "check", str(TEST_PROTOCOL)], env=env)
-    assert ok.exit_code == 0 and "is valid" in ok.output
+    assert ok.exit_code == 0
+    assert ok.output.strip() == {
+        "fr": f"{TEST_PROTOCOL} est valide : 4 équipes, 4 règles de routage, 0 flux.",
+        "en": f"{TEST_PROTOCOL} is valid: 4 teams, 4 routing rules, 0 feeds.",
+    }[lang]
     bad = tmp_path / "bad.yaml"
     bad.write_text(TEST_PROTOCOL.read_text().replace("channel: C0LEGAL001", "channel: legal-team"))
     line = next(i for i, l in enumerate(bad.read_text().splitlines(), 1) if "legal-team" in l)
     r = runner.invoke(app, ["protocol", "check", str(bad)], env=env)
     assert r.exit_code == 1
+    assert {"fr": f"{bad} contient 1 erreur :", "en": f"{bad} has 1 error:"}[lang] in r.output
     assert f"bad.yaml:{line}: teams.legal.channel:" in r.output
 
 
@@ -45,34 +72,48 @@ def test_import_keeps_every_valid_line_and_reports_the_others(tmp_path, env, eng
         encoding="utf-8-sig")
     r = runner.invoke(app, ["import", str(csv), "--source", "talkwalker"], env=env)
     assert r.exit_code == 1, r.output
-    assert "line 3: url" in r.output
-    assert "2 new mention(s) stored, 0 already known, 1 line(s) with errors" in r.output
+    assert "ligne 3 : url" in r.output
+    assert "2 nouvelles mentions enregistrées, 0 déjà connue, 1 ligne en erreur." in r.output
     with Session(engine) as s:
         stored = {m.external_id: m for m in s.exec(select(Mention)).all()}
         assert set(stored) == {"a1", "a3"}
         assert stored["a1"].team == "finance" and stored["a1"].reach == 12500
         assert stored["a3"].team == "hr"
         assert len(s.exec(select(Outbox)).all()) == 2  # relays queued for the running bot
-    again = runner.invoke(app, ["import", str(csv), "--source", "talkwalker"], env=env)
-    assert "0 new mention(s) stored, 2 already known" in again.output
+    english = env | {"VIGIE_PROTOCOL_FILE": english_protocol(tmp_path / "en")}
+    again = runner.invoke(app, ["import", str(csv), "--source", "talkwalker"], env=english)
+    assert "line 3: url" in again.output
+    assert "0 new mentions stored, 2 already known, 1 line with errors." in again.output
 
 
-def test_import_with_a_column_mapping_and_jsonl(tmp_path, env, engine):
+def test_import_with_a_column_mapping_and_jsonl(tmp_path, lang_env, engine):
+    lang, env = lang_env
     f = tmp_path / "export.jsonl"
     f.write_text('{"guid": "j1", "link": "https://x.example/j1", "who": "@z", "body": "Un avis", '
                  '"when": "2026-11-21T08:00:00Z"}\n{broken\n', encoding="utf-8")
     r = runner.invoke(app, ["import", str(f), "--source", "rss", "--map", "author=who", "--map", "text=body",
                             "--map", "external_id=guid", "--map", "url=link", "--map", "published_at=when"],
                       env=env)
-    assert "line 2" in r.output and "1 new mention(s) stored" in r.output
+    assert {"fr": "ligne 2 :", "en": "line 2:"}[lang] in r.output
+    assert {"fr": "1 nouvelle mention enregistrée, 0 déjà connue, 1 ligne en erreur.",
+            "en": "1 new mention stored, 0 already known, 1 line with errors."}[lang] in r.output
     bad_map = runner.invoke(app, ["import", str(f), "--map", "nosuchfield=x"], env=env)
-    assert bad_map.exit_code == 2 and "--map" in bad_map.output
+    assert bad_map.exit_code == 2 and {"fr": "--map :", "en": "--map:"}[lang] in bad_map.output
+    missing = runner.invoke(app, ["import", str(tmp_path / "nope.csv")], env=env)
+    assert missing.exit_code == 2
+    assert {"fr": "Aucun fichier à", "en": "No file at"}[lang] in missing.output
+    bad_format = runner.invoke(app, ["import", str(f), "--format", "xlsx"], env=env)
+    assert bad_format.exit_code == 2
+    assert {"fr": "--format prend csv ou jsonl.", "en": "--format must be csv or jsonl."}[lang] in bad_format.output
 
 
-def test_missing_or_wrong_settings_stop_with_one_sentence(env):
+def test_missing_or_wrong_settings_stop_with_one_sentence(env, tmp_path):
+    # The settings' own sentences come from bot/config.py (English); the CLI's lead-in is translated.
     r = runner.invoke(app, ["serve"], env=env)
     assert r.exit_code == 2
-    assert "SLACK_BOT_TOKEN is not set" in r.output and "OAuth & Permissions" in r.output
+    assert "Configuration : SLACK_BOT_TOKEN is not set" in r.output and "OAuth & Permissions" in r.output
+    r = runner.invoke(app, ["serve"], env=env | {"VIGIE_PROTOCOL_FILE": english_protocol(tmp_path / "en")})
+    assert r.exit_code == 2 and "Configuration: SLACK_BOT_TOKEN is not set" in r.output
     r = runner.invoke(app, ["run"], env=env | {"SLACK_BOT_TOKEN": "xoxb-1"})
     assert r.exit_code == 2 and "SLACK_APP_TOKEN is not set" in r.output
     r = runner.invoke(app, ["serve"], env=env | {"SLACK_BOT_TOKEN": "xoxp-user-token"})
@@ -92,28 +133,36 @@ def test_a_broken_protocol_stops_start_up_with_its_errors(tmp_path, env):
     assert "default_team" in r.output and "p.yaml:" in r.output
 
 
-def test_db_upgrade_reports_the_revision(env):
+def test_db_upgrade_reports_the_revision(lang_env):
+    lang, env = lang_env
     r = runner.invoke(app, ["db", "upgrade"], env=env)
     from alembic.script import ScriptDirectory
 
     from bot.db import MIGRATIONS
 
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
-    assert r.exit_code == 0 and f"revision {head}" in r.output
+    assert r.exit_code == 0
+    assert r.output.strip() == {"fr": f"Base de données à la révision {head}.",
+                                "en": f"Database at revision {head}."}[lang]
 
 
-def test_a_token_slack_refuses_stops_start_up_with_one_sentence(env, slack):
+def test_a_token_slack_refuses_stops_start_up_with_one_sentence(lang_env, slack):
+    lang, env = lang_env
     r = runner.invoke(app, ["serve"], env=env | {"SLACK_BOT_TOKEN": "xoxb-revoked", "SLACK_SIGNING_SECRET": "s",
                                                  "SLACK_API_URL": slack.url})
     assert r.exit_code == 2
-    assert "Slack refused SLACK_BOT_TOKEN" in r.output and "invalid_auth" in r.output
+    assert {"fr": "Slack a refusé SLACK_BOT_TOKEN", "en": "Slack refused SLACK_BOT_TOKEN"}[lang] in r.output
+    assert "invalid_auth" in r.output
 
 
-def test_an_unreachable_slack_api_stops_start_up_with_one_sentence(env):
+def test_an_unreachable_slack_api_stops_start_up_with_one_sentence(lang_env):
+    lang, env = lang_env
     r = runner.invoke(app, ["serve"], env=env | {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
                                                  "SLACK_API_URL": "http://127.0.0.1:9/api/"})
     assert r.exit_code == 2
-    assert "could not be reached at http://127.0.0.1:9/api/" in r.output and "Traceback" not in r.output
+    assert {"fr": "n'a pas pu être joint à http://127.0.0.1:9/api/ (",
+            "en": "could not be reached at http://127.0.0.1:9/api/ ("}[lang] in r.output
+    assert "Traceback" not in r.output
 
 
 def test_audit_export_for_a_period(env, engine, tmp_path):
@@ -131,5 +180,24 @@ def test_audit_export_for_a_period(env, engine, tmp_path):
     assert r.exit_code == 0, r.output
     lines = out.read_text().splitlines()
     assert len(lines) == 2 and "a.inside" in lines[1] and "parce que" in lines[1]
+    assert "1 événement d'audit exporté." in r.output
     bad = runner.invoke(app, ["audit", "export", "--from", "21/11/2026"], env=env)
-    assert bad.exit_code == 2 and "2026-11-21" in bad.output
+    assert bad.exit_code == 2 and "--from et --to prennent des dates comme 2026-11-21." in bad.output
+    english = env | {"VIGIE_PROTOCOL_FILE": english_protocol(tmp_path / "en")}
+    bad = runner.invoke(app, ["audit", "export", "--from", "2026-11-21", "--to", "2026-11-20"], env=english)
+    assert bad.exit_code == 2
+    assert "--format must be csv or jsonl, and --to must not be before --from." in bad.output
+    r = runner.invoke(app, ["audit", "export", "--from", "2026-11-22", "-o", str(out)], env=english)
+    assert r.exit_code == 0 and "0 audit events exported." in r.output
+
+
+def test_digest_errors_in_the_chosen_language(env):
+    r = runner.invoke(app, ["digest", "--team", "sales"], env=env)
+    assert r.exit_code == 2
+    assert "--team : équipe inconnue « sales » ; équipes : general, finance, legal, hr." in r.output
+    r = runner.invoke(app, ["digest", "--team", "sales", "--lang", "en"], env=env)
+    assert r.exit_code == 2 and "--team: unknown team 'sales'; teams: general, finance, legal, hr." in r.output
+    r = runner.invoke(app, ["digest", "--date", "20/11/2026", "--lang", "en"], env=env)
+    assert r.exit_code == 2 and "--date takes a day such as 2026-11-21." in r.output
+    r = runner.invoke(app, ["digest", "--lang", "de"], env=env)
+    assert r.exit_code == 2 and "--lang prend fr ou en." in r.output

@@ -64,7 +64,8 @@ VALID = [
     ),
     ("crisis end", "crise fin", "crisis", {"action": "end", "summary": None}),
     ("crisis end all clear", "crise fin all clear", "crisis", {"action": "end", "summary": "all clear"}),
-    ("digest", "résumé", "digest", {}),
+    ("digest", "résumé", "digest", {"period": "day"}),
+    ("digest week", "résumé semaine", "digest", {"period": "week"}),
 ]
 
 
@@ -89,9 +90,9 @@ def test_every_registry_command_and_action_is_covered_above():
         ("\u200f\u200b", Parsed("help", {"topic": None})),
         ("ATTRIBUER 42 <@U0ABC123>", Parsed("assign", {"mention_id": 42, "user": "U0ABC123"})),
         ("Assign 42 <@U0ABC123>", Parsed("assign", {"mention_id": 42, "user": "U0ABC123"})),
-        ("RÉSUMÉ", Parsed("digest", {})),
-        ("resume", Parsed("digest", {})),
-        ("Résume", Parsed("digest", {})),
+        ("RÉSUMÉ", Parsed("digest", {"period": "day"})),
+        ("resume", Parsed("digest", {"period": "day"})),
+        ("Résume", Parsed("digest", {"period": "day"})),
         ("astreinte echanger <@U1>", Parsed("oncall", {"action": "swap", "user": "U1"})),
         ("ASTREINTE ÉCHANGER <@U1>", Parsed("oncall", {"action": "swap", "user": "U1"})),
         ("astreinte PRENDRE Week-End", Parsed("oncall", {"action": "take", "period": "weekend"})),
@@ -99,7 +100,7 @@ def test_every_registry_command_and_action_is_covered_above():
         ("crise DÉCLARER panne", Parsed("crisis", {"action": "declare", "reason": "panne"})),
         ("Aide Résumé", Parsed("help", {"topic": "digest"})),
         # decomposed accents (e + combining acute) and invisible marks around words
-        ("re\u0301sume\u0301", Parsed("digest", {})),
+        ("re\u0301sume\u0301", Parsed("digest", {"period": "day"})),
         ("\u200fvoir\u200f 42", Parsed("show", {"mention_id": 42})),
         ("\u202bstatut\u202c", Parsed("status", {})),
     ],
@@ -180,7 +181,7 @@ def test_a_reason_may_start_with_a_command_word():
         ("status now", "cmd.error.too_many", {"command": "status"}),
         ("liste tout", "cmd.error.too_many", {"command": "liste"}),
         ("moi 3", "cmd.error.too_many", {"command": "moi"}),
-        ("digest today", "cmd.error.too_many", {"command": "digest"}),
+        ("digest week now", "cmd.error.too_many", {"command": "digest"}),
         ("show 4 5", "cmd.error.too_many", {"command": "show"}),
         ("protocole finance presse", "cmd.error.too_many", {"command": "protocole"}),
         ("help assign show", "cmd.error.too_many", {"command": "help"}),

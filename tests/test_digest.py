@@ -207,13 +207,13 @@ def test_company_wide_figures(engine) -> None:  # type: ignore[no-untyped-def]
     # m3 approved +1h = 4 (m2 50% was before).
     assert (fig.escalations.sent, fig.escalations.at_deadline) == (5, 4)
     # crises: only the one declared and ended on D
-    assert [(c.reason, c.declared_today, c.ended_today) for c in fig.crises] == [("<!channel> boycott", True, True)]
+    assert [(c.reason, c.declared_in_period, c.ended_in_period) for c in fig.crises] == [("<!channel> boycott", True, True)]
     # sources: tiktok today 4, before 1 -> avg 1/7: 4 >= 1.5 x 0.14 and 4 - 0.14 >= 3 -> grown.
     # x today 6 (m1-m5, m10), before 21 + m0 = 22 -> avg 3.14: 6 >= 4.71 but 6 - 3.14 = 2.86 < 3 -> not grown.
-    assert [(g.key, g.today) for g in fig.grown_sources] == [("tiktok", 4)]
+    assert [(g.key, g.count) for g in fig.grown_sources] == [("tiktok", 4)]
     assert fig.grown_sources[0].average == pytest.approx(1 / 7)
     # themes: sav today 3 (m1 m2 m10), before 0 -> 3 - 0 >= 3 -> grown; rgpd today 1 -> not; produit today 0.
-    assert [(g.key, g.today, g.average) for g in fig.grown_themes] == [("sav", 3, 0.0)]
+    assert [(g.key, g.count, g.average) for g in fig.grown_themes] == [("sav", 3, 0.0)]
     # pending drafts: m3 v2 since D 13:00, now D+1 08:00 -> 19 h
     assert fig.waiting_drafts_count == 1
     assert [(w.mention_id, w.version, w.age) for w in fig.waiting_drafts] == [(ids["m3"], 2, 19 * H)]

@@ -79,6 +79,8 @@ def test_vigie_digest_is_a_private_preview_in_the_askers_language(desk):
     en = desk.slash("digest", user="U0LEG0002")
     assert "Résumé" in fr or "résumé" in fr.lower()
     assert "digest" in en.lower()
+    week = desk.slash("résumé semaine", user=CM1)
+    assert "Résumé de la semaine" in week and "Résumé de la semaine" not in fr
     drain(desk.runtime)
     assert digests_sent(desk.slack) == []  # a preview is for the asker only: nothing posted in channels
 
@@ -92,6 +94,6 @@ def test_vigie_digest_in_the_terminal_for_any_past_day(engine, database_url, tmp
     assert r.exit_code == 0, r.output
     assert "2026" in r.output or "Nov" in r.output
     bad = CliRunner().invoke(cli, ["digest", "--team", "sales"], env=env)
-    assert bad.exit_code == 2 and "unknown team" in bad.output
+    assert bad.exit_code == 2 and "équipe inconnue" in bad.output  # the protocol's language (French)
     bad = CliRunner().invoke(cli, ["digest", "--date", "20/11/2026"], env=env)
     assert bad.exit_code == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.intake.schema import MAX_BATCH, MAX_BODY_BYTES
@@ -79,9 +80,81 @@ def test_wrong_or_missing_token_is_401(http, slack):
 
 
 def test_bad_json_is_400_with_a_sentence(http):
-    r = http.post("/intake/mentions", content=b'{"source": "x",', headers=AUTH)
+    r = http.post("/intake/mentions", content=b'{"source": "x",', headers=AUTH | {"Accept-Language": "en"})
     assert r.status_code == 400
-    assert "not valid JSON" in r.json()["error"]
+    assert r.json() == {"code": "invalid_json", "message": "body is not valid JSON (line 1, column 16)"}
+    r = http.post("/intake/mentions", content=b'{"source": "\xff"}', headers=AUTH | {"Accept-Language": "en"})
+    assert r.json() == {"code": "invalid_json", "message": "body is not valid JSON: it must be encoded in UTF-8"}
+
+
+# French is the test protocol's language: the default when Accept-Language asks for neither fr nor en.
+ERRORS = {
+    "fr": {"unauthorized": "jeton Bearer absent ou incorrect",
+           "invalid_json": "le corps n'est pas du JSON valide (ligne 1, colonne 16)",
+           "too_many_mentions": f"{MAX_BATCH + 1} mentions dans une seule requête ; {MAX_BATCH} au plus",
+           "empty_batch": "la liste des mentions est vide",
+           "invalid_mention": "mention invalide : url : doit être une adresse http ou https ; author : est "
+                              "obligatoire ; reach : doit valoir au moins 0"},
+    "en": {"unauthorized": "missing or wrong bearer token",
+           "invalid_json": "body is not valid JSON (line 1, column 16)",
+           "too_many_mentions": f"{MAX_BATCH + 1} mentions in one request; at most {MAX_BATCH}",
+           "empty_batch": "the list of mentions is empty",
+           "invalid_mention": "invalid mention: url: must be an http or https URL; author: is required; reach: must "
+                              "be at least 0"},
+}
+
+
+@pytest.mark.parametrize(("header", "lang"), [
+    (None, "fr"), ("de-DE,de;q=0.9", "fr"), ("fr-FR", "fr"), ("en-GB", "en"),
+    ("de, en;q=0.8, fr;q=0.5", "en"), ("en;q=0.2, fr-CA;q=0.9", "fr"), ("en;q=oops, fr;q=0.1", "fr"),
+])
+def test_error_bodies_have_a_code_and_a_message_in_the_senders_language(http, header, lang):
+    h = {"Accept-Language": header} if header else {}
+    got = {}
+    r = http.post("/intake/mentions", json=mention(), headers=h)
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    got[r.json()["code"]] = r.json()["message"]
+    r = http.post("/intake/mentions", content=b'{"source": "x",', headers=AUTH | h)
+    got[r.json()["code"]] = r.json()["message"]
+    r = http.post("/intake/mentions", json=[mention(i) for i in range(MAX_BATCH + 1)], headers=AUTH | h)
+    assert r.status_code == 413
+    got[r.json()["code"]] = r.json()["message"]
+    r = http.post("/intake/mentions", json=[], headers=AUTH | h)
+    assert r.status_code == 422 and r.json()["fields"] == []
+    got[r.json()["code"]] = r.json()["message"]
+    bad = mention(1, url="javascript:alert(1)", reach=-5)
+    del bad["author"]
+    r = http.post("/intake/mentions", json=bad, headers=AUTH | h)
+    assert r.status_code == 422
+    got[r.json()["code"]] = r.json()["message"]
+    # each field: where, pydantic's error type as its stable code, and a sentence
+    assert [(f["field"], f["code"]) for f in r.json()["fields"]] == [
+        ("url", "url_scheme"), ("author", "missing"), ("reach", "greater_than_equal")]
+    assert got == ERRORS[lang]
+
+
+def test_every_field_error_reads_as_a_sentence_in_both_languages(http):
+    batch = [mention(1, language="fra", text="  ", source="", published_at="yesterday", tags=["t"] * 51,
+                     external_id="e" * 201), 7,
+             mention(3, reach="many", author=None, tags="one", published_at=[1])]
+    for lang in ("fr", "en"):
+        r = http.post("/intake/mentions", json=batch, headers=AUTH | {"Accept-Language": lang})
+        assert r.status_code == 422
+        fields = {f["field"]: f["message"] for f in r.json()["fields"]}
+        assert set(fields) >= {"[0].language", "[0].text", "[0].source", "[0].published_at", "[0].tags",
+                               "[0].external_id", "[1]", "[2].reach", "[2].author", "[2].tags", "[2].published_at"}
+        assert len(set(fields.values())) >= 9  # no catch-all: each kind of error says what is wrong
+        invalid = {"fr": "n'est pas valide", "en": "is not valid"}[lang]
+        assert invalid not in fields.values()
+        if lang == "fr":
+            assert fields["[0].external_id"] == "dépasse 200 caractères"
+            assert fields["[0].tags"] == "a plus de 50 éléments"
+            assert fields["[1]"] == "doit être un objet JSON (une mention)"
+            assert fields["[2].reach"] == "doit être un nombre entier"
+        else:
+            assert fields["[0].text"] == "is blank" and fields["[0].source"] == "is blank"
+            assert fields["[0].language"].startswith("must be a two-letter")
+            assert fields["[2].published_at"].startswith("must be an ISO 8601 date")
 
 
 def test_invalid_fields_are_422_and_each_is_named(http, runtime):

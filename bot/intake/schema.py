@@ -6,26 +6,36 @@ them, and feeds, file imports and the Slack shortcut all build a `MentionIn` bef
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from babel.core import Locale
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     field_validator,
     model_validator,
 )
+
+from bot.i18n import LANGUAGES, t
 
 # Bounds keep one hostile request from filling the database or a Slack card.
 MAX_TEXT = 20_000
 MAX_BATCH = 500
 MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_REACH = 2**31 - 1  # the column is a 32-bit INTEGER on PostgreSQL (and no audience is larger)
 
-ShortStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Blank means absent: the pattern puts that rule in the OpenAPI document too, so what the document calls valid
+# is accepted (schemathesis checks it in tests/test_fuzz.py). "One character that is not white space", spelt
+# out because Python, JavaScript and pydantic's Rust regexes each have their own idea of `\s`.
+NOT_BLANK = "[^\t\n\v\f\r \x00\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+ShortStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=NOT_BLANK)]
 
 
 class MentionIn(BaseModel):
@@ -35,14 +45,15 @@ class MentionIn(BaseModel):
 
     source: ShortStr = Field(description="Monitoring tool or network, e.g. 'talkwalker', 'x', 'google-alerts'.")
     external_id: ShortStr = Field(description="The mention's id at its source; (source, external_id) is unique.")
-    url: AnyHttpUrl = Field(description="Public link to the mention (http or https).")
-    author: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
+    url: AnyHttpUrl = Field(description="Public link to the mention (http or https).",
+                            json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]"})
+    author: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=NOT_BLANK)]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT, pattern=NOT_BLANK)]
     published_at: datetime = Field(description="When it was published; ISO 8601 with a timezone (UTC assumed if none).")
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] | None = Field(
         default=None, description="ISO 639-1 code (fr, en...); detected when absent."
     )
-    reach: Annotated[int, Field(ge=0, le=10_000_000_000)] | None = Field(
+    reach: Annotated[int, Field(ge=0, le=MAX_REACH)] | None = Field(
         default=None, description="Audience size (followers, readership)."
     )
     tags: Annotated[list[Tag], Field(max_length=50)] = Field(default_factory=list)
@@ -68,3 +79,78 @@ class MentionIn(BaseModel):
         if v.tzinfo is None:
             v = v.replace(tzinfo=UTC)
         return v.astimezone(UTC)
+
+
+# ---------------------------------------------------------------------------- errors, in the sender's language
+# Each error body carries a stable `code` for programs and a `message` for people, in French or English.
+
+
+def request_language(accept_language: str | None, default: str) -> str:
+    """fr or en, the sender's preferred one by Accept-Language ("en-US,en;q=0.9,fr;q=0.8"), else `default`."""
+    best, best_q = default, 0.0
+    for part in (accept_language or "")[:500].split(","):
+        tag, _, params = part.strip().partition(";")
+        lang = tag.strip().replace("_", "-").split("-")[0].lower()
+        if lang not in LANGUAGES:
+            continue
+        try:
+            q = float(params.strip().removeprefix("q=")) if params.strip().startswith("q=") else 1.0
+        except ValueError:
+            continue
+        if q > best_q:  # strictly: on a tie, the one listed first wins
+            best, best_q = lang, q
+    return best
+
+
+def _plural(key: str, n: int, lang: str, **params: Any) -> str:
+    form = "one" if Locale.parse(lang).plural_form(n) == "one" else "other"
+    return t(f"{key}.{form}", lang, n=n, **params)
+
+
+def field_message(error: Mapping[str, Any], lang: str) -> str:
+    """A pydantic error in words; the error's `type` stays the machine-readable code."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "missing":
+        return t("intake.field.missing", lang)
+    if kind == "string_too_short" or (kind == "string_pattern_mismatch" and ctx.get("pattern") == NOT_BLANK):
+        return t("intake.field.blank", lang)
+    if kind == "string_too_long":
+        return _plural("intake.field.too_long", int(ctx.get("max_length", 0)), lang)
+    if kind == "too_long":
+        return _plural("intake.field.too_many_items", int(ctx.get("max_length", 0)), lang)
+    if kind == "string_pattern_mismatch" and error["loc"][-1:] == ("language",):
+        return t("intake.field.language", lang)
+    if kind.startswith("url_"):
+        return t("intake.field.url", lang)
+    if kind.startswith(("datetime_", "date_")):
+        return t("intake.field.datetime", lang)
+    if kind.startswith("int_"):
+        return t("intake.field.integer", lang)
+    if kind == "greater_than_equal":
+        return t("intake.field.at_least", lang, limit=ctx.get("ge"))
+    if kind == "less_than_equal":
+        return t("intake.field.at_most", lang, limit=ctx.get("le"))
+    if kind == "string_type":
+        return t("intake.field.string", lang)
+    if kind == "list_type":
+        return t("intake.field.list", lang)
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return t("intake.field.object", lang)
+    return t("intake.field.invalid", lang)
+
+
+def field_errors(exc: ValidationError, *, batch: bool, lang: str) -> list[dict[str, Any]]:
+    """Each invalid field: where ("url", or "[3].url" in a list), a stable code and a sentence."""
+    out = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = list(err["loc"])
+        index = batch and loc and isinstance(loc[0], int)
+        where = (f"[{loc[0]}]." if index else "") + ".".join(str(p) for p in (loc[1:] if index else loc))
+        out.append({"field": where.rstrip(".") or "(body)", "code": err["type"], "message": field_message(err, lang)})
+    return out
+
+
+def field_summary(fields: list[dict[str, Any]], lang: str, *, limit: int = 5) -> str:
+    """The first invalid fields in one line, with the language's punctuation ("url : …" in French)."""
+    return t("intake.error.separator", lang).join(
+        t("intake.error.field", lang, field=f["field"], message=f["message"]) for f in fields[:limit])
