@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = Field(default="console", alias="VIGIE_LOG_FORMAT")
     # Slack posts about one message per second per channel; the outbox paces itself to this.
     channel_interval_seconds: float = Field(default=1.0, ge=0.0, le=60.0, alias="VIGIE_CHANNEL_INTERVAL")
+    # Longest wait for one Slack Web API answer; short, so a hung call neither holds a lane nor outlives a lease.
+    slack_timeout_seconds: float = Field(default=10.0, ge=1.0, le=30.0, alias="VIGIE_SLACK_TIMEOUT")
     # A delivery claimed by a process that died is looked for in Slack (and re-sent if absent) after this.
     outbox_lease_seconds: float = Field(default=30.0, ge=2.0, le=3600.0, alias="VIGIE_OUTBOX_LEASE")
     # How often deadlines are checked: a critical mention at night reaches the on-call people within this.

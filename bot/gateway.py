@@ -2,11 +2,12 @@
 
 It never sleeps and never retries rate limits itself (that would block the calling thread): it classifies
 each failure so the outbox can decide when to try again, and the base URL comes from `SLACK_API_URL` so
-tests point it at a fake server.
+tests point it at a fake server. Every call is bounded by a short timeout (`VIGIE_SLACK_TIMEOUT`, 10 s).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 from dataclasses import dataclass
@@ -29,17 +30,12 @@ class Failure(StrEnum):
 
 
 # Errors that only a person can mend (invite the bot again, reinstall the app, fix the protocol file).
-NEEDS_PERSON = frozenset(
+# Two families say more than "this call failed", and the outbox holds rows instead of failing them:
+# a channel that refuses the bot refuses every message for it; a refused token refuses every call.
+CHANNEL_UNAVAILABLE = frozenset({"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived"})
+TOKEN_REFUSED = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"})
+NEEDS_PERSON = CHANNEL_UNAVAILABLE | TOKEN_REFUSED | frozenset(
     {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "channel_is_archived",
-        "invalid_auth",
-        "not_authed",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
         "missing_scope",
         "no_permission",
         "restricted_action",
@@ -48,6 +44,10 @@ NEEDS_PERSON = frozenset(
     }
 )
 RETRYABLE = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"})
+# Slack's documentation of these two: "it's possible some aspect of the operation succeeded".
+MAYBE_DONE = frozenset({"internal_error", "fatal_error"})
+# No answer at all, though the request was sent: Slack may even still be working on it.
+NO_ANSWER = frozenset({"timeout", "connection_lost"})
 
 
 @dataclass
@@ -56,6 +56,9 @@ class SlackCallError(Exception):
     failure: Failure
     error: str
     retry_after: float | None = None
+    # Slack may have carried the call out although no answer came back (a timeout, a connection lost after
+    # the request was sent, a 5xx): a post must be looked for before it is sent again.
+    in_doubt: bool = False
 
     def __str__(self) -> str:
         return f"{self.method}: {self.error} ({self.failure})"
@@ -63,13 +66,16 @@ class SlackCallError(Exception):
 
 class SlackGateway:
     def __init__(self, *, token: str | None, base_url: str, timeout: float = 10.0):
-        # Connection errors are retried once inside the SDK (cheap and immediate); rate limits are not,
-        # because the SDK would sleep in this thread: the outbox schedules them instead.
+        self.timeout = max(1, int(timeout))
+        # A request that could not be sent (urllib raises URLError while connecting or sending) is retried once
+        # inside the SDK: cheap, immediate, and Slack never saw it. A connection lost *after* sending is not
+        # (the SDK's default list includes it): Slack may have posted, and a blind retry would post twice; the
+        # outbox looks first. Rate limits are not retried here either: the SDK would sleep in this thread.
         self.client = WebClient(
             token=token,
             base_url=base_url,
-            timeout=max(1, int(timeout)),
-            retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
+            timeout=self.timeout,
+            retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1, error_types=[urllib.error.URLError])],
         )
 
     def call(self, method: str, **args: Any) -> dict[str, Any]:
@@ -80,7 +86,14 @@ class SlackGateway:
             return dict(response.data) if isinstance(response.data, dict) else {}
         except SlackApiError as exc:
             raise self._classify(method, exc) from None
-        except (TimeoutError, urllib.error.URLError, ConnectionError, SlackRequestError) as exc:
+        except TimeoutError:  # no answer within the timeout: Slack may still have done it
+            raise SlackCallError(method, Failure.retryable, "timeout", in_doubt=True) from None
+        except urllib.error.URLError as exc:  # connecting or sending failed: Slack never got the request
+            raise SlackCallError(method, Failure.retryable, f"connection_failed: {exc.reason}"[:100]) from None
+        except (OSError, http.client.HTTPException) as exc:  # lost after sending (reset, closed): in doubt
+            log.info("slack_connection_lost", method=method, error=type(exc).__name__)
+            raise SlackCallError(method, Failure.retryable, "connection_lost", in_doubt=True) from None
+        except SlackRequestError as exc:
             raise SlackCallError(method, Failure.retryable, type(exc).__name__) from None
 
     @staticmethod
@@ -97,8 +110,10 @@ class SlackGateway:
             except ValueError:
                 retry_after = None
             return SlackCallError(method, Failure.rate_limited, "ratelimited", retry_after)
-        if status >= 500 or error in RETRYABLE:
-            return SlackCallError(method, Failure.retryable, error)
+        if status >= 500:  # Slack had a bad moment, possibly after carrying the call out
+            return SlackCallError(method, Failure.retryable, error, in_doubt=True)
+        if error in RETRYABLE:
+            return SlackCallError(method, Failure.retryable, error, in_doubt=error in MAYBE_DONE)
         if error in NEEDS_PERSON:
             return SlackCallError(method, Failure.needs_person, error)
         detail = data.get("response_metadata", {}).get("messages") if isinstance(data, dict) else None

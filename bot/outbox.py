@@ -11,33 +11,68 @@ rows through the gateway:
   was stored, the lease runs out and the row is "in doubt": the worker looks for the message in the
   channel's history by the outbox id carried in its metadata, and posts again only if it is not there.
   So a relay is posted exactly once across restarts, as long as Slack keeps message metadata.
-* PostgreSQL: rows are claimed with `FOR UPDATE SKIP LOCKED`, so several workers can share the table.
+  A timeout (or a 5xx) on a post is "in doubt" in the same way and is looked for before it is sent again.
+* What only a person can mend is held, never dropped, and said once to the community managers (by direct
+  message: the broken channel may be the team's own). A channel that refuses the bot (removed, archived,
+  not found) holds its lane: its head is tried again every `HOLD_RETRY`, and once it goes through the lane
+  flows again, in order, with one "resumed" notice. A refused token (revoked, deactivated) pauses every
+  Slack delivery: one probe row calls `auth.test` every `TOKEN_PROBE` (and at start-up, which is when a
+  rotated token arrives); when it passes, everything held goes out and the managers are told what happened.
+* Errors that are the payload's fault (`invalid_blocks`...) fail that row only (`on_failure` tells the
+  thread when it matters); the lane goes on with the next row.
+* PostgreSQL: rows are claimed with `FOR UPDATE SKIP LOCKED`, so several workers can share the table, and
+  the pace is shared through the rows: sending a lane's head pushes the next head's `next_attempt_at` one
+  interval later, and a 429's `Retry-After` is written on the head, so every instance waits.
+
+No schema change was needed: why a pending row waits is written in `last_error` with a prefix (`HELD`,
+`PAUSED`, `IN_DOUBT`), "once per episode" is the dedupe key of the notice rows, and the token pause is one
+probe row under a fixed dedupe key, which all instances see.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot import blocks
 from bot.clock import Clock
-from bot.gateway import Failure, SlackCallError, SlackGateway
+from bot.db import session_scope
+from bot.gateway import CHANNEL_UNAVAILABLE, NO_ANSWER, TOKEN_REFUSED, Failure, SlackCallError, SlackGateway
+from bot.i18n import t
 from bot.ids import MetadataEvent
 from bot.models import Mention, MentionStatus, Outbox, OutboxStatus
+from bot.services import enqueue
+from bot.slack_text import escape
 
 log = structlog.get_logger(__name__)
 
 LEASE = timedelta(seconds=30)
 MAX_BACKOFF = 300.0
 IDLE_POLL_SECONDS = 2.0  # how often an idle worker looks for rows another instance wrote
+HOLD_RETRY = timedelta(minutes=5)  # a channel that refuses the bot is tried again this often
+TOKEN_PROBE = timedelta(minutes=5)  # auth.test this often while Slack refuses the token
+MAX_RETRY_AFTER = 900.0  # a Retry-After beyond this is an anomaly: try again then (a 429 costs nothing)
+POST = "chat.postMessage"
+
+# Why a pending row waits, written at the start of `last_error`.
+HELD = "held: "  # its channel refuses the bot: "held: not_in_channel in C0123"
+PAUSED = "paused: "  # Slack refused the token: every Slack delivery waits
+IN_DOUBT = "in doubt: "  # Slack may have posted it: look in the channel before posting again
+# The token pause: one probe row under this dedupe key while it lasts (so every instance sees it and at most
+# one exists); when the token passes again the row is marked sent and its key renamed, closing the episode.
+PAUSE_KEY = "slack-token:refused"
+PROBE_KIND = "token_probe"
+PROBE_LANE = "slack:token"
 
 
 def backoff_seconds(attempts: int, rng: random.Random) -> float:
@@ -57,6 +92,7 @@ class Claimed:
     in_doubt: bool
     created_at: datetime
     mention_id: int | None
+    last_error: str | None = None
 
 
 @dataclass
@@ -66,7 +102,53 @@ class DeliveryStats:
     rate_limited: int = 0
     retried: int = 0
     failed: int = 0
+    held: int = 0
+    paused: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something about delivery a person must know. `key` is the dedupe key: said once per episode."""
+
+    key: str
+    text: str  # i18n key
+    params: dict[str, Any]
+    avoid: str | None = None  # the broken channel (or DM): never the place to say so
+
+
+# Enqueue the notice rows in the session given (the same transaction as the change they report).
+Tell = Callable[[Session, Notice, datetime], None]
+
+
+def tell_community_managers(managers: Sequence[str], lang: str) -> Tell:
+    """Say a notice to each community manager by direct message, as the digest does without a company
+    channel: a team channel may be the very channel that is broken, and the managers are who can act."""
+
+    def tell(session: Session, notice: Notice, now: datetime) -> None:
+        text = t(notice.text, lang, **notice.params)
+        for user in managers:
+            if user != notice.avoid:
+                enqueue(session, kind="notice", method=POST, now=now, dedupe_key=f"{notice.key}:{user}"[:200],
+                        args=blocks.notice(channel=user, text=text))
+
+    return tell
+
+
+def channel_ref(channel: str) -> str:
+    """How a notice names a channel: a link for an ID, the escaped name otherwise."""
+    if re.fullmatch(r"[CG][A-Z0-9]{6,}", channel):
+        return f"<#{channel}>"
+    if re.fullmatch(r"[UW][A-Z0-9]{2,}", channel):
+        return f"<@{channel}>"
+    return escape(channel)
+
+
+def _held_in(last_error: str | None) -> str | None:
+    """The Slack channel a held row waits for, from its marker."""
+    if not last_error or not last_error.startswith(HELD) or " in " not in last_error:
+        return None
+    return last_error.rsplit(" in ", 1)[1]
 
 
 class OutboxWorker:
@@ -82,6 +164,8 @@ class OutboxWorker:
         on_failure: Callable[[Claimed, SlackCallError], None] | None = None,
         deliverers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
         rng: random.Random | None = None,
+        tell: Tell | None = None,
+        slack_free: Iterable[str] = (),
     ):
         self.engine = engine
         self.gateway = gateway
@@ -92,9 +176,18 @@ class OutboxWorker:
         self.on_failure = on_failure
         # Calls that are not Slack's (the webhook publisher): same durability, FIFO, retries and backoff.
         self.deliverers = deliverers if deliverers is not None else {}
+        # Payloads written as {"_render": name, ...} are rendered here, when they are sent: a relay card then
+        # shows its mention as it is at that moment, and intake stores a few ids instead of a whole card.
+        self.renderers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         self.rng = rng or random.Random()
+        # Who is told about what needs a person (held channels, a refused token); None: only the log.
+        self.tell = tell
+        # Deliverer methods that do not call Slack (the webhook publisher): they go on while the token is refused.
+        self.slack_free = set(slack_free)
         self.stats = DeliveryStats()
-        self._channel_ready: dict[str, datetime] = {}  # pacing: when each channel may be posted to again
+        # Pacing inside this process; the database carries it between instances (see `_mark_sent`).
+        self._channel_ready: dict[str, datetime] = {}
+        self._refused_this_pass = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -106,6 +199,11 @@ class OutboxWorker:
         self._wake.set()
 
     def start(self) -> None:
+        # A restart is often what follows the fix (a rotated token, the bot invited back): look now.
+        try:
+            release_held(self.engine, now=self.clock.now())
+        except Exception:  # the database may be down at start-up: the slow probes will look anyway
+            log.exception("outbox_release_held_failed")
         self._thread = threading.Thread(target=self._loop, name="vigie-outbox", daemon=True)
         self._thread.start()
 
@@ -131,8 +229,12 @@ class OutboxWorker:
     def run_once(self) -> int:
         """Deliver what is due now; return how many rows were attempted."""
         claimed = self._claim()
+        self._refused_this_pass = False
         for row in claimed:
-            self._deliver(row)
+            if self._refused_this_pass and row.method not in self.slack_free and row.kind != PROBE_KIND:
+                self._release(row)  # the token was just refused: do not spend the batch on it
+            else:
+                self._deliver(row)
         return len(claimed)
 
     def seconds_until_due(self) -> float:
@@ -140,11 +242,10 @@ class OutboxWorker:
         now = self.clock.now()
         with Session(self.engine) as s:
             heads = self._heads(s).subquery()
-            rows = s.exec(
-                select(Outbox.channel, Outbox.status, Outbox.next_attempt_at, Outbox.leased_until).where(
-                    col(Outbox.id).in_(select(heads.c.id))
-                )
-            ).all()
+            query = select(Outbox.channel, Outbox.status, Outbox.next_attempt_at, Outbox.leased_until).where(
+                col(Outbox.id).in_(select(heads.c.id))
+            )
+            rows = s.exec(self._while_paused(s, query)).all()
         if not rows:
             return IDLE_POLL_SECONDS
         waits = []
@@ -163,6 +264,14 @@ class OutboxWorker:
             .group_by(Outbox.channel)
         )
 
+    def _while_paused(self, s: Session, query: Any) -> Any:
+        """While Slack refuses the token, only the probe (and what does not call Slack) may be taken: the rest
+        waits, untouched, so nothing spins on a dead token."""
+        pause = s.exec(select(Outbox.id).where(col(Outbox.dedupe_key) == PAUSE_KEY)).first()
+        if pause is None:
+            return query
+        return query.where(or_(col(Outbox.id) == pause, col(Outbox.method).in_(self.slack_free)))
+
     def _claim(self) -> list[Claimed]:
         now = self.clock.now()
         with Session(self.engine, expire_on_commit=False) as s:
@@ -179,6 +288,7 @@ class OutboxWorker:
                 .order_by(col(Outbox.id))
                 .limit(self.batch)
             )
+            query = self._while_paused(s, query)
             if self._pg:
                 query = query.with_for_update(skip_locked=True)
             claimed: list[Claimed] = []
@@ -193,9 +303,11 @@ class OutboxWorker:
                         channel=row.channel,
                         payload=dict(row.payload),
                         attempts=row.attempts + 1,
-                        in_doubt=row.status == OutboxStatus.sending,
+                        # A lease ran out (a worker died mid-call), or the last try timed out.
+                        in_doubt=row.status == OutboxStatus.sending or (row.last_error or "").startswith(IN_DOUBT),
                         created_at=row.created_at,
                         mention_id=row.mention_id,
+                        last_error=row.last_error,
                     )
                 )
                 row.status = OutboxStatus.sending
@@ -211,23 +323,44 @@ class OutboxWorker:
         args = self._resolve_args(row)
         if args is None:
             return
+        # The Slack channel the call names (a card's lane "card:12" resolves to its message's channel).
+        target = str(args.get("channel") or row.channel)
+        if row.kind == PROBE_KIND:
+            args = {}  # its "channel" is only its lane
+        in_doubt = row.in_doubt and row.method == POST
         try:
-            if row.in_doubt and row.method == "chat.postMessage":
-                ts = self._find_posted(row)
+            if in_doubt:
+                ts = self._look_for(row, args)
                 if ts is not None:
                     self.stats.reconciled += 1
                     log.info("outbox_reconciled", outbox_id=row.id, ts=ts)
-                    self._mark_sent(row, {"ts": ts, "channel": row.channel})
+                    self._mark_sent(row, {"ts": ts, "channel": row.channel}, target)
                     return
+                in_doubt = False  # looked: not there, so this post is the first to arrive
             deliverer = self.deliverers.get(row.method)
             answer = deliverer(args) if deliverer else self.gateway.call(row.method, **args)
         except SlackCallError as exc:
-            self._on_error(row, exc)
+            self._on_error(row, exc, target, in_doubt=in_doubt)
             return
-        self._mark_sent(row, answer)
+        self._mark_sent(row, answer, target)
+
+    def _look_for(self, row: Claimed, args: dict[str, Any]) -> str | None:
+        """`_find_posted`, for a row in doubt. When the channel's history cannot be read (a public channel the
+        bot posts in without being a member, a DM: no history scope), posting again is the only way not to
+        lose the message: at least once, then. A transient failure or a refused token keeps it in doubt."""
+        try:
+            return self._find_posted(row, args)
+        except SlackCallError as exc:
+            if exc.failure in (Failure.rate_limited, Failure.retryable) or exc.error in TOKEN_REFUSED:
+                raise
+            log.warning("outbox_in_doubt_unverifiable", outbox_id=row.id, error=exc.error)
+            return None
 
     def _resolve_args(self, row: Claimed) -> dict[str, Any] | None:
         args = dict(row.payload)
+        render = args.pop("_render", None)
+        if render is not None:
+            args = {**self.renderers[render](args), **{k: v for k, v in args.items() if k == "_channel_id"}}
         if row.method == "chat.postMessage":
             args["metadata"] = {"event_type": MetadataEvent.outbox.value, "event_payload": {"outbox_id": row.id}}
         # An update of a message another row posted, or a reply in its thread: both need that message's ts
@@ -250,14 +383,20 @@ class OutboxWorker:
         args.pop("_channel_id", None)
         return args
 
-    def _find_posted(self, row: Claimed) -> str | None:
-        """Was this row's message posted before a crash? Look for its outbox id in the channel history."""
+    def _find_posted(self, row: Claimed, args: dict[str, Any] | None = None) -> str | None:
+        """Was this row's message posted before a crash or a timeout? Look for its outbox id in the channel's
+        history, or in the thread's replies for a reply (history lists top-level messages only)."""
         oldest = f"{(row.created_at - timedelta(seconds=5)).timestamp():.6f}"
+        args = args or {}
+        channel = args.get("channel") or row.payload.get("_channel_id", row.channel)
+        method, where = "conversations.history", {"channel": channel}
+        if args.get("thread_ts"):
+            method, where = "conversations.replies", {"channel": channel, "ts": args["thread_ts"]}
         cursor = None
         for _ in range(10):  # at most 10 pages of 200: the lease is short, the message is recent
             answer = self.gateway.call(
-                "conversations.history",
-                channel=row.payload.get("_channel_id", row.channel),
+                method,
+                **where,
                 oldest=oldest,
                 include_all_metadata=True,
                 limit=200,
@@ -275,11 +414,12 @@ class OutboxWorker:
                 return None
         return None
 
-    def _mark_sent(self, row: Claimed, answer: dict[str, Any]) -> None:
+    def _mark_sent(self, row: Claimed, answer: dict[str, Any], target: str | None = None) -> None:
         now = self.clock.now()
         ts = answer.get("ts") or answer.get("message_ts")
         channel_id = answer.get("channel") or row.channel
-        with Session(self.engine) as s:
+        woke_others = False
+        with session_scope(self.engine) as s:
             db_row = s.get(Outbox, row.id)
             assert db_row is not None
             db_row.status = OutboxStatus.sent
@@ -289,6 +429,8 @@ class OutboxWorker:
             db_row.last_error = None
             if channel_id != row.channel:
                 db_row.payload = {**db_row.payload, "_channel_id": channel_id}
+            if row.kind == PROBE_KIND:
+                db_row.dedupe_key = f"{PAUSE_KEY}:{row.id}"  # the episode is over; the next refusal opens one
             s.add(db_row)
             if row.kind == "relay" and row.mention_id is not None:
                 mention = s.get(Mention, row.mention_id)
@@ -297,28 +439,175 @@ class OutboxWorker:
                     mention.channel = channel_id
                     mention.status = MentionStatus.relayed
                     s.add(mention)
-            s.commit()
+            if row.method == POST and self.channel_interval:
+                self._pace_next_head(s, row, now + self.channel_interval)
+            if row.kind == PROBE_KIND:
+                self._token_accepted(s, row, now)
+                woke_others = True
+            elif _held_in(row.last_error) is not None:
+                self._channel_resumed(s, row, target or row.channel, now)
+                woke_others = True
         self.stats.sent += 1
-        if row.method == "chat.postMessage":
+        if row.method == POST:
             self._channel_ready[row.channel] = now + self.channel_interval
+        if woke_others:
+            self.wake()
 
-    def _on_error(self, row: Claimed, exc: SlackCallError) -> None:
+    @staticmethod
+    def _pace_next_head(s: Session, row: Claimed, ready: datetime) -> None:
+        """Shared pacing: the lane's next row may not go before `ready`, whichever instance takes it. Written in
+        the transaction that marks this row sent, so no instance sees the next head before it is pushed.
+        (A row queued after this one was sent, into a lane that was empty, is not pushed: this process still
+        paces it; another instance may send it early, and then Slack's 429 puts its Retry-After on the head.)"""
+        next_id = s.exec(
+            select(func.min(Outbox.id)).where(
+                col(Outbox.channel) == row.channel, col(Outbox.status) == OutboxStatus.pending, col(Outbox.id) > row.id
+            )
+        ).one()
+        if next_id is not None:
+            s.connection().execute(
+                update(Outbox)
+                .where(col(Outbox.id) == next_id, col(Outbox.next_attempt_at) < ready)
+                .values(next_attempt_at=ready)
+            )
+
+    def _on_error(self, row: Claimed, exc: SlackCallError, target: str | None = None, *,
+                  in_doubt: bool = False) -> None:
         self.stats.errors[exc.error] = self.stats.errors.get(exc.error, 0) + 1
         log.warning("outbox_delivery_failed", outbox_id=row.id, method=row.method, error=exc.error,
                     failure=exc.failure.value, attempts=row.attempts)
-        if exc.failure is Failure.rate_limited:
+        now = self.clock.now()
+        # Slack may have posted (or the row was in doubt and we could not look): say so on the row, so the next
+        # attempt looks in the channel first; and the channel counts as posted to, for pacing.
+        doubt = row.method == POST and (in_doubt or exc.in_doubt)
+        marker = IN_DOUBT if doubt else ""
+        if exc.error in TOKEN_REFUSED:
+            self._pause(row, exc, now, marker=marker)
+        elif exc.error in CHANNEL_UNAVAILABLE and row.kind != PROBE_KIND:
+            self._hold(row, exc, target or row.channel, now)
+        elif exc.failure is Failure.rate_limited:
             self.stats.rate_limited += 1
-            # Without Retry-After, back off as for any transient failure instead of hammering Slack.
-            wait = exc.retry_after if exc.retry_after is not None else backoff_seconds(row.attempts, self.rng)
-            self._channel_ready[row.channel] = self.clock.now() + timedelta(seconds=wait)
-            self._reschedule(row, seconds=wait, error=exc.error, count_attempt=False)
+            if exc.retry_after is not None:
+                wait = min(exc.retry_after, MAX_RETRY_AFTER)
+            else:  # without Retry-After, back off as for any transient failure, further each time
+                wait = backoff_seconds(row.attempts, self.rng)
+            self._channel_ready[row.channel] = now + timedelta(seconds=wait)
+            # Written on the head, so every instance waits (the lane is FIFO: nothing passes its head).
+            self._reschedule(row, seconds=wait, error=marker + exc.error, count_attempt=exc.retry_after is None)
         elif exc.failure is Failure.retryable:
             self.stats.retried += 1
-            self._reschedule(row, seconds=backoff_seconds(row.attempts, self.rng), error=exc.error)
+            wait = backoff_seconds(row.attempts, self.rng)
+            if doubt and exc.error in NO_ANSWER:
+                # Slack may still be working on it: give it twice our own patience before looking.
+                wait = max(wait, 2.0 * getattr(self.gateway, "timeout", 10))
+            if doubt:  # it may have been posted: the channel's pace counts it
+                wait = max(wait, self.channel_interval.total_seconds())
+                self._channel_ready[row.channel] = now + self.channel_interval
+            self._reschedule(row, seconds=wait, error=marker + exc.error)
         else:
             self._fail(row, f"{exc.error} ({exc.failure})")
             if self.on_failure:
                 self.on_failure(row, exc)
+
+    # --- what needs a person ----------------------------------------------------------------------
+
+    def _hold(self, row: Claimed, exc: SlackCallError, channel: str, now: datetime) -> None:
+        """The channel refuses the bot: keep the lane's head (and so the lane) waiting, try again slowly, and
+        tell the managers once. Other lanes of the same channel (card updates) are held by their own heads but
+        not announced again."""
+        self.stats.held += 1
+        first = _held_in(row.last_error) is None
+        with session_scope(self.engine) as s:
+            db_row = s.get(Outbox, row.id)
+            assert db_row is not None
+            db_row.status = OutboxStatus.pending
+            db_row.leased_until = None
+            db_row.attempts = max(0, db_row.attempts - 1)  # not the message's fault
+            db_row.next_attempt_at = now + HOLD_RETRY
+            db_row.last_error = f"{HELD}{exc.error} in {channel}"[:500]
+            s.add(db_row)
+            if first and not self._other_held(s, channel, row.id):
+                log.error("outbox_channel_held", channel=channel, error=exc.error, outbox_id=row.id,
+                          hint="invite the bot again, or fix the channel in the protocol; then `vigie outbox retry`")
+                if self.tell is not None:
+                    # One text per cause, as each has its own fix (archived covers both spellings).
+                    cause = exc.error if exc.error in ("not_in_channel", "channel_not_found") else "is_archived"
+                    self.tell(s, Notice(
+                        key=f"outbox-held:{row.id}", text=f"outbox.held.{cause}", avoid=channel,
+                        params={"channel": channel_ref(channel), "count": self._waiting(s, (row.channel, channel)),
+                                "minutes": int(HOLD_RETRY.total_seconds() // 60)},
+                    ), now)
+
+    @staticmethod
+    def _other_held(s: Session, channel: str, row_id: int) -> bool:
+        rows = s.exec(select(Outbox.id, Outbox.last_error).where(
+            col(Outbox.status) == OutboxStatus.pending, col(Outbox.last_error).like(f"{HELD}%"), col(Outbox.id) != row_id
+        )).all()
+        return any(_held_in(error) == channel for _, error in rows)
+
+    @staticmethod
+    def _waiting(s: Session, lanes: Iterable[str] | None = None) -> int:
+        query = select(func.count()).select_from(Outbox).where(
+            col(Outbox.status).in_([OutboxStatus.pending, OutboxStatus.sending]), col(Outbox.kind) != PROBE_KIND
+        )
+        if lanes is not None:
+            query = query.where(col(Outbox.channel).in_(set(lanes)))
+        return int(s.exec(query).one())
+
+    def _channel_resumed(self, s: Session, row: Claimed, channel: str, now: datetime) -> None:
+        """The held head went through: the bot is back. Release the channel's other held lanes now (without a
+        notice of their own) and say it once."""
+        channel = _held_in(row.last_error) or channel
+        for other in s.exec(select(Outbox).where(
+            col(Outbox.status) == OutboxStatus.pending, col(Outbox.last_error).like(f"{HELD}%")
+        )).all():
+            if _held_in(other.last_error) == channel:
+                other.next_attempt_at = now
+                other.last_error = None
+                s.add(other)
+        log.info("outbox_channel_resumed", channel=channel, outbox_id=row.id)
+        if self.tell is not None:
+            self.tell(s, Notice(key=f"outbox-resumed:{row.id}", text="outbox.channel_resumed",
+                                params={"channel": channel_ref(channel),
+                                        "count": self._waiting(s, (row.channel, channel))}), now)
+
+    def _pause(self, row: Claimed, exc: SlackCallError, now: datetime, *, marker: str) -> None:
+        """Slack refuses the token: every Slack delivery waits (rows untouched, nothing lost) and one probe row
+        asks `auth.test` every TOKEN_PROBE. Nobody can be told in Slack while the token is refused (every post
+        would be refused too): the log and /healthz say it now, the managers are told when it works again."""
+        self._refused_this_pass = True
+        self.stats.paused += 1
+        with session_scope(self.engine) as s:
+            db_row = _given_back(s, row.id)
+            if row.kind == PROBE_KIND:
+                db_row.next_attempt_at = now + TOKEN_PROBE
+                db_row.last_error = PAUSED + exc.error
+            else:
+                db_row.last_error = (marker or PAUSED) + exc.error  # a row in doubt stays in doubt
+            s.add(db_row)
+            opened = s.exec(select(Outbox.id).where(col(Outbox.dedupe_key) == PAUSE_KEY)).first() is None
+            if opened:
+                enqueue(s, kind=PROBE_KIND, method="auth.test", now=now, dedupe_key=PAUSE_KEY,
+                        args={"channel": PROBE_LANE}, due=now + TOKEN_PROBE)
+                s.connection().execute(update(Outbox).where(col(Outbox.dedupe_key) == PAUSE_KEY)
+                                       .values(last_error=PAUSED + exc.error))
+        if opened:
+            log.error("slack_token_refused", error=exc.error, method=row.method,
+                      hint="Slack deliveries are paused (nothing is lost); rotate SLACK_BOT_TOKEN and restart")
+
+    def _token_accepted(self, s: Session, row: Claimed, now: datetime) -> None:
+        since = row.created_at
+        error = (row.last_error or "").removeprefix(PAUSED) or "?"
+        log.warning("slack_token_accepted_again", paused_since=since.isoformat(), error=error)
+        if self.tell is not None:
+            self.tell(s, Notice(key=f"slack-token-back:{row.id}", text="outbox.token_resumed",
+                                params={"since": f"{since:%Y-%m-%d %H:%M} UTC", "until": f"{now:%Y-%m-%d %H:%M} UTC",
+                                        "error": escape(error), "count": self._waiting(s)}), now)
+
+    def _release(self, row: Claimed) -> None:
+        """Give a claimed row back untried."""
+        with session_scope(self.engine) as s:
+            s.add(_given_back(s, row.id))
 
     def _fail(self, row: Claimed, error: str) -> None:
         # Kept, not deleted: once a person fixes the cause, `vigie outbox retry` sends it again.
@@ -339,15 +628,37 @@ class OutboxWorker:
             db_row.status = OutboxStatus.pending
             db_row.leased_until = None
             db_row.next_attempt_at = self.clock.now() + timedelta(seconds=seconds)
-            db_row.last_error = error
+            db_row.last_error = error[:500]
             if not count_attempt:
                 db_row.attempts = max(0, db_row.attempts - 1)
             s.add(db_row)
             s.commit()
 
 
+def release_held(engine: Engine, *, now: datetime) -> int:
+    """Try held channels and the token probe now rather than at their slow pace (after a person's fix)."""
+    with session_scope(engine) as s:
+        result = s.connection().execute(
+            update(Outbox)
+            .where(col(Outbox.status) == OutboxStatus.pending, col(Outbox.next_attempt_at) > now)
+            .where(or_(col(Outbox.last_error).like(f"{HELD}%"), col(Outbox.dedupe_key) == PAUSE_KEY))
+            .values(next_attempt_at=now)
+        )
+        return int(result.rowcount or 0)
+
+
+def _given_back(s: Session, outbox_id: int) -> Outbox:
+    """A claimed row made pending again, its attempt not counted (the caller may change more, then add it)."""
+    db_row = s.get(Outbox, outbox_id)
+    assert db_row is not None
+    db_row.status = OutboxStatus.pending
+    db_row.leased_until = None
+    db_row.attempts = max(0, db_row.attempts - 1)
+    return db_row
+
+
 def retry_failed(engine: Engine, *, now: datetime) -> int:
-    """Put failed rows back in the queue (after a person fixed the cause)."""
+    """Put failed rows back in the queue, and try held ones now (after a person fixed the cause)."""
     with Session(engine) as s:
         rows = s.exec(select(Outbox).where(col(Outbox.status) == OutboxStatus.failed)).all()
         for row in rows:
@@ -356,4 +667,20 @@ def retry_failed(engine: Engine, *, now: datetime) -> int:
             row.attempts = 0
             s.add(row)
         s.commit()
-        return len(rows)
+    return len(rows) + release_held(engine, now=now)
+
+
+def slack_health(engine: Engine) -> dict[str, Any]:
+    """What /healthz says about Slack deliveries: a refused token (everything waits) and held channels."""
+    with Session(engine) as s:
+        pause = s.exec(select(Outbox).where(col(Outbox.dedupe_key) == PAUSE_KEY)).first()
+        held = s.exec(select(Outbox.last_error).where(
+            col(Outbox.status) == OutboxStatus.pending, col(Outbox.last_error).like(f"{HELD}%"))).all()
+    health: dict[str, Any] = {}
+    if pause is not None:
+        health["token_refused"] = {"since": pause.created_at.isoformat(),
+                                   "error": (pause.last_error or "").removeprefix(PAUSED)}
+    channels = sorted({c for c in map(_held_in, held) if c})
+    if channels:
+        health["held_channels"] = channels
+    return health

@@ -68,6 +68,10 @@ def _methods_called_in_code() -> set[str]:
         text = path.read_text()
         found |= set(re.findall(r'\bcall\(\s*"([a-z]+\.[A-Za-z.]+)"', text))
         found |= set(re.findall(r'\bmethod="([a-z]+\.[A-Za-z.]+)"', text))
+        # A method name chosen at run time (`method = "conversations.replies" if ... else ...`): any string
+        # literal that names a Slack method counts.
+        found |= {m for m in re.findall(r'"([a-z]+\.[A-Za-z]+(?:\.[A-Za-z]+)?)"', text)
+                  if (slackspec.METHODS_DIR / f"{m}.json").is_file()}
         if "files_upload_v2(" in text:  # slack_sdk's helper calls these two methods
             found |= {"files.getUploadURLExternal", "files.completeUploadExternal"}
     return found

@@ -66,11 +66,30 @@ def test_rate_limited_waits_retry_after_without_sleeping(engine, slack, clock, w
 
 
 def test_rate_limited_without_retry_after_backs_off(engine, slack, clock, worker):
-    slack.fail_next("chat.postMessage", status=429)
+    slack.fail_next("chat.postMessage", status=429, send_retry_after=False, times=3)
+    post(engine, clock)
+    waits = []
+    for _ in range(3):
+        before = clock.now()
+        worker.run_once()
+        [row] = rows(engine)
+        assert row.status == "pending" and row.last_error == "ratelimited"
+        waits.append((row.next_attempt_at - before).total_seconds())
+        clock.set(row.next_attempt_at)
+    assert all(c.status == 429 and "Retry-After" not in c.headers for c in slack.calls("chat.postMessage"))
+    # Never an immediate tight retry: 1, 2, 4 s with jitter, growing while Slack gives no Retry-After.
+    assert 0.5 <= waits[0] <= 1.5 and waits[0] < waits[1] < waits[2]
+    worker.run_once()
+    assert rows(engine)[0].status == "sent"
+
+
+def test_ratelimited_error_in_a_200_answer_is_a_rate_limit(engine, slack, clock, worker):
+    slack.fail_next("chat.postMessage", error="ratelimited")  # HTTP 200 {"ok": false, "error": "ratelimited"}
     post(engine, clock)
     worker.run_once()
-    wait = (rows(engine)[0].next_attempt_at - T0).total_seconds()
-    assert 0.5 <= wait <= 1.5  # first backoff step, with jitter: never an immediate tight retry
+    [row] = rows(engine)
+    assert row.status == "pending" and 0.5 <= (row.next_attempt_at - T0).total_seconds() <= 1.5
+    assert worker.stats.rate_limited == 1
 
 
 def test_server_errors_back_off_exponentially_up_to_a_cap(engine, slack, clock, worker):
@@ -81,29 +100,32 @@ def test_server_errors_back_off_exponentially_up_to_a_cap(engine, slack, clock, 
         before = clock.now()
         worker.run_once()
         row = rows(engine)[0]
-        assert row.status == "pending" and row.last_error in ("internal_error", "http_500")
+        # A 5xx on a post leaves it in doubt (Slack may have posted): the next try looks first.
+        assert row.status == "pending" and row.last_error == "in doubt: internal_error"
         waits.append((row.next_attempt_at - before).total_seconds())
         clock.set(row.next_attempt_at)
     assert waits[0] < waits[1] < waits[2]
     worker.run_once()
     assert rows(engine)[0].status == "sent"
+    assert len(slack.calls("conversations.history")) == 3 and len(slack.messages("C0FINANCE1")) == 1
     rng = random.Random(0)
     assert max(backoff_seconds(n, rng) for n in range(1, 40)) <= MAX_BACKOFF * 1.25
 
 
-def test_errors_that_need_a_person_stop_retrying_and_are_kept(engine, slack, clock, worker):
+def test_a_payload_error_fails_that_row_only_and_the_channel_goes_on(engine, slack, clock, worker):
     failures = []
     worker.on_failure = lambda row, exc: failures.append(exc.error)
-    slack.fail_channel("C0LEGAL001", "not_in_channel")
-    post(engine, clock, channel="C0LEGAL001")
-    post(engine, clock, channel="C0FINANCE1")
+    slack.fail_next("chat.postMessage", error="invalid_blocks")
+    post(engine, clock, text="bad")
+    post(engine, clock, text="next")
     worker.run_once()
-    legal, finance = rows(engine)
-    assert legal.status == "failed" and "not_in_channel" in legal.last_error
-    assert finance.status == "sent"  # one broken channel does not hold the others
-    assert failures == ["not_in_channel"]
-    clock.advance(hours=1)
-    assert worker.run_once() == 0
+    bad, _ = rows(engine)
+    assert bad.status == "failed" and "invalid_blocks" in bad.last_error
+    assert failures == ["invalid_blocks"]
+    clock.advance(seconds=1)
+    worker.run_once()
+    assert rows(engine)[1].status == "sent"  # the lane is not blocked by the bad row
+    assert [m["text"] for m in slack.messages("C0FINANCE1")] == ["next"]
 
 
 def test_in_order_per_channel_and_paced(engine, slack, clock, worker):

@@ -110,6 +110,8 @@ class _Fault:
     status: int
     retry_after: int | None
     delay: float
+    send_retry_after: bool = True
+    hang_up: bool = False  # carry the call out, then close the connection without answering
 
 
 class _SlackError(Exception):
@@ -229,6 +231,7 @@ class FakeSlack:
         self._channel_faults: dict[str, str] = {}
         self._rate: float | None = None
         self._burst = 1.0
+        self._token_refusal: str | None = None
         self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, last refill)
         self.stats.clear()
 
@@ -415,16 +418,45 @@ class FakeSlack:
         retry_after: int | None = None,
         times: int = 1,
         delay: float = 0.0,
+        send_retry_after: bool = True,
     ) -> None:
         """Queue ``times`` special answers for the next calls of ``method``.
 
-        status=429 -> ``Retry-After`` (default 1) + ``ratelimited``; status>=500 -> that status with
-        ``internal_error`` (or ``error``); status=200 with ``error`` -> a normal Slack error;
-        ``delay`` sleeps before answering (alone, it only slows a normal answer down).
+        status=429 -> ``Retry-After`` (default 1; none at all with ``send_retry_after=False``) +
+        ``ratelimited``; status>=500 -> that status with ``internal_error`` (or ``error``); status=200 with
+        ``error`` -> a normal Slack error; ``delay`` sleeps before answering (alone, it only slows a normal
+        answer down).
         """
-        fault = _Fault(error=error, status=status, retry_after=retry_after, delay=delay)
+        fault = _Fault(error=error, status=status, retry_after=retry_after, delay=delay,
+                       send_retry_after=send_retry_after)
         with self._cond:
             self._faults.setdefault(method, deque()).extend(fault for _ in range(times))
+
+    def hang_next(self, method: str, seconds: float, *, carried_out: bool = True, times: int = 1) -> None:
+        """Hold the next ``times`` calls of ``method`` for ``seconds`` before answering: longer than the
+        client's timeout, the client sees a timeout.
+
+        carried_out=True: the call then takes effect (a message is stored), as when Slack did the work but
+        the answer never reached the client; False: it is dropped (answered 503 to nobody).
+        Wait for it with ``wait_for(method)``: a hung call counts once it has been answered.
+        """
+        if carried_out:
+            self.fail_next(method, delay=seconds, times=times)
+        else:
+            self.fail_next(method, delay=seconds, status=503, error="service_unavailable", times=times)
+
+    def hang_up_next(self, method: str, *, times: int = 1) -> None:
+        """Carry out the next ``times`` calls of ``method`` (a post is stored), then close the connection
+        without answering: the client sees the connection lost after sending (``RemoteDisconnected``)."""
+        fault = _Fault(error=None, status=200, retry_after=None, delay=0.0, hang_up=True)
+        with self._cond:
+            self._faults.setdefault(method, deque()).extend(fault for _ in range(times))
+
+    def refuse_token(self, error: str | None = "token_revoked") -> None:
+        """Every bot-token call answers ``error`` (token_revoked, invalid_auth, account_inactive...) until
+        ``refuse_token(None)``: a revoked token, a deactivated install."""
+        with self._cond:
+            self._token_refusal = error
 
     def fail_channel(self, channel: str, error: str = "channel_not_found") -> None:
         """Every call naming this channel answers ``error`` until ``heal_channel``."""
@@ -479,6 +511,9 @@ class FakeSlack:
             if status == 429:
                 self.stats["ratelimited"] += 1
             self._cond.notify_all()
+        if fault and fault.hang_up:
+            req.close_connection = True  # done, but the client never hears it
+            return
         self._reply(req, status, answer, headers)
 
     @staticmethod
@@ -530,7 +565,8 @@ class FakeSlack:
         if fault and (fault.error or fault.status != 200):
             if fault.status == 429:
                 retry = 1 if fault.retry_after is None else fault.retry_after
-                return 429, {"Retry-After": str(retry)}, {"ok": False, "error": fault.error or "ratelimited"}
+                headers = {"Retry-After": str(retry)} if fault.send_retry_after else {}
+                return 429, headers, {"ok": False, "error": fault.error or "ratelimited"}
             if fault.status >= 500:
                 return fault.status, {}, {"ok": False, "error": fault.error or "internal_error"}
             return fault.status, {}, {"ok": False, "error": fault.error}
@@ -563,6 +599,8 @@ class FakeSlack:
         expected = self.app_token if is_socket else self.token
         if expected is not None and call.token != expected:
             raise _SlackError("invalid_auth")
+        if self._token_refusal and not is_socket:
+            raise _SlackError(self._token_refusal)
 
     def _spec(self, method: str) -> dict | None:
         if self.spec_dir is None:
