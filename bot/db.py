@@ -17,6 +17,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # Arbitrary but fixed: every instance takes this PostgreSQL advisory lock while migrating, so two instances
 # starting together do not run the same migration twice.
 _MIGRATION_LOCK = 0x56494749  # "VIGI"
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -37,7 +38,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # Bounded waits, so a request meets a dead or unreachable database with a quick 503 (bot.http) instead
+    # of hanging past its client's timeout: libpq waits forever to connect by default, the pool 30 s.
+    # pool_pre_ping replaces connections the database closed while it restarted.
+    kwargs.setdefault("pool_timeout", 10)
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **kwargs.pop("connect_args", {})}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 log = structlog.get_logger(__name__)
 LEADER_LOCK = 0x56494732  # "VIG2": distinct from the migration lock
@@ -42,9 +43,20 @@ class Leadership:
                 except Exception:  # noqa: BLE001 - whatever broke the connection, the lock is gone with it
                     log.warning("leadership_lost")
                     self._drop()
-            conn = self.engine.connect()
-            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK}).scalar())
-            conn.commit()
+            try:
+                conn = self.engine.connect()
+            except (OperationalError, InterfaceError) as exc:
+                # The database is down or restarting: nobody can lead; try again at the next tick.
+                log.warning("leadership_unavailable", error=type(exc).__name__)
+                return False
+            try:
+                got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK}).scalar())
+                conn.commit()
+            except (OperationalError, InterfaceError) as exc:
+                conn.invalidate()
+                conn.close()
+                log.warning("leadership_unavailable", error=type(exc).__name__)
+                return False
             if got:
                 self._conn = conn
                 log.info("leadership_acquired")

@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App
 
-from handlers import actions, commands, errors, events, shortcuts, views
+from handlers import actions, commands, errors, events, middleware, shortcuts, views
 
 if TYPE_CHECKING:
     from bot.app import Runtime
 
 
 def register(app: App, runtime: Runtime) -> None:
+    middleware.register(app, runtime)  # first: a redelivered request stops here
     shortcuts.register(app, runtime)
     actions.register(app, runtime)
     views.register(app, runtime)

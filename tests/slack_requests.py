@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import time
 from typing import Any
 from urllib.parse import urlencode
+
+_TRIGGERS = itertools.count(1)
+
+
+def trigger_id() -> str:
+    """Slack gives every interaction its own trigger_id (Vigie handles each one once: bot.deliveries)."""
+    return f"123.456.{next(_TRIGGERS):06x}"
 
 
 def sign(secret: str, body: str, timestamp: int) -> str:
@@ -46,7 +54,7 @@ def message_shortcut(*, user: str = "U0FLAGGER1", channel: str = "C0RANDOM01", t
         "is_enterprise_install": False,
         "enterprise": None,
         "callback_id": callback_id,
-        "trigger_id": "123.456.abcdef",
+        "trigger_id": trigger_id(),
         "response_url": "https://hooks.slack.invalid/app/T0/1/abc",
         "message_ts": ts,
         "message": {"type": "message", "user": author, "ts": ts, "text": text, "team": "T0TEAM0001"},
@@ -62,7 +70,7 @@ def block_action(*, action_id: str, value: str, user: str = "U0EXPERT01", channe
         "api_app_id": "A0VIGIE001",
         "token": "legacy-verification-token",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
-        "trigger_id": "123.456.abcdef",
+        "trigger_id": trigger_id(),
         "channel": {"id": channel, "name": "veille-finance"},
         "message": {"type": "message", "ts": message_ts, "text": "card", "blocks": []},
         "response_url": "https://hooks.slack.invalid/actions/T0/1/abc",
@@ -101,7 +109,7 @@ def view_submission(view: dict[str, Any], *, user: str, values: dict[str, str]) 
         "user": {"id": user, "username": "u", "name": "u", "team_id": "T0TEAM0001"},
         "api_app_id": "A0VIGIE001",
         "token": "legacy-verification-token",
-        "trigger_id": "123.456.submit",
+        "trigger_id": trigger_id(),
         "view": {**view, "id": "V0MODAL001", "team_id": "T0TEAM0001", "state": {"values": state},
                  "hash": "1763719300.abc", "app_id": "A0VIGIE001", "bot_id": "B0VIGIE001"},
         "response_urls": [],

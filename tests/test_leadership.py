@@ -59,7 +59,8 @@ def test_two_instances_sweeping_together_send_each_reminder_once(postgres, engin
         from bot.http import build_http_app
 
         with TestClient(build_http_app(one)) as http:
-            ids = [http.post("/intake/mentions", headers=AUTH, json=mention(i, text="Joli packaging")).json()
+            # Ten different mentions (identical texts would be copies of one story, with one card).
+            ids = [http.post("/intake/mentions", headers=AUTH, json=mention(i)).json()
                    ["mentions"][0]["id"] for i in range(10)]
         drain(one)
         clock.set(datetime(2026, 11, 23, 17, 30, tzinfo=ZoneInfo("Europe/Paris")))

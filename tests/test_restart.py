@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.models import Mention, Outbox
 from tests.conftest import BOT_TOKEN, INTAKE_TOKEN, SIGNING_SECRET, TEST_PROTOCOL, mention
@@ -79,19 +79,37 @@ def test_sigkill_mid_burst_loses_and_repeats_nothing(engine, slack, database_url
                 if r.status_code == 202:
                     accepted.append(f"post-{i}")
 
+    # The kill lands at the worst moment for exactly-once: Slack has stored the 15th relay, the process dies
+    # before it reads the answer, so that row's `ts` is never written and it stays claimed ("in doubt").
+    relays = 0
+
+    def post_then_die(args: dict) -> dict:
+        nonlocal relays
+        answer = slack._m_chat_postMessage(args)
+        relays += 1
+        if relays == 15:
+            os.kill(server.pid, signal.SIGKILL)  # no shutdown handler runs
+        return answer
+
+    slack.set_handler("chat.postMessage", post_then_die)
     sender = threading.Thread(target=burst, args=(0, 400, port))
     sender.start()
-    deadline = time.monotonic() + 20
-    while len(slack.calls("chat.postMessage")) < 15 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    os.kill(server.pid, signal.SIGKILL)  # no shutdown handler runs
-    server.wait()
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        pytest.fail("the outbox never delivered 15 relays")
     stop.set()
     sender.join()
     killed_after = len(accepted)
     assert 15 <= killed_after < 400, "the kill must land mid-burst"
 
+    with Session(engine) as s:
+        in_doubt = s.exec(select(Outbox).where(Outbox.status == "sending", col(Outbox.ts).is_(None))).all()
+    assert in_doubt, "the kill must leave a delivery accepted by Slack but not recorded"
+
     port2 = free_port()
+    slack.set_handler("chat.postMessage", slack._m_chat_postMessage)
     server2 = start_server(database_url, slack.url, port2, tmp_path)
     try:
         stop.clear()
@@ -118,6 +136,8 @@ def test_sigkill_mid_burst_loses_and_repeats_nothing(engine, slack, database_url
         for message in slack.messages(channel):
             posted[message["metadata"]["event_payload"]["outbox_id"]] += 1
     repeated = {k: n for k, n in posted.items() if n > 1}
+    # The in-doubt rows were resolved by looking in the channel, not by posting again.
+    assert slack.calls("conversations.history"), "the restarted worker never checked an in-doubt delivery"
     assert not repeated, f"relayed more than once: {repeated}"
     assert set(posted) == set(outbox_ids.values()), "a stored mention was never relayed"
     assert all(m.status == "relayed" and m.relay_ts for m in stored.values())
