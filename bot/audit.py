@@ -5,7 +5,11 @@ Two things live here:
 - `install_append_only_guard()`: within the application, an audit row can be added but never updated or
   deleted, whether through the ORM (changing or deleting a loaded row) or through a bulk
   `UPDATE`/`DELETE` statement run by a session. A mistake is corrected by a new event, not by editing an old
-  one. (Raw SQL and database administrators are out of its reach: that needs database permissions.)
+  one.
+- `install_database_guard(connection)`: the same rule in the database itself (a trigger on PostgreSQL and
+  SQLite), so raw SQL through any connection is refused too. Installed by a migration. A PostgreSQL
+  `TRUNCATE` (an administrator's act, needing the table owner's rights) is not a row change and is not
+  stopped; nor is someone who can drop the trigger: that takes database permissions.
 - `export_audit()`: the events of a period, as CSV or JSON Lines, for auditors and spreadsheets.
 """
 
@@ -17,13 +21,14 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
-from sqlalchemy import and_, event, or_, select
-from sqlalchemy.engine import Engine, Row
+from sqlalchemy import and_, event, or_, select, text
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from bot.models import AuditEvent
 
-__all__ = ["EXPORT_COLUMNS", "AuditTrailImmutable", "export_audit", "install_append_only_guard"]
+__all__ = ["EXPORT_COLUMNS", "AuditTrailImmutable", "export_audit", "install_append_only_guard",
+           "install_database_guard", "remove_database_guard"]
 
 EXPORT_COLUMNS = ("id", "at", "actor", "action", "mention_id", "before", "after", "reason")
 
@@ -61,6 +66,42 @@ def install_append_only_guard() -> None:
     # On the Session class: applies to every session, sqlmodel's included (a subclass).
     if not event.contains(Session, "do_orm_execute", _refuse_bulk):
         event.listen(Session, "do_orm_execute", _refuse_bulk)
+
+
+# --- the same rule in the database ---------------------------------------------------------------------------
+
+GUARD_MESSAGE = "the audit trail is append-only"
+_GUARD_SQL = {
+    "postgresql": [
+        f"""CREATE OR REPLACE FUNCTION vigie_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION '% on {_TABLE.name} refused: {GUARD_MESSAGE}', TG_OP; END $$""",
+        f"DROP TRIGGER IF EXISTS vigie_audit_append_only ON {_TABLE.name}",
+        f"""CREATE TRIGGER vigie_audit_append_only BEFORE UPDATE OR DELETE ON {_TABLE.name}
+            FOR EACH ROW EXECUTE FUNCTION vigie_audit_append_only()""",
+    ],
+    "sqlite": [
+        f"""CREATE TRIGGER IF NOT EXISTS vigie_audit_no_{verb.lower()} BEFORE {verb} ON {_TABLE.name}
+            BEGIN SELECT RAISE(ABORT, '{verb} on {_TABLE.name} refused: {GUARD_MESSAGE}'); END"""
+        for verb in ("UPDATE", "DELETE")
+    ],
+}
+_UNGUARD_SQL = {
+    "postgresql": [f"DROP TRIGGER IF EXISTS vigie_audit_append_only ON {_TABLE.name}",
+                   "DROP FUNCTION IF EXISTS vigie_audit_append_only()"],
+    "sqlite": [f"DROP TRIGGER IF EXISTS vigie_audit_no_{verb}" for verb in ("update", "delete")],
+}
+
+
+def install_database_guard(connection: Connection) -> None:
+    """Make the database refuse UPDATE and DELETE of audit rows, whoever sends them. Safe to run twice."""
+    for statement in _GUARD_SQL[connection.dialect.name]:
+        connection.execute(text(statement))
+
+
+def remove_database_guard(connection: Connection) -> None:
+    """The migration's downgrade (and what an administrator runs, knowingly, to purge old events)."""
+    for statement in _UNGUARD_SQL[connection.dialect.name]:
+        connection.execute(text(statement))
 
 
 # --- export ------------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from bot.domain import workflow as wf
 from bot.drafting import people_of
 from bot.i18n import normalise, t
 from bot.models import Crisis, Draft, Mention, ReviewDecision
-from bot.slack_text import escape, excerpt
+from bot.slack_text import escape, quote
 
 __all__ = [
     "LOAD_LIMIT",
@@ -309,7 +309,7 @@ def _mention_text(item: MentionItem, lang: str, *, with_state: bool) -> str:
     if deadline:
         lines.append(deadline)
     if item.excerpt:
-        lines.append(f">{excerpt(item.excerpt, TEXT_CHARS + 50)}")
+        lines.append(quote(item.excerpt, TEXT_CHARS + 50))
     return "\n".join(lines)
 
 

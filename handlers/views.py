@@ -12,6 +12,7 @@ from bot.drafting import metadata
 from bot.i18n import t
 from bot.ids import View
 from bot.modals import submitted_value
+from handlers.actions import row_id
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -28,7 +29,9 @@ def register(app: App, runtime: Runtime) -> None:
             ack(response_action="errors", errors={block: (outcome.message or "")[:150]})
 
     def common(body: dict[str, Any], view: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
-        return body["user"]["id"], metadata(view.get("private_metadata")), view.get("state") or {}
+        # Only well-formed ids survive (see row_id); the services re-check who may act on them.
+        meta = {k: row_id(v) for k, v in metadata(view.get("private_metadata")).items() if k in ("mention", "draft")}
+        return body["user"]["id"], meta, view.get("state") or {}
 
     def required(ack: Ack, actor: str, state: dict[str, Any], block: str) -> str | None:
         value = (submitted_value(state, block) or "").strip()
@@ -41,7 +44,10 @@ def register(app: App, runtime: Runtime) -> None:
     def draft(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         actor, meta, state = common(body, view)
         text = required(ack, actor, state, "text")
-        if text is None or not isinstance(meta.get("mention"), int):
+        if text is None:
+            return
+        if meta.get("mention") is None:  # a view we did not build: close it, nothing to do
+            ack()
             return
         # Spelling suggestions can take a few hundred milliseconds: close the modal first, then check.
         ack()
@@ -64,8 +70,10 @@ def register(app: App, runtime: Runtime) -> None:
         def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
             actor, meta, state = common(body, view)
             value = required(ack, actor, state, block)
-            if value is not None and isinstance(meta.get("mention"), int):
+            if value is not None and meta.get("mention") is not None:
                 finish(ack, use_case(meta["mention"], actor, value), block)
+            elif value is not None:
+                ack()
         return submit
 
     for callback, (block, use_case) in about_a_mention.items():
@@ -75,8 +83,10 @@ def register(app: App, runtime: Runtime) -> None:
         def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
             actor, meta, state = common(body, view)
             reason = required(ack, actor, state, "reason")
-            if reason is not None and isinstance(meta.get("draft"), int):
+            if reason is not None and meta.get("draft") is not None:
                 finish(ack, w.review(draft_id=meta["draft"], actor=actor, kind=kind, comment=reason), "reason")
+            elif reason is not None:
+                ack()
         return submit
 
     app.view(View.request_changes.value)(review("request_changes"))
@@ -86,6 +96,8 @@ def register(app: App, runtime: Runtime) -> None:
     @app.view(View.publish.value)
     def publish(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         actor, meta, state = common(body, view)
-        if isinstance(meta.get("draft"), int):
+        if meta.get("draft") is not None:
             finish(ack, w.mark_published(draft_id=meta["draft"], actor=actor, url=submitted_value(state, "url")),
                    "url")
+        else:
+            ack()

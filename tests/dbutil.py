@@ -58,8 +58,13 @@ def empty_tables(engine: Engine) -> None:
             names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
+            # The audit trail refuses DELETE (bot.audit's database guard): lift it for the wipe, then restore.
+            from bot.audit import install_database_guard, remove_database_guard
+
+            remove_database_guard(conn)
             for table in reversed(SQLModel.metadata.sorted_tables):
                 conn.execute(table.delete())
+            install_database_guard(conn)
             conn.execute(text("DELETE FROM sqlite_sequence")) if _has_sqlite_sequence(conn) else None
 
 

@@ -200,7 +200,10 @@ class MentionFileReader:
         if header_line is None:
             return
         delimiter = max(_DELIMITERS, key=header_line.count)
-        reader = csv.reader(itertools.chain([header_line], lines), delimiter=delimiter)
+        # A lone carriage return inside a line (a line break typed in a cell, written unquoted by some tools)
+        # makes the csv module refuse the record and then lose track of the next ones: it becomes a space.
+        lines = (_lone_cr_to_space(line) for line in lines)
+        reader = csv.reader(itertools.chain([_lone_cr_to_space(header_line)], lines), delimiter=delimiter)
         try:
             header = next(reader)
         except csv.Error as exc:
@@ -464,6 +467,11 @@ def _format_from_name(path_or_stream: object) -> FileFormat:
             "or say fmt='csv' or fmt='jsonl'"
         )
     return _EXTENSIONS[suffix]
+
+
+def _lone_cr_to_space(line: str) -> str:
+    body = line.rstrip("\r\n")
+    return body.replace("\r", " ") + line[len(body):]
 
 
 def _normalize(name: str) -> str:
