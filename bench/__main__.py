@@ -1,106 +1,123 @@
-"""Benchmarks on the real app over HTTP: `python -m bench` (see BENCHMARKS.md).
+"""Benchmarks on the real app over HTTP (see BENCHMARKS.md):
 
-Starts `vigie serve` in a subprocess against the fake Slack (tests/fakes) and measures:
-- intake throughput, one mention per request (8 client threads) and in batches of 500;
-- time from intake (202 received) to the relay posted in Slack, not throttled;
-on SQLite, and on PostgreSQL when VIGIE_TEST_DATABASE_URL is set.
+    VIGIE_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python -m bench
+
+Each part starts a real `vigie serve` process against the fake Slack of the test suite, which answers
+chat.postMessage beyond one message per second per channel with HTTP 429 and Retry-After:
+
+- ack: acknowledgement time of `/vigie status` and of a claim button click (signed as Slack signs);
+- intake: intake → relay posted (not throttled), then throughput one mention per request and in batches;
+- storm: 10,000 mentions in 60 s (20 stories of near-copies and 100 distinct posts);
+- digest: the daily digest over 1,000,000 stored mentions on PostgreSQL, its time and peak memory.
+
+ack and intake run on SQLite and, when VIGIE_TEST_DATABASE_URL is set, on PostgreSQL; the storm runs on
+PostgreSQL when it is set (SQLite otherwise); the digest needs PostgreSQL. A full run of every part writes
+its figures into BENCHMARKS.md; `--quick` (small sizes, a smoke test) and sub-selections only print,
+unless `--write`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
-import platform
-import re
-import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-
-ROOT = Path(__file__).parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bot import db
+from bench import ack, digest, intake, report, storm
+from bench.common import ROOT, Section, dialect_name, fresh_database, machine, running_app, wait_drained
 from tests import dbutil
-from tests.conftest import BOT_TOKEN, INTAKE_TOKEN, mention
-from tests.fakes.slack_api import FakeSlack
-from tests.test_restart import free_port, start_server
 
-AUTH = {"Authorization": f"Bearer {INTAKE_TOKEN}"}
-WORDS = ["résultats", "procès", "grève", "bonjour"]
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
-
-
-def run_on(url: str, tmp: Path) -> dict[str, float]:
-    engine = db.make_engine(url)
-    db.upgrade(engine)
-    engine.dispose()
-    fake = FakeSlack(token=BOT_TOKEN).start()
-    port = free_port()
-    # Slack's real pace (one message per second per channel) and the default lease.
-    server = start_server(url, fake.url, port, tmp, VIGIE_CHANNEL_INTERVAL="1.0", VIGIE_OUTBOX_LEASE="30")
-    base = f"http://127.0.0.1:{port}"
-    out: dict[str, float] = {}
-    try:
-        # Latency first, on an empty queue: one mention every 0.3 s across 4 channels (under Slack's pace).
-        sent: dict[int, float] = {}
-        with httpx.Client(base_url=base, timeout=10) as client:
-            for i in range(40):
-                r = client.post("/intake/mentions", headers=AUTH, json=mention(900_000 + i, text=WORDS[i % 4]))
-                sent[r.json()["mentions"][0]["id"]] = time.monotonic()
-                time.sleep(0.3)
-        fake.wait_for("chat.postMessage", count=40, timeout=30)
-        lat = []
-        for call in fake.calls("chat.postMessage"):
-            m = re.search(r"mention n° (\d+)", json.dumps(call.args, ensure_ascii=False))
-            if m and int(m.group(1)) in sent:
-                lat.append((call.at - sent[int(m.group(1))]) * 1000)
-        out["relay_p50_ms"], out["relay_p95_ms"] = pct(lat, 50), pct(lat, 95)
-        # Single: 2,000 requests from 8 threads.
-        n = 2000
-        with httpx.Client(base_url=base, timeout=30, limits=httpx.Limits(max_connections=8)) as client:
-            start = time.perf_counter()
-            with ThreadPoolExecutor(8) as pool:
-                codes = list(pool.map(lambda i: client.post("/intake/mentions", headers=AUTH, json=mention(
-                    i, text=f"{WORDS[i % 4]} {i}")).status_code, range(n)))
-            out["single_per_s"] = n / (time.perf_counter() - start)
-            assert codes.count(202) == n, set(codes)
-            # Batched: 20 requests of 500.
-            start = time.perf_counter()
-            for b in range(20):
-                r = client.post("/intake/mentions", headers=AUTH, json=[
-                    mention(100_000 + b * 500 + i, text=f"{WORDS[i % 4]} {i}") for i in range(500)])
-                assert r.status_code == 202, r.text
-            out["batch_per_s"] = 10_000 / (time.perf_counter() - start)
-    finally:
-        server.terminate()
-        server.wait(10)
-        fake.stop()
-    return out
+PARTS = ("ack", "intake", "storm", "digest")
+SIZES = {
+    "full": {"ack": 300, "cards": 5, "latency": 40, "single": 2000, "batches": 20, "batch": 500,
+             "storm": {"copies": 9_900, "stories": 20, "distinct": 100, "duration": 60.0, "batch": 25,
+                       "drain_timeout": 900.0},
+             "digest": 1_000_000},
+    # A smoke test: every path runs, the figures mean little.
+    "quick": {"ack": 10, "cards": 1, "latency": 4, "single": 50, "batches": 1, "batch": 100,
+              "storm": {"copies": 200, "stories": 5, "distinct": 5, "duration": 3.0, "batch": 10,
+                        "drain_timeout": 60.0},
+              "digest": 20_000},
+}
 
 
-def main() -> None:
-    results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        with dbutil.fresh_database(Path(tmp)) as url:
-            results["SQLite"] = run_on(url, Path(tmp))
-        if dbutil.postgres_admin_url():
-            with dbutil.fresh_database(Path(tmp)) as url:
-                results["PostgreSQL"] = run_on(url, Path(tmp))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, capture_output=True, text=True, cwd=ROOT).stdout
-    print(json.dumps({"date": datetime.now(UTC).isoformat(timespec="minutes"), "commit": commit.strip(),
-                      "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-                      "results": results}, indent=2))
+def run(parts: list[str], *, quick: bool, keep_digest_db: bool = False, sqlite_only: bool = False) -> dict:
+    """Run the parts; `sqlite_only` ignores VIGIE_TEST_DATABASE_URL (the smoke test uses it)."""
+    sizes = SIZES["quick" if quick else "full"]
+    pg = None if sqlite_only else dbutil.postgres_admin_url()
+    started = time.monotonic()
+    results: dict = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "quick": quick,
+                     "machine": machine(pg), "sections": [], "skipped": []}
+    with tempfile.TemporaryDirectory(prefix="vigie-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        databases = ["sqlite", "postgresql"] if pg else ["sqlite"]
+        for kind in databases:
+            if not {"ack", "intake"} & set(parts):
+                break
+            with fresh_database(kind, tmp) as url, running_app(url, tmp) as app:
+                name = dialect_name(url)
+                if "ack" in parts:
+                    section = Section(f"Acknowledgement time (HTTP response of /slack/events) — {name}")
+                    ack.run(app, section, requests=sizes["ack"], cards_per_channel=sizes["cards"])
+                    results["sections"].append(section)
+                    # The clicks queued card updates and notices: the latency below is measured on an idle outbox.
+                    wait_drained(url, timeout=300)
+                if "intake" in parts:
+                    section = Section(f"Intake — {name}")
+                    intake.run(app, section, latency_n=sizes["latency"], single_n=sizes["single"],
+                               batches=sizes["batches"], batch=sizes["batch"])
+                    results["sections"].append(section)
+        if "storm" in parts:
+            kind = "postgresql" if pg else "sqlite"
+            with fresh_database(kind, tmp) as url, running_app(url, tmp) as app:
+                s = sizes["storm"]
+                section = Section(f"Storm: {s['copies'] + s['distinct']:,} mentions in {s['duration']:.0f} s "
+                                  f"— {dialect_name(url)}")
+                storm.run(app, section, **s)
+                results["sections"].append(section)
+        if "digest" in parts:
+            if pg:
+                section = Section(f"Daily digest over {sizes['digest']:,} stored mentions — PostgreSQL")
+                digest.run(pg, section, n=sizes["digest"], keep=keep_digest_db)
+                results["sections"].append(section)
+            else:
+                results["skipped"].append("the digest over stored mentions (needs PostgreSQL: set "
+                                          "VIGIE_TEST_DATABASE_URL)")
+    results["seconds"] = time.monotonic() - started
+    results["load_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("parts", nargs="*", choices=[[], *PARTS], metavar="PART",
+                        help=f"parts to run, among {', '.join(PARTS)} (default: all)")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test, not figures")
+    parser.add_argument("--write", action="store_true",
+                        help="write BENCHMARKS.md even for --quick or a sub-selection")
+    parser.add_argument("--no-write", action="store_true", help="only print, even for a full run")
+    parser.add_argument("--json", type=Path, help="also save every raw number to this file")
+    parser.add_argument("--keep-digest-db", action="store_true",
+                        help="keep the seeded vigie_bench database (and reuse it next time)")
+    args = parser.parse_args(argv)
+    parts = list(args.parts) or list(PARTS)
+    results = run(parts, quick=args.quick, keep_digest_db=args.keep_digest_db)
+    text = report.markdown(results)
+    print(text)
+    if args.json:
+        raw = {**results, "sections": [asdict(s) for s in results["sections"]]}
+        args.json.write_text(json.dumps(raw, indent=1, default=str), encoding="utf-8")
+    full = set(parts) == set(PARTS) and not args.quick
+    if args.write or (full and not args.no_write):
+        report.write(ROOT / "BENCHMARKS.md", text)
+        print("BENCHMARKS.md updated", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -105,9 +105,13 @@ class Escalation:
                                       round_the_clock=cfg.round_the_clock)
         return Race(stage, mention.received_at, deadline, cfg.round_the_clock)
 
-    def time_left(self, mention: Mention, now: datetime) -> tuple[str, timedelta] | None:
-        with Session(self.vigie.engine) as s:
-            race = self.race(mention, crisis=self.crisis_active(s))
+    def time_left(self, mention: Mention, now: datetime, *, crisis: bool | None = None) -> tuple[str, timedelta] | None:
+        """Which deadline the mention races and the business time left. Pass `crisis` when asking for many
+        mentions at once: otherwise each call asks the database."""
+        if crisis is None:
+            with Session(self.vigie.engine) as s:
+                crisis = self.crisis_active(s)
+        race = self.race(mention, crisis=crisis)
         if race is None:
             return None
         return race.stage, sla_rules.time_left(now, race.deadline, self.calendar, round_the_clock=race.round_the_clock)

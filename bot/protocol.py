@@ -1089,6 +1089,10 @@ def _read_roster(path: Path) -> tuple[str, ...]:
             "cannot read {path}: {reason}",
             {"path": str(path), "reason": exc.strerror or str(exc)},
         ) from None
+    except ValueError as exc:  # a path no file system accepts ("embedded null byte"): found by fuzzing
+        raise PydanticCustomError(
+            "roster_unreadable", "cannot read {path}: {reason}", {"path": repr(str(path)), "reason": str(exc)}
+        ) from None
     header = text.split("\n", 1)[0]
     # A spreadsheet set to French saves its CSV with ";" between columns.
     delimiter = ";" if header.count(";") > header.count(",") else ","

@@ -65,8 +65,9 @@ class SlashCommands:
         lines = [f"• `/vigie {usage}` — {t(key, lang)}" for usage, key in help_lines(lang)]
         return Answer(t("cmd.help.title", lang) + "\n" + "\n".join(lines))
 
-    def _line(self, m: Mention, now: datetime, lang: str) -> str:
-        left = self.esc.time_left(m, now)
+    def _line(self, m: Mention, now: datetime, lang: str, left: tuple[str, timedelta] | None | bool = False) -> str:
+        if left is False:  # not computed by the caller
+            left = self.esc.time_left(m, now)
         due = ""
         if left is not None:
             stage, delta = left
@@ -94,10 +95,13 @@ class SlashCommands:
         if not rows:
             return Answer(t("cmd.status.none", lang))
         lines = [t("cmd.status.team", lang, team=self.protocol.team(team).name.get(lang), count=n) for team, n in rows]
-        urgent = sorted((m for m in mentions if self.esc.time_left(m, now)), key=lambda m: self.esc.time_left(m, now)[1])  # type: ignore[index]
+        # The deadline of each open mention once, and the crisis flag once: this answer is on the ack's path.
+        lefts = [(m, left) for m in mentions if (left := self.esc.time_left(m, now, crisis=crisis is not None))]
+        urgent = sorted(lefts, key=lambda pair: pair[1][1])[:5]
         text = t("cmd.status.title", lang) + "\n" + "\n".join(lines)
         if urgent:
-            text += "\n" + t("cmd.status.next", lang) + "\n" + "\n".join(self._line(m, now, lang) for m in urgent[:5])
+            text += "\n" + t("cmd.status.next", lang) + "\n" + "\n".join(self._line(m, now, lang, left)
+                                                                          for m, left in urgent)
         if crisis:
             text = t("cmd.crisis.banner", lang) + "\n" + text
         return Answer(text)

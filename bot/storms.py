@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -36,7 +36,8 @@ WINDOW = timedelta(hours=72)
 BAND_CAPACITY = 64
 CANDIDATES = 8
 LOOKBACK = 200  # ids: how far back each catch-up looks again for stories committed out of order  # a story quiet for longer is over: the same text later starts a new one
-REFRESH_EVERY = timedelta(seconds=5)
+REFRESH_EVERY = timedelta(seconds=5)  # per story
+UPDATE_SPACING = timedelta(seconds=1.3)  # between any two story refreshes: under 50 a minute
 CAPACITY = 50_000  # recent stories kept in memory per process (about 30 MB)
 SAMPLE_AUTHORS = 5
 
@@ -237,7 +238,11 @@ def refresh_due(conn: Connection, joined: dict[str, Any], now: datetime) -> date
         if status == OutboxStatus.pending:
             return None
     last = joined["refreshed_at"]
-    return max(now, last + REFRESH_EVERY) if last is not None else now
+    due = max(now, last + REFRESH_EVERY) if last is not None else now
+    # Every story's refreshes share one budget: chat.update is Tier 3, about 50 calls a minute for the
+    # workspace. Each refresh takes the next free slot after the latest one any story took.
+    latest = conn.execute(select(func.max(STORY.c.refreshed_at))).scalar()
+    return max(due, latest + UPDATE_SPACING) if latest is not None else due
 
 
 def record_refresh(conn: Connection, story_id: int, outbox_id: int, at: datetime) -> None:

@@ -235,6 +235,18 @@ def test_rate_limit_mode_is_per_channel_token_bucket(fake, client):
     assert client.chat_postMessage(channel="C0ALERTS01", text="4")["ok"]
 
 
+def test_a_method_can_be_rate_limited_for_the_whole_workspace(fake, client):
+    ts = [client.chat_postMessage(channel=c, text="card")["ts"] for c in ("C0ALERTS01", "C0OTHER001")]
+    fake.rate_limit_method("chat.update", 60, burst=2)  # Tier-3-like: one a second after a burst of two
+    client.chat_update(channel="C0ALERTS01", ts=ts[0], text="a")
+    client.chat_update(channel="C0OTHER001", ts=ts[1], text="b")  # another channel: same workspace budget
+    err = slack_error(client.chat_update, channel="C0ALERTS01", ts=ts[0], text="c")
+    assert (err.response.status_code, err.response.headers["Retry-After"]) == (429, "1")
+    assert client.chat_postMessage(channel="C0ALERTS01", text="posts are not counted")["ok"]
+    fake.rate_limit_method("chat.update", None)
+    assert client.chat_update(channel="C0ALERTS01", ts=ts[0], text="d")["ok"]
+
+
 # --------------------------------------------------------------------------- argument and token checks
 
 

@@ -15,7 +15,7 @@ from bot.clock import ManualClock
 from bot.domain.storms import normalise, shape, similarity
 from bot.http import build_http_app
 from bot.models import AuditEvent, Mention, Outbox, Story, VolumeBucket
-from bot.storms import REFRESH_EVERY, WINDOW, StoryIndex
+from bot.storms import REFRESH_EVERY, UPDATE_SPACING, WINDOW, StoryIndex
 from tests.conftest import AUTH, SIGNING_SECRET, drain, mention
 from tests.slack_requests import block_action, interactive_body, signed_headers
 
@@ -72,6 +72,20 @@ def test_the_index_finds_stories_by_band_and_forgets_old_ones():
 # --- through the intake API and the fake Slack -------------------------------------------------------
 
 
+@pytest.fixture
+def manual(engine, slack, settings):
+    """The app on a clock that moves only when the test moves it: (runtime, http client, clock)."""
+    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    runtime = build_runtime(settings, clock=clock)
+    runtime.start()
+    try:
+        with TestClient(build_http_app(runtime)) as http:
+            yield runtime, http, clock
+    finally:
+        runtime.stop()
+        runtime.engine.dispose()
+
+
 def _post(http, i: int, text: str, **extra) -> dict:
     r = http.post("/intake/mentions", headers=AUTH, json=mention(i, text=text, **extra))
     assert r.status_code == 202, r.text
@@ -113,29 +127,35 @@ def test_a_storm_gets_one_card_whose_count_is_updated_in_place(http, runtime, sl
     assert len(updates) <= 5
 
 
-def test_card_updates_are_spaced_by_the_throttle(engine, slack, settings):
-    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
-    runtime = build_runtime(settings, clock=clock)
-    runtime.start()
-    try:
-        with TestClient(build_http_app(runtime)) as http:
-            _post(http, 1, BASE)
-            drain(runtime, frozen=True)
-            for i in range(2, 12):  # ten copies in the same instant: at most two refreshes due now
-                _post(http, i, VARIANTS[i % len(VARIANTS)])
-            drain(runtime, frozen=True)
-            now_updates = len(slack.calls("chat.update"))
-            assert 1 <= now_updates <= 2
-            clock.advance(seconds=REFRESH_EVERY.total_seconds())
-            drain(runtime, frozen=True)
-            assert len(slack.calls("chat.update")) == now_updates + 1
-            assert "11 mentions" in json.dumps(slack.calls("chat.update")[-1].args["blocks"], ensure_ascii=False)
-            with Session(runtime.engine) as s:
-                pending = s.exec(select(func.count()).select_from(Outbox).where(Outbox.status == "pending")).one()
-            assert pending == 0  # nothing left behind: the card is current
-    finally:
-        runtime.stop()
-        runtime.engine.dispose()
+def test_card_updates_are_spaced_by_the_throttle(manual, slack):
+    runtime, http, clock = manual
+    _post(http, 1, BASE)
+    drain(runtime, frozen=True)
+    for i in range(2, 12):  # ten copies in the same instant: at most two refreshes due now
+        _post(http, i, VARIANTS[i % len(VARIANTS)])
+    drain(runtime, frozen=True)
+    now_updates = len(slack.calls("chat.update"))
+    assert 1 <= now_updates <= 2
+    clock.advance(seconds=REFRESH_EVERY.total_seconds())
+    drain(runtime, frozen=True)
+    assert len(slack.calls("chat.update")) == now_updates + 1
+    assert "11 mentions" in json.dumps(slack.calls("chat.update")[-1].args["blocks"], ensure_ascii=False)
+    with Session(runtime.engine) as s:
+        pending = s.exec(select(func.count()).select_from(Outbox).where(Outbox.status == "pending")).one()
+    assert pending == 0  # nothing left behind: the card is current
+
+
+def test_refreshes_of_all_stories_share_slacks_update_budget(manual, slack):
+    """chat.update is Tier 3 for the whole workspace: two stories growing at once are refreshed apart."""
+    runtime, http, _ = manual
+    _post(http, 1, BASE)
+    _post(http, 2, DISTINCT[0])
+    drain(runtime, frozen=True)
+    _post(http, 3, VARIANTS[1])
+    _post(http, 4, DISTINCT[0] + " !")
+    with Session(runtime.engine) as s:
+        due = sorted(o.next_attempt_at for o in s.exec(select(Outbox).where(Outbox.kind == "story_card")))
+    assert len(due) == 2 and due[1] - due[0] >= UPDATE_SPACING
 
 
 def test_copies_inside_one_batch_make_one_story(http, runtime, slack):
@@ -184,23 +204,16 @@ def runtime_http_post(http, body: str):
     return http.post("/slack/events", content=body, headers=signed_headers(SIGNING_SECRET, body))
 
 
-def test_a_story_gone_quiet_starts_again_with_a_new_card(engine, slack, settings):
-    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
-    runtime = build_runtime(settings, clock=clock)
-    runtime.start()
-    try:
-        with TestClient(build_http_app(runtime)) as http:
-            first = _post(http, 1, BASE)
-            assert _post(http, 2, BASE)["story"] == first["id"]
-            clock.advance(seconds=(WINDOW + timedelta(minutes=1)).total_seconds())
-            again = _post(http, 3, BASE)
-            assert again.get("story") is None
-            assert _post(http, 4, VARIANTS[1])["story"] == again["id"]
-            drain(runtime, frozen=True)
-            assert len(slack.calls("chat.postMessage")) == 2
-    finally:
-        runtime.stop()
-        runtime.engine.dispose()
+def test_a_story_gone_quiet_starts_again_with_a_new_card(manual, slack):
+    runtime, http, clock = manual
+    first = _post(http, 1, BASE)
+    assert _post(http, 2, BASE)["story"] == first["id"]
+    clock.advance(seconds=(WINDOW + timedelta(minutes=1)).total_seconds())
+    again = _post(http, 3, BASE)
+    assert again.get("story") is None
+    assert _post(http, 4, VARIANTS[1])["story"] == again["id"]
+    drain(runtime, frozen=True)
+    assert len(slack.calls("chat.postMessage")) == 2
 
 
 def test_copies_count_in_the_volume_but_propose_no_crisis_each(http, runtime, slack):

@@ -233,6 +233,7 @@ class FakeSlack:
         self._burst = 1.0
         self._token_refusal: str | None = None
         self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, last refill)
+        self._method_rates: dict[str, tuple[float, float]] = {}  # method -> (per second, burst), workspace-wide
         self.stats.clear()
 
     # ------------------------------------------------------------------ lifecycle
@@ -474,6 +475,16 @@ class FakeSlack:
             self._burst = burst
             self._buckets.clear()
 
+    def rate_limit_method(self, method: str, per_minute: float | None, *, burst: float = 1.0) -> None:
+        """Token bucket for the whole workspace on `method` (Slack's tiers: chat.update is Tier 3, about 50
+        a minute); None removes it. Answers 429 + Retry-After beyond it, as Slack does."""
+        with self._cond:
+            if per_minute is None:
+                self._method_rates.pop(method, None)
+            else:
+                self._method_rates[method] = (per_minute / 60.0, burst)
+            self._buckets.pop(f"method:{method}", None)
+
     # ------------------------------------------------------------------ HTTP plumbing
 
     def _serve(self, req: BaseHTTPRequestHandler) -> None:
@@ -646,17 +657,24 @@ class FakeSlack:
                     raise _SlackError(error)
 
     def _check_rate_limit(self, call: Call) -> tuple[int, dict[str, str], dict[str, Any]] | None:
+        if call.method in self._method_rates:
+            rate, burst = self._method_rates[call.method]
+            limited = self._take(f"method:{call.method}", rate, burst)
+            if limited:
+                return limited
         if self._rate is None or call.method != "chat.postMessage":
             return None
-        cid = self._resolve_post_channel(call.args["channel"])
+        return self._take(self._resolve_post_channel(call.args["channel"]), self._rate, self._burst)
+
+    def _take(self, bucket: str, rate: float, burst: float) -> tuple[int, dict[str, str], dict[str, Any]] | None:
         now = time.monotonic()
-        tokens, last = self._buckets.get(cid, (self._burst, now))
-        tokens = min(self._burst, tokens + (now - last) * self._rate)
+        tokens, last = self._buckets.get(bucket, (burst, now))
+        tokens = min(burst, tokens + (now - last) * rate)
         if tokens >= 1.0:
-            self._buckets[cid] = (tokens - 1.0, now)
+            self._buckets[bucket] = (tokens - 1.0, now)
             return None
-        self._buckets[cid] = (tokens, now)
-        retry = max(1, math.ceil((1.0 - tokens) / self._rate))
+        self._buckets[bucket] = (tokens, now)
+        retry = max(1, math.ceil((1.0 - tokens) / rate))
         return 429, {"Retry-After": str(retry)}, {"ok": False, "error": "ratelimited"}
 
     # ------------------------------------------------------------------ state helpers (lock held)
