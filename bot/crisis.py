@@ -1,7 +1,7 @@
 """Crisis mode: signals that propose a crisis, declaring it, and standing down.
 
 Signals are evaluated by the sweep, incrementally: a volume spike in the last window against the baseline
-rate (from per-5-minute counters kept at intake), and, among the mentions received since the last sweep,
+rate (from per-5-minute counters the sweep keeps up to date), and, among the mentions received since the last sweep,
 one with crisis words or a high-reach negative one. Each signal is a row with a
 unique key (its kind and time window, or its mention), so it is proposed once, to the community managers
 and the on-call decision maker, with a button to declare the crisis.
@@ -9,10 +9,11 @@ and the on-call decision maker, with a button to declare the crisis.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -46,6 +47,26 @@ class CrisisDesk:
         self.protocol = escalation.protocol
         self._checked_at: datetime | None = None  # when this process last looked at new mentions
 
+    def count_volume(self, s: Session, now: datetime, since: datetime) -> None:
+        """Bring the 5-minute counters up to date: recount exactly (a SET, so running it twice, or on two
+        instances, is harmless) the buckets from the last one counted, or from `since` when none is, to
+        now. The counting is done here, by the sweep, rather than at intake, where every request would
+        update the same row and wait for each other's commit."""
+        latest = s.exec(select(func.max(VolumeBucket.start))).one()
+        start = volume_bucket(since)
+        if latest is not None:  # older buckets than the baseline's do not matter: they are not counted again
+            start = max(start, min(latest, volume_bucket(now) - BUCKET))
+        s.exec(delete(VolumeBucket).where(col(VolumeBucket.start) < volume_bucket(since)))  # type: ignore[call-overload]
+        counts: Counter[datetime] = Counter(volume_bucket(at) for at in s.exec(
+            select(Mention.received_at).where(col(Mention.received_at) >= start)))
+        bucket = start
+        while bucket <= now:
+            row = s.get(VolumeBucket, bucket) or VolumeBucket(start=bucket)
+            row.count = counts.get(bucket, 0)
+            s.add(row)
+            bucket += BUCKET
+        s.commit()
+
     @staticmethod
     def _volume(s: Session, start: datetime, end: datetime) -> int:
         return int(s.exec(select(func.coalesce(func.sum(VolumeBucket.count), 0))
@@ -66,8 +87,10 @@ class CrisisDesk:
         window, baseline_span = cfg.spike.window, cfg.spike.baseline
         proposed = 0
         with Session(self.vigie.engine) as s:
-            # Volumes come from the 5-minute buckets counted at intake: a sum over a few hundred rows, not a
-            # count of a week of mentions at every sweep. The window's edges are rounded to buckets.
+            # Volumes come from 5-minute counters kept up to date from the mentions received since the last
+            # sweep: a sum over a few hundred rows, not a count of a week of mentions at every sweep. The
+            # window's edges are rounded to buckets.
+            self.count_volume(s, now, since=now - window - baseline_span)
             recent = self._volume(s, volume_bucket(now - window) + BUCKET, now + BUCKET)
             baseline = self._volume(s, volume_bucket(now - window - baseline_span) + BUCKET,
                                     volume_bucket(now - window) + BUCKET)

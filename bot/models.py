@@ -130,8 +130,8 @@ class Story(SQLModel, table=True):
 
 
 class VolumeBucket(SQLModel, table=True):
-    """Mentions received per 5-minute bucket, counted at intake: spike detection sums a few hundred of
-    these rows instead of counting a week of mentions at every sweep."""
+    """Mentions received per 5-minute bucket, counted by the sweep from the mentions received since its
+    last pass: spike detection sums a few hundred of these rows instead of counting a week of mentions."""
 
     __tablename__ = "volume_bucket"
     start: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))

@@ -42,7 +42,6 @@ from bot.models import (
     Outbox,
     OutboxStatus,
     Story,
-    VolumeBucket,
 )
 from bot.protocol import Protocol
 from bot.slack_text import escape, excerpt, link
@@ -138,13 +137,6 @@ def _insert_mention_returning(dialect: str) -> Any:
 def _insert_outbox_returning(dialect: str) -> Any:
     return _insert_ignore(dialect, "outbox").returning(Outbox.__table__.c.id,  # type: ignore[attr-defined]
                                                         Outbox.__table__.c.dedupe_key)  # type: ignore[attr-defined]
-
-
-@cache
-def _upsert_volume(dialect: str) -> Any:
-    table = VolumeBucket.__table__  # type: ignore[attr-defined]
-    stmt = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](table)
-    return stmt.on_conflict_do_update(index_elements=["start"], set_={"count": table.c.count + stmt.excluded.count})
 
 
 # --- intake -------------------------------------------------------------------------------------
@@ -261,7 +253,6 @@ def ingest_batch(
              "after": {"team": i.values["team"], "severity": i.values["severity"], "reasons": i.values["reasons"]}})}
         for i in fresh
         ])
-    _count_volume(conn, dialect, now, len(fresh))
     return [IngestResult(id=i.id, duplicate=i.duplicate, team=None if i.duplicate else i.values["team"],  # type: ignore[arg-type]
                          severity=None if i.duplicate else i.values["severity"], story=i.story) for i in batch]
 
@@ -379,13 +370,8 @@ def _queue_relays(session: Session, items: list[_Incoming], *, protocol: Protoco
     conn.execute(_SET_RELAY, [{"m_id": i.id, "relay": ids[f"relay:{i.id}"]} for i in items])
 
 
-def _count_volume(conn: Any, dialect: str, now: datetime, n: int) -> None:
-    """Add to the 5-minute volume bucket that spike detection reads (see bot.crisis)."""
-    if n:
-        conn.execute(_upsert_volume(dialect), {"start": volume_bucket(now), "count": n})
-
-
 def volume_bucket(at: datetime) -> datetime:
+    """The start of the 5-minute bucket `at` falls in (spike detection counts mentions per bucket)."""
     return at - timedelta(minutes=at.minute % BUCKET_MINUTES, seconds=at.second, microseconds=at.microsecond)
 
 

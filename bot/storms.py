@@ -35,7 +35,8 @@ WINDOW = timedelta(hours=72)
 # lookup stays a few dozen set operations however many stories there are (measured in BENCHMARKS.md).
 BAND_CAPACITY = 64
 CANDIDATES = 8
-LOOKBACK = 200  # ids: how far back each catch-up looks again for stories committed out of order  # a story quiet for longer is over: the same text later starts a new one
+LOOKBACK = 200  # ids: how far back each catch-up looks again for stories committed out of order
+CATCH_UP_EVERY = timedelta(seconds=1)  # a story quiet for longer is over: the same text later starts a new one
 REFRESH_EVERY = timedelta(seconds=5)  # per story
 UPDATE_SPACING = timedelta(seconds=1.3)  # between any two story refreshes: under 50 a minute
 CAPACITY = 50_000  # recent stories kept in memory per process (about 30 MB)
@@ -66,9 +67,16 @@ class StoryIndex:
         self._by_band: dict[str, dict[int, None]] = {}  # insertion-ordered: oldest first
         self._last_id = 0
         self._loaded = False
+        self._caught_up_at: datetime | None = None
 
     def catch_up(self, conn: Connection, now: datetime) -> None:
-        """Load the stories written since the last call (by any instance): an indexed range read."""
+        """Load the stories written since the last call (by any instance): an indexed range read, at most
+        once every CATCH_UP_EVERY (this process adds its own stories as it writes them; the ones another
+        instance wrote are seen within that delay, and their exact copies join them anyway by key)."""
+        with self._lock:
+            if self._caught_up_at is not None and now - self._caught_up_at < CATCH_UP_EVERY:
+                return
+            self._caught_up_at = now
         query = select(STORY.c.id, STORY.c.fingerprint, STORY.c.normalised, STORY.c.last_at)
         if self._loaded:
             # With a margin: on PostgreSQL another instance may commit a story after one with a higher id.

@@ -221,10 +221,10 @@ def test_copies_count_in_the_volume_but_propose_no_crisis_each(http, runtime, sl
     for i in range(1, 9):
         _post(http, i, crisis_text if i % 2 else f"RT @x: {crisis_text}")
     drain(runtime)
-    with Session(runtime.engine) as s:
-        assert s.exec(select(func.sum(VolumeBucket.count))).one() == 8
     runtime.crisis.detect()
     drain(runtime)
+    with Session(runtime.engine) as s:
+        assert s.exec(select(func.sum(VolumeBucket.count))).one() == 8
     from bot.models import CrisisSignal
 
     with Session(runtime.engine) as s:
