@@ -71,7 +71,7 @@ def _settings(*required: str, lang: str) -> Settings:
         settings = load_settings()
         settings.require(*required)
     except ConfigError as exc:
-        err.print(f"[red]{markup(t('cli.configuration', lang))}[/red] {markup(str(exc))}")
+        err.print(f"[red]{markup(t('cli.configuration', lang))}[/red] {markup(exc.message(lang))}")
         raise typer.Exit(2) from None
     configure(settings.log_level, settings.log_format)
     return settings
@@ -85,8 +85,8 @@ def _runtime(settings: Settings, *, lang: str):  # type: ignore[no-untyped-def]
 
     try:
         return build_runtime(settings)
-    except ProtocolError as exc:
-        err.print(f"[red]{markup(t('cli.protocol_errors', lang))}[/red]")
+    except ProtocolError as exc:  # told in the file's language (French when it cannot say)
+        err.print(f"[red]{markup(t('cli.protocol_errors', exc.lang))}[/red]")
         err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(2) from None
     except (BoltError, OSError) as exc:  # auth.test failed: revoked or mistyped token, or Slack unreachable
@@ -172,21 +172,26 @@ def db_current() -> None:
 
 
 @protocol_app.command("check")
-def protocol_check(file: Annotated[Path, typer.Argument(help="The protocol YAML file.", exists=False)]) -> None:
+def protocol_check(
+    file: Annotated[Path, typer.Argument(help="The protocol YAML file.", exists=False)],
+    lang: Annotated[str | None, typer.Option(help="fr or en (default: the file's own language).")] = None,
+) -> None:
     """Validate a protocol file; errors name the field and the line."""
     from bot.protocol import ProtocolError, load_protocol
 
-    lang = _language()
+    language = _language(lang)
     try:
         protocol = load_protocol(file)
     except ProtocolError as exc:
-        err.print(f"[red]{markup(_plural('cli.protocol.errors', len(exc.issues), lang, file=file))}[/red]")
+        # Problems are told in --lang, else in the checked file's own language (French when it cannot say).
+        exc = exc.in_language(lang) if lang is not None else exc
+        err.print(f"[red]{markup(_plural('cli.protocol.errors', len(exc.issues), exc.lang, file=file))}[/red]")
         err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(1) from None
-    out.print(f"[green]{markup(t('cli.protocol.valid', lang, file=file))}[/green] " + markup(t(
-        "cli.protocol.summary", lang, teams=_plural("cli.count.teams", len(protocol.teams), lang),
-        rules=_plural("cli.count.rules", len(protocol.routing), lang),
-        feeds=_plural("cli.count.feeds", len(protocol.feeds), lang))))
+    out.print(f"[green]{markup(t('cli.protocol.valid', language, file=file))}[/green] " + markup(t(
+        "cli.protocol.summary", language, teams=_plural("cli.count.teams", len(protocol.teams), language),
+        rules=_plural("cli.count.rules", len(protocol.routing), language),
+        feeds=_plural("cli.count.feeds", len(protocol.feeds), language))))
 
 
 @app.command("import")
@@ -206,13 +211,13 @@ def import_file(
     if fmt not in (None, "csv", "jsonl"):
         raise _fail(t("cli.import.bad_format", lang))
     try:
-        columns = parse_mapping(mapping or [])
+        columns = parse_mapping(mapping or [], lang)
     except ValueError as exc:
         raise _fail(t("cli.import.bad_map", lang, error=exc)) from None
     settings = _settings(lang=lang)
     runtime = _runtime(settings, lang=lang)
     reader = read_mentions(file, fmt=fmt, mapping=columns or None, source=source,  # type: ignore[arg-type]
-                           default_timezone=runtime.protocol.timezone)
+                           default_timezone=runtime.protocol.timezone, lang=lang)
     errors: list[LineError] = []
     new = dup = 0
     batch = []

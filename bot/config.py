@@ -6,32 +6,41 @@ A missing or wrong setting stops start-up with one sentence that names the setti
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.i18n import DEFAULT_LANGUAGE, catalogue, t
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
-# What to tell a person when a setting is wrong: the setting's name and how to fix it.
-_HOW_TO_FIX = {
-    "SLACK_BOT_TOKEN": "set it to the app's Bot User OAuth Token (xoxb-...), from the Slack app's "
-    "'OAuth & Permissions' page",
-    "SLACK_APP_TOKEN": "set it to an app-level token (xapp-...) with the connections:write scope, from the "
-    "Slack app's 'Basic Information' page (needed by `vigie run`, Socket Mode)",
-    "SLACK_SIGNING_SECRET": "set it to the Signing Secret from the Slack app's 'Basic Information' page "
-    "(needed by `vigie serve`, HTTP mode)",
-    "SLACK_API_URL": "give an http(s) URL ending with /api/, or leave it unset for Slack's own",
-    "DATABASE_URL": "give a SQLAlchemy URL such as sqlite:///vigie.db or "
-    "postgresql+psycopg://user@host/dbname",
-    "VIGIE_PROTOCOL_FILE": "give the path of your protocol YAML file, or leave it unset to run on the example",
-    "VIGIE_INTAKE_TOKENS": "give one or more comma-separated secrets of at least 16 characters",
-    "VIGIE_PUBLISH_WEBHOOK_SECRET": "set it to the secret your publishing endpoint uses to check signatures",
-}
 
 
 class ConfigError(Exception):
-    """A setting is missing or wrong; the message is one sentence for a person."""
+    """A setting is missing or wrong: one sentence for a person, naming the setting and how to fix it.
+
+    The sentence comes from the catalogues (`config.*`): `message(lang)`; `str()` is the French one.
+    """
+
+    def __init__(self, name: str, reason: tuple[str, dict[str, Any]] | None = None):
+        self.name = name  # the environment variable, such as SLACK_BOT_TOKEN
+        self.reason = reason  # None: missing; else (key after "config.reason.", its parameters)
+        super().__init__(self.message(DEFAULT_LANGUAGE))
+
+    def message(self, lang: str) -> str:
+        fix_key = f"config.fix.{self.name.lower()}"
+        fix = t(fix_key if fix_key in catalogue("en") else "config.fix.other", lang)
+        if self.reason is None:
+            return t("config.missing", lang, name=self.name, fix=fix)
+        key, params = self.reason
+        return t("config.wrong", lang, name=self.name, reason=t(f"config.reason.{key}", lang, **params), fix=fix)
+
+
+def _invalid(code: str, **params: Any) -> PydanticCustomError:
+    """A validation error whose reason is the catalogue's `config.reason.<code>` (pydantic's text: English)."""
+    return PydanticCustomError(code, t(f"config.reason.{code}", "en"), params)
 
 
 class Settings(BaseSettings):
@@ -62,21 +71,21 @@ class Settings(BaseSettings):
     @classmethod
     def _bot_token(cls, v: SecretStr | None) -> SecretStr | None:
         if v is not None and not v.get_secret_value().startswith("xoxb-"):
-            raise ValueError("must start with xoxb-")
+            raise _invalid("bot_token")
         return v
 
     @field_validator("slack_app_token")
     @classmethod
     def _app_token(cls, v: SecretStr | None) -> SecretStr | None:
         if v is not None and not v.get_secret_value().startswith("xapp-"):
-            raise ValueError("must start with xapp-")
+            raise _invalid("app_token")
         return v
 
     @field_validator("slack_api_url")
     @classmethod
     def _api_url(cls, v: str) -> str:
         if not v.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s) URL")
+            raise _invalid("http_url")
         return v if v.endswith("/") else v + "/"
 
     @field_validator("database_url")
@@ -86,7 +95,7 @@ class Settings(BaseSettings):
             # psycopg 3 is the driver we ship; SQLAlchemy would otherwise look for psycopg2.
             v = "postgresql+psycopg://" + v.split("://", 1)[1]
         if not v.startswith(("sqlite:", "postgresql+psycopg:")):
-            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+            raise _invalid("database_url")
         return v
 
     @field_validator("intake_tokens", mode="before")
@@ -100,14 +109,14 @@ class Settings(BaseSettings):
     @classmethod
     def _token_length(cls, v: list[SecretStr]) -> list[SecretStr]:
         if any(len(t.get_secret_value()) < 16 for t in v):
-            raise ValueError("each token must be at least 16 characters")
+            raise _invalid("token_length")
         return v
 
     @field_validator("protocol_file")
     @classmethod
     def _protocol_exists(cls, v: Path | None) -> Path | None:
         if v is not None and not v.is_file():
-            raise ValueError(f"no file at {v}")
+            raise _invalid("no_file", path=str(v))
         return v
 
     # --- what each mode needs -------------------------------------------------------------------
@@ -117,16 +126,38 @@ class Settings(BaseSettings):
         for name in names:
             field = next(f for f, info in type(self).model_fields.items() if info.alias == name)
             if getattr(self, field) in (None, [], ""):
-                raise ConfigError(f"{name} is not set: {_HOW_TO_FIX[name]}.")
+                raise ConfigError(name)
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the settings, turning pydantic's report into one sentence per problem."""
+    """Read the settings, turning pydantic's report into one sentence (about the first problem)."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         err = exc.errors()[0]
-        name = str(err["loc"][0]) if err["loc"] else "a setting"
-        reason = str(err["msg"]).removeprefix("Value error, ")
-        fix = _HOW_TO_FIX.get(name, "check its value")
-        raise ConfigError(f"{name} is wrong ({reason}): {fix}.") from None
+        name = str(err["loc"][0]) if err["loc"] else "?"
+        raise ConfigError(name, _reason(err)) from None
+
+
+# pydantic's own error types for the settings above -> (catalogue key after "config.reason.", its parameter)
+_BUILTIN_REASONS = {
+    "literal_error": ("choice", "expected"),
+    "float_parsing": ("number", None),
+    "float_type": ("number", None),
+    "bool_parsing": ("bool", None),
+    "bool_type": ("bool", None),
+    "greater_than_equal": ("at_least", "ge"),
+    "less_than_equal": ("at_most", "le"),
+}
+
+
+def _reason(err: Any) -> tuple[str, dict[str, Any]]:
+    kind, ctx = err["type"], dict(err.get("ctx") or {})
+    if f"config.reason.{kind}" in catalogue("en"):  # ours, raised with _invalid
+        return kind, ctx
+    if kind in _BUILTIN_REASONS:
+        key, param = _BUILTIN_REASONS[kind]
+        if key == "choice":
+            return key, {"choices": str(ctx["expected"]).replace(" or ", ", ")}
+        return key, ({"limit": ctx[param]} if param else {})
+    return "invalid", {"detail": str(err["msg"]).removeprefix("Value error, ")}  # pydantic's words (English)

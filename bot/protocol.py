@@ -2,7 +2,11 @@
 
 People edit it by hand, so every mistake must come back as a sentence that names the setting and its line:
 
-    protocol.yaml:14: teams.finance.channel: must be a Slack channel ID such as C0123ABCD or ...
+    protocol.yaml:14: teams.finance.channel: doit être un identifiant de canal Slack comme C0123ABCD ou ...
+
+Sentences come from the catalogues (`protocol.error.<key>`), in the file's own `language` when the file could
+be read that far, else in French; `ProtocolError.in_language` gives them in another one. Each issue keeps a
+stable `code`: pydantic's error type, or ours ("slack_channel", "yaml_tab"...).
 
 Models forbid unknown keys (a typo must not silently switch a rule off). New sections (SLAs, on-call...) are
 new optional fields on `Protocol`, each a small model deriving from `_Model`, with a default so that older
@@ -20,7 +24,7 @@ import io
 import re
 import types
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -46,6 +50,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from bot.domain.sla import BusinessCalendar
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from bot.models import Severity
 
 __all__ = [
@@ -108,6 +113,19 @@ DEFAULT_NETWORKS: dict[str, int | None] = {
 
 # --- value types: each check fails with a sentence meant for the person editing the file --------------------
 
+
+def _error(code: str, key: str | None = None, /, **params: Any) -> PydanticCustomError:
+    """A validation error whose sentence is the catalogue's `protocol.error.<key>` (key: `code` by default).
+
+    pydantic's own message is the English sentence, for code that validates a model outside parse_protocol;
+    ProtocolIssue renders it again in the file's language from `params`.
+    """
+    key = key or code
+    if params.get("suggestion"):  # a "did you mean ...?" variant
+        key += ".suggest"
+    return PydanticCustomError(code, t(f"protocol.error.{key}", "en"), {**params, "message_key": key})
+
+
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _CHANNEL_NAME = re.compile(r"^#[a-z0-9][a-z0-9._-]{0,79}$")
@@ -116,32 +134,21 @@ _SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 def _user_id(value: str) -> str:
     if not _USER_ID.match(value):
-        raise PydanticCustomError(
-            "slack_user_id",
-            "must be a Slack member ID such as U0123ABCD, not a name or an @handle "
-            '(in Slack: open the person\'s profile, "⋮" menu, "Copy member ID")',
-        )
+        raise _error("slack_user_id")
     return value
 
 
 def _channel(value: str) -> str:
     if _CHANNEL_ID.match(value) or _CHANNEL_NAME.match(value):
         return value
-    hint = ""
-    if _CHANNEL_NAME.match("#" + value.lower()):
-        hint = f' (a name needs its "#", and then quotes: "#{value.lower()}")'
-    raise PydanticCustomError(
-        "slack_channel",
-        "must be a Slack channel ID such as C0123ABCD or a public channel name such as #veille-finance{hint}",
-        {"hint": hint},
-    )
+    # "veille-finance" without its "#": say how to write it.
+    suggestion = "#" + value.lower() if _CHANNEL_NAME.match("#" + value.lower()) else ""
+    raise _error("slack_channel", suggestion=suggestion)
 
 
 def _slug(value: str) -> str:
     if not _SLUG.match(value):
-        raise PydanticCustomError(
-            "slug", 'must be a short lowercase name such as "finance" (letters a-z, digits, "-" or "_")'
-        )
+        raise _error("slug")
     return value
 
 
@@ -149,24 +156,16 @@ def _regex(value: str) -> str:
     try:
         compiled = re.compile(value, re.IGNORECASE)
     except re.error as exc:
-        raise PydanticCustomError(
-            "regex",
-            '"{pattern}" is not a valid regular expression: {reason}',
-            {"pattern": value, "reason": str(exc)},
-        ) from None
+        raise _error("regex", pattern=value, reason=str(exc)) from None
     if compiled.search("") is not None:
-        raise PydanticCustomError(
-            "regex_empty",
-            '"{pattern}" also matches an empty text, so it would match every mention',
-            {"pattern": value},
-        )
+        raise _error("regex_empty", pattern=value)
     return value
 
 
 def _url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
-        raise PydanticCustomError("url", "must be a web address starting with https:// (or http://)")
+        raise _error("url")
     return value
 
 
@@ -177,11 +176,7 @@ _REQUIREMENT_WORDS = ("community_manager", "decision_maker")
 def _requirement_shape(value: Any) -> Any:
     # "- team: legal" (with a space) is a YAML mapping, not the text "team:legal": say how to write it.
     if isinstance(value, dict) and list(value) == ["team"]:
-        raise PydanticCustomError(
-            "requirement_mapping",
-            'write a team requirement as one text, without a space after ":" and in quotes: "team:{team}"',
-            {"team": str(value["team"])},
-        )
+        raise _error("requirement_mapping", team=str(value["team"]))
     return value
 
 
@@ -189,22 +184,15 @@ def _requirement(value: str) -> str:
     if _REQUIREMENT.match(value):
         return value
     close = difflib.get_close_matches(value, _REQUIREMENT_WORDS, n=1, cutoff=0.7)
-    suggestion = close[0] if close else (f"team:{value}" if _SLUG.match(value) else None)
-    raise PydanticCustomError(
-        "requirement",
-        'must be "community_manager", "decision_maker" or "team:" followed by a team key, '
-        'such as "team:legal"{hint}',
-        {"hint": f' (did you mean "{suggestion}"?)' if suggestion else ""},
-    )
+    suggestion = close[0] if close else (f"team:{value}" if _SLUG.match(value) else "")
+    raise _error("requirement", suggestion=suggestion)
 
 
 def _timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise PydanticCustomError(
-            "timezone", 'is not a known time zone: use a name such as "Europe/Paris" or "America/New_York"'
-        ) from None
+        raise _error("timezone") from None
     return value
 
 
@@ -239,17 +227,15 @@ class LocalizedText(_Model):
         if isinstance(data, str):
             return {"fr": data, "en": data}
         if data is None:
-            raise PydanticCustomError("empty", "is empty")
+            raise _error("empty")
         if not isinstance(data, (dict, LocalizedText)):
-            raise PydanticCustomError(
-                "localized_text", "must be a text, or one text per language (fr: and en:)"
-            )
+            raise _error("localized_text")
         return data
 
     @model_validator(mode="after")
     def _not_empty(self) -> LocalizedText:
         if self.fr is None and self.en is None:
-            raise PydanticCustomError("localized_text_empty", "needs a text in French (fr:) or English (en:)")
+            raise _error("localized_text_empty")
         return self
 
     def get(self, lang: str | None = None) -> str:
@@ -283,10 +269,7 @@ class RoutingRule(_Model):
     @model_validator(mode="after")
     def _needs_a_criterion(self) -> RoutingRule:
         if not (self.keywords or self.patterns or self.sources):
-            raise PydanticCustomError(
-                "empty_rule",
-                "needs at least one of keywords, patterns or sources (otherwise it would take every mention)",
-            )
+            raise _error("empty_rule")
         return self
 
     def model_post_init(self, context: Any, /) -> None:
@@ -384,14 +367,11 @@ def _duration(value: Any) -> Any:
     text = value.replace(" ", "").lower() if isinstance(value, str) else ""
     match = _DURATION.match(text)
     if not text or not match:
-        raise PydanticCustomError(
-            "duration",
-            'must be a duration such as "30m", "2h", "1d" or "1h30m" (d: days, h: hours, m: minutes)',
-        )
+        raise _error("duration")
     days, hours, minutes = (int(part or 0) for part in match.groups())
     duration = timedelta(days=days, hours=hours, minutes=minutes)
     if not duration:
-        raise PydanticCustomError("duration_zero", "must be longer than zero")
+        raise _error("duration_zero")
     return duration
 
 
@@ -413,17 +393,13 @@ def _holiday(value: Any) -> Any:
             return date.fromisoformat(value.strip()) if len(value.strip()) == 10 else None
         except ValueError:
             pass
-    raise PydanticCustomError("holiday", "must be a date written YYYY-MM-DD, such as 2026-12-25")
+    raise _error("holiday")
 
 
 def _local_datetime(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            raise PydanticCustomError(
-                "local_datetime_zone",
-                "must be a local time without a time zone, such as 2026-01-05T09:00 "
-                "(the protocol's timezone applies)",
-            )
+            raise _error("local_datetime_zone")
         return value
     match = _LOCAL_DATETIME.match(value.strip()) if isinstance(value, str) else None
     if match:
@@ -431,18 +407,12 @@ def _local_datetime(value: Any) -> Any:
             return datetime(*(int(part or 0) for part in match.groups()))
         except ValueError:
             pass
-    raise PydanticCustomError(
-        "local_datetime", "must be a local date and time written YYYY-MM-DDTHH:MM, such as 2026-01-05T09:00"
-    )
+    raise _error("local_datetime")
 
 
 def _channel_prefix(value: str) -> str:
     if not _CHANNEL_PREFIX.match(value):
-        raise PydanticCustomError(
-            "channel_prefix",
-            'must be the start of a Slack channel name, without "#", such as "crise-" '
-            '(lowercase letters, digits, "-", "_" or ".", at most 70 characters)',
-        )
+        raise _error("channel_prefix")
     return value
 
 
@@ -469,21 +439,15 @@ class TimeRange(_Model):
         if match:
             h1, m1, h2, m2 = (int(part) for part in match.groups())
             if h2 == 24 and m2 == 0:
-                raise PydanticCustomError(
-                    "time_range_midnight", 'a day ends at 23:59: write "{start}-23:59"', {"start": data[:5]}
-                )
+                raise _error("time_range_midnight", start=data[:5])
             if h1 < 24 and h2 < 24 and m1 < 60 and m2 < 60:
                 return {"start": time(h1, m1), "end": time(h2, m2)}
-        raise PydanticCustomError(
-            "time_range", 'must be opening hours written "HH:MM-HH:MM", such as "09:00-12:30" (in quotes)'
-        )
+        raise _error("time_range")
 
     @model_validator(mode="after")
     def _start_before_end(self) -> TimeRange:
         if self.start >= self.end:
-            raise PydanticCustomError(
-                "time_range_order", "must start before it ends (hours cannot run past midnight)"
-            )
+            raise _error("time_range_order")
         return self
 
     def __str__(self) -> str:
@@ -536,11 +500,7 @@ class SlaConfig(_Model):
         for earlier in ("first_response", "approved"):
             value = info.data.get(earlier)
             if value is not None and value > published:
-                raise PydanticCustomError(
-                    "sla_order",
-                    "must not be shorter than {earlier} ({value})",
-                    {"earlier": earlier, "value": format_duration(value)},
-                )
+                raise _error("sla_order", earlier=earlier, value=format_duration(value))
         return published
 
 
@@ -598,11 +558,7 @@ def _step_trigger(value: Any) -> Any:
                 return "+" + format_duration(_duration(text[1:]))
             except PydanticCustomError:
                 pass
-    raise PydanticCustomError(
-        "escalation_at",
-        'must be a share of the deadline such as "50%" or "100%" (1% to 1000%), '
-        'or a delay after the deadline such as "+30m" or "+2h"',
-    )
+    raise _error("escalation_at")
 
 
 class EscalationStep(_Model):
@@ -620,7 +576,7 @@ class EscalationStep(_Model):
     def _someone(cls, notify: tuple[str, ...]) -> tuple[str, ...]:
         # Checked here rather than with min_length, which would also fire when an item is misspelt.
         if not notify:
-            raise PydanticCustomError("notify_empty", "must list at least 1 entry")
+            raise _error("notify_empty")
         return tuple(dict.fromkeys(notify))  # once each
 
     @property
@@ -690,11 +646,7 @@ class SpikeConfig(_Model):
     def _baseline_longer(cls, baseline: timedelta, info: ValidationInfo) -> timedelta:
         window = info.data.get("window")
         if window is not None and baseline <= window:
-            raise PydanticCustomError(
-                "spike_baseline",
-                "must be longer than window ({window}): it is the usual rate the window is compared with",
-                {"window": format_duration(window)},
-            )
+            raise _error("spike_baseline", window=format_duration(window))
         return baseline
 
 
@@ -709,7 +661,7 @@ def _clock_time(value: Any) -> time:
     if isinstance(value, str) and _CLOCK.match(value.strip()):
         hours, minutes = value.strip().split(":")
         return time(int(hours), int(minutes))
-    raise PydanticCustomError("clock_time", 'must be a time of day written "HH:MM", such as "08:30"')
+    raise _error("clock_time")
 
 
 ClockTime = Annotated[time, BeforeValidator(_clock_time)]
@@ -797,7 +749,7 @@ class Protocol(_Model):
     @classmethod
     def _some_team(cls, teams: dict[str, Team]) -> dict[str, Team]:
         if not teams:
-            raise PydanticCustomError("no_team", "must list at least one team")
+            raise _error("no_team")
         return teams
 
     @model_validator(mode="after")
@@ -810,24 +762,12 @@ class Protocol(_Model):
         known = ", ".join(sorted(self.teams))
         errors: list[InitErrorDetails] = []
 
-        def fail(loc: Loc, kind: str, message: str, value: Any, ctx: dict[str, Any] | None = None) -> None:
-            errors.append(
-                InitErrorDetails(type=PydanticCustomError(kind, message, ctx), loc=loc, input=value)
-            )
+        def fail(loc: Loc, code: str, value: Any, key: str | None = None, /, **params: Any) -> None:
+            errors.append(InitErrorDetails(type=_error(code, key, **params), loc=loc, input=value))
 
         def check(team: str | None, loc: tuple[str | int, ...]) -> None:
             if team is not None and team not in self.teams:
-                errors.append(
-                    InitErrorDetails(
-                        type=PydanticCustomError(
-                            "unknown_team",
-                            '"{team}" is not one of the teams defined under teams ({known})',
-                            {"team": team, "known": known},
-                        ),
-                        loc=loc,
-                        input=team,
-                    )
-                )
+                fail(loc, "unknown_team", team, team=team, known=known)
 
         check(self.default_team, ("default_team",))
         for i, rule in enumerate(self.routing):
@@ -836,15 +776,7 @@ class Protocol(_Model):
         for i, feed in enumerate(self.feeds):
             check(feed.team, ("feeds", i, "team"))
             if feed.name in seen:
-                errors.append(
-                    InitErrorDetails(
-                        type=PydanticCustomError(
-                            "duplicate_feed", "is the name of another feed: names must differ"
-                        ),
-                        loc=("feeds", i, "name"),
-                        input=feed.name,
-                    )
-                )
+                fail(("feeds", i, "name"), "duplicate_feed", feed.name)
             seen.add(feed.name)
 
         for i, approval in enumerate(self.approvals):
@@ -855,30 +787,15 @@ class Protocol(_Model):
                     check(requirement.removeprefix("team:"), ("approvals", i, "require", j))
                 elif requirement == "decision_maker" and not self.decision_makers:
                     # Otherwise every reply this rule covers would wait for an approval nobody can give.
-                    fail(
-                        ("approvals", i, "require", j),
-                        "no_decision_maker",
-                        "needs a decision maker, but decision_makers lists nobody",
-                        requirement,
-                    )
+                    fail(("approvals", i, "require", j), "no_decision_maker", requirement)
 
         if self.publishing.mode == "webhook" and self.publishing.webhook_url is None:
-            fail(
-                ("publishing", "webhook_url"),
-                "webhook_url_missing",
-                'is required when mode is "webhook" (the address Vigie sends approved replies to)',
-                None,
-            )
+            fail(("publishing", "webhook_url"), "webhook_url_missing", None)
 
         keys: set[str] = set()
         for i, statement in enumerate(self.holding_statements):
             if statement.key in keys:
-                fail(
-                    ("holding_statements", i, "key"),
-                    "duplicate_holding_statement",
-                    "is the key of another holding statement: keys must differ",
-                    statement.key,
-                )
+                fail(("holding_statements", i, "key"), "duplicate_holding_statement", statement.key)
             keys.add(statement.key)
 
         # Opening hours of a day: in order, and not overlapping (each range is checked on its own already).
@@ -886,13 +803,8 @@ class Protocol(_Model):
             ranges: list[TimeRange] = getattr(self.business_hours.week, day)
             for j in range(1, len(ranges)):
                 if ranges[j].start < ranges[j - 1].end:
-                    fail(
-                        ("business_hours", "week", day, j),
-                        "time_range_overlap",
-                        "overlaps or comes before {previous}: list a day's hours in order, without overlaps",
-                        str(ranges[j]),
-                        {"previous": str(ranges[j - 1])},
-                    )
+                    fail(("business_hours", "week", day, j), "time_range_overlap", str(ranges[j]),
+                         previous=str(ranges[j - 1]))
 
         for team in self.sla.teams:
             check(team, ("sla", "teams", team))
@@ -905,64 +817,32 @@ class Protocol(_Model):
                 loc: Loc = ("escalation", severity, j, "at")
                 previous = ladder[j - 1] if j else None
                 if step.key in seen_steps:
-                    fail(
-                        loc,
-                        "duplicate_step",
-                        "is the same as step {other}: steps must differ",
-                        step.at,
-                        {"other": seen_steps[step.key] + 1},
-                    )
+                    fail(loc, "duplicate_step", step.at, other=seen_steps[step.key] + 1)
                 elif previous is not None and not _step_follows(previous, step):
-                    fail(
-                        loc,
-                        "step_order",
-                        'comes before the previous step ("{previous}"): list steps in the order they fire, '
-                        'shares of the deadline ("50%") first, then delays after it ("+30m")',
-                        step.at,
-                        {"previous": previous.at},
-                    )
+                    fail(loc, "step_order", step.at, previous=previous.at)
                 seen_steps.setdefault(step.key, j)
                 for k, target in enumerate(step.notify):
                     if target in ("oncall_decision_maker", "decision_makers") and not self.decision_makers:
-                        fail(
-                            ("escalation", severity, j, "notify", k),
-                            "no_decision_maker",
-                            "notifies decision makers, but decision_makers lists nobody",
-                            target,
-                        )
+                        fail(("escalation", severity, j, "notify", k), "no_decision_maker", target,
+                             "no_decision_maker_notify")
 
         for role in ("community_managers", "decision_makers"):
             rotation: OnCallRotation | None = getattr(self.oncall, role)
             listed = getattr(self, role)
             for j, person in enumerate(rotation.rotation if rotation else []):
                 if person not in listed:
-                    fail(
-                        ("oncall", role, "rotation", j),
-                        "not_in_role",
-                        "{person} is not listed under {role}: only they can be on call for it",
-                        person,
-                        {"person": person, "role": role},
-                    )
+                    fail(("oncall", role, "rotation", j), "not_in_role", person, person=person, role=role)
 
         if "approvers" in self.crisis.model_fields_set:
             for j, requirement in enumerate(self.crisis.approvers):
                 if requirement.startswith("team:"):
                     check(requirement.removeprefix("team:"), ("crisis", "approvers", j))
                 elif requirement == "decision_maker" and not self.decision_makers:
-                    fail(
-                        ("crisis", "approvers", j),
-                        "no_decision_maker",
-                        "needs a decision maker, but decision_makers lists nobody",
-                        requirement,
-                    )
+                    fail(("crisis", "approvers", j), "no_decision_maker", requirement)
         if self.crisis.holding_statement is not None and self.crisis.holding_statement not in keys:
-            fail(
-                ("crisis", "holding_statement"),
-                "unknown_holding_statement",
-                '"{key}" is not the key of a holding statement under holding_statements ({known})',
-                self.crisis.holding_statement,
-                {"key": self.crisis.holding_statement, "known": ", ".join(sorted(keys)) or "none"},
-            )
+            # An empty `known` reads "none" in the error's language.
+            fail(("crisis", "holding_statement"), "unknown_holding_statement", self.crisis.holding_statement,
+                 key=self.crisis.holding_statement, known=", ".join(sorted(keys)))
 
         if self.checks.roster is not None:
             base_dir = Path((info.context or {}).get("base_dir") or ".")
@@ -1074,25 +954,13 @@ def _read_roster(path: Path) -> tuple[str, ...]:
     try:
         text = path.read_text(encoding="utf-8-sig")  # -sig: spreadsheets' "CSV UTF-8" starts with a BOM
     except FileNotFoundError:
-        raise PydanticCustomError(
-            "roster_missing",
-            "cannot be read: there is no file {path} (a relative path starts from the protocol file's folder)",
-            {"path": str(path)},
-        ) from None
+        raise _error("roster_missing", path=str(path)) from None
     except UnicodeDecodeError:
-        raise PydanticCustomError(
-            "roster_encoding", '{path} is not UTF-8 text: save it as "CSV UTF-8"', {"path": str(path)}
-        ) from None
+        raise _error("roster_encoding", path=str(path)) from None
     except OSError as exc:
-        raise PydanticCustomError(
-            "roster_unreadable",
-            "cannot read {path}: {reason}",
-            {"path": str(path), "reason": exc.strerror or str(exc)},
-        ) from None
+        raise _error("roster_unreadable", path=str(path), reason=exc.strerror or str(exc)) from None
     except ValueError as exc:  # a path no file system accepts ("embedded null byte"): found by fuzzing
-        raise PydanticCustomError(
-            "roster_unreadable", "cannot read {path}: {reason}", {"path": repr(str(path)), "reason": str(exc)}
-        ) from None
+        raise _error("roster_unreadable", path=repr(str(path)), reason=str(exc)) from None
     header = text.split("\n", 1)[0]
     # A spreadsheet set to French saves its CSV with ";" between columns.
     delimiter = ";" if header.count(";") > header.count(",") else ","
@@ -1100,11 +968,7 @@ def _read_roster(path: Path) -> tuple[str, ...]:
     try:
         columns = [c.strip().lower() for c in next(reader, [])]
         if "name" not in columns:
-            raise PydanticCustomError(
-                "roster_no_name",
-                '{path} has no "name" column: its first line must name the columns, such as "name,email"',
-                {"path": str(path)},
-            )
+            raise _error("roster_no_name", path=str(path))
         column = columns.index("name")
         names: list[str] = []
         for row in reader:
@@ -1112,22 +976,12 @@ def _read_roster(path: Path) -> tuple[str, ...]:
                 continue
             name = row[column].strip() if column < len(row) else ""
             if not name:
-                raise PydanticCustomError(
-                    "roster_empty_name",
-                    "{path}, line {line}: the name is empty",
-                    {"path": str(path), "line": reader.line_num},
-                )
+                raise _error("roster_empty_name", path=str(path), line=reader.line_num)
             names.append(name)
     except csv.Error as exc:
-        raise PydanticCustomError(
-            "roster_csv",
-            "{path}, line {line}: is not valid CSV ({reason})",
-            {"path": str(path), "line": reader.line_num, "reason": str(exc)},
-        ) from None
+        raise _error("roster_csv", path=str(path), line=reader.line_num, reason=str(exc)) from None
     if not names:
-        raise PydanticCustomError(
-            "roster_empty", '{path} lists nobody: add one employee per line under "name"', {"path": str(path)}
-        )
+        raise _error("roster_empty", path=str(path))
     return tuple(dict.fromkeys(names))
 
 
@@ -1138,22 +992,47 @@ Loc = tuple[str | int, ...]  # a place in the file: ("teams", "finance", "channe
 
 @dataclass(frozen=True)
 class ProtocolIssue:
+    """One problem: where (`field`, `line`), what (`code`, stable) and the sentence's `key` and `params`."""
+
     field: str  # "teams.finance.channel", "routing[2].patterns[0]"; "" for the file as a whole
     line: int | None  # 1-based
-    message: str
+    code: str  # pydantic's error type ("missing", "extra_forbidden"...) or ours ("slack_channel", "yaml_tab"...)
+    params: tuple[tuple[str, Any], ...] = ()
+    key: str = ""  # the catalogue key after "protocol.error."; `code` when empty
+    lang: str = DEFAULT_LANGUAGE
+
+    @property
+    def message(self) -> str:
+        """The sentence in `lang`."""
+        params = dict(self.params)
+        if params.get("known") == "":
+            params["known"] = t("protocol.error.none", self.lang)
+        if "choices" in params:  # "'fr' or 'en'", "'fr' ou 'en'"
+            *first, last = params.pop("choices")
+            params["expected"] = f" {t('protocol.error.or', self.lang)} ".join(filter(None, [", ".join(first), last]))
+        return t(f"protocol.error.{self.key or self.code}", self.lang, **params)
 
     def format(self, filename: str) -> str:
         where = f"{filename}:{self.line}" if self.line is not None else filename
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
-class ProtocolError(Exception):
-    """The protocol file cannot be used; `issues` says where and why, one sentence each."""
+def _issue(field: str, line: int | None, code: str, key: str | None = None, /, **params: Any) -> ProtocolIssue:
+    return ProtocolIssue(field, line, code, tuple(params.items()), key or code)
 
-    def __init__(self, issues: Iterable[ProtocolIssue], filename: str = "<string>"):
-        self.issues = sorted(issues, key=lambda i: (i.line or 0, i.field))
+
+class ProtocolError(Exception):
+    """The protocol file cannot be used; `issues` says where and why, one sentence each, in `lang`."""
+
+    def __init__(self, issues: Iterable[ProtocolIssue], filename: str = "<string>", lang: str | None = None):
+        self.lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+        self.issues = sorted((replace(i, lang=self.lang) for i in issues), key=lambda i: (i.line or 0, i.field))
         self.filename = filename
         super().__init__(str(self))
+
+    def in_language(self, lang: str) -> ProtocolError:
+        """The same problems told in `lang` (e.g. `vigie protocol check --lang en`)."""
+        return ProtocolError(self.issues, self.filename, lang)
 
     def __str__(self) -> str:
         return "\n".join(issue.format(self.filename) for issue in self.issues)
@@ -1196,11 +1075,7 @@ def _index_nodes(
                 continue
             child = (*path, key)
             if earlier is not None:
-                issues.append(
-                    ProtocolIssue(
-                        _format_path(child), line, f"is written twice (also on line {earlier}): keep one"
-                    )
-                )
+                issues.append(_issue(_format_path(child), line, "duplicate_key", earlier=earlier))
                 continue
             first_line[key] = line
             lines[child] = line
@@ -1215,36 +1090,31 @@ def _yaml_issue(exc: yaml.YAMLError, text: str) -> ProtocolIssue:
     """Turn PyYAML's report into a sentence and a line."""
     if isinstance(exc, yaml.reader.ReaderError):
         line = text[: exc.position].count("\n") + 1
-        return ProtocolIssue(
-            "", line, f"contains a character that is not allowed (#x{exc.character:04x}): remove it"
-        )
+        return _issue("", line, "yaml_character", character=f"{exc.character:04x}")
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None) or ""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
     if "'\\t'" in problem:
-        message = "uses a tab character: indent with spaces only"
+        code = "yaml_tab"
     elif problem.startswith("mapping values are not allowed"):
-        message = 'has an unexpected ":" (put a text containing ": " in quotes, or check the indentation)'
+        code = "yaml_colon"
     elif problem.startswith("could not find expected ':'"):
-        message = 'a line is not of the form "key: value" (missing ":" or wrong indentation)'
+        code = "yaml_key_value"
     elif "quoted scalar" in context or "flow" in context:
         # The problem shows at the end of the file; where the quote or bracket was opened helps more.
         context_mark = getattr(exc, "context_mark", None)
         line = context_mark.line + 1 if context_mark is not None else line
-        if "quoted scalar" in context:
-            message = "a quote is opened but never closed"
-        else:
-            message = 'a list "[...]" or section "{...}" is not closed properly (check brackets and commas)'
+        code = "yaml_quote" if "quoted scalar" in context else "yaml_bracket"
     elif "could not determine a constructor" in problem:
-        message = "uses a YAML tag (!!...) that is not allowed here: write plain values"
+        code = "yaml_tag"
     elif "another document" in problem:
-        message = 'holds several YAML documents (a "---" line): keep only one'
+        code = "yaml_documents"
     elif problem.startswith("expected <block end>"):
-        message = "the indentation is inconsistent: items of one list or section must line up"
-    else:
-        message = f"is not valid YAML: {' '.join(filter(None, [context, problem]))}"
-    return ProtocolIssue("", line, message)
+        code = "yaml_indentation"
+    else:  # PyYAML's own words (English) for the rare cases above does not cover
+        return _issue("", line, "yaml_invalid", detail=" ".join(filter(None, [context, problem])))
+    return _issue("", line, code)
 
 
 def _bad_timestamp(loader: yaml.SafeLoader, node: Node) -> ProtocolIssue:
@@ -1260,10 +1130,8 @@ def _bad_timestamp(loader: yaml.SafeLoader, node: Node) -> ProtocolIssue:
             try:
                 loader.construct_yaml_timestamp(current)
             except ValueError:
-                return ProtocolIssue(
-                    "", current.start_mark.line + 1, f"{current.value} is not a valid date (YYYY-MM-DD)"
-                )
-    return ProtocolIssue("", None, "contains a value that is not valid")
+                return _issue("", current.start_mark.line + 1, "bad_date", value=current.value)
+    return _issue("", None, "invalid_value")
 
 
 def _read_yaml(text: str, filename: str) -> tuple[Any, dict[Loc, int]]:
@@ -1293,8 +1161,22 @@ def _read_yaml(text: str, filename: str) -> tuple[Any, dict[Loc, int]]:
 
 # --- pydantic errors as sentences ------------------------------------------------------------------------
 
-# `channel: #veille-finance` is the classic: YAML reads everything after " #" as a comment, leaving nothing.
-_EMPTY_STRING = 'is empty (in YAML, " #" starts a comment: write a value beginning with # in quotes, e.g. "#veille-finance")'
+# pydantic's error types -> the catalogue key of their sentence (after "protocol.error."); the others below.
+_KEYS = {
+    "missing": "missing",
+    "string_type": "string_type",
+    "int_type": "whole_number",
+    "int_parsing": "whole_number",
+    "int_from_float": "whole_number",
+    "list_type": "list_type",
+    "tuple_type": "list_type",
+    "dict_type": "section",
+    "model_type": "section",
+    "bool_type": "bool_type",
+    "float_type": "number",
+    "float_parsing": "number",
+    "string_too_short": "string_too_short",
+}
 
 
 def _model_at(loc: Loc) -> type[BaseModel] | None:
@@ -1333,55 +1215,36 @@ def _number(value: Any) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def _message(error: Any, loc: Loc) -> str:
+def _sentence(error: Any, loc: Loc) -> tuple[str, dict[str, Any]]:
+    """The catalogue key (after "protocol.error.") and parameters of the sentence for one pydantic error."""
     kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
-    if kind == "missing":
-        return "is required"
+    if "message_key" in ctx:  # ours, raised with _error
+        return ctx["message_key"], {k: v for k, v in ctx.items() if k != "message_key"}
     if kind == "extra_forbidden":
         model = _model_at(loc[:-1])
         known = list(model.model_fields) if model else []
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
         if close:
-            return f'is not a known setting (check the spelling: did you mean "{close[0]}"?)'
-        return "is not a known setting (check the spelling" + (
-            f"; known here: {', '.join(known)})" if known else ")"
-        )
+            return "extra_forbidden.suggest", {"suggestion": close[0]}
+        return ("extra_forbidden.known", {"known": ", ".join(known)}) if known else ("extra_forbidden", {})
     if value is None and kind in ("string_type", "list_type", "dict_type", "model_type", "int_type"):
-        return _EMPTY_STRING if kind == "string_type" else "is empty"
-    simple = {
-        "string_type": "must be a text (put it in quotes)",
-        "int_type": "must be a whole number",
-        "int_parsing": "must be a whole number",
-        "int_from_float": "must be a whole number",
-        "list_type": 'must be a list (one "- item" per line, or [a, b])',
-        "dict_type": "must be a section of settings (key: value lines)",
-        "model_type": "must be a section of settings (key: value lines)",
-        "tuple_type": 'must be a list (one "- item" per line, or [a, b])',
-        "bool_type": "must be true or false",
-        "float_type": "must be a number",
-        "float_parsing": "must be a number",
-        "string_too_short": "must not be empty",
-    }
-    if kind in simple:
-        return simple[kind]
+        # `channel: #veille-finance` is the classic: YAML reads everything after " #" as a comment.
+        return ("empty_comment" if kind == "string_type" else "empty"), {}
+    if kind in _KEYS:
+        return _KEYS[kind], {}
     if kind in ("literal_error", "enum"):
-        return f"must be {ctx['expected']}"
-    if kind == "greater_than":
-        return f"must be more than {_number(ctx['gt'])}"
-    if kind == "greater_than_equal":
-        return f"must be at least {_number(ctx['ge'])}"
-    if kind == "less_than_equal":
-        return f"must be at most {_number(ctx['le'])}"
+        # pydantic writes the choices as "'a', 'b' or 'c'"; the sentence gets them back as a list.
+        choices = re.split(r", | or ", str(ctx["expected"]))
+        return "literal_error", {"choices": tuple(choices)}
+    if kind in ("greater_than", "greater_than_equal", "less_than_equal"):
+        bound = ctx.get("gt", ctx.get("ge", ctx.get("le")))
+        return kind, {"limit": _number(bound)}
     if kind == "too_short":
-        return f"must list at least {ctx['min_length']}" + (
-            " entry" if ctx["min_length"] == 1 else " entries"
-        )
+        return ("too_short.one" if ctx["min_length"] == 1 else "too_short.other"), {"n": ctx["min_length"]}
     if kind == "string_too_long":
-        return f"is too long (at most {ctx['max_length']} characters)"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if message.startswith("Input should be"):
-        message = "must be" + message.removeprefix("Input should be")
-    return message
+        return "string_too_long", {"n": ctx["max_length"]}
+    # A type this file never produces in practice: pydantic's English words rather than nothing.
+    return "invalid", {"detail": str(error["msg"]).removeprefix("Value error, ")}
 
 
 def _issues(exc: ValidationError, lines: dict[Loc, int]) -> list[ProtocolIssue]:
@@ -1392,7 +1255,8 @@ def _issues(exc: ValidationError, lines: dict[Loc, int]) -> list[ProtocolIssue]:
         probe = loc
         while probe and probe not in lines:
             probe = probe[:-1]
-        issues.append(ProtocolIssue(_format_path(loc), lines.get(probe), _message(error, loc)))
+        key, params = _sentence(error, loc)
+        issues.append(_issue(_format_path(loc), lines.get(probe), error["type"], key, **params))
     return issues
 
 
@@ -1407,15 +1271,14 @@ def parse_protocol(text: str, filename: str = "<string>", base_dir: str | Path |
     """
     data, lines = _read_yaml(text, filename)
     if data is None:
-        raise ProtocolError(
-            [ProtocolIssue("", None, "is empty: start from the example protocol (protocol.example.yaml)")],
-            filename,
-        )
+        raise ProtocolError([_issue("", None, "file_empty")], filename)
     try:
         base = Path(base_dir) if base_dir is not None else Path(filename).parent
         return Protocol.model_validate(data, context={"base_dir": base})
     except ValidationError as exc:
-        raise ProtocolError(_issues(exc, lines), filename) from None
+        # Told in the file's own language when it names one we speak (else in French).
+        lang = data.get("language") if isinstance(data, dict) else None
+        raise ProtocolError(_issues(exc, lines), filename, lang if isinstance(lang, str) else None) from None
 
 
 def load_protocol(path: str | Path) -> Protocol:
@@ -1423,11 +1286,8 @@ def load_protocol(path: str | Path) -> Protocol:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")  # -sig: tolerate the BOM some editors add
     except UnicodeDecodeError:
-        raise ProtocolError(
-            [ProtocolIssue("", None, "is not UTF-8 text: save it with the UTF-8 encoding")], str(path)
-        ) from None
+        raise ProtocolError([_issue("", None, "file_encoding")], str(path)) from None
     except OSError as exc:
-        raise ProtocolError(
-            [ProtocolIssue("", None, f"cannot be read: {exc.strerror or exc}")], str(path)
-        ) from None
+        # The system's reason (strerror) stays in the system's words.
+        raise ProtocolError([_issue("", None, "file_unreadable", reason=exc.strerror or str(exc))], str(path)) from None
     return parse_protocol(text, str(path), base_dir=Path(path).parent)

@@ -56,10 +56,22 @@ def test_protocol_check_accepts_the_example_and_names_field_and_line(tmp_path, l
     bad = tmp_path / "bad.yaml"
     bad.write_text(TEST_PROTOCOL.read_text().replace("channel: C0LEGAL001", "channel: legal-team"))
     line = next(i for i, l in enumerate(bad.read_text().splitlines(), 1) if "legal-team" in l)
+    # Problems are told in the checked file's language (this copy is French), or in --lang.
     r = runner.invoke(app, ["protocol", "check", str(bad)], env=env)
     assert r.exit_code == 1
-    assert {"fr": f"{bad} contient 1 erreur :", "en": f"{bad} has 1 error:"}[lang] in r.output
-    assert f"bad.yaml:{line}: teams.legal.channel:" in r.output
+    assert f"{bad} contient 1 erreur :" in r.output
+    assert f"bad.yaml:{line}: teams.legal.channel: doit être un identifiant de canal Slack comme C0123ABCD" in r.output
+    r = runner.invoke(app, ["protocol", "check", str(bad), "--lang", "en"], env=env)
+    assert r.exit_code == 1
+    assert f"{bad} has 1 error:" in r.output
+    assert f"bad.yaml:{line}: teams.legal.channel: must be a Slack channel ID such as C0123ABCD" in r.output
+    english = tmp_path / "bad-en.yaml"
+    english.write_text(bad.read_text().replace("language: fr", "language: en"))
+    r = runner.invoke(app, ["protocol", "check", str(english)], env=env)
+    assert r.exit_code == 1 and f"{english} has 1 error:" in r.output
+    assert f"bad-en.yaml:{line}: teams.legal.channel: must be a Slack channel ID" in r.output
+    r = runner.invoke(app, ["protocol", "check", str(bad), "--lang", "de"], env=env)
+    assert r.exit_code == 2
 
 
 def test_import_keeps_every_valid_line_and_reports_the_others(tmp_path, env, engine):
@@ -108,20 +120,24 @@ def test_import_with_a_column_mapping_and_jsonl(tmp_path, lang_env, engine):
 
 
 def test_missing_or_wrong_settings_stop_with_one_sentence(env, tmp_path):
-    # The settings' own sentences come from bot/config.py (English); the CLI's lead-in is translated.
+    # In the protocol's language; French when the settings themselves cannot be read (no protocol to ask).
     r = runner.invoke(app, ["serve"], env=env)
     assert r.exit_code == 2
-    assert "Configuration : SLACK_BOT_TOKEN is not set" in r.output and "OAuth & Permissions" in r.output
+    assert ("Configuration : SLACK_BOT_TOKEN n'est pas défini : donnez-lui le Bot User OAuth Token de "
+            "l'application (xoxb-...), sur la page « OAuth & Permissions » de l'application Slack.") in r.output
     r = runner.invoke(app, ["serve"], env=env | {"VIGIE_PROTOCOL_FILE": english_protocol(tmp_path / "en")})
-    assert r.exit_code == 2 and "Configuration: SLACK_BOT_TOKEN is not set" in r.output
+    assert r.exit_code == 2
+    assert ("Configuration: SLACK_BOT_TOKEN is not set: set it to the app's Bot User OAuth Token (xoxb-...), "
+            "from the Slack app's 'OAuth & Permissions' page.") in r.output
     r = runner.invoke(app, ["run"], env=env | {"SLACK_BOT_TOKEN": "xoxb-1"})
-    assert r.exit_code == 2 and "SLACK_APP_TOKEN is not set" in r.output
+    assert r.exit_code == 2 and "SLACK_APP_TOKEN n'est pas défini : donnez-lui un jeton d'application" in r.output
     r = runner.invoke(app, ["serve"], env=env | {"SLACK_BOT_TOKEN": "xoxp-user-token"})
-    assert r.exit_code == 2 and "SLACK_BOT_TOKEN is wrong (must start with xoxb-)" in r.output
+    assert r.exit_code == 2 and "SLACK_BOT_TOKEN est incorrect (doit commencer par xoxb-) : donnez-lui" in r.output
     r = runner.invoke(app, ["db", "current"], env=env | {"DATABASE_URL": "mysql://x"})
-    assert r.exit_code == 2 and "DATABASE_URL is wrong" in r.output
+    assert r.exit_code == 2 and "DATABASE_URL est incorrect (doit être une URL sqlite:/// ou postgresql://)" in r.output
     r = runner.invoke(app, ["db", "current"], env=env | {"VIGIE_PROTOCOL_FILE": "/nonexistent/p.yaml"})
-    assert r.exit_code == 2 and "VIGIE_PROTOCOL_FILE is wrong (no file at /nonexistent/p.yaml)" in r.output
+    assert r.exit_code == 2
+    assert "VIGIE_PROTOCOL_FILE est incorrect (aucun fichier à /nonexistent/p.yaml)" in r.output
 
 
 def test_a_broken_protocol_stops_start_up_with_its_errors(tmp_path, env):

@@ -45,10 +45,12 @@ feeds:
 """
 
 
-def issues_of(text: str) -> list[ProtocolIssue]:
+def issues_of(text: str, lang: str = "en") -> list[ProtocolIssue]:
+    """The problems as `vigie protocol check --lang en` tells them (these files are French: see the tests of
+    languages below for the sentences in French)."""
     with pytest.raises(ProtocolError) as caught:
         parse_protocol(textwrap.dedent(text), "protocol.yaml")
-    return caught.value.issues
+    return caught.value.in_language(lang).issues
 
 
 def only_issue(text: str) -> tuple[str, int | None, str]:
@@ -354,10 +356,15 @@ def test_error_text_is_one_line_per_issue() -> None:
     text = VALID.replace("C0FINANCE1", "nope").replace("default_team: general\n", "")
     with pytest.raises(ProtocolError) as caught:
         parse_protocol(text, "protocol.yaml")
+    # The file does not say its language: French, the product's first language.
     lines = str(caught.value).splitlines()
-    assert lines[0] == "protocol.yaml: default_team: is required"
-    assert lines[1].startswith("protocol.yaml:9: teams.finance.channel: must be a Slack channel ID")
+    assert lines[0] == "protocol.yaml: default_team: est obligatoire"
+    assert lines[1].startswith("protocol.yaml:9: teams.finance.channel: doit être un identifiant de canal Slack")
     assert len(lines) == 2
+    assert [i.code for i in caught.value.issues] == ["missing", "slack_channel"]  # stable, whatever the language
+    english = str(caught.value.in_language("en")).splitlines()
+    assert english[0] == "protocol.yaml: default_team: is required"
+    assert english[1].startswith("protocol.yaml:9: teams.finance.channel: must be a Slack channel ID")
 
 
 def test_load_protocol_names_the_file(tmp_path: Path) -> None:
@@ -369,7 +376,7 @@ def test_load_protocol_names_the_file(tmp_path: Path) -> None:
 
 
 def test_load_protocol_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ProtocolError, match="cannot be read"):
+    with pytest.raises(ProtocolError, match="nope.yaml: ne peut pas être lu : "):
         load_protocol(tmp_path / "nope.yaml")
 
 
@@ -603,7 +610,7 @@ def test_checks_typo_suggests_the_right_spelling() -> None:
 def only_issue_in(base_dir: Path, text: str) -> tuple[str, int | None, str]:
     with pytest.raises(ProtocolError) as caught:
         parse_protocol(text, "protocol.yaml", base_dir=base_dir)
-    [issue] = caught.value.issues
+    [issue] = caught.value.in_language("en").issues  # as `issues_of` does
     return issue.field, issue.line, issue.message
 
 
@@ -1176,4 +1183,65 @@ def test_digest_settings_have_defaults_and_read_times() -> None:
     line = len(text.splitlines())
     with pytest.raises(ProtocolError) as caught:
         parse_protocol(text, base_dir=EXAMPLE_PROTOCOL.parent)
-    assert f":{line}: digest.time: must be a time of day" in str(caught.value)
+    assert f":{line}: digest.time: doit être une heure écrite « HH:MM »" in str(caught.value)  # the example is French
+
+
+# --- the language of the sentences -----------------------------------------------------------------------------
+
+
+def test_problems_are_told_in_the_files_language_with_field_and_line() -> None:
+    bad = VALID.replace("C0FINANCE1", "veille-finance") + "    every_minutes: 0\n"
+    with pytest.raises(ProtocolError) as caught:
+        parse_protocol(bad, "protocol.yaml")  # no `language`: French
+    assert caught.value.lang == "fr"
+    assert str(caught.value).splitlines() == [
+        ("protocol.yaml:9: teams.finance.channel: doit être un identifiant de canal Slack comme C0123ABCD ou le "
+         'nom d\'un canal public comme #veille-finance (un nom prend son « # », et alors des guillemets : '
+         '"#veille-finance")'),
+        "protocol.yaml:19: feeds[0].every_minutes: doit valoir au moins 1",
+    ]
+    with pytest.raises(ProtocolError) as caught:
+        parse_protocol("language: en\n" + bad, "protocol.yaml")  # one line more above
+    assert caught.value.lang == "en"
+    assert str(caught.value).splitlines() == [
+        ("protocol.yaml:10: teams.finance.channel: must be a Slack channel ID such as C0123ABCD or a public "
+         'channel name such as #veille-finance (a name needs its "#", and then quotes: "#veille-finance")'),
+        "protocol.yaml:20: feeds[0].every_minutes: must be at least 1",
+    ]
+    assert [i.code for i in caught.value.issues] == ["slack_channel", "greater_than_equal"]
+
+
+def test_a_language_we_do_not_speak_is_reported_in_french() -> None:
+    [issue] = issues_of(VALID + "language: de\n", lang="fr")
+    assert (issue.field, issue.line, issue.code) == ("language", 19, "literal_error")
+    assert issue.message == "doit valoir 'fr' ou 'en'"
+    with pytest.raises(ProtocolError) as caught:
+        parse_protocol(VALID + "language: de\n")
+    assert caught.value.lang == "fr" and caught.value.issues[0].message == "doit valoir 'fr' ou 'en'"
+
+
+@pytest.mark.parametrize(
+    ("text", "fr", "en"),
+    [
+        ("version: 1\nteams:\n\tgeneral: {}\n", "contient une tabulation", "uses a tab character"),
+        ("language: en\nteams: [a\n", "une liste « [...] » ou une section", 'a list "[...]" or section'),
+    ],
+)
+def test_yaml_problems_are_french_until_the_file_can_be_read(text: str, fr: str, en: str) -> None:
+    # The file's language is unknown while its YAML cannot be read: French, or the one asked for.
+    with pytest.raises(ProtocolError) as caught:
+        parse_protocol(text, "p.yaml")
+    [issue] = caught.value.issues
+    assert issue.line is not None and str(caught.value).startswith(f"p.yaml:{issue.line}: {fr}")
+    assert str(caught.value.in_language("en")).startswith(f"p.yaml:{issue.line}: {en}")
+
+
+def test_suggestions_and_counts_in_both_languages() -> None:
+    text = with_sections("checks:\n  confidential_term: [marge brute]\n")
+    [fr] = issues_of(text, lang="fr")
+    [en] = issues_of(text, lang="en")
+    assert fr.field == en.field == "checks.confidential_term" and fr.code == "extra_forbidden"
+    assert fr.message == "n'est pas un réglage connu (vérifiez l'orthographe : vouliez-vous dire « confidential_terms » ?)"
+    assert en.message == 'is not a known setting (check the spelling: did you mean "confidential_terms"?)'
+    [fr] = issues_of(VALID.replace("community_managers: [U0CM00001]", "community_managers: []"), lang="fr")
+    assert (fr.field, fr.line, fr.message) == ("community_managers", 2, "doit citer au moins 1 élément")

@@ -1,10 +1,13 @@
 """CSV and JSON Lines exports of monitoring tools (Talkwalker, Brandwatch, Meltwater, spreadsheets) -> `MentionIn`.
 
-    reader = read_mentions("export.csv", source="talkwalker")
+    reader = read_mentions("export.csv", source="talkwalker", lang="en")
     for line, item in reader:            # streamed: one record in memory at a time
         if isinstance(item, LineError):  # a bad line is reported and reading goes on
             print(f"line {item.line}: {item.message}")
     print(reader.warnings)               # e.g. "read as Windows-1252", "no id column"
+
+Every sentence (line errors, warnings, whole-file problems) comes from the catalogues (`import.*`), in `lang`
+(French by default, like the rest of Vigie).
 
 Rules, so that a human can predict the outcome of an import:
 - Format: from the extension (.csv, .tsv, .jsonl, .ndjson) unless `fmt` is given.
@@ -21,7 +24,7 @@ Rules, so that a human can predict the outcome of an import:
 - Reach: "12500", "12 500", "12.500", "12,5K", "1.2M"; tags split on ',', ';' or '|'.
 
 Problems with the file as a whole (unknown format, missing required column, mapped column absent, UTF-16) raise
-ValueError; file ones (OSError) propagate. Both surface on the first `next()`, since nothing is opened before.
+ImportProblem, a ValueError; file ones (OSError) propagate. Both surface on the first `next()`, since nothing is opened before.
 """
 
 from __future__ import annotations
@@ -46,8 +49,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
-from bot.intake.feeds import describe_validation_error, fit_external_id, language_code, link_host
-from bot.intake.schema import MAX_TEXT, MentionIn
+from bot.i18n import DEFAULT_LANGUAGE, t
+from bot.intake.feeds import fit_external_id, language_code, link_host
+from bot.intake.schema import MAX_TEXT, MentionIn, field_message
 
 FileFormat = Literal["csv", "jsonl"]
 
@@ -72,32 +76,52 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 _REQUIRED_COLUMNS = ("text", "url", "published_at")
 
 _DATE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y")
-_DATE_HELP = "expected ISO 8601 such as 2026-11-21T09:30:00+01:00, or 21/11/2026 09:30"
-_REACH_HELP = "expected a number such as 12500, 12 500, 12,5K or 1.2M"
 _SCALE = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
 
 
 @dataclass(frozen=True)
 class LineError:
-    """A line that could not become a mention. `message` is "field: sentence" parts joined by "; "."""
+    """A line that could not become a mention. `message`: "field: sentence" parts, in the reader's language."""
 
     line: int
     message: str
 
 
-def parse_mapping(specs: Iterable[str]) -> dict[str, str]:
-    """CLI options such as ["text=Content", "author=Author Name"] -> {"text": "Content", ...}."""
+class ImportProblem(ValueError):
+    """A bad file, value or --map option, told by the catalogue's `import.<key>`.
+
+    `str()` is the sentence in `lang`; `message(lang)` tells it in another. A parameter may be a function of
+    the language, for the parts of a sentence that are words themselves ("a list", "une liste").
+    """
+
+    def __init__(self, key: str, /, lang: str = DEFAULT_LANGUAGE, **params: Any):
+        self.key, self.params = key, params
+        super().__init__(self.message(lang))
+
+    def message(self, lang: str) -> str:
+        params = {name: value(lang) if callable(value) else value for name, value in self.params.items()}
+        return t(f"import.{self.key}", lang, **params)
+
+
+def _words(key: str) -> Callable[[str], str]:
+    return lambda lang: t(key, lang)
+
+
+def parse_mapping(specs: Iterable[str], lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+    """CLI options such as ["text=Content", "author=Author Name"] -> {"text": "Content", ...}.
+
+    Raises ImportProblem (a ValueError) told in `lang`."""
     mapping: dict[str, str] = {}
     for spec in specs:
         field_name, equals, column = (part.strip() for part in spec.partition("="))
         if not equals or not field_name or not column:
-            raise ValueError(f"mapping {spec!r} should look like field=Column, for example text=Content")
+            raise ImportProblem("map.shape", lang, spec=repr(spec))
         if field_name not in _FIELDS:
-            raise ValueError(
-                f"mapping {spec!r}: {field_name!r} is not a Vigie field; use one of {', '.join(_FIELDS)}"
-            )
+            raise ImportProblem("map.not_a_field", lang, spec=repr(spec), field=repr(field_name),
+                                fields=", ".join(_FIELDS))
         if field_name in mapping:
-            raise ValueError(f"mapping {spec!r}: {field_name} is already mapped to {mapping[field_name]!r}")
+            raise ImportProblem("map.twice", lang, spec=repr(spec), field=field_name,
+                                column=repr(mapping[field_name]))
         mapping[field_name] = column
     return mapping
 
@@ -117,23 +141,23 @@ class MentionFileReader:
         mapping: dict[str, str] | None = None,
         source: str | None = None,
         default_timezone: str = "Europe/Paris",
+        lang: str = DEFAULT_LANGUAGE,
     ) -> None:
         self.warnings: list[str] = []
+        self._lang = lang
         self._input = path_or_stream
-        self._fmt = fmt or _format_from_name(path_or_stream)
+        self._fmt = fmt or _format_from_name(path_or_stream, lang)
         if self._fmt not in _EXTENSIONS.values():
-            raise ValueError(f"unknown format {self._fmt!r}: use 'csv' or 'jsonl'")
+            raise ImportProblem("file.format", lang, format=repr(self._fmt))
         self._mapping = dict(mapping or {})
         unknown = sorted(set(self._mapping) - set(_FIELDS))
         if unknown:
-            raise ValueError(f"not Vigie fields: {', '.join(unknown)}; use one of {', '.join(_FIELDS)}")
+            raise ImportProblem("file.not_fields", lang, names=", ".join(unknown), fields=", ".join(_FIELDS))
         self._source = (source or "").strip() or None
         try:
             self._timezone: tzinfo = ZoneInfo(default_timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"unknown time zone {default_timezone!r} (use a name such as Europe/Paris)"
-            ) from exc
+            raise ImportProblem("file.timezone", lang, zone=repr(default_timezone)) from exc
         self._cp1252_noted = False
         self._items = self._read()
 
@@ -174,9 +198,7 @@ class MentionFileReader:
             else:
                 if number == 1:
                     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                        raise ValueError(
-                            "this file is UTF-16 (Excel 'Unicode text'); export it as 'CSV UTF-8' instead"
-                        )
+                        raise ImportProblem("file.utf16", self._lang)
                     raw = raw.removeprefix(codecs.BOM_UTF8)
                 line = self._decode(raw, number)
             yield line.removeprefix("\ufeff") if number == 1 else line
@@ -189,10 +211,7 @@ class MentionFileReader:
         except UnicodeDecodeError:
             if not self._cp1252_noted:
                 self._cp1252_noted = True
-                self.warnings.append(
-                    f"line {number} is not valid UTF-8: read it, and any other such line, as Windows-1252 "
-                    "(cp1252); export the file as UTF-8 to be sure accents are right"
-                )
+                self.warnings.append(t("import.warn.cp1252", self._lang, line=number))
             return raw.decode("cp1252", errors="replace")
 
     def _read_csv(self, lines: Iterator[str]) -> Iterator[tuple[int, MentionIn | LineError]]:
@@ -207,7 +226,7 @@ class MentionFileReader:
         try:
             header = next(reader)
         except csv.Error as exc:
-            raise ValueError(f"line 1: unreadable CSV header ({exc})") from exc
+            raise ImportProblem("file.header", self._lang, reason=str(exc)) from exc
         columns = self._csv_columns(header)
         end = reader.line_num
         while True:
@@ -218,14 +237,14 @@ class MentionFileReader:
                 return
             except csv.Error as exc:  # the C reader resets itself, so the next record is still read
                 end = reader.line_num
-                yield start, LineError(start, f"unreadable CSV record ({exc})")
+                yield start, LineError(start, t("import.line.csv_record", self._lang, reason=str(exc)))
                 continue
             end = reader.line_num
             if not any(cell.strip() for cell in row):  # blank lines, and the ';;;;' rows Excel leaves
                 continue
             if any(cell.strip() for cell in row[len(header) :]):
-                name = {"\t": "tab"}.get(delimiter, repr(delimiter))
-                message = f"{len(row)} cells but the header has {len(header)} (an unquoted {name} in a text?)"
+                name = t("import.line.tab", self._lang) if delimiter == "\t" else repr(delimiter)
+                message = t("import.line.cells", self._lang, cells=len(row), columns=len(header), delimiter=name)
                 yield start, LineError(start, message)
                 continue
             raw = {name: row[index] for name, index in columns.items() if index < len(row)}
@@ -241,10 +260,8 @@ class MentionFileReader:
             elif _normalize(column) in names:
                 columns[field_name] = names.index(_normalize(column))
             else:
-                raise ValueError(
-                    f"column {column!r} (mapped to {field_name}) is not in the file; "
-                    f"its columns are: {', '.join(header)}"
-                )
+                raise ImportProblem("file.mapped_column", self._lang, column=repr(column), field=field_name,
+                                    columns=", ".join(header))
         for field_name, aliases in FIELD_ALIASES.items():
             if field_name not in columns:
                 taken = set(columns.values())
@@ -257,22 +274,22 @@ class MentionFileReader:
         if "source" not in columns and self._source is None:
             missing.append("source")
         if missing:
-            looked_for = "; ".join(
-                f"{name} (looked for: {', '.join(FIELD_ALIASES[name])})" for name in missing
-            )
-            raise ValueError(
-                f"no column for {looked_for}. Columns are: {', '.join(header)}. "
-                "Map one with field=Column (e.g. text=Contenu); a missing source can be given as an option."
-            )
+            def looked_for(lang: str) -> str:
+                return t("intake.error.separator", lang).join(
+                    t("import.file.looked_for", lang, field=name, aliases=", ".join(FIELD_ALIASES[name]))
+                    for name in missing
+                )
+
+            raise ImportProblem("file.no_column", self._lang, looked_for=looked_for, columns=", ".join(header))
         if "external_id" not in columns:
-            self.warnings.append("no id column: each mention's url is used as its id")
+            self.warnings.append(t("import.warn.no_id", self._lang))
         if "author" not in columns:
-            self.warnings.append("no author column: each link's host name is used as author")
+            self.warnings.append(t("import.warn.no_author", self._lang))
         ignored = [
             cell for index, cell in enumerate(header) if index not in columns.values() and cell.strip()
         ]
         if ignored:
-            self.warnings.append(f"columns not used: {', '.join(ignored)}")
+            self.warnings.append(t("import.warn.unused", self._lang, columns=", ".join(ignored)))
         return columns
 
     def _read_jsonl(self, lines: Iterator[str]) -> Iterator[tuple[int, MentionIn | LineError]]:
@@ -282,14 +299,15 @@ class MentionFileReader:
             try:
                 record = json.loads(line.rstrip("\r\n"))  # so an error at the end is on this line
             except json.JSONDecodeError as exc:
-                yield number, LineError(number, f"not valid JSON ({exc.msg} at column {exc.colno})")
+                # The json module's reason ("Expecting value") stays in its own words.
+                yield number, LineError(number, t("import.line.json", self._lang, reason=exc.msg, column=exc.colno))
                 continue
             except (ValueError, RecursionError) as exc:  # absurd nesting or 5000-digit numbers
-                yield number, LineError(number, f"not valid JSON ({type(exc).__name__})")
+                yield number, LineError(number, t("import.line.json_other", self._lang, reason=type(exc).__name__))
                 continue
             if not isinstance(record, dict):
-                kind = "a list" if isinstance(record, list) else f"{json.dumps(record)[:40]}"
-                yield number, LineError(number, f"expected a JSON object {{...}}, got {kind}")
+                kind = t("import.kind.list", self._lang) if isinstance(record, list) else json.dumps(record)[:40]
+                yield number, LineError(number, t("import.line.not_object", self._lang, kind=kind))
                 continue
             yield number, self._build(number, self._json_fields(record))
 
@@ -331,7 +349,8 @@ class MentionFileReader:
             try:
                 data[field_name] = convert(value)
             except ValueError as exc:
-                errors.append(f"{field_name}: {exc}")
+                reason = exc.message(self._lang) if isinstance(exc, ImportProblem) else str(exc)
+                errors.append(t("intake.error.field", self._lang, field=field_name, message=reason))
                 failed.add(field_name)
 
         given = set(data)
@@ -349,10 +368,15 @@ class MentionFileReader:
             url_broken = "url" in failed or any(error["loc"][:1] == ("url",) for error in exc.errors())
             # An id or author that had to come from a broken url would only repeat the url's error.
             from_url = {"external_id", "author"} - given if url_broken else set()
-            message = describe_validation_error(exc, ignore=failed | from_url)
-            return LineError(line, "; ".join(errors + ([message] if message else [])))
+            ignore = failed | from_url
+            errors += [
+                t("intake.error.field", self._lang, field=".".join(map(str, error["loc"])) or "value",
+                  message=field_message(error, self._lang))
+                for error in exc.errors(include_url=False)
+                if not (error["loc"] and error["loc"][0] in ignore)
+            ]
         if errors:
-            return LineError(line, "; ".join(errors))
+            return LineError(line, t("intake.error.separator", self._lang).join(errors))
         return mention
 
 
@@ -363,10 +387,13 @@ def read_mentions(
     mapping: dict[str, str] | None = None,
     source: str | None = None,
     default_timezone: str = "Europe/Paris",
+    lang: str = DEFAULT_LANGUAGE,
 ) -> MentionFileReader:
-    """Stream (line, MentionIn | LineError) pairs from a CSV or JSONL export; `.warnings` on the result."""
+    """Stream (line, MentionIn | LineError) pairs from a CSV or JSONL export; `.warnings` on the result.
+
+    Sentences (line errors, warnings, whole-file problems) are in `lang`."""
     return MentionFileReader(
-        path_or_stream, fmt=fmt, mapping=mapping, source=source, default_timezone=default_timezone
+        path_or_stream, fmt=fmt, mapping=mapping, source=source, default_timezone=default_timezone, lang=lang
     )
 
 
@@ -381,7 +408,7 @@ def parse_published_at(value: Any, default_timezone: tzinfo) -> datetime:
         try:
             return datetime.fromtimestamp(seconds, tz=UTC)
         except (OverflowError, OSError, ValueError):
-            raise ValueError(f"{_show(value)} is not a date ({_DATE_HELP})") from None
+            raise ImportProblem("value.not_date", value=_show(value)) from None
     text = _as_text(value)
     parsed: datetime | None = None
     with contextlib.suppress(ValueError):
@@ -394,7 +421,7 @@ def parse_published_at(value: Any, default_timezone: tzinfo) -> datetime:
         with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
             parsed = parsedate_to_datetime(text)
     if parsed is None:
-        raise ValueError(f"{_show(value)} is not a date ({_DATE_HELP})")
+        raise ImportProblem("value.not_date", value=_show(value))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=default_timezone)
     try:
@@ -402,19 +429,19 @@ def parse_published_at(value: Any, default_timezone: tzinfo) -> datetime:
         # would not turn into a validation error.
         return parsed.astimezone(UTC)
     except OverflowError:
-        raise ValueError(f"{_show(value)} is out of range") from None
+        raise ImportProblem("value.out_of_range", value=_show(value)) from None
 
 
 def parse_reach(value: Any) -> int:
     """An audience size as exports write it: 12500, "12 500", "12.500", "12,5K", "1.2M" -> int."""
     if isinstance(value, bool):
         # A JSON true is a bad value like any other, reported per line (callers catch ValueError).
-        raise ValueError(f"{_show(value)} is not a number ({_REACH_HELP})")  # noqa: TRY004
+        raise ImportProblem("value.not_number", value=_show(value))
     if isinstance(value, int):
         number = value
     elif isinstance(value, float):
         if not value.is_integer():
-            raise ValueError(f"{_show(value)} is not a whole number ({_REACH_HELP})")
+            raise ImportProblem("value.not_whole", value=_show(value))
         number = int(value)
     else:
         text = re.sub(r"[\s'’]", "", _as_text(value)).lower()  # "12 500" (also with NBSP), "12'500"
@@ -426,9 +453,9 @@ def parse_reach(value: Any) -> int:
         elif re.fullmatch(r"[0-9]+([.,]0+)?", text):  # "12500", and "12500.0" from pandas
             number = int(re.split(r"[.,]", text)[0])
         else:
-            raise ValueError(f"{_show(value)} is not an audience size ({_REACH_HELP})")
+            raise ImportProblem("value.not_audience", value=_show(value))
     if number < 0:
-        raise ValueError(f"{_show(value)} is negative")
+        raise ImportProblem("value.negative", value=_show(value))
     return number
 
 
@@ -448,24 +475,21 @@ def parse_tags(value: Any) -> list[str]:
 def parse_language(value: Any) -> str:
     code = language_code(_as_text(value))
     if code is None:
-        raise ValueError(f"{_show(value)} is not a two-letter language code such as fr or en")
+        raise ImportProblem("value.language", value=_show(value))
     return code
 
 
 # --- small helpers ----------------------------------------------------------------------------------------
 
 
-def _format_from_name(path_or_stream: object) -> FileFormat:
+def _format_from_name(path_or_stream: object, lang: str) -> FileFormat:
     if isinstance(path_or_stream, (str, os.PathLike)):
         name: object = os.fspath(path_or_stream)
     else:
         name = getattr(path_or_stream, "name", None)
     suffix = PurePath(name).suffix.lower() if isinstance(name, str) else ""
     if suffix not in _EXTENSIONS:
-        raise ValueError(
-            f"cannot tell the format of {name!r} from its extension: use .csv, .tsv, .jsonl or .ndjson, "
-            "or say fmt='csv' or fmt='jsonl'"
-        )
+        raise ImportProblem("file.extension", lang, name=repr(name))
     return _EXTENSIONS[suffix]
 
 
@@ -502,8 +526,8 @@ def _as_text(value: Any) -> str:
         return value.strip()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)  # JSON ids are often numbers
-    kind = {bool: "true/false", list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
-    raise ValueError(f"expected text, got {kind}")
+    kind_key = {bool: "import.kind.bool", list: "import.kind.list", dict: "import.kind.object"}.get(type(value))
+    raise ImportProblem("value.expected_text", kind=_words(kind_key) if kind_key else type(value).__name__)
 
 
 def _as_long_text(value: Any) -> str:

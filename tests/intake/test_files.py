@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from datetime import UTC, datetime
@@ -13,17 +14,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.intake import files
 from bot.intake.files import (
+    ImportProblem,
     LineError,
-    parse_mapping,
     parse_published_at,
     parse_reach,
     parse_tags,
-    read_mentions,
 )
 from bot.intake.schema import MentionIn
 
 PARIS = ZoneInfo("Europe/Paris")
+
+# The sentences below are checked in English (`vigie import` with an English protocol); the default, French,
+# is checked by the tests of languages at the end.
+read_mentions = functools.partial(files.read_mentions, lang="en")
+parse_mapping = functools.partial(files.parse_mapping, lang="en")
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -153,7 +159,7 @@ def test_bad_lines_report_every_faulty_field_and_reading_goes_on(tmp_path: Path)
     parts = error.message.split("; ")
     assert [part.split(":")[0] for part in parts] == ["published_at", "language", "reach", "url", "text"]
     assert "'-5' is not an audience size" in parts[2]
-    assert parts[4] == "text: missing or empty"
+    assert parts[4] == "text: is required"  # the cell is blank
     assert items[2][1] == LineError(4, "8 cells but the header has 7 (an unquoted ',' in a text?)")
     last = items[3][1]
     assert isinstance(last, MentionIn) and last.reach == 10 and last.language is None
@@ -318,8 +324,10 @@ def test_parse_published_at(raw: object, expected: datetime) -> None:
     "raw", ["hier", "11/21/2026 09:30", "2026-13-01", "", True, "0001-01-01T00:00:00+05:00"]
 )
 def test_parse_published_at_refuses_non_dates(raw: object) -> None:
-    with pytest.raises(ValueError, match="is not a date|is out of range|expected text"):
+    with pytest.raises(ImportProblem) as caught:  # a ValueError, told in French unless asked otherwise
         parse_published_at(raw, PARIS)
+    assert any(words in str(caught.value) for words in ("n'est pas une date", "est hors limites", "un texte était attendu"))
+    assert any(words in caught.value.message("en") for words in ("is not a date", "is out of range", "expected text"))
 
 
 @pytest.mark.parametrize(
@@ -422,3 +430,53 @@ def test_random_jsonl_lines_each_give_one_item_at_their_line(lines: list[str]) -
 
     assert [n for n, _ in items] == [i for i, line in enumerate(lines, start=1) if line.strip()]
     assert all(isinstance(item, (MentionIn, LineError)) for _, item in items)
+
+
+# --- languages -------------------------------------------------------------------------------------------------
+
+
+def test_a_bad_row_is_told_in_french_by_default_and_in_english_when_asked(tmp_path: Path) -> None:
+    text = (
+        "id,date,author,text,url,reach\n"
+        "1,2026-11-21T09:30:00Z,A,ok,https://example.com/1,\n"
+        "2,hier,B,ok,https://example.com/2,beaucoup\n"
+    )
+    path = write(tmp_path / "export.csv", text)
+    [(_, ok), (line, french)] = list(files.read_mentions(path, source="csv"))
+    assert isinstance(ok, MentionIn) and line == 3
+    assert french == LineError(
+        3,
+        "published_at : 'hier' n'est pas une date (attendu : ISO 8601 comme 2026-11-21T09:30:00+01:00, ou "
+        "21/11/2026 09:30) ; reach : 'beaucoup' n'est pas une audience (attendu : un nombre comme 12500, "
+        "12 500, 12,5K ou 1.2M)",
+    )
+    [_, (line, english)] = list(files.read_mentions(path, source="csv", lang="en"))
+    assert line == 3 and english == LineError(
+        3,
+        "published_at: 'hier' is not a date (expected ISO 8601 such as 2026-11-21T09:30:00+01:00, or "
+        "21/11/2026 09:30); reach: 'beaucoup' is not an audience size (expected a number such as 12500, "
+        "12 500, 12,5K or 1.2M)",
+    )
+    no_id = write(tmp_path / "no-id.csv", "date,text,url,author,Note\n2026-11-21,x,https://example.com/1,a,n\n")
+    for lang, expected in [
+        ("fr", ["pas de colonne d'identifiant : l'url de chaque mention lui sert d'identifiant",
+                "colonnes non utilisées : Note"]),
+        ("en", ["no id column: each mention's url is used as its id", "columns not used: Note"]),
+    ]:
+        reader = files.read_mentions(no_id, source="csv", lang=lang)
+        assert [type(item) for _, item in reader] == [MentionIn]
+        assert reader.warnings == expected
+
+
+def test_whole_file_and_map_problems_in_both_languages(tmp_path: Path) -> None:
+    no_url = write(tmp_path / "no-url.csv", "date,text,author\n2026-11-21,x,y\n")
+    with pytest.raises(ImportProblem) as caught:
+        list(files.read_mentions(no_url, source="s"))
+    assert str(caught.value).startswith(
+        "aucune colonne pour url (cherché : url, link, lien, permalink). Les colonnes sont : date, text, author.")
+    assert caught.value.message("en").startswith(
+        "no column for url (looked for: url, link, lien, permalink). Columns are: date, text, author.")
+    with pytest.raises(ValueError, match="la correspondance 'text' doit s'écrire champ=Colonne"):
+        files.parse_mapping(["text"])
+    with pytest.raises(ValueError, match="mapping 'text' should look like field=Column"):
+        files.parse_mapping(["text"], lang="en")
