@@ -34,15 +34,11 @@ DAY = date(2026, 11, 20)  # the digest's day: the last of the 90 seeded days
 DAYS = 90
 TZ = ZoneInfo("Europe/Paris")  # the test protocol's timezone
 
-# Indexes that would serve the digest's range reads on the milestone and deadline columns (each of its
-# queries filters one of them by a day, or a week). Proposed, measured here, not part of the schema.
-# Indexes tried on top of the schema's (migration 0009 added the milestone and reminder ones this bench
-# proposed first).
+# Indexes tried on top of the schema's (migrations 0009 and 0010 added the milestone, deadline, open-mention
+# and pending-draft ones this bench proposed first). Left to try: the grown sources read (received_at,
+# source) from the index alone instead of a week of rows.
 PROPOSED_INDEXES = (
-    "CREATE INDEX bench_ix_mention_first_response_due ON mention (first_response_due)",
-    "CREATE INDEX bench_ix_mention_published_due ON mention (published_due)",
-    "CREATE INDEX bench_ix_mention_open ON mention (received_at) WHERE published_at_reply IS NULL AND closed_at IS NULL",
-    "CREATE INDEX bench_ix_draft_pending ON draft (created_at) WHERE state = 'pending'",
+    "CREATE INDEX bench_ix_mention_received_source ON mention (received_at, source)",
 )
 
 SEED_MENTIONS = """
@@ -239,6 +235,9 @@ def run(admin_url: str, section: Section, *, n: int, keep: bool = False) -> None
     url = _bench_url(admin_url)
     existing = _existing_rows(admin_url) if keep else None
     if existing == n:
+        engine = db.make_engine(url)
+        db.upgrade(engine)  # a kept database follows the schema's migrations
+        engine.dispose()
         took = {"reused": 1.0}
     else:
         took = seed(admin_url, n)

@@ -4,7 +4,7 @@ deadlines kept, escalations, what is still waiting), not vanity counts.
 `compute_period` reads a `Period` of LOCAL days (in the protocol's timezone: one day for the daily digest, seven
 for the weekly summary) for one team or the whole company, and `compute_digest` is its one-day case. SQL
 aggregates only: counts and GROUP BY, durations as epoch differences and percentiles computed by the database
-(``percentile_disc`` on PostgreSQL, the k-th value with ``ORDER BY ... LIMIT 1 OFFSET k`` on SQLite). Only the
+(``percentile_disc`` on PostgreSQL, the k-th value by ``row_number()`` on SQLite). Only the
 short lists shown to people (breaches, the oldest open items, waiting drafts) come back as rows.
 
 Definitions, for a period [local midnight of its first day, local midnight after its last day); "that day"
@@ -34,12 +34,25 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from typing import Any
 
 from babel.core import Locale
 from babel.dates import format_date, format_datetime, format_interval, format_time, format_timedelta
 from babel.numbers import format_decimal, format_percent
-from sqlalchemy import ColumnElement, and_, bindparam, case, extract, func, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.engine import Connection, Engine
 
 from bot.i18n import normalise, t
@@ -251,20 +264,29 @@ def _td(seconds: Any) -> timedelta | None:
     return None if seconds is None else timedelta(seconds=round(float(seconds)))
 
 
-def _percentiles(conn: Connection, value: ColumnElement[Any], where: list[Any]) -> tuple[timedelta | None, ...]:
-    """p50 and p90 (percentile_disc: the smallest value whose cumulative share is >= p)."""
+def _percentiles(conn: Connection, value: ColumnElement[Any], keys: list[Any], where: list[Any]
+                 ) -> dict[tuple[Any, ...], tuple[timedelta | None, timedelta | None]]:
+    """p50 and p90 of `value` for each group of `keys`, in one statement (percentile_disc: the smallest value
+    whose cumulative share is >= p). SQLite has no percentile_disc: each group's rows are numbered in order
+    and the k-th kept, k = ceil(p * n)."""
+    # The keys are computed in a subquery and grouped by name: PostgreSQL does not see two renderings of a
+    # CASE with bound parameters as one expression.
+    rows = select(*(k.label(f"k{i}") for i, k in enumerate(keys)), value.label("v")).where(*where).subquery()
+    group = [rows.c[f"k{i}"] for i in range(len(keys))]
     if conn.dialect.name == "postgresql":
-        row = conn.execute(select(func.percentile_disc(0.5).within_group(value),
-                                  func.percentile_disc(0.9).within_group(value)).where(*where)).one()
-        return _td(row[0]), _td(row[1])
-    n = conn.execute(select(func.count()).select_from(Mention).where(*where)).scalar_one()
-    if not n:
-        return None, None
-    out = []
-    for pct in (50, 90):
-        k = max(-(-pct * n // 100) - 1, 0)  # ceil(p * n) - 1, in integers
-        out.append(_td(conn.execute(select(value).where(*where).order_by(value).limit(1).offset(k)).scalar_one()))
-    return tuple(out)
+        found = conn.execute(select(*group, func.percentile_disc(0.5).within_group(rows.c.v),
+                                    func.percentile_disc(0.9).within_group(rows.c.v)).group_by(*group))
+        return {tuple(row[:-2]): (_td(row[-2]), _td(row[-1])) for row in found}
+    ranked = select(*group, rows.c.v, func.row_number().over(partition_by=group, order_by=rows.c.v).label("rn"),
+                    func.count().over(partition_by=group).label("n")).subquery()
+    k50, k90 = ((pct * ranked.c.n + 99) // 100 for pct in (50, 90))  # ceil(p * n), in integers
+    out: dict[tuple[Any, ...], tuple[timedelta | None, timedelta | None]] = {}
+    for *key, v, is50, is90 in conn.execute(
+            select(*(ranked.c[f"k{i}"] for i in range(len(keys))), ranked.c.v, ranked.c.rn == k50,
+                   ranked.c.rn == k90).where(or_(ranked.c.rn == k50, ranked.c.rn == k90))):
+        p50, p90 = out.get(tuple(key), (None, None))
+        out[tuple(key)] = (_td(v) if is50 else p50, _td(v) if is90 else p90)
+    return out
 
 
 def _team(team: str | None) -> list[Any]:
@@ -275,42 +297,117 @@ def _between(column: Any, start: datetime, end: datetime) -> list[Any]:
     return [column >= start, column < end]
 
 
-def _core(conn: Connection, start: datetime, end: datetime, team: str | None) -> dict[str, Any]:
+def _bucket(column: Any, bounds: list[datetime]) -> ColumnElement[Any]:
+    """The index i of the period [bounds[i], bounds[i+1]) holding `column` (filtered to the whole span)."""
+    if len(bounds) == 2:
+        return literal(0)
+    return case(*((column < upper, i) for i, upper in enumerate(bounds[1:-1])), else_=len(bounds) - 2)
+
+
+def _deadline_reached() -> ColumnElement[Any]:
+    """1 for a reminder whose step was at or after its deadline."""
+    return case(
+        (and_(Reminder.stage == "first_response", Mention.first_response_due.is_not(None)),
+         case((Reminder.due_at >= Mention.first_response_due, 1), else_=0)),
+        (and_(Reminder.stage == "published", Mention.published_due.is_not(None)),
+         case((Reminder.due_at >= Mention.published_due, 1), else_=0)),
+        # No stored deadline (the approval stage): the ladder's own keys, "100%" or "+30m".
+        (or_(Reminder.step == "100%", Reminder.step.like("+%")), 1),
+        else_=0,
+    )
+
+
+def _blank() -> dict[str, Any]:
+    return {"received": 0, "published": 0, "dismissed": 0, "handled": 0, "first_response_p50": None,
+            "first_response_p90": None, "publication_p50": None, "publication_p90": None, "sla_kept": None,
+            "sla_total": 0, "escalations": 0, "at_deadline": 0}
+
+
+def _core(conn: Connection, bounds: list[datetime], team: str | None, *, by_team: bool = False
+          ) -> dict[tuple[str | None, int], dict[str, Any]]:
+    """The core figures of each period [bounds[i], bounds[i+1]), keyed (team, i): `team` (None: the company)
+    or, with `by_team`, each team's key. The counts and SLA shares of every period in one pass over the
+    mentions (a FILTER per period), the percentiles of each duration in one statement grouped by period, the
+    reminders in one per period: 5 statements for a digest and its baseline, where one per figure and
+    period made 16 (and 112 more for the chart's 14 days)."""
     tw = _team(team)
-    count = func.count()
-    received = conn.execute(select(count).select_from(Mention).where(*_between(Mention.received_at, start, end), *tw)).scalar_one()
-    published = conn.execute(select(count).select_from(Mention).where(
-        *_between(Mention.published_at_reply, start, end), *tw)).scalar_one()
-    dismissed = conn.execute(select(count).select_from(Mention).where(
-        Mention.state == "dismissed", *_between(Mention.closed_at, start, end), *tw)).scalar_one()
-    fr_where = [*_between(Mention.first_response_at, start, end), *tw]
-    pub_where = [*_between(Mention.published_at_reply, start, end), *tw]
-    fr50, fr90 = _percentiles(conn, _seconds(conn, Mention.first_response_at, Mention.received_at), fr_where)
-    pub50, pub90 = _percentiles(conn, _seconds(conn, Mention.published_at_reply, Mention.received_at), pub_where)
-    kept = total = 0
-    for at, due, where in ((Mention.first_response_at, Mention.first_response_due, fr_where),
-                           (Mention.published_at_reply, Mention.published_due, pub_where)):
-        met, n = conn.execute(select(func.coalesce(func.sum(case((at <= due, 1), else_=0)), 0), count)
-                              .select_from(Mention).where(*where, due.is_not(None))).one()
-        kept += int(met)
-        total += int(n)
-    esc = conn.execute(select(count).select_from(Reminder).join(Mention, Mention.id == Reminder.mention_id)
-                       .where(*_between(Reminder.sent_at, start, end), *tw)).scalar_one()
-    return {"received": received, "published": published, "dismissed": dismissed, "handled": published + dismissed,
-            "first_response_p50": fr50, "first_response_p90": fr90, "publication_p50": pub50,
-            "publication_p90": pub90, "sla_kept": (kept / total) if total else None, "sla_total": total,
-            "escalations": esc}
+    first, last = bounds[0], bounds[-1]
+    periods = list(pairwise(bounds))
+    by = [Mention.team] if by_team else []
+    figures: dict[tuple[str | None, int], dict[str, Any]] = {(team, i): _blank() for i in range(len(periods))}
+
+    def figure(row_key: list[Any]) -> dict[str, Any]:
+        return figures.setdefault((row_key[0], row_key[1]) if by_team else (team, row_key[0]), _blank())
+
+    stages = ((Mention.first_response_at, Mention.first_response_due),
+              (Mention.published_at_reply, Mention.published_due))
+    counts = []
+    for lo, hi in periods:
+        counts += [func.count().filter(*_between(Mention.received_at, lo, hi)),
+                   func.count().filter(*_between(Mention.published_at_reply, lo, hi)),
+                   func.count().filter(Mention.state == "dismissed", *_between(Mention.closed_at, lo, hi))]
+        for at, due in stages:  # milestones with a due in the period, then those that met it
+            counts += [func.count().filter(*_between(at, lo, hi), due.is_not(None)),
+                       func.count().filter(*_between(at, lo, hi), due.is_not(None), at <= due)]
+    # Each mention with any milestone in the span is read once (PostgreSQL ORs the four columns' indexes).
+    in_span = or_(*(and_(*_between(column, first, last)) for column in (
+        Mention.received_at, Mention.published_at_reply, Mention.closed_at, Mention.first_response_at)))
+    for row in conn.execute(select(*by, *counts).where(in_span, *tw).group_by(*by)):
+        values = row[len(by):]
+        for i in range(len(periods)):
+            received, published, dismissed, fr_n, fr_met, pub_n, pub_met = (int(v) for v in values[7 * i:7 * i + 7])
+            total = fr_n + pub_n
+            figure([*row[:len(by)], i]).update(
+                received=received, published=published, dismissed=dismissed, handled=published + dismissed,
+                sla_kept=(fr_met + pub_met) / total if total else None, sla_total=total)
+    for name, at in (("first_response", Mention.first_response_at), ("publication", Mention.published_at_reply)):
+        found = _percentiles(conn, _seconds(conn, at, Mention.received_at), [*by, _bucket(at, bounds)],
+                             [*_between(at, first, last), *tw])
+        for row_key, (p50, p90) in found.items():
+            figure(list(row_key)).update({f"{name}_p50": p50, f"{name}_p90": p90})
+    for i, (lo, hi) in enumerate(periods):
+        # Only the reported (last) period needs each reminder's deadline: a company-wide baseline is a count
+        # of the reminders alone (joined to every mention, PostgreSQL chose to scan them all).
+        with_due = i == len(periods) - 1
+        query = select(*by, func.count(), func.sum(_deadline_reached()) if with_due else literal(0)).select_from(Reminder)
+        if by or tw or with_due:
+            query = query.join(Mention, Mention.id == Reminder.mention_id)
+        for row in conn.execute(query.where(*_between(Reminder.sent_at, lo, hi), *tw).group_by(*by)):
+            figure([*row[:-2], i]).update(escalations=int(row[-2]), at_deadline=int(row[-1] or 0))
+    return figures
 
 
-def _open_filter(cutoff: datetime) -> list[Any]:
-    """Received before `cutoff` and neither published nor closed by then."""
-    return [
-        Mention.received_at < cutoff,
-        or_(Mention.published_at_reply.is_(None), Mention.published_at_reply >= cutoff),
-        or_(Mention.closed_at.is_(None), Mention.closed_at >= cutoff),
-        # A closed mention without its milestone recorded (older rows) is not open either.
-        ~and_(Mention.state.in_(TERMINAL_STATES), Mention.published_at_reply.is_(None), Mention.closed_at.is_(None)),
-    ]
+def _open_cases(cutoff: datetime, team: str | None) -> list[list[Any]]:
+    """Received before `cutoff` and neither published nor closed by then, as three disjoint cases, each read
+    from its own index: never replied nor closed (the partial index ix_mention_unhandled; a closed state
+    without its milestone recorded, from older rows, is not open), replied after the cutoff, closed after
+    the cutoff without a reply. One condition with ORs read every mention received before the cutoff."""
+    reply, closed = Mention.published_at_reply, Mention.closed_at
+    before = [Mention.received_at < cutoff, *_team(team)]
+    return [[*before, reply.is_(None), closed.is_(None), Mention.state.not_in(TERMINAL_STATES)],
+            [*before, reply >= cutoff, or_(closed.is_(None), closed >= cutoff)],
+            [*before, closed >= cutoff, reply.is_(None)]]
+
+
+def _still_open(conn: Connection, cutoff: datetime, team: str | None) -> int:
+    # Selecting a constant leaves every column the count needs in the indexes (index-only scans).
+    cases = union_all(*(select(literal(1).label("one")).where(*case_) for case_ in _open_cases(cutoff, team)))
+    return int(conn.execute(select(func.count()).select_from(cases.subquery())).scalar_one())
+
+
+def _oldest_open(conn: Connection, cutoff: datetime, team: str | None) -> tuple[OpenItem, ...]:
+    never, *later = _open_cases(cutoff, team)
+    cols = (Mention.id, Mention.received_at, Mention.team, Mention.state, Mention.channel, Mention.relay_ts)
+    oldest_never = select(*cols).where(*never).order_by(Mention.received_at, Mention.id).limit(LIST_LIMIT).subquery()
+    # The mentions handled after the cutoff are few (since the end of the day) and read from the milestones'
+    # indexes. OFFSET keeps them a subquery of their own: merged into the ORDER BY ... LIMIT, PostgreSQL
+    # walked received_at from the oldest mention of all, hoping to meet ten of them early (0.5 s).
+    handled_later = select(*cols).where(or_(*(and_(*case_) for case_ in later))).offset(0).subquery()
+    merged = union_all(select(*oldest_never.c), select(*handled_later.c)).subquery()
+    return tuple(
+        OpenItem(mid, cutoff - received, team_key, state, channel, ts)
+        for mid, received, team_key, state, channel, ts in conn.execute(
+            select(*merged.c).order_by(merged.c.received_at, merged.c.id).limit(LIST_LIMIT)))
 
 
 def _breaches(conn: Connection, start: datetime, end: datetime, cutoff: datetime, team: str | None) -> list[Breach]:
@@ -328,23 +425,6 @@ def _breaches(conn: Connection, start: datetime, end: datetime, cutoff: datetime
                                   channel, ts))
     out.sort(key=lambda b: (b.due, b.mention_id, b.stage))
     return out
-
-
-def _escalations(conn: Connection, start: datetime, end: datetime, team: str | None) -> Escalations:
-    deadline_reached = case(
-        (and_(Reminder.stage == "first_response", Mention.first_response_due.is_not(None)),
-         case((Reminder.due_at >= Mention.first_response_due, 1), else_=0)),
-        (and_(Reminder.stage == "published", Mention.published_due.is_not(None)),
-         case((Reminder.due_at >= Mention.published_due, 1), else_=0)),
-        # No stored deadline (the approval stage): the ladder's own keys, "100%" or "+30m".
-        (or_(Reminder.step == "100%", Reminder.step.like("+%")), 1),
-        else_=0,
-    )
-    sent, late = conn.execute(
-        select(func.count(), func.coalesce(func.sum(deadline_reached), 0))
-        .select_from(Reminder).join(Mention, Mention.id == Reminder.mention_id)
-        .where(*_between(Reminder.sent_at, start, end), *_team(team))).one()
-    return Escalations(int(sent), int(late))
 
 
 def _growth(rows: Any, baseline: int) -> tuple[Growth, ...]:
@@ -391,18 +471,31 @@ def _grown_themes(conn: Connection, start7: datetime, start: datetime, end: date
     return _growth(conn.execute(stmt, params), baseline)
 
 
+def _no_jit(conn: Connection) -> None:
+    """PostgreSQL compiles a statement it estimates costly (JIT); the planner takes each json_array_elements_text
+    call for 100 tags, so the grown themes looked costly enough, and compiling took 0.4 s of a 0.2 s query.
+    The digest's statements are short reads: off for this transaction only."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL jit = off")
+
+
 def daily_series(engine: Engine, *, protocol: Protocol, last_day: date, days: int,
                  team: str | None) -> list[tuple[date, int, timedelta | None]]:
     """(day, mentions received, median time to first response) for `days` local days ending on `last_day`:
-    the core figures only, on one connection, for the digest's chart."""
-    out = []
+    the same figures as the digest of each day, in two statements grouped by day, for the digest's chart."""
+    chart_days = [last_day - timedelta(days=back) for back in range(days - 1, -1, -1)]
+    # Local midnights computed here, not by the database: SQLite knows no timezones, and DST days differ.
+    bounds = [day_bounds(day, protocol.tz)[0] for day in chart_days] + [day_bounds(last_day, protocol.tz)[1]]
+    tw = _team(team)
     with engine.connect() as conn:
-        for back in range(days - 1, -1, -1):
-            day = last_day - timedelta(days=back)
-            start, end = day_bounds(day, protocol.tz)
-            core = _core(conn, start, end, team)
-            out.append((day, core["received"], core["first_response_p50"]))
-    return out
+        _no_jit(conn)
+        received = select(_bucket(Mention.received_at, bounds).label("day")).where(
+            *_between(Mention.received_at, bounds[0], bounds[-1]), *tw).subquery()
+        counts = dict(conn.execute(select(received.c.day, func.count()).group_by(received.c.day)).all())
+        at = Mention.first_response_at
+        medians = _percentiles(conn, _seconds(conn, at, Mention.received_at), [_bucket(at, bounds)],
+                               [*_between(at, bounds[0], bounds[-1]), *tw])
+    return [(day, int(counts.get(i, 0)), medians.get((i,), (None, None))[0]) for i, day in enumerate(chart_days)]
 
 
 def compute_digest(engine: Engine, *, protocol: Protocol, day: date, team: str | None,
@@ -421,17 +514,13 @@ def compute_period(engine: Engine, *, protocol: Protocol, period: Period, team: 
     cutoff = min(now.astimezone(UTC), end)
     tw = _team(team)
     with engine.connect() as conn:
-        core = _core(conn, start, end, team)
-        prev = _core(conn, start7, start, team)
-        still_open = conn.execute(select(func.count()).select_from(Mention).where(*_open_filter(cutoff), *tw)).scalar_one()
-        oldest = tuple(
-            OpenItem(mid, cutoff - received, team_key, state, channel, ts)
-            for mid, received, team_key, state, channel, ts in conn.execute(
-                select(Mention.id, Mention.received_at, Mention.team, Mention.state, Mention.channel, Mention.relay_ts)
-                .where(*_open_filter(cutoff), *tw).order_by(Mention.received_at, Mention.id).limit(LIST_LIMIT))
-        )
+        _no_jit(conn)
+        figures = _core(conn, [start7, start, end], team)
+        prev, core = figures[(team, 0)], figures[(team, 1)]
+        still_open = _still_open(conn, cutoff, team)
+        oldest = _oldest_open(conn, cutoff, team)
         breaches = tuple(_breaches(conn, start, end, cutoff, team))
-        escalations = _escalations(conn, start, end, team)
+        escalations = Escalations(core["escalations"], core["at_deadline"])
         crises = tuple(
             CrisisItem(cid, declared, ended, reason, start <= declared < end, ended is not None and start <= ended < end)
             for cid, declared, ended, reason in conn.execute(
@@ -443,8 +532,10 @@ def compute_period(engine: Engine, *, protocol: Protocol, period: Period, team: 
         grown_sources = _grown_sources(conn, start7, start, end, team, period.baseline)
         grown_themes = _grown_themes(conn, start7, start, end, team, period.baseline)
         pending = [Draft.state == "pending", *tw]
-        waiting_count = conn.execute(select(func.count()).select_from(Draft).join(Mention, Mention.id == Draft.mention_id)
-                                     .where(*pending)).scalar_one()
+        counted = select(func.count()).select_from(Draft)
+        if team is not None:  # company-wide, every draft counts: no need to read its mention
+            counted = counted.join(Mention, Mention.id == Draft.mention_id)
+        waiting_count = conn.execute(counted.where(*pending)).scalar_one()
         waiting = tuple(
             WaitingDraft(mid, version, max(now.astimezone(UTC) - created, timedelta(0)), author, team_key)
             for mid, version, created, author, team_key in conn.execute(
@@ -477,16 +568,17 @@ def _team_lines(conn: Connection, protocol: Protocol, start: datetime, end: date
                 breaches: tuple[Breach, ...]) -> tuple[TeamLine, ...]:
     """The protocol's teams in its order, then any other team key found among the period's mentions (a team
     removed from the protocol still counts in the totals, so it keeps its line)."""
-    open_by_team = dict(conn.execute(select(Mention.team, func.count()).where(*_open_filter(cutoff))
-                                     .group_by(Mention.team)).all())
+    cases = union_all(*(select(Mention.team).where(*case_) for case_ in _open_cases(cutoff, None))).subquery()
+    open_by_team = dict(conn.execute(select(cases.c.team, func.count()).group_by(cases.c.team)).all())
     seen = conn.execute(select(Mention.team).where(*_between(Mention.received_at, start, end)).distinct()).scalars()
     keys = list(dict.fromkeys([*protocol.teams, *sorted(seen), *sorted(open_by_team)]))
     late: dict[str, set[int]] = {}
     for b in breaches:
         late.setdefault(b.team, set()).add(b.mention_id)
+    by_team = _core(conn, [start, end], None, by_team=True)
     lines = []
     for key in keys:
-        core = _core(conn, start, end, key)
+        core = by_team.get((key, 0), _blank())
         lines.append(TeamLine(key, core["received"], core["handled"], int(open_by_team.get(key, 0)),
                               core["sla_kept"], core["sla_total"], core["first_response_p50"],
                               len(late.get(key, ()))))
@@ -698,7 +790,7 @@ def digest_blocks(fig: DigestFigures, *, protocol: Protocol, lang: str, title: s
         blocks.append(_section(_list_text("*" + t("weekly.s.teams", lang) + "*", lines, len(lines), lang)))
     if fig.breaches:
         lines = []
-        for b in fig.breaches:
+        for b in fig.breaches[:LINES_PER_SECTION]:  # the rest is only counted (thousands on a bad day)
             ref = mention_ref(b.mention_id, b.channel, b.relay_ts, lang)
             stage = t(f"digest.stage.{b.stage}", lang)
             team = _team_label(b.team, names)
@@ -713,7 +805,7 @@ def digest_blocks(fig: DigestFigures, *, protocol: Protocol, lang: str, title: s
                 lines.append(t("weekly.breach.overdue", lang, ref=ref, stage=stage, due=hm(b.due), team=team)
                              if weekly else
                              t("digest.breach.overdue", lang, ref=ref, stage=stage, due=hm(b.due), team=team))
-        blocks.append(_section(_list_text("*" + t("digest.s.breaches", lang) + "*", lines, len(lines), lang)))
+        blocks.append(_section(_list_text("*" + t("digest.s.breaches", lang) + "*", lines, len(fig.breaches), lang)))
     if fig.still_open:
         lines = [t("digest.open_line", lang, ref=mention_ref(o.mention_id, o.channel, o.relay_ts, lang),
                    age=duration_words(o.age, lang), team=_team_label(o.team, names),
