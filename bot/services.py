@@ -236,7 +236,7 @@ def ingest_batch(
     copies = [i for i in batch if i.story is not None and i.id is None]
     _insert_mentions(conn, dialect, copies)
     joined = _join_stories(session, [i for i in batch if i.story is not None and not i.duplicate],
-                           protocol=protocol, stories=stories, now=now)
+                           stories=stories, now=now)
     for item in joined:  # their story had gone quiet: they lead new ones and get cards
         _regroup(conn, item, now, leader=True)
         if storms.create(conn, _story_row(item, now), now):
@@ -246,15 +246,19 @@ def ingest_batch(
     fresh = [i for i in batch if not i.duplicate]
     _queue_relays(session, [i for i in fresh if i.story is None], protocol=protocol, now=now)
     if fresh:
-        conn.execute(_AUDIT, [
-        {"at": now, "actor": actor, "mention_id": i.id, "before": None, "reason": None,
-         **({"action": "mention.grouped", "after": {"story": i.story}} if i.story is not None else
-            {"action": "mention.received",
-             "after": {"team": i.values["team"], "severity": i.values["severity"], "reasons": i.values["reasons"]}})}
-        for i in fresh
-        ])
+        conn.execute(_AUDIT, [_audit_row(i, actor=actor, now=now) for i in fresh])
     return [IngestResult(id=i.id, duplicate=i.duplicate, team=None if i.duplicate else i.values["team"],  # type: ignore[arg-type]
                          severity=None if i.duplicate else i.values["severity"], story=i.story) for i in batch]
+
+
+def _audit_row(item: _Incoming, *, actor: str, now: datetime) -> dict[str, Any]:
+    if item.story is not None:
+        action, after = "mention.grouped", {"story": item.story}
+    else:
+        action = "mention.received"
+        after = {"team": item.values["team"], "severity": item.values["severity"], "reasons": item.values["reasons"]}
+    return {"at": now, "actor": actor, "action": action, "mention_id": item.id, "before": None, "reason": None,
+            "after": after}
 
 
 def _story_row(item: _Incoming, now: datetime) -> dict[str, Any]:
@@ -320,7 +324,7 @@ def _regroup(conn: Any, item: _Incoming, now: datetime, *, leader: bool = False)
     conn.execute(update(Mention).where(col(Mention.id) == item.id).values(**values))
 
 
-def _join_stories(session: Session, items: list[_Incoming], *, protocol: Protocol, stories: StoryIndex | None,
+def _join_stories(session: Session, items: list[_Incoming], *, stories: StoryIndex | None,
                   now: datetime) -> list[_Incoming]:
     """Count the copies on their stories and queue a refresh of each story's card; return the copies whose
     story had gone quiet meanwhile (they will lead new stories)."""
