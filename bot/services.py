@@ -220,7 +220,8 @@ def ingest_batch(
                 stories.add(item.id, item.shape, now)  # type: ignore[arg-type]
             else:
                 item.story = storms.existing_story(conn, item.shape.fingerprint)  # type: ignore[union-attr]
-                _regroup(conn, item, now)
+                if item.story is not None:  # (None: that story was retired meanwhile; this one keeps its card)
+                    _regroup(conn, item, now)
     for item in batch:
         if item.leader is None:
             continue

@@ -213,19 +213,18 @@ def create_many(conn: Connection, rows: list[dict[str, Any]]) -> set[int]:
 def create(conn: Connection, values: dict[str, Any], now: datetime) -> bool:
     """Insert one new story (see `story_row`). False if a current story already has this exact text
     (another instance was first): the caller then joins that one."""
-    s = Shape(values["fingerprint"], frozenset(), ())
-    for _ in range(2):
-        inserted = conn.execute(_insert_story(conn.dialect.name), values).first()
-        if inserted is not None:
+    key = values["key"]
+    for _ in range(3):
+        if conn.execute(_insert_story(conn.dialect.name), values).first() is not None:
             return True
         # The key is taken: by a current story (join it), or by one gone quiet (retire its key, then retry).
-        old = conn.execute(select(STORY.c.id, STORY.c.last_at).where(STORY.c.key == s.fingerprint)).first()
+        old = conn.execute(select(STORY.c.id, STORY.c.last_at).where(STORY.c.key == key)).first()
         if old is None:
             continue  # retired meanwhile
         if old.last_at >= now - WINDOW:
             return False
-        conn.execute(update(STORY).where(STORY.c.id == old.id).values(key=f"{s.fingerprint}:{old.id}"))
-    return True
+        conn.execute(update(STORY).where(STORY.c.id == old.id).values(key=f"{key}:{old.id}"))
+    return False  # still taken after retiring: another instance keeps writing this text; join its story
 
 
 def _insert_story(dialect: str) -> Any:
