@@ -145,6 +145,15 @@ _ID = Arg("mention_id", "id", {"en": "ID", "fr": "ID"})
 _USER = Arg("user", "user", {"en": "@person", "fr": "@personne"})
 
 
+_WEEK = Choice("week", _names("week", "semaine"))
+
+
+def _period(*choices: Choice, default: str) -> Arg:
+    """An optional period word (on-call "take", digest)."""
+    return Arg("period", "choice", {"en": "period", "fr": "période"}, required=False, choices=choices,
+               default=default)
+
+
 def _reason(required: bool = False) -> Arg:
     return Arg("reason", "rest", {"en": "reason...", "fr": "raison..."}, required=required)
 
@@ -177,19 +186,7 @@ REGISTRY: tuple[Subcommand, ...] = (
                 "take",
                 _names("take", "prendre"),
                 "cmd.desc.oncall.take",
-                (
-                    Arg(
-                        "period",
-                        "choice",
-                        {"en": "period", "fr": "période"},
-                        required=False,
-                        choices=(
-                            Choice("weekend", _names("weekend", ("weekend", "week-end"))),
-                            Choice("week", _names("week", "semaine")),
-                        ),
-                        default="weekend",
-                    ),
-                ),
+                (_period(Choice("weekend", _names("weekend", ("weekend", "week-end"))), _WEEK, default="weekend"),),
             ),
             Action("swap", _names("swap", "échanger"), "cmd.desc.oncall.swap", (_USER,)),
         ),
@@ -214,19 +211,7 @@ REGISTRY: tuple[Subcommand, ...] = (
         "digest",
         _names("digest", "résumé"),
         "cmd.desc.digest",
-        (
-            Arg(
-                "period",
-                "choice",
-                {"en": "period", "fr": "période"},
-                required=False,
-                choices=(
-                    Choice("day", _names(("day", "yesterday"), ("jour", "hier"))),
-                    Choice("week", _names("week", "semaine")),
-                ),
-                default="day",
-            ),
-        ),
+        (_period(Choice("day", _names(("day", "yesterday"), ("jour", "hier"))), _WEEK, default="day"),),
     ),
 )
 
