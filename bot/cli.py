@@ -115,12 +115,9 @@ def run(
 
     runtime.start()
     if port is not None:
-        import uvicorn
+        from bot.http import build_http_app, make_server
 
-        from bot.http import build_http_app
-
-        server = uvicorn.Server(uvicorn.Config(build_http_app(runtime, with_slack=False), host=host, port=port,
-                                               log_level="warning"))
+        server = make_server(build_http_app(runtime, with_slack=False), host=host, port=port)
         threading.Thread(target=server.run, daemon=True, name="vigie-http").start()
     handler = SocketModeHandler(runtime.bolt, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
     handler.connect()
@@ -141,14 +138,12 @@ def serve(
     lang = _language()
     settings = _settings("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", lang=lang)
     runtime = _runtime(settings, lang=lang)
-    import uvicorn
-
-    from bot.http import build_http_app
+    from bot.http import build_http_app, make_server
 
     runtime.start()
     out.print(t("cli.listening", lang, url=f"http://{host}:{port}", protocol=runtime.protocol_path), markup=False)
     try:
-        uvicorn.run(build_http_app(runtime), host=host, port=port, log_level="warning")
+        make_server(build_http_app(runtime), host=host, port=port).run()
     finally:
         runtime.stop()
 

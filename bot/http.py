@@ -12,6 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import structlog
+import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -69,6 +70,12 @@ def _problem(status: int, code: str, message: str, **extra: Any) -> JSONResponse
     if status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
     return JSONResponse({"code": code, "message": message, **extra}, status_code=status, headers=headers)
+
+
+def make_server(app: FastAPI, *, host: str, port: int) -> uvicorn.Server:
+    """The one place the HTTP server is configured: `vigie serve`, `vigie run --port` and the live-server tests
+    all run this configuration."""
+    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
 
 
 def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
