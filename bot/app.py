@@ -21,7 +21,8 @@ from bot.config import Settings
 from bot.crisis import CrisisDesk
 from bot.deliveries import forget_deliveries
 from bot.digest_desk import DigestDesk
-from bot.drafting import WEBHOOK_METHOD, Modals, Workflow, on_delivery_failure
+from bot.drafting import WEBHOOK_METHOD, Workflow, on_delivery_failure
+from bot.drafting_modals import Modals
 from bot.escalation import Escalation
 from bot.gateway import SlackGateway
 from bot.home_desk import HOME_METHOD, HomeDesk
@@ -76,6 +77,7 @@ class Runtime:
         if self.escalation is not None:
             self.escalation.sweep()
         if self.crisis is not None:
+            self.crisis.catch_up()
             self.crisis.detect()
         if self.digest_desk is not None:
             self.digest_desk.post_due()

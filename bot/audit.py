@@ -25,10 +25,11 @@ from sqlalchemy import and_, event, or_, select, text
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from bot.models import AuditEvent
+from bot.db import session_scope
+from bot.models import AuditEvent, Mention
 
 __all__ = ["EXPORT_COLUMNS", "AuditTrailImmutable", "export_audit", "install_append_only_guard",
-           "install_database_guard", "remove_database_guard"]
+           "install_database_guard", "record_refusal", "remove_database_guard"]
 
 EXPORT_COLUMNS = ("id", "at", "actor", "action", "mention_id", "before", "after", "reason")
 
@@ -37,6 +38,20 @@ _TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
 
 class AuditTrailImmutable(Exception):
     """Something tried to change or delete an audit event."""
+
+
+# --- what was refused -------------------------------------------------------------------------------------
+
+
+def record_refusal(engine: Engine, *, at: datetime, actor: str, action: str, reason: str,
+                   mention_id: int | None = None, after: dict[str, Any] | None = None) -> None:
+    """A refused attempt is a decision too: `refused.<action>`, the actor Slack signed for, the reason code,
+    and what the request said it was about (`after`; a forged id is kept there, not as a reference)."""
+    with session_scope(engine) as s:
+        if mention_id is not None and s.get(Mention, mention_id) is None:
+            mention_id = None
+        s.add(AuditEvent(at=at, actor=actor, action=f"refused.{action}", mention_id=mention_id, before=None,
+                         after=after, reason=reason))
 
 
 # --- append-only guard -------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ and the on-call decision maker, with a button to declare the crisis.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
@@ -18,14 +19,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import blocks
+from bot.audit import record_refusal
 from bot.db import session_scope
 from bot.digest import mention_ref
 from bot.escalation import Escalation
 from bot.gateway import SlackCallError
 from bot.i18n import t
 from bot.ids import Action
-from bot.models import Crisis, CrisisSignal, Draft, Mention, VolumeBucket
+from bot.models import AuditEvent, Crisis, CrisisSignal, Draft, Mention, VolumeBucket
 from bot.services import BUCKET_MINUTES, enqueue, volume_bucket
+from bot.store.locks import compare_and_set
 
 BUCKET = timedelta(minutes=BUCKET_MINUTES)
 OVERLAP = timedelta(minutes=1)
@@ -38,6 +41,20 @@ def is_spike(*, recent: int, baseline: int, window: timedelta, baseline_span: ti
     """More than `factor` times the baseline rate in the window, and enough mentions to mean something."""
     expected = baseline * (window / baseline_span) if baseline_span > timedelta(0) else 0.0
     return recent >= min_mentions and recent > factor * max(expected, 1.0)
+
+
+ROOM_GRACE = timedelta(seconds=30)  # the declaring request opens the room at once; the sweep, after this
+
+
+class _AlreadyOpen(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Declared:
+    ok: bool
+    text: str  # what the person is told at once
+    crisis_id: int | None = None  # then `open_room(crisis_id)`, after answering Slack
 
 
 class CrisisDesk:
@@ -142,57 +159,108 @@ class CrisisDesk:
 
     # --- declaring and standing down ----------------------------------------------------------
 
-    def declare(self, *, by: str, reason: str | None, lang: str) -> str:
+    def declare(self, *, by: str, reason: str | None, lang: str) -> Declared:
+        """Record the crisis (one at a time: a unique index over open crises), in one short transaction.
+
+        The room (the crisis channel, the invitations, the announcement) is `open_room`, after the caller has
+        answered Slack: creating a channel is a Slack call, never made while rows are locked. If the process
+        dies in between, the sweep opens the room (`catch_up`).
+        """
         if by not in self.protocol.community_managers and by not in self.protocol.decision_makers:
-            return t("refusal.not_cm", lang)
-        if self.active() is not None:
-            return t("crisis.already", lang)
+            self._refused(by, "crisis.declare", "not_cm")
+            return Declared(False, t("refusal.not_cm", lang))
         now = self.vigie.clock.now()
+        try:
+            with session_scope(self.vigie.engine) as s:
+                if self.esc.crisis_active(s):
+                    raise _AlreadyOpen
+                crisis = Crisis(declared_at=now, declared_by=by, reason=reason, channel=self.protocol.crisis.channel)
+                s.add(crisis)
+                s.flush()  # the unique index: a second declaration in the same instant stops here
+                s.add(AuditEvent(at=now, actor=by, action="crisis.declared", mention_id=None, before=None,
+                                 after={"crisis": crisis.id}, reason=reason))
+        except (_AlreadyOpen, IntegrityError):
+            self._refused(by, "crisis.declare", "already_open")
+            return Declared(False, t("crisis.already", lang))
+        log.info("crisis_declared", crisis=crisis.id, by=by)
+        return Declared(True, t("crisis.declared_pending", lang), crisis.id)
+
+    def open_room(self, crisis_id: int, *, lang: str | None = None) -> str:
+        """The crisis channel (used, or created), the decision makers invited, the announcement with the
+        related mentions. Safe to run twice: every message has a key per crisis. Returns the sentence for the
+        person who declared."""
+        lang = lang or self.protocol.language
         cfg = self.protocol.crisis
-        channel = cfg.channel
+        with Session(self.vigie.engine) as s:
+            crisis = s.get(Crisis, crisis_id)
+        if crisis is None:
+            return t("cmd.crisis.none", lang)
+        channel = crisis.channel
         if channel is None and self.vigie.gateway is not None:
-            name = f"{cfg.channel_prefix}{self.vigie.clock.now().astimezone(self.protocol.tz):%Y-%m-%d-%H%M}"
+            name = f"{cfg.channel_prefix}{crisis.declared_at.astimezone(self.protocol.tz):%Y-%m-%d-%H%M}"
             try:
                 channel = self.vigie.gateway.call("conversations.create", name=name)["channel"]["id"]
             except (SlackCallError, KeyError) as exc:
                 log.warning("crisis_channel_not_created", error=str(exc))
         channel = channel or self.protocol.team(self.protocol.default_team).channel
+        now = self.vigie.clock.now()
         with session_scope(self.vigie.engine) as s:
-            crisis = Crisis(declared_at=now, declared_by=by, reason=reason, channel=channel)
-            s.add(crisis)
-            s.flush()
-            key = f"crisis:{crisis.id}"
-            if self.protocol.decision_makers and channel.startswith(("C", "G")):
-                enqueue(s, kind="crisis", method="conversations.invite", now=now, dedupe_key=f"{key}:invite",
-                        args={"channel": channel, "users": ",".join(self.protocol.decision_makers)})
-            related = s.exec(select(Mention).where(col(Mention.state).in_(("open", "claimed", "in_review", "ready")),
-                                                   col(Mention.severity).in_(("high", "critical")))).all()
-            chan_lang = self.protocol.language
-            lines = [f"• {mention_ref(m.id, m.channel, m.relay_ts, chan_lang)} · {blocks.SEVERITY_EMOJI.get(m.severity, '')} "
-                     f"{self.protocol.team(m.team).name.get(chan_lang)} · {blocks.excerpt(m.text, 100)}"
-                     for m in related[:30]]
-            text = t("crisis.declared", chan_lang, by=f"<@{by}>", reason=blocks.escape(reason or "—"),
-                     factor=int(cfg.sla_factor * 100))
-            if lines:
-                text += "\n" + t("crisis.related", chan_lang) + "\n" + "\n".join(lines)
-            if cfg.holding_statement:
-                statement = self.protocol.holding_statement(cfg.holding_statement)
-                text += "\n" + t("crisis.holding", chan_lang, text=blocks.escape(statement.text.get(chan_lang)))
-            enqueue(s, kind="crisis", method="chat.postMessage", now=now, dedupe_key=f"{key}:declared",
-                    args={"channel": channel, "text": text[:39000]})
+            crisis = s.get(Crisis, crisis_id)
+            assert crisis is not None
+            if crisis.channel is None:
+                compare_and_set(s, crisis, expect={"channel": None}, values={"channel": channel})
+            channel = crisis.channel or channel
+            self._announce(s, crisis, channel=channel, now=now)
         self.vigie.on_commit()
         return t("crisis.declared_ack", lang, channel=channel if channel.startswith("#") else f"<#{channel}>")
 
+    def _announce(self, s: Session, crisis: Crisis, *, channel: str, now: datetime) -> None:
+        cfg = self.protocol.crisis
+        key = f"crisis:{crisis.id}"
+        people = list(dict.fromkeys([crisis.declared_by, *self.protocol.decision_makers]))
+        if self.protocol.decision_makers and channel.startswith(("C", "G")):
+            enqueue(s, kind="crisis", method="conversations.invite", now=now, dedupe_key=f"{key}:invite",
+                    args={"channel": channel, "users": ",".join(people)})
+        related = s.exec(select(Mention).where(col(Mention.state).in_(("open", "claimed", "in_review", "ready")),
+                                               col(Mention.severity).in_(("high", "critical")))).all()
+        chan_lang = self.protocol.language
+        lines = [f"• {mention_ref(m.id, m.channel, m.relay_ts, chan_lang)} · {blocks.SEVERITY_EMOJI.get(m.severity, '')} "
+                 f"{self.protocol.team(m.team).name.get(chan_lang)} · {blocks.excerpt(m.text, 100)}"
+                 for m in related[:30]]
+        text = t("crisis.declared", chan_lang, by=f"<@{crisis.declared_by}>", reason=blocks.escape(crisis.reason or "—"),
+                 factor=int(cfg.sla_factor * 100))
+        if lines:
+            text += "\n" + t("crisis.related", chan_lang) + "\n" + "\n".join(lines)
+        if cfg.holding_statement:
+            statement = self.protocol.holding_statement(cfg.holding_statement)
+            text += "\n" + t("crisis.holding", chan_lang, text=blocks.escape(statement.text.get(chan_lang)))
+        enqueue(s, kind="crisis", method="chat.postMessage", now=now, dedupe_key=f"{key}:declared",
+                args={"channel": channel, "text": text[:39000]})
+
+    def catch_up(self) -> None:
+        """A crisis declared by a process that died before opening its room: open it now (run by the sweep)."""
+        with Session(self.vigie.engine) as s:
+            waiting = s.exec(select(Crisis.id).where(col(Crisis.ended_at).is_(None), col(Crisis.channel).is_(None),
+                                                     Crisis.declared_at < self.vigie.clock.now() - ROOM_GRACE)).first()
+        if waiting is not None:
+            self.open_room(waiting)
+
     def end(self, *, by: str, summary: str | None, lang: str) -> str:
         if by not in self.protocol.community_managers and by not in self.protocol.decision_makers:
+            self._refused(by, "crisis.end", "not_cm")
             return t("refusal.not_cm", lang)
         now = self.vigie.clock.now()
         with session_scope(self.vigie.engine) as s:
-            crisis = s.exec(select(Crisis).where(col(Crisis.ended_at).is_(None))).first()
+            query = select(Crisis).where(col(Crisis.ended_at).is_(None))
+            if self.vigie.engine.dialect.name == "postgresql":
+                query = query.with_for_update()  # two people ending it at once: the second finds none open
+            crisis = s.exec(query).first()
             if crisis is None:
                 return t("cmd.crisis.none", lang)
-            crisis.ended_at, crisis.ended_by, crisis.summary = now, by, summary
-            s.add(crisis)
+            compare_and_set(s, crisis, expect={"ended_at": None}, values={"ended_at": now, "ended_by": by,
+                                                                          "summary": summary})
+            s.add(AuditEvent(at=now, actor=by, action="crisis.ended", mention_id=None, before=None,
+                             after={"crisis": crisis.id}, reason=summary))
             received = s.exec(select(func.count()).select_from(Mention)
                               .where(Mention.received_at >= crisis.declared_at)).one()
             published = s.exec(select(func.count()).select_from(Draft)
@@ -206,9 +274,13 @@ class CrisisDesk:
             text = t("crisis.ended", chan_lang, received=received, published=published,
                      summary=blocks.escape(summary or "—")) + "\n" + "\n".join(timeline)
             enqueue(s, kind="crisis", method="chat.postMessage", now=now, dedupe_key=f"crisis:{crisis.id}:ended",
-                    args={"channel": crisis.channel, "text": text[:39000]})
+                    args={"channel": crisis.channel or self.protocol.team(self.protocol.default_team).channel,
+                          "text": text[:39000]})
         self.vigie.on_commit()
         return t("crisis.ended_ack", lang)
+
+    def _refused(self, actor: str, action: str, reason: str) -> None:
+        record_refusal(self.vigie.engine, at=self.vigie.clock.now(), actor=actor, action=action, reason=reason)
 
 
 def _when(at: datetime) -> str:

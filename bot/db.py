@@ -48,8 +48,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on error."""
+    """One unit of work that writes: commit on success, roll back on error.
+
+    On SQLite the transaction starts with `BEGIN IMMEDIATE`, which takes the database's one write lock at once:
+    left to itself, pysqlite begins a transaction only at the first INSERT or UPDATE, so the reads an action
+    checks its rules against would run outside it, and two clicks could both pass a check that only one may
+    pass. On PostgreSQL an action locks the rows it decides on (`bot.store.locks`).
+    """
     with Session(engine, expire_on_commit=False) as session:
+        if engine.dialect.name == "sqlite":
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
         try:
             yield session
             session.commit()

@@ -1,10 +1,21 @@
 """Use cases of the response loop: claim, assign, reroute, dismiss, draft, approve, publish.
 
-Every action goes the same way: load the rows, ask the pure rules (`bot.domain.workflow.decide`) whether
-this user may do this now, apply the transition, record an audit event, and queue what Slack must show
-(card updates, thread messages) in the same transaction. A refusal changes nothing and comes back as a
-sentence in the user's language. The acting user is always the one Slack signed for; ids in buttons or
-modal metadata only say which mention or draft is meant.
+Every action goes the same way, in ONE transaction (`_run`):
+
+1. the actor's language is known before it starts (asking Slack for it is a network call: never while rows
+   are locked);
+2. the mention's row is locked first (`bot.store.locks`), so two clicks on one mention run one after the other,
+   whatever instance receives them;
+3. the rows are read fresh and the pure rules (`bot.domain.workflow.decide`) say whether this user may do this
+   now — from what was just read, not from what a button or a modal remembers;
+4. the writes are compare-and-sets on the state the decision was taken from; unique constraints back the
+   facts that are unique (one decision per person and version, one publication per draft, one holding
+   statement unless confirmed); an audit event and what Slack must show (card updates, thread messages) are
+   written in the same transaction.
+
+A refusal changes nothing, is recorded in the audit trail (with the actor and the reason, forged requests
+included), and comes back as a sentence in the user's language. The acting user is always the one Slack
+signed for; ids in buttons or modal metadata only say which mention or draft is meant.
 """
 
 from __future__ import annotations
@@ -17,18 +28,23 @@ from typing import Any
 
 import httpx
 import structlog
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import blocks, modals
+from bot import blocks
+from bot.audit import record_refusal
 from bot.db import session_scope
 from bot.domain import checks as checks_rules
 from bot.domain import workflow as wf
+from bot.domain.text import is_real_text
 from bot.gateway import Failure, SlackCallError
 from bot.i18n import t
-from bot.models import AuditEvent, Crisis, Draft, Mention, ReviewDecision
+from bot.models import AuditEvent, Crisis, Draft, Mention, Publication, ReviewDecision
 from bot.protocol import Protocol
 from bot.publish import publish_webhook
 from bot.services import Vigie, enqueue
+from bot.store.locks import Conflict, compare_and_set, lock_draft, lock_mention
 
 log = structlog.get_logger(__name__)
 WEBHOOK_METHOD = "vigie.webhook_publish"
@@ -47,15 +63,16 @@ class Refused(Exception):
         self.params = params
 
 
+@dataclass(frozen=True)
+class Target:
+    """What a request says it is about (as given: it may not exist), for the audit of a refusal."""
+
+    mention: int | None = None
+    draft: int | None = None
+
+
 def people_of(protocol: Protocol) -> wf.People:
-    return wf.People(
-        community_managers=frozenset(protocol.community_managers),
-        decision_makers=frozenset(protocol.decision_makers),
-        team_leads={key: team.lead for key, team in protocol.teams.items()},
-        team_members={key: frozenset([*([team.lead] if team.lead else []), *team.experts])
-                      for key, team in protocol.teams.items()},
-        double_command=frozenset(protocol.double_command),
-    )
+    return protocol.people
 
 
 class Workflow:
@@ -108,54 +125,103 @@ class Workflow:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def load_mention(self, s: Session, mention_id: int) -> Mention:
-        mention = s.get(Mention, mention_id)
+    def lock(self, s: Session, mention_id: int) -> Mention:
+        """The mention, locked for the rest of the transaction (see `bot.store.locks`)."""
+        mention = lock_mention(s, mention_id)
         if mention is None:
             raise Refused("unknown_mention")
         return mention
 
+    def lock_draft_and_mention(self, s: Session, draft_id: int) -> tuple[Draft, Mention]:
+        """A draft and its mention, locked in the order every action takes them (mention first)."""
+        found = s.get(Draft, draft_id)
+        if found is None:
+            raise Refused("unknown_draft")
+        mention = self.lock(s, found.mention_id)
+        draft = lock_draft(s, draft_id)
+        assert draft is not None  # drafts are never deleted
+        return draft, mention
+
     def current_draft(self, s: Session, mention_id: int) -> Draft | None:
-        return s.exec(select(Draft).where(Draft.mention_id == mention_id)
+        """The latest version of the reply. Holding statements are drafts too, but they never replace the
+        reply under review."""
+        return s.exec(select(Draft).where(Draft.mention_id == mention_id, Draft.kind == "reply")
                       .order_by(col(Draft.version).desc()).limit(1)).first()
+
+    def next_version(self, s: Session, mention_id: int) -> int:
+        """Replies and holding statements share the mention's version numbers."""
+        latest = s.exec(select(func.max(Draft.version)).where(Draft.mention_id == mention_id)).one()
+        return int(latest or 0) + 1
 
     def approvals_of(self, s: Session, draft_id: int) -> list[ReviewDecision]:
         return list(s.exec(select(ReviewDecision).where(ReviewDecision.draft_id == draft_id)
                            .order_by(col(ReviewDecision.id))).all())
 
-    def required_for(self, mention: Mention) -> tuple[str, ...]:
-        with Session(self.vigie.engine) as s:
-            in_crisis = s.exec(select(Crisis.id).where(col(Crisis.ended_at).is_(None))).first() is not None
+    def crisis_active(self, s: Session) -> bool:
+        """Asked once per transaction (the session remembers the answer)."""
+        if "crisis" not in s.info:
+            s.info["crisis"] = s.exec(select(Crisis.id).where(col(Crisis.ended_at).is_(None))).first() is not None
+        return bool(s.info["crisis"])
+
+    def required_for(self, mention: Mention, s: Session | None = None) -> tuple[str, ...]:
+        if s is None:
+            with Session(self.vigie.engine) as fresh:
+                in_crisis = self.crisis_active(fresh)
+        else:
+            in_crisis = self.crisis_active(s)
         # During a declared crisis every reply also needs the crisis approvers.
         return self.protocol.required_approvals(mention.team, mention.severity, crisis=in_crisis)
 
-    def _views(self, s: Session, mention: Mention, draft: Draft | None) -> tuple[wf.MentionView, wf.DraftView | None]:
+    def _views(self, s: Session, mention: Mention, draft: Draft | None,
+               findings: list[dict[str, Any]] | None = None) -> tuple[wf.MentionView, wf.DraftView | None]:
         mview = wf.MentionView(state=wf.MentionState(mention.state), team=mention.team, owner=mention.owner)
         if draft is None:
             return mview, None
         approvals = tuple(d.user for d in self.approvals_of(s, draft.id) if d.kind == "approve")  # type: ignore[arg-type]
-        failing = [f for f in draft.findings if not f.get("overridden")]
+        failing = [f for f in (draft.findings if findings is None else findings) if not f.get("overridden")]
         dview = wf.DraftView(state=wf.DraftState(draft.state), author=draft.author, label=draft.label,
                              approvals=approvals, blocking_findings=len(failing),
-                             overridable=all(f.get("overridable", True) for f in failing))
+                             overridable=all(f.get("overridable", True) for f in failing),
+                             holding=draft.kind == "holding")
         return mview, dview
 
     def check_allowed(self, action: wf.Action, s: Session, *, actor: str, mention: Mention, draft: Draft | None,
-               reason: str | None = None) -> None:
-        mview, dview = self._views(s, mention, draft)
+                      reason: str | None = None, findings: list[dict[str, Any]] | None = None) -> None:
+        """Raise `Refused` unless `actor` may do `action` now (`findings`: the checks just run, when they
+        replace the stored ones)."""
+        mview, dview = self._views(s, mention, draft, findings)
         decision = wf.decide(action, actor=actor, mention=mview, draft=dview, people=self.people,
-                             required=self.required_for(mention), reason=reason)
+                             required=self.required_for(mention, s), reason=reason)
         if not decision.allowed:
             raise Refused(decision.reason or "not_allowed")
 
-    def _run(self, actor: str, fn: Callable[[Session], str | None]) -> Outcome:
+    def _run(self, actor: str, action: str, target: Target, fn: Callable[[Session, str], str | None]) -> Outcome:
+        lang = self.lang_of(actor)  # before the transaction: it may ask Slack
         try:
             with session_scope(self.vigie.engine) as s:
-                message = fn(s)
+                message = fn(s, lang)
         except Refused as exc:
-            log.info("action_refused", actor=actor, reason=exc.reason)
+            self.record_refusal(actor, action, target, exc.reason)
             return self.refusal(actor, exc.reason, **exc.params)
+        except (Conflict, IntegrityError) as exc:
+            # A unique fact another request recorded first (the lock makes this rare: it is the safety net).
+            log.info("action_conflict", actor=actor, action=action, error=type(exc).__name__)
+            self.record_refusal(actor, action, target, "conflict")
+            return self.refusal(actor, "conflict")
         self.vigie.on_commit()
         return Outcome(True, message)
+
+    def record_refusal(self, actor: str, action: str, target: Target, reason: str) -> None:
+        """A refused attempt goes in the audit trail too: who tried what, on what, and why it was refused."""
+        log.info("action_refused", actor=actor, action=action, reason=reason, mention=target.mention,
+                 draft=target.draft)
+        mention_id = target.mention
+        if target.draft is not None:
+            with Session(self.vigie.engine) as s:
+                draft = s.get(Draft, target.draft)
+            mention_id = draft.mention_id if draft is not None else mention_id
+        record_refusal(self.vigie.engine, at=self.vigie.clock.now(), actor=actor, action=action, reason=reason,
+                       mention_id=mention_id, after={"mention": target.mention, "draft": target.draft})
 
     # --- what Slack must show -------------------------------------------------------------------
 
@@ -173,7 +239,7 @@ class Workflow:
         if draft is not None:
             users.add(draft.author)
             approvals = [d.user for d in self.approvals_of(s, draft.id) if d.kind == "approve"]  # type: ignore[arg-type]
-            status = wf.approval_status(required=self.required_for(mention), approvals=approvals,
+            status = wf.approval_status(required=self.required_for(mention, s), approvals=approvals,
                                         author=draft.author, team=mention.team, people=self.people)
             users |= set(approvals) | wf.awaited_approvers(status=status, team=mention.team, people=self.people,
                                                            author=draft.author)
@@ -197,7 +263,7 @@ class Workflow:
     def _draft_blocks(self, s: Session, mention: Mention, draft: Draft) -> tuple[str, list[dict[str, Any]]]:
         lang = self.protocol.language
         decisions = self.approvals_of(s, draft.id)  # type: ignore[arg-type]
-        required = self.required_for(mention)
+        required = self.required_for(mention, s)
         status = wf.approval_status(required=required, approvals=[d.user for d in decisions if d.kind == "approve"],
                                     author=draft.author, team=mention.team, people=self.people)
         marks = [(self.requirement_name(r, lang), r not in status.missing) for r in required]
@@ -216,12 +282,12 @@ class Workflow:
         team = self.protocol.team(mention.team)
         now = self.vigie.clock.now()
         if draft.card_outbox_id is None:
-            draft.card_outbox_id = enqueue(
+            card_id = enqueue(
                 s, kind="draft_card", method="chat.postMessage", now=now, mention_id=mention.id,
                 dedupe_key=f"draft-card:{draft.id}",
                 args={"channel": team.channel, "text": fallback, "blocks": card,
                       "thread_ts_from_outbox": mention.relay_outbox_id, "unfurl_links": False, "unfurl_media": False})
-            s.add(draft)
+            compare_and_set(s, draft, expect={"card_outbox_id": None}, values={"card_outbox_id": card_id})
         else:
             enqueue(s, kind="draft_card_update", method="chat.update", now=now, mention_id=mention.id,
                     args={"channel": team.channel, "text": fallback, "blocks": card,
@@ -233,122 +299,132 @@ class Workflow:
             return t("req.team", lang, team=self.protocol.team(key).name.get(lang))
         return t(f"req.{requirement}", lang)
 
+    def _set_mention(self, s: Session, mention: Mention, **values: Any) -> None:
+        """Compare-and-set on the state and owner this action decided from."""
+        compare_and_set(s, mention, expect={"state": mention.state, "owner": mention.owner}, values=values)
+
+    def _set_draft(self, s: Session, draft: Draft, **values: Any) -> None:
+        compare_and_set(s, draft, expect={"state": draft.state}, values=values)
+
     # --- the actions ----------------------------------------------------------------------------
 
     def claim(self, *, mention_id: int, actor: str) -> Outcome:
-        def apply(s: Session) -> str:
-            mention = self.load_mention(s, mention_id)
+        def apply(s: Session, lang: str) -> str:
+            mention = self.lock(s, mention_id)
             self.check_allowed(wf.Action.claim, s, actor=actor, mention=mention, draft=None)
             before = {"state": mention.state, "owner": mention.owner}
-            mention.state, mention.owner = wf.MentionState.claimed.value, actor
-            mention.first_response_at = mention.first_response_at or self.vigie.clock.now()
-            s.add(mention)
+            self._set_mention(s, mention, state=wf.MentionState.claimed.value, owner=actor,
+                              first_response_at=mention.first_response_at or self.vigie.clock.now())
             self._audit(s, actor=actor, action="mention.claimed", mention=mention, before=before,
                         after={"state": mention.state, "owner": actor})
             self._say_in_thread(s, mention, t("thread.claimed", self.protocol.language, user=f"<@{actor}>"))
             self._refresh_card(s, mention)
-            return t("ack.claimed", self.lang_of(actor), id=mention.id)
-        return self._run(actor, apply)
+            return t("ack.claimed", lang, id=mention.id)
+        return self._run(actor, wf.Action.claim.value, Target(mention=mention_id), apply)
 
     def assign(self, *, mention_id: int, actor: str, assignee: str) -> Outcome:
-        def apply(s: Session) -> str:
-            mention = self.load_mention(s, mention_id)
+        def apply(s: Session, lang: str) -> str:
+            mention = self.lock(s, mention_id)
             self.check_allowed(wf.Action.assign, s, actor=actor, mention=mention, draft=None)
             before = {"state": mention.state, "owner": mention.owner}
-            if mention.state == wf.MentionState.open.value:
-                mention.state = wf.MentionState.claimed.value
-            mention.owner = assignee
-            mention.first_response_at = mention.first_response_at or self.vigie.clock.now()
-            s.add(mention)
+            state = wf.MentionState.claimed.value if mention.state == wf.MentionState.open.value else mention.state
+            self._set_mention(s, mention, state=state, owner=assignee,
+                              first_response_at=mention.first_response_at or self.vigie.clock.now())
             self._audit(s, actor=actor, action="mention.assigned", mention=mention, before=before,
                         after={"state": mention.state, "owner": assignee})
             self._say_in_thread(s, mention, t("thread.assigned", self.protocol.language, user=f"<@{actor}>",
                                               owner=f"<@{assignee}>"))
             self._refresh_card(s, mention)
-            return t("ack.assigned", self.lang_of(actor), owner=f"<@{assignee}>")
-        return self._run(actor, apply)
+            return t("ack.assigned", lang, owner=f"<@{assignee}>")
+        return self._run(actor, wf.Action.assign.value, Target(mention=mention_id), apply)
 
     def reroute(self, *, mention_id: int, actor: str, team: str) -> Outcome:
-        def apply(s: Session) -> str:
+        def apply(s: Session, lang: str) -> str:
             if team not in self.protocol.teams:
                 raise Refused("unknown_team")
-            mention = self.load_mention(s, mention_id)
+            mention = self.lock(s, mention_id)
             self.check_allowed(wf.Action.reroute, s, actor=actor, mention=mention, draft=None)
             if team == mention.team:
                 raise Refused("same_team")
-            lang = self.protocol.language
+            chan_lang = self.protocol.language
             old_relay, old_team = mention.relay_outbox_id, mention.team
-            new_name = self.protocol.team(team).name.get(lang)
+            new_name = self.protocol.team(team).name.get(chan_lang)
             # The old card is marked (no buttons any more) and a new relay is posted in the new team's channel.
-            self._refresh_card(s, mention, note=t("relay.moved", lang, team=new_name), relay_outbox_id=old_relay)
+            self._refresh_card(s, mention, note=t("relay.moved", chan_lang, team=new_name), relay_outbox_id=old_relay)
             before = {"team": old_team, "state": mention.state, "owner": mention.owner}
-            mention.team, mention.state, mention.owner = team, wf.MentionState.open.value, None
-            mention.reroutes += 1
-            mention.reasons = [*mention.reasons, {"code": "route.rerouted", "params": {"team": new_name}}]
-            args = self.vigie.relay_args(mention)
-            mention.relay_outbox_id = enqueue(s, kind="relay", method="chat.postMessage", args=args,
-                                              now=self.vigie.clock.now(), mention_id=mention.id,
-                                              dedupe_key=f"relay:{mention.id}:{mention.reroutes}")
-            mention.relay_ts = None
-            s.add(mention)
+            reroutes = mention.reroutes + 1
+            reasons = [*mention.reasons, {"code": "route.rerouted", "params": {"team": new_name}}]
+            self._set_mention(s, mention, team=team, state=wf.MentionState.open.value, owner=None,
+                              reroutes=reroutes, reasons=reasons, relay_ts=None)
+            relay = enqueue(s, kind="relay", method="chat.postMessage", args=self.vigie.relay_args(mention),
+                            now=self.vigie.clock.now(), mention_id=mention.id,
+                            dedupe_key=f"relay:{mention.id}:{reroutes}")
+            compare_and_set(s, mention, expect={"relay_outbox_id": old_relay}, values={"relay_outbox_id": relay})
             self._audit(s, actor=actor, action="mention.rerouted", mention=mention, before=before,
                         after={"team": team, "state": mention.state, "owner": None})
-            return t("ack.rerouted", self.lang_of(actor), team=new_name)
-        return self._run(actor, apply)
+            return t("ack.rerouted", lang, team=self.protocol.team(team).name.get(lang))
+        return self._run(actor, wf.Action.reroute.value, Target(mention=mention_id), apply)
 
     def dismiss(self, *, mention_id: int, actor: str, reason: str) -> Outcome:
-        def apply(s: Session) -> str:
-            mention = self.load_mention(s, mention_id)
+        def apply(s: Session, lang: str) -> str:
+            mention = self.lock(s, mention_id)
             draft = self.current_draft(s, mention_id)
             self.check_allowed(wf.Action.dismiss, s, actor=actor, mention=mention, draft=draft, reason=reason)
             before = {"state": mention.state}
-            mention.state = wf.MentionState.dismissed.value
-            mention.closed_at = self.vigie.clock.now()
             if draft is not None and draft.state == wf.DraftState.pending.value:
-                draft.state = wf.DraftState.superseded.value
-                s.add(draft)
-            s.add(mention)
+                # A draft still awaiting approval must not be approved and published later.
+                self._set_draft(s, draft, state=wf.DraftState.superseded.value)
+            self._set_mention(s, mention, state=wf.MentionState.dismissed.value, closed_at=self.vigie.clock.now())
             self._audit(s, actor=actor, action="mention.dismissed", mention=mention, before=before,
                         after={"state": mention.state}, reason=reason)
             self._say_in_thread(s, mention, t("thread.dismissed", self.protocol.language, user=f"<@{actor}>",
                                               reason=blocks.escape(reason)))
             self._refresh_card(s, mention)
-            return t("ack.dismissed", self.lang_of(actor))
-        return self._run(actor, apply)
+            return t("ack.dismissed", lang)
+        return self._run(actor, wf.Action.dismiss.value, Target(mention=mention_id), apply)
 
     def submit_draft(self, *, mention_id: int, actor: str, text: str, network: str, language: str, label: str,
-                     kind: str = "reply") -> Outcome:
-        """A new draft, or a new version of the current one: checks run, approvals start from zero."""
-        def apply(s: Session) -> str:
-            mention = self.load_mention(s, mention_id)
+                     kind: str = "reply", expected_base: int | None = None) -> Outcome:
+        """A new draft, or a new version of the current one: checks run, approvals start from zero.
+
+        `expected_base`: the current draft's id when the form was opened (0: there was none). Another version
+        submitted since (someone else's, or the same form sent twice) refuses this one: nothing is stacked.
+        """
+        valid = network in self.protocol.networks and language in ("fr", "en") and label in (
+            "public", "internal", "confidential")
+        # The checks read only the text (and the protocol): run before the transaction, so no row is locked
+        # while spelling suggestions are computed.
+        findings = self.run_checks(text, language=language, network=network, label=label) if valid else []
+
+        def apply(s: Session, lang: str) -> str:
+            mention = self.lock(s, mention_id)
             previous = self.current_draft(s, mention_id)
             self.check_allowed(wf.Action.submit_draft, s, actor=actor, mention=mention, draft=previous)
-            if network not in self.protocol.networks or language not in ("fr", "en") or label not in (
-                    "public", "internal", "confidential"):
+            if expected_base is not None and (previous.id if previous else 0) != expected_base:
+                raise Refused("draft_changed")
+            if not valid:
                 raise Refused("invalid_draft")
             now = self.vigie.clock.now()
-            findings = self.run_checks(text, language=language, network=network, label=label)
-            if previous is not None and previous.state not in (wf.DraftState.published.value,):
-                previous.state = wf.DraftState.superseded.value
-                s.add(previous)
-                self._post_or_update_draft_card(s, mention, previous)
-            draft = Draft(mention_id=mention_id, version=(previous.version + 1) if previous else 1, kind=kind,
+            if previous is not None:
+                superseded = wf.superseded_state(wf.DraftState(previous.state))
+                if superseded.value != previous.state:
+                    self._set_draft(s, previous, state=superseded.value)
+                    self._post_or_update_draft_card(s, mention, previous)
+            draft = Draft(mention_id=mention_id, version=self.next_version(s, mention_id), kind=kind,
                           author=actor, text=text, network=network, language=language, label=label,
                           state=wf.DraftState.pending.value, created_at=now, findings=findings)
             s.add(draft)
             s.flush()
             before = {"state": mention.state, "owner": mention.owner}
-            mention.state = wf.MentionState.in_review.value
-            mention.owner = mention.owner or actor
-            s.add(mention)
+            self._set_mention(s, mention, state=wf.MentionState.in_review.value, owner=mention.owner or actor)
             self._audit(s, actor=actor, action="draft.submitted", mention=mention, before=before,
                         after={"draft": draft.id, "version": draft.version, "label": label, "network": network,
                                "findings": len(findings), "text": text})
             self._post_or_update_draft_card(s, mention, draft)
             self._tell_awaited(s, mention, draft)
             self._refresh_card(s, mention)
-            return t("ack.draft", self.lang_of(actor), version=draft.version, findings=len(findings))
-        return self._run(actor, apply)
+            return t("ack.draft", lang, version=draft.version, findings=len(findings))
+        return self._run(actor, wf.Action.submit_draft.value, Target(mention=mention_id), apply)
 
     def run_checks(self, text: str, *, language: str, network: str, label: str) -> list[dict[str, Any]]:
         found = checks_rules.run_checks(text, language=language, network=network, label=label, policy=self.policy)
@@ -358,7 +434,7 @@ class Workflow:
     def _tell_awaited(self, s: Session, mention: Mention, draft: Draft) -> None:
         """Tell the people whose approval is awaited, once per draft version."""
         approvals = [d.user for d in self.approvals_of(s, draft.id) if d.kind == "approve"]  # type: ignore[arg-type]
-        status = wf.approval_status(required=self.required_for(mention), approvals=approvals, author=draft.author,
+        status = wf.approval_status(required=self.required_for(mention, s), approvals=approvals, author=draft.author,
                                     team=mention.team, people=self.people)
         awaited = sorted(wf.awaited_approvers(status=status, team=mention.team, people=self.people,
                                               author=draft.author) - set(approvals))
@@ -372,110 +448,148 @@ class Workflow:
         """approve (comment = override reason when checks fail), request_changes or reject."""
         action = {"approve": wf.Action.approve, "request_changes": wf.Action.request_changes,
                   "reject": wf.Action.reject}[kind]
+        # Checks run again at approval (the protocol's confidential terms or roster may have changed), before the
+        # transaction: a draft's text never changes (a new version is a new row), and the hash below proves it.
+        fresh: list[dict[str, Any]] | None = None
+        checked_hash: str | None = None
+        if kind == "approve":
+            with Session(self.vigie.engine) as s:
+                unlocked = s.get(Draft, draft_id)
+            if unlocked is not None:
+                fresh = self.run_checks(unlocked.text, language=unlocked.language, network=unlocked.network,
+                                        label=unlocked.label)
+                checked_hash = wf.text_hash(unlocked.text)
 
-        def apply(s: Session) -> str:
-            draft = s.get(Draft, draft_id)
-            if draft is None:
-                raise Refused("unknown_draft")
-            mention = self.load_mention(s, draft.mention_id)
+        def apply(s: Session, lang: str) -> str:
+            draft, mention = self.lock_draft_and_mention(s, draft_id)
             current = self.current_draft(s, mention.id)  # type: ignore[arg-type]
             if current is None or current.id != draft.id:
                 raise Refused("old_version")
-            # Checks run again at approval: the protocol (confidential terms, roster) may have changed.
-            if kind == "approve":
-                fresh = self.run_checks(draft.text, language=draft.language, network=draft.network, label=draft.label)
-                if comment and comment.strip():
-                    fresh = [{**f, "overridden": f["overridable"]} for f in fresh]
-                draft.findings = fresh
-            self.check_allowed(action, s, actor=actor, mention=mention, draft=draft, reason=comment)
+            text_hash = wf.text_hash(draft.text)
+            findings = draft.findings
+            if fresh is not None:
+                if checked_hash != text_hash:  # cannot happen while drafts are immutable: refuse rather than guess
+                    raise Refused("old_version")
+                findings = [{**f, "overridden": f["overridable"]} for f in fresh] if is_real_text(comment) \
+                    else fresh
+            self.check_allowed(action, s, actor=actor, mention=mention, draft=draft, reason=comment,
+                               findings=findings)
             now = self.vigie.clock.now()
-            override = comment if kind == "approve" and any(f.get("overridden") for f in draft.findings) else None
+            override = comment if kind == "approve" and any(f.get("overridden") for f in findings) else None
             s.add(ReviewDecision(draft_id=draft.id, user=actor, kind=kind, at=now,  # type: ignore[arg-type]
-                                 comment=None if kind == "approve" else comment, override_reason=override))
-            s.flush()
+                                 comment=None if kind == "approve" else comment, override_reason=override,
+                                 text_sha256=text_hash))
+            s.flush()  # the unique (draft, user, kind): a second identical decision stops here
             approvals = [d.user for d in self.approvals_of(s, draft.id) if d.kind == "approve"]  # type: ignore[arg-type]
-            status = wf.approval_status(required=self.required_for(mention), approvals=approvals,
+            status = wf.approval_status(required=self.required_for(mention, s), approvals=approvals,
                                         author=draft.author, team=mention.team, people=self.people)
             before = {"state": mention.state, "draft_state": draft.state}
             m_state, d_state = wf.next_states(action, mention_state=wf.MentionState(mention.state),
                                               draft_state=wf.DraftState(draft.state),
                                               approval_complete=status.complete)
-            mention.state, draft.state = m_state.value, (d_state or wf.DraftState(draft.state)).value
-            if draft.state == wf.DraftState.approved.value:
-                mention.approved_at = now
-            s.add(mention)
-            s.add(draft)
+            draft_values: dict[str, Any] = {"state": (d_state or wf.DraftState(draft.state)).value,
+                                            "findings": findings}
+            mention_values: dict[str, Any] = {"state": m_state.value}
+            if draft_values["state"] == wf.DraftState.approved.value:
+                draft_values["approved_sha256"] = text_hash  # every counted approval was of this exact text
+                mention_values["approved_at"] = now
+            compare_and_set(s, draft, expect={"state": before["draft_state"]}, values=draft_values)
+            self._set_mention(s, mention, **mention_values)
             self._audit(s, actor=actor, action=f"draft.{kind}", mention=mention, before=before,
                         after={"state": mention.state, "draft": draft.id, "draft_state": draft.state,
-                               "version": draft.version, "override": override},
+                               "version": draft.version, "override": override, "text_sha256": text_hash},
                         reason=comment)
-            lang = self.protocol.language
-            note = t(f"thread.{kind}", lang, user=f"<@{actor}>", version=draft.version)
+            chan_lang = self.protocol.language
+            note = t(f"thread.{kind}", chan_lang, user=f"<@{actor}>", version=draft.version)
             if comment and kind != "approve":
-                note = t("decision.with_comment", lang, text=note, comment=blocks.escape(comment))
+                note = t("decision.with_comment", chan_lang, text=note, comment=blocks.escape(comment))
             if override:
-                note += " " + t("decision.override", lang, reason=blocks.escape(override))
+                note += " " + t("decision.override", chan_lang, reason=blocks.escape(override))
             self._say_in_thread(s, mention, note)
             if draft.state == wf.DraftState.approved.value:
-                self._say_in_thread(s, mention, t("thread.ready", lang, version=draft.version))
+                self._say_in_thread(s, mention, t("thread.ready", chan_lang, version=draft.version))
                 if self.protocol.publishing.mode == "webhook":
                     self._queue_webhook(s, mention, draft)
             self._post_or_update_draft_card(s, mention, draft)
             self._refresh_card(s, mention)
-            return t(f"ack.{kind}", self.lang_of(actor))
-        return self._run(actor, apply)
+            return t(f"ack.{kind}", lang)
+        return self._run(actor, action.value, Target(draft=draft_id), apply)
 
     def mark_published(self, *, draft_id: int, actor: str, url: str | None) -> Outcome:
-        def apply(s: Session) -> str:
-            draft = s.get(Draft, draft_id)
-            if draft is None:
-                raise Refused("unknown_draft")
-            mention = self.load_mention(s, draft.mention_id)
+        def apply(s: Session, lang: str) -> str:
+            draft, mention = self.lock_draft_and_mention(s, draft_id)
             self.check_allowed(wf.Action.publish, s, actor=actor, mention=mention, draft=draft)
             self._published(s, mention, draft, by=actor, url=url)
-            return t("ack.published", self.lang_of(actor))
-        return self._run(actor, apply)
+            return t("ack.published", lang)
+        return self._run(actor, wf.Action.publish.value, Target(draft=draft_id), apply)
 
     def _published(self, s: Session, mention: Mention, draft: Draft, *, by: str, url: str | None) -> None:
+        """Record a publication (the caller holds the locks): once per draft, and only of the approved text."""
+        text_hash = wf.text_hash(draft.text)
+        if draft.approved_sha256 != text_hash:
+            raise Refused("text_not_approved")
         before = {"state": mention.state, "draft_state": draft.state}
         now = self.vigie.clock.now()
+        s.add(Publication(draft_id=draft.id, mention_id=mention.id, by=by, url=url, text_sha256=text_hash,  # type: ignore[arg-type]
+                          at=now))
+        s.flush()  # the unique draft id: a second publication of the same draft stops here
         if draft.kind == "reply":
-            mention.state = wf.MentionState.published.value
-            mention.published_at_reply = mention.closed_at = now
-        mention.first_response_at = mention.first_response_at or now  # a holding statement is a first response
-        draft.state = wf.DraftState.published.value
-        draft.published_at, draft.published_by, draft.public_url = self.vigie.clock.now(), by, url
-        s.add(mention)
-        s.add(draft)
+            self._set_mention(s, mention, state=wf.MentionState.published.value, published_at_reply=now,
+                              closed_at=now, first_response_at=mention.first_response_at or now)
+        elif mention.first_response_at is None:  # a holding statement is a first response
+            compare_and_set(s, mention, expect={"first_response_at": None}, values={"first_response_at": now})
+        self._set_draft(s, draft, state=wf.DraftState.published.value, published_at=now, published_by=by,
+                        public_url=url)
         self._audit(s, actor=by, action="draft.published", mention=mention, before=before,
-                    after={"state": mention.state, "draft": draft.id, "url": url, "text": draft.text})
-        lang = self.protocol.language
+                    after={"state": mention.state, "draft": draft.id, "url": url, "text": draft.text,
+                           "text_sha256": text_hash})
         where = (" " + blocks.link(url)) if url else ""
-        self._say_in_thread(s, mention, t("thread.published", lang, user=f"<@{by}>", version=draft.version) + where)
+        self._say_in_thread(s, mention, t("thread.published", self.protocol.language, user=f"<@{by}>",
+                                          version=draft.version) + where)
         self._post_or_update_draft_card(s, mention, draft)
         self._refresh_card(s, mention)
 
-    def holding_statement(self, *, mention_id: int, actor: str, key: str) -> Outcome:
-        """A pre-approved holding statement, published the same way as a reply while experts work."""
-        def apply(s: Session) -> str:
-            mention = self.load_mention(s, mention_id)
-            self.check_allowed(wf.Action.holding_statement, s, actor=actor, mention=mention, draft=None)
+    def holding_count(self, mention_id: int) -> int:
+        """How many holding statements a mention has had (the modal asks to confirm another one)."""
+        with Session(self.vigie.engine) as s:
+            return self._holdings(s, mention_id)
+
+    def _holdings(self, s: Session, mention_id: int) -> int:
+        return int(s.exec(select(func.count()).select_from(Draft).where(
+            Draft.mention_id == mention_id, Draft.kind == "holding")).one())
+
+    def holding_statement(self, *, mention_id: int, actor: str, key: str, expected_sent: int = 0,
+                          confirmed: bool = False) -> Outcome:
+        """A pre-approved holding statement, published the same way as a reply while experts work. One per
+        mention: another one needs the community manager to confirm, on a form that knew how many had gone
+        out (`expected_sent`), so a double click or two people at once send one."""
+        def apply(s: Session, lang: str) -> str:
+            if key not in {h.key for h in self.protocol.holding_statements}:
+                raise Refused("unknown_statement")
             statement = self.protocol.holding_statement(key)
-            lang = mention.language if mention.language in ("fr", "en") else self.protocol.language
-            count = len(s.exec(select(Draft.id).where(Draft.mention_id == mention_id)).all())
-            draft = Draft(mention_id=mention_id, version=count + 1, kind="holding", author=actor,
-                          text=statement.text.get(lang), network=_network_of(mention.source, self.protocol),
-                          language=lang, label="public", state=wf.DraftState.approved.value,
-                          created_at=self.vigie.clock.now(), findings=[])
+            mention = self.lock(s, mention_id)
+            self.check_allowed(wf.Action.holding_statement, s, actor=actor, mention=mention, draft=None)
+            sent = self._holdings(s, mention_id)
+            if sent != expected_sent:
+                raise Refused("holding_changed")  # another one went out since this form was opened
+            if sent and not confirmed:
+                raise Refused("holding_confirm")
+            text = statement.text.get(mention.language if mention.language in ("fr", "en")
+                                      else self.protocol.language)
+            draft = Draft(mention_id=mention_id, version=self.next_version(s, mention_id), kind="holding",
+                          author=actor, text=text, network=_network_of(mention.source, self.protocol),
+                          language=mention.language if mention.language in ("fr", "en") else self.protocol.language,
+                          label="public", state=wf.DraftState.approved.value, created_at=self.vigie.clock.now(),
+                          findings=[], approved_sha256=wf.text_hash(text), holding_no=sent + 1)
             s.add(draft)
-            s.flush()
+            s.flush()  # the unique (mention, holding number)
             self._audit(s, actor=actor, action="holding.chosen", mention=mention, before=None,
-                        after={"draft": draft.id, "statement": key, "text": draft.text})
+                        after={"draft": draft.id, "statement": key, "text": draft.text, "holding_no": sent + 1})
             self._post_or_update_draft_card(s, mention, draft)
             if self.protocol.publishing.mode == "webhook":
                 self._queue_webhook(s, mention, draft)
-            return t("ack.holding", self.lang_of(actor))
-        return self._run(actor, apply)
+            return t("ack.holding", lang)
+        return self._run(actor, wf.Action.holding_statement.value, Target(mention=mention_id), apply)
 
     # --- webhook publishing -------------------------------------------------------------------
 
@@ -486,14 +600,30 @@ class Workflow:
                 args={"channel": f"webhook:{url}"[:32], "draft_id": draft.id, "url": url})
 
     def deliver_webhook(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Outbox deliverer: POST the approved text, signed; on success record the publication."""
+        """Outbox deliverer: POST the approved text, signed; on success record the publication.
+
+        Three steps, none holding a lock across the network: (1) under the mention's lock, the draft must still
+        be the approved one, with the text that was approved; it becomes `publishing` (no new version may replace
+        it now); (2) the POST; (3) under the lock again, the publication is recorded, once.
+        """
         if not self.publish_secret:
             raise SlackCallError(WEBHOOK_METHOD, Failure.needs_person, "VIGIE_PUBLISH_WEBHOOK_SECRET is not set")
-        with Session(self.vigie.engine) as s:
-            draft = s.get(Draft, args["draft_id"])
-            mention = s.get(Mention, draft.mention_id) if draft else None
-            if draft is None or mention is None:
+        with session_scope(self.vigie.engine) as s:
+            found = s.get(Draft, args["draft_id"])
+            if found is None or s.get(Mention, found.mention_id) is None:
                 raise SlackCallError(WEBHOOK_METHOD, Failure.permanent, "draft_not_found")
+            draft, mention = self.lock_draft_and_mention(s, found.id)  # type: ignore[arg-type]
+            if draft.state == wf.DraftState.published.value:
+                return {"ok": True, "already": True}
+            if draft.state not in (wf.DraftState.approved.value, wf.DraftState.publishing.value):
+                # Replaced or withdrawn since it was approved: it must not go out.
+                self._say_in_thread(s, mention, t("thread.publish_cancelled", self.protocol.language,
+                                                  version=draft.version), dedupe_key=f"publish-cancelled:{draft.id}")
+                return {"ok": True, "cancelled": draft.state}
+            if draft.approved_sha256 != wf.text_hash(draft.text):
+                raise SlackCallError(WEBHOOK_METHOD, Failure.needs_person, "text_not_approved")
+            if draft.state == wf.DraftState.approved.value:
+                self._set_draft(s, draft, state=wf.DraftState.publishing.value)
             payload = {"draft_id": draft.id, "mention_id": mention.id, "version": draft.version, "kind": draft.kind,
                        "text": draft.text, "network": draft.network, "language": draft.language,
                        "in_reply_to": {"source": mention.source, "external_id": mention.external_id,
@@ -507,24 +637,29 @@ class Workflow:
             failure = Failure.retryable if result.retryable else Failure.needs_person
             raise SlackCallError(WEBHOOK_METHOD, failure, result.error or f"http_{result.status}")
         with session_scope(self.vigie.engine) as s:
-            draft = s.get(Draft, args["draft_id"])
-            mention = s.get(Mention, draft.mention_id)  # type: ignore[union-attr]
-            if draft.state != wf.DraftState.published.value:  # type: ignore[union-attr]
-                self._published(s, mention, draft, by="webhook", url=result.public_url)  # type: ignore[arg-type]
+            draft, mention = self.lock_draft_and_mention(s, args["draft_id"])
+            if draft.state == wf.DraftState.publishing.value:
+                self._published(s, mention, draft, by="webhook", url=result.public_url)
         self.vigie.on_commit()
         return {"ok": True, "status": result.status}
 
 
 def on_delivery_failure(workflow: Workflow, row: Any, exc: SlackCallError) -> None:
-    """A delivery that needs a person: a refused publication is said in the mention's thread."""
+    """A delivery that needs a person: a refused publication is said in the mention's thread, and the draft is
+    approved again (not `publishing`), so a community manager may publish it by hand or write a new version."""
     if row.method != WEBHOOK_METHOD or row.mention_id is None:
         return
     with session_scope(workflow.vigie.engine) as s:
-        mention = s.get(Mention, row.mention_id)
-        if mention is not None:
-            workflow._say_in_thread(s, mention, t("thread.publish_failed", workflow.protocol.language,
-                                                  error=blocks.escape(exc.error)),
-                                    dedupe_key=f"publish-failed:{row.id}")
+        mention = lock_mention(s, row.mention_id)
+        if mention is None:
+            return
+        draft = lock_draft(s, int((row.payload or {}).get("draft_id") or 0))
+        if draft is not None and draft.state == wf.DraftState.publishing.value:
+            workflow._set_draft(s, draft, state=wf.DraftState.approved.value)
+            workflow._post_or_update_draft_card(s, mention, draft)
+        workflow._say_in_thread(s, mention, t("thread.publish_failed", workflow.protocol.language,
+                                              error=blocks.escape(exc.error)),
+                                dedupe_key=f"publish-failed:{row.id}")
     workflow.vigie.on_commit()
 
 
@@ -540,112 +675,3 @@ def metadata(value: str | None) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {}
     return data if isinstance(data, dict) else {}
-
-
-class Modals:
-    """Opening a modal: the permission is checked first, so nobody fills in a form they cannot submit."""
-
-    def __init__(self, workflow: Workflow):
-        self.w = workflow
-
-    def _open(self, trigger_id: str, view: dict[str, Any]) -> None:
-        gateway = self.w.vigie.gateway
-        if gateway is not None:
-            gateway.call("views.open", trigger_id=trigger_id, view=view)
-
-    def _may(self, action: wf.Action, *, actor: str, mention_id: int, draft_id: int | None = None,
-             reason: str | None = None) -> tuple[Mention, Draft | None]:
-        with Session(self.w.vigie.engine) as s:
-            mention = self.w.load_mention(s, mention_id)
-            draft = s.get(Draft, draft_id) if draft_id else self.w.current_draft(s, mention_id)
-            self.w.check_allowed(action, s, actor=actor, mention=mention, draft=draft, reason=reason)
-            return mention, draft
-
-    def open(self, what: str, *, trigger_id: str, actor: str, target: int, text: str | None = None) -> Outcome:
-        """what: draft, edit, reroute, dismiss, assign, holding, request_changes, reject, approve, publish."""
-        lang = self.w.lang_of(actor)
-        try:
-            view = self._view(what, actor=actor, target=target, text=text, lang=lang)
-        except Refused as exc:
-            return self.w.refusal(actor, exc.reason, **exc.params)
-        if view is None:  # approve with nothing to override: no modal needed
-            return self.w.review(draft_id=target, actor=actor, kind="approve")
-        try:
-            self._open(trigger_id, view)
-        except SlackCallError as exc:
-            log.warning("modal_not_opened", error=exc.error)
-            return Outcome(False, t("refusal.slack_unavailable", lang))
-        return Outcome(True)
-
-    def _view(self, what: str, *, actor: str, target: int, text: str | None, lang: str) -> dict[str, Any] | None:
-        p = self.w.protocol
-        networks = list(p.networks)
-        if what == "draft":
-            mention, _ = self._may(wf.Action.submit_draft, actor=actor, mention_id=target)
-            return modals.draft_modal(mention_id=target, networks=networks, lang=lang, text=text or "",
-                                      network=_network_of(mention.source, p), language=mention.language)
-        if what == "edit":
-            with Session(self.w.vigie.engine) as s:
-                draft = s.get(Draft, target)
-            if draft is None:
-                raise Refused("unknown_draft")
-            self._may(wf.Action.submit_draft, actor=actor, mention_id=draft.mention_id)
-            return modals.draft_modal(mention_id=draft.mention_id, networks=networks, lang=lang, text=draft.text,
-                                      network=draft.network, language=draft.language, label=draft.label,
-                                      draft_id=draft.id)
-        if what == "reroute":
-            mention, _ = self._may(wf.Action.reroute, actor=actor, mention_id=target)
-            teams = [(key, team.name.get(lang)) for key, team in p.teams.items()]
-            return modals.reroute_modal(mention_id=target, teams=teams, current=mention.team, lang=lang)
-        if what == "dismiss":
-            self._may(wf.Action.dismiss, actor=actor, mention_id=target, reason="(asked in the modal)")
-            return modals.reason_modal(modals.View.dismiss, lang=lang, meta={"mention": target},
-                                       title_key="modal.dismiss.title", label_key="modal.dismiss.reason")
-        if what == "assign":
-            self._may(wf.Action.assign, actor=actor, mention_id=target)
-            return modals.assign_modal(mention_id=target, lang=lang)
-        if what == "holding":
-            self._may(wf.Action.holding_statement, actor=actor, mention_id=target)
-            if not p.holding_statements:
-                raise Refused("no_holding_statements")
-            return modals.holding_modal(mention_id=target, lang=lang,
-                                        statements=[(h.label.get(lang), h.key) for h in p.holding_statements])
-        with Session(self.w.vigie.engine) as s:
-            draft = s.get(Draft, target)
-        if draft is None:
-            raise Refused("unknown_draft")
-        if what in ("request_changes", "reject"):
-            action = wf.Action.request_changes if what == "request_changes" else wf.Action.reject
-            self._may(action, actor=actor, mention_id=draft.mention_id, draft_id=draft.id, reason="(asked)")
-            view_id = modals.View.request_changes if what == "request_changes" else modals.View.reject
-            return modals.reason_modal(view_id, lang=lang, meta={"draft": draft.id},
-                                       title_key=f"modal.{what}.title", label_key=f"modal.{what}.reason")
-        if what == "approve":
-            fresh = self.w.run_checks(draft.text, language=draft.language, network=draft.network, label=draft.label)
-            if not fresh:
-                return None
-            if not all(f["overridable"] for f in fresh):
-                raise Refused("label_not_public")
-            self._may(wf.Action.approve, actor=actor, mention_id=draft.mention_id, draft_id=draft.id,
-                      reason="(asked)")
-            lines = "\n".join(f"• {blocks.render_finding(f, lang)}" for f in fresh[:10])
-            return modals.reason_modal(modals.View.approve_override, lang=lang, meta={"draft": draft.id},
-                                       title_key="modal.override.title", label_key="modal.override.reason",
-                                       intro=t("modal.override.intro", lang, findings=lines))
-        if what == "publish":
-            self._may(wf.Action.publish, actor=actor, mention_id=draft.mention_id, draft_id=draft.id)
-            return modals.publish_modal(draft_id=draft.id, lang=lang)
-        raise Refused("not_allowed")
-
-    def draft_from_reply(self, *, trigger_id: str, actor: str, channel: str, thread_ts: str | None,
-                         author: str | None, text: str) -> Outcome:
-        """Message shortcut on an expert's own reply in a mention's thread: open the draft modal with it."""
-        if not thread_ts:
-            return self.w.refusal(actor, "not_in_a_mention_thread")
-        if author != actor:
-            return self.w.refusal(actor, "not_your_message")
-        with Session(self.w.vigie.engine) as s:
-            mention = s.exec(select(Mention).where(Mention.relay_ts == thread_ts, Mention.channel == channel)).first()
-        if mention is None:
-            return self.w.refusal(actor, "not_in_a_mention_thread")
-        return self.open("draft", trigger_id=trigger_id, actor=actor, target=mention.id, text=text)  # type: ignore[arg-type]

@@ -13,26 +13,37 @@ straight to the on-call community manager and decision maker, by direct message.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.audit import record_refusal
 from bot.db import session_scope
 from bot.domain import oncall as oncall_rules
 from bot.domain import sla as sla_rules
+from bot.domain.workflow import may_escalate
 from bot.i18n import t
-from bot.models import Crisis, Mention, OncallOverride, Reminder
+from bot.models import AuditEvent, Crisis, Mention, OncallOverride, Reminder
 from bot.services import Vigie, enqueue
 from bot.slack_text import escape
+from bot.store.locks import lock_mention
 
 log = structlog.get_logger(__name__)
 OPEN_STATES = ("open", "claimed", "in_review", "ready")
 STAGES = ("first_response", "approved", "published")
 OFF_HOURS_STEP = "off-hours"
+
+
+@dataclass(frozen=True)
+class Escalated:
+    ok: bool
+    refusal: str | None  # a reason code (see bot.domain.workflow) when refused
+    told: list[str] = field(default_factory=list)
+    already: bool = False  # escalated by hand in this minute already: nothing sent twice
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,7 @@ class Escalation:
     def __init__(self, vigie: Vigie):
         self.vigie = vigie
         self.protocol = vigie.protocol
+        self.people = vigie.protocol.people
 
     @property
     def calendar(self) -> sla_rules.BusinessCalendar:
@@ -171,7 +183,20 @@ class Escalation:
         return list(dict.fromkeys(in_thread)), [u for u in dict.fromkeys(direct) if u not in in_thread]
 
     def _send(self, mention: Mention, stage: str, step: str, due: datetime, notify: list[str], race: Race | None,
-              now: datetime, *, by: str | None = None, reason: str | None = None) -> int:
+              now: datetime) -> int:
+        try:
+            with session_scope(self.vigie.engine) as s:
+                self._write_step(s, mention, stage, step, due, notify, race, now)
+        except IntegrityError:  # the unique key: a second instance or a second sweep stops here
+            return 0
+        if race is not None and due >= race.deadline and step != OFF_HOURS_STEP:
+            with session_scope(self.vigie.engine) as s:
+                self.vigie.queue_card_refresh(s, mention, dedupe_key=f"card-late:{mention.id}:{stage}")
+        return 1
+
+    def _write_step(self, s: Session, mention: Mention, stage: str, step: str, due: datetime, notify: list[str],
+                    race: Race | None, now: datetime, *, by: str | None = None, reason: str | None = None) -> list[str]:
+        """The step's row and its messages, in the caller's transaction; returns who was told."""
         in_thread, direct = self.recipients(mention, notify, now)
         lang = self.protocol.language
         deadline = (f"<!date^{int(race.deadline.timestamp())}^{{date_short_pretty}} {{time}}|"
@@ -187,40 +212,58 @@ class Escalation:
                                   "severity": t(f"severity.{mention.severity}", lang),
                                   "by": f"<@{by}>" if by else "", "reason": escape(reason or "—")}
         text = t(key, lang, **params)
-        try:
-            with session_scope(self.vigie.engine) as s:
-                s.add(Reminder(mention_id=mention.id, stage=stage, step=step, due_at=due, sent_at=now,  # type: ignore[arg-type]
-                               recipients=in_thread + direct))
-                s.flush()  # the unique key: a second instance or a second sweep stops here
-                channel = self.protocol.team(mention.team).channel
-                enqueue(s, kind="reminder", method="chat.postMessage", now=now, mention_id=mention.id,
-                        dedupe_key=f"reminder:{mention.id}:{stage}:{step}",
-                        args={"channel": channel, "text": text, "thread_ts_from_outbox": mention.relay_outbox_id})
-                for user in direct:
-                    link = t("sla.dm_link", lang, id=mention.id, team=self.protocol.team(mention.team).name.get(lang))
-                    enqueue(s, kind="reminder_dm", method="chat.postMessage", now=now, mention_id=mention.id,
-                            dedupe_key=f"reminder:{mention.id}:{stage}:{step}:{user}",
-                            args={"channel": user, "text": f"{text}\n{link}"})
-        except IntegrityError:
-            return 0
-        if race is not None and due >= race.deadline and step != OFF_HOURS_STEP:
-            with session_scope(self.vigie.engine) as s:
-                self.vigie.queue_card_refresh(s, mention, dedupe_key=f"card-late:{mention.id}:{stage}")
+        s.add(Reminder(mention_id=mention.id, stage=stage, step=step, due_at=due, sent_at=now,  # type: ignore[arg-type]
+                       recipients=in_thread + direct))
+        s.flush()
+        channel = self.protocol.team(mention.team).channel
+        enqueue(s, kind="reminder", method="chat.postMessage", now=now, mention_id=mention.id,
+                dedupe_key=f"reminder:{mention.id}:{stage}:{step}",
+                args={"channel": channel, "text": text, "thread_ts_from_outbox": mention.relay_outbox_id})
+        for user in direct:
+            link = t("sla.dm_link", lang, id=mention.id, team=self.protocol.team(mention.team).name.get(lang))
+            enqueue(s, kind="reminder_dm", method="chat.postMessage", now=now, mention_id=mention.id,
+                    dedupe_key=f"reminder:{mention.id}:{stage}:{step}:{user}",
+                    args={"channel": user, "text": f"{text}\n{link}"})
         log.info("escalation_step", mention_id=mention.id, stage=stage, step=step, recipients=in_thread + direct)
-        return 1
+        return in_thread + direct
 
     # --- by hand ------------------------------------------------------------------------------
 
-    def escalate_now(self, mention: Mention, *, by: str, reason: str | None, now: datetime) -> list[str]:
-        """`/vigie escalate`: the team lead, the community managers and the on-call decision maker, now."""
+    def escalate_now(self, *, mention_id: int, by: str, reason: str | None) -> Escalated:
+        """`/vigie escalate`: the team lead, the community managers and the on-call decision maker, now.
+
+        One transaction with the mention locked; the step's key is the mention and the minute, so a replayed or
+        double-sent command escalates once (and says so). Recorded in the audit trail, refusals included.
+        """
+        now = self.vigie.clock.now()
+        step = f"manual:{now.astimezone(UTC):%Y-%m-%dT%H:%M}"
         notify = ["team_lead", "community_managers", "oncall_decision_maker"]
-        in_thread, direct = self.recipients(mention, notify, now)
-        with Session(self.vigie.engine) as s:
-            race = self.race(mention, crisis=self.crisis_active(s))
-        step = f"manual:{int(now.timestamp())}"
-        self._send(mention, "manual", step, now, notify, race, now, by=by, reason=reason)
-        self.vigie.on_commit()
-        return in_thread + direct
+        refusal: str | None = None
+        told: list[str] = []
+        already = False
+        with session_scope(self.vigie.engine) as s:
+            mention = lock_mention(s, mention_id)
+            if mention is None:
+                refusal = "unknown_mention"
+            elif mention.state not in OPEN_STATES:
+                refusal = f"state:{mention.state}"
+            elif not may_escalate(by, team=mention.team, people=self.people):
+                refusal = "not_team_member"
+            elif s.exec(select(Reminder.id).where(Reminder.mention_id == mention_id, Reminder.stage == "manual",
+                                                  Reminder.step == step)).first() is not None:
+                already = True
+            else:
+                race = self.race(mention, crisis=self.crisis_active(s))
+                told = self._write_step(s, mention, "manual", step, now, notify, race, now, by=by, reason=reason)
+                s.add(AuditEvent(at=now, actor=by, action="mention.escalated", mention_id=mention_id, before=None,
+                                 after={"step": step, "told": told}, reason=reason))
+        if refusal is not None:
+            record_refusal(self.vigie.engine, at=now, actor=by, action="escalate", reason=refusal,
+                           mention_id=mention_id, after={"mention": mention_id})
+            return Escalated(False, refusal)
+        if not already:
+            self.vigie.on_commit()
+        return Escalated(True, None, told, already)
 
     def next_handover(self, role: str, at: datetime) -> datetime:
         rotation = self.rotation(role)

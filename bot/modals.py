@@ -46,7 +46,11 @@ def _input(block_id: str, label: str, element: dict[str, Any], optional: bool = 
 
 
 def draft_modal(*, mention_id: int, networks: list[str], lang: str, text: str = "", network: str | None = None,
-                language: str | None = None, label: str = "public", draft_id: int | None = None) -> dict[str, Any]:
+                language: str | None = None, label: str = "public", draft_id: int | None = None,
+                base: int | None = None) -> dict[str, Any]:
+    """The draft form. `base` is the id of the mention's current draft when the form opened (0: none): if
+    another version lands before this one is submitted (a second person, a double submission), the submission
+    is refused inside the form, the text still there, instead of silently stacking two versions."""
     text_input: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": True,
                                   "max_length": MAX_DRAFT}
     if text:
@@ -62,7 +66,7 @@ def draft_modal(*, mention_id: int, networks: list[str], lang: str, text: str = 
     ]
     title = t("modal.draft.title_edit" if draft_id else "modal.draft.title", lang)
     return _modal(View.draft, title, t("modal.draft.submit", lang), blocks,
-                  {"mention": mention_id, "draft": draft_id}, lang)
+                  {"mention": mention_id, "draft": draft_id, "base": base or 0}, lang)
 
 
 def reason_modal(callback: View, *, lang: str, meta: dict[str, Any], title_key: str, label_key: str,
@@ -96,10 +100,21 @@ def publish_modal(*, draft_id: int, lang: str) -> dict[str, Any]:
                   {"draft": draft_id}, lang)
 
 
-def holding_modal(*, mention_id: int, statements: list[tuple[str, str]], lang: str) -> dict[str, Any]:
+CONFIRM_ANOTHER = "another"  # the value of the box a community manager ticks to send one more holding statement
+
+
+def holding_modal(*, mention_id: int, statements: list[tuple[str, str]], lang: str, sent: int = 0) -> dict[str, Any]:
+    """Choose a holding statement. When `sent` have already gone out for this mention, another one needs a
+    ticked confirmation; the form remembers `sent`, so two people (or a double click) send one, not two."""
     blocks = [_input("statement", t("modal.holding.statement", lang), _select("value", statements, None))]
+    if sent:
+        blocks.insert(0, {"type": "section", "text": {"type": "mrkdwn",
+                                                      "text": t("modal.holding.already", lang, count=sent)}})
+        blocks.append(_input("confirm", t("modal.holding.confirm_label", lang), {
+            "type": "checkboxes", "action_id": "value",
+            "options": [{"text": _plain(t("modal.holding.confirm_option", lang), 75), "value": CONFIRM_ANOTHER}]}))
     return _modal(View.holding, t("modal.holding.title", lang), t("modal.confirm", lang), blocks,
-                  {"mention": mention_id}, lang)
+                  {"mention": mention_id, "sent": sent}, lang)
 
 
 def submitted_value(state: dict[str, Any], block_id: str) -> str | None:
@@ -109,4 +124,9 @@ def submitted_value(state: dict[str, Any], block_id: str) -> str | None:
         if element.get(key) is not None:
             return str(element[key])
     option = element.get("selected_option")
-    return str(option["value"]) if option else None
+    if isinstance(option, dict) and option.get("value") is not None:
+        return str(option["value"])
+    options = element.get("selected_options")  # checkboxes: the values ticked, comma-separated
+    if isinstance(options, list) and options:
+        return ",".join(str(o.get("value")) for o in options if isinstance(o, dict))
+    return None

@@ -152,9 +152,14 @@ class VolumeBucket(SQLModel, table=True):
 
 
 class Draft(SQLModel, table=True):
-    """One version of a reply. A new version is a new row; approvals belong to a version."""
+    """One version of a reply, or a holding statement. A new version is a new row; approvals belong to a version,
+    and are bound to its exact text (`approved_sha256`): the publisher sends nothing else."""
 
-    __table_args__ = (UniqueConstraint("mention_id", "version", name="uq_draft_mention_version"),)
+    __table_args__ = (
+        UniqueConstraint("mention_id", "version", name="uq_draft_mention_version"),
+        # One holding statement per mention, unless a community manager confirms another (its number goes up).
+        UniqueConstraint("mention_id", "holding_no", name="uq_draft_mention_holding_no"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     mention_id: int = Field(foreign_key="mention.id", index=True)
@@ -170,6 +175,10 @@ class Draft(SQLModel, table=True):
     # Findings of the pre-publish checks at submission: [{"code", "start", "end", "text", ...}]
     findings: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     card_outbox_id: int | None = None
+    # The SHA-256 of the text as approved (hex): written when the last required approval lands, checked by
+    # whoever publishes.
+    approved_sha256: str | None = Field(default=None, max_length=64)
+    holding_no: int | None = None  # 1, 2... for holding statements; None for replies
     published_at: datetime | None = utc_column(nullable=True)
     published_by: str | None = Field(default=None, max_length=32)
     public_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -179,6 +188,8 @@ class ReviewDecision(SQLModel, table=True):
     """An approver's decision on one draft version: approve, request_changes or reject."""
 
     __tablename__ = "review_decision"
+    # One decision of each kind per person and version: a double click stores one approval.
+    __table_args__ = (UniqueConstraint("draft_id", "user", "kind", name="uq_review_decision_once"),)
 
     id: int | None = Field(default=None, primary_key=True)
     draft_id: int = Field(foreign_key="draft.id", index=True)
@@ -187,6 +198,20 @@ class ReviewDecision(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # Written reason given to approve despite failing checks (recorded, shown, exported).
     override_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    at: datetime = utc_column()
+    text_sha256: str = Field(default="", max_length=64)  # the exact text this decision was about
+
+
+class Publication(SQLModel, table=True):
+    """A draft went out (by hand or through the webhook). The unique draft id makes it happen once, whatever
+    the number of clicks, instances or retries."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id", unique=True)
+    mention_id: int = Field(foreign_key="mention.id", index=True)
+    by: str = Field(max_length=64)
+    url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    text_sha256: str = Field(max_length=64)
     at: datetime = utc_column()
 
 
@@ -255,6 +280,9 @@ class Reminder(SQLModel, table=True):
 class OncallOverride(SQLModel, table=True):
     """Someone takes the on-call for a period ("I take this weekend"); the latest one wins."""
 
+    # A double click records one override.
+    __table_args__ = (UniqueConstraint("role", "user", "start", "end", name="uq_oncall_override_once"),)
+
     id: int | None = Field(default=None, primary_key=True)
     role: str = Field(max_length=32)  # community_managers | decision_makers
     user: str = Field(max_length=32)
@@ -265,6 +293,11 @@ class OncallOverride(SQLModel, table=True):
 
 
 class Crisis(SQLModel, table=True):
+    # At most one crisis at a time (two people declaring in the same second make one): a unique index over the
+    # open crises, all of which have the same indexed value.
+    __table_args__ = (Index("uq_crisis_active", sql_text("(ended_at IS NULL)"), unique=True,
+                            postgresql_where=sql_text("ended_at IS NULL"), sqlite_where=sql_text("ended_at IS NULL")),)
+
     id: int | None = Field(default=None, primary_key=True)
     declared_at: datetime = utc_column()
     declared_by: str = Field(max_length=32)

@@ -188,6 +188,8 @@ class OutboxWorker:
         # Pacing inside this process; the database carries it between instances (see `_mark_sent`).
         self._channel_ready: dict[str, datetime] = {}
         self._refused_this_pass = False
+        # A transient failure was seen since Slack last answered: the next success brings backed-off rows forward.
+        self._backing_off = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -447,11 +449,38 @@ class OutboxWorker:
             elif _held_in(row.last_error) is not None:
                 self._channel_resumed(s, row, target or row.channel, now)
                 woke_others = True
+            if self._backing_off and row.method not in self.slack_free:
+                woke_others |= self._slack_is_back(s, now)
         self.stats.sent += 1
         if row.method == POST:
             self._channel_ready[row.channel] = now + self.channel_interval
         if woke_others:
             self.wake()
+
+    def _slack_is_back(self, s: Session, now: datetime) -> bool:
+        """Slack answered: rows that were backing off after transient failures (5xx, connection failures) are
+        due now, instead of waiting out a backoff that grew during the outage (up to `MAX_BACKOFF`: a channel
+        once waited 218 s after Slack had recovered). A post in doubt is looked for in the channel before it is
+        sent again, so bringing it forward is safe; one that got no answer at all still waits twice the
+        gateway's timeout (Slack may still be working on it). Rows waiting for a reason of their own keep
+        waiting: a Retry-After (Slack said how long), a held channel, a paused token."""
+        self._backing_off = False
+        pending = (col(Outbox.status) == OutboxStatus.pending, col(Outbox.attempts) > 0,
+                   col(Outbox.last_error).is_not(None), col(Outbox.method).not_in(self.slack_free or {""}))
+        no_answer = [f"{IN_DOUBT}{error}" for error in NO_ANSWER]
+        patience = now + timedelta(seconds=2.0 * getattr(self.gateway, "timeout", 10))
+        conn = s.connection()
+        moved = conn.execute(update(Outbox).where(
+            *pending, col(Outbox.next_attempt_at) > now,
+            col(Outbox.last_error).not_in(["ratelimited", f"{IN_DOUBT}ratelimited", "waiting_for_target", *no_answer]),
+            ~col(Outbox.last_error).startswith(HELD), ~col(Outbox.last_error).startswith(PAUSED),
+        ).values(next_attempt_at=now)).rowcount
+        moved += conn.execute(update(Outbox).where(
+            *pending, col(Outbox.next_attempt_at) > patience, col(Outbox.last_error).in_(no_answer),
+        ).values(next_attempt_at=patience)).rowcount
+        if moved:
+            log.info("outbox_slack_back", rows_brought_forward=moved)
+        return bool(moved)
 
     @staticmethod
     def _pace_next_head(s: Session, row: Claimed, ready: datetime) -> None:
@@ -496,6 +525,8 @@ class OutboxWorker:
             self._reschedule(row, seconds=wait, error=marker + exc.error, count_attempt=exc.retry_after is None)
         elif exc.failure is Failure.retryable:
             self.stats.retried += 1
+            if row.method not in self.slack_free:
+                self._backing_off = True
             wait = backoff_seconds(row.attempts, self.rng)
             if doubt and exc.error in NO_ANSWER:
                 # Slack may still be working on it: give it twice our own patience before looking.

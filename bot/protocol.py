@@ -50,6 +50,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from bot.domain.sla import BusinessCalendar
+from bot.domain.workflow import People
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from bot.models import Severity
 
@@ -886,6 +887,18 @@ class Protocol(_Model):
         if crisis:
             required += self.crisis_approvers
         return tuple(dict.fromkeys(required))
+
+    @cached_property
+    def people(self) -> People:
+        """Who holds which role, for the workflow's rules (built once per loaded protocol)."""
+        return People(
+            community_managers=frozenset(self.community_managers),
+            decision_makers=frozenset(self.decision_makers),
+            team_leads={key: team.lead for key, team in self.teams.items()},
+            team_members={key: frozenset([*([team.lead] if team.lead else []), *team.experts])
+                          for key, team in self.teams.items()},
+            double_command=frozenset(self.double_command),
+        )
 
     @cached_property
     def calendar(self) -> BusinessCalendar:

@@ -526,6 +526,16 @@ class Vigie:
         # Slack's permalink format, when the API cannot tell us (the message may be in a DM we cannot read).
         return f"https://{team_domain or 'app'}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
+    def tell_user_now(self, *, channel: str, user: str, lang: str) -> None:
+        """Something failed before it could be recorded (the database may be what failed): say so at once, by a
+        direct call rather than through the outbox, which lives in that database."""
+        if self.gateway is None:
+            return
+        try:
+            self.gateway.call("chat.postEphemeral", channel=channel, user=user, text=t("error.not_recorded", lang))
+        except SlackCallError as exc:
+            log.warning("not_recorded_notice_failed", error=exc.error)
+
     def tell_user(self, *, channel: str, user: str, text: str) -> None:
         """An ephemeral answer to one person, delivered by the outbox like every other Slack call."""
         with session_scope(self.engine) as session:

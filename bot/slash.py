@@ -7,11 +7,13 @@ sense (a declared crisis is announced in the crisis channel through the outbox).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import blocks
@@ -22,10 +24,10 @@ from bot.digest import duration_words, mention_ref
 from bot.digest_desk import DigestDesk
 from bot.domain import oncall as oncall_rules
 from bot.domain import workflow as wf
-from bot.drafting import Workflow
+from bot.drafting import Target, Workflow
 from bot.escalation import OPEN_STATES, Escalation
 from bot.i18n import t
-from bot.models import Crisis, Draft, Mention, OncallOverride, ReviewDecision
+from bot.models import AuditEvent, Crisis, Draft, Mention, OncallOverride, ReviewDecision
 from bot.slack_text import escape
 
 MAX_LISTED = 20
@@ -36,6 +38,8 @@ class Answer:
     text: str
     in_channel: bool = False
     blocks: list[dict[str, Any]] | None = None
+    # Work that must wait until Slack has its answer (it calls Slack, e.g. creating the crisis channel).
+    after: Callable[[], Any] | None = None
 
 
 def duration_text(delta: timedelta, lang: str) -> str:
@@ -187,17 +191,12 @@ class SlashCommands:
 
     def _escalate(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
         mention_id = parsed.args["mention_id"]
-        with Session(self.vigie.engine) as s:
-            mention = s.get(Mention, mention_id)
-        if mention is None or mention.state not in OPEN_STATES:
-            return Answer(t("refusal.unknown_mention", lang) if mention is None else
-                          t("refusal.state", lang, state=t(f"state.{mention.state}", lang)))
-        people = self.w.people
-        if user not in people.community_managers and user not in people.team_members.get(mention.team, ()):
-            return self.w_refusal(user, "not_team_member")
-        now = self.vigie.clock.now()
-        sent = self.esc.escalate_now(mention, by=user, reason=parsed.args.get("reason"), now=now)
-        return Answer(t("cmd.escalate.done", lang, id=mention_id, users=" ".join(f"<@{u}>" for u in sent)))
+        done = self.esc.escalate_now(mention_id=mention_id, by=user, reason=parsed.args.get("reason"))
+        if done.refusal is not None:
+            return self.w_refusal(user, done.refusal)
+        if done.already:
+            return Answer(t("cmd.escalate.already", lang, id=mention_id))
+        return Answer(t("cmd.escalate.done", lang, id=mention_id, users=" ".join(f"<@{u}>" for u in done.told)))
 
     def w_refusal(self, user: str, reason: str) -> Answer:
         return Answer(self.w.refusal(user, reason).message or "")
@@ -212,12 +211,15 @@ class SlashCommands:
         role = ("community_managers" if user in self.protocol.community_managers else
                 "decision_makers" if user in self.protocol.decision_makers else None)
         if role is None:
+            self.w.record_refusal(user, f"oncall.{action}", Target(), "not_cm")
             return self.w_refusal(user, "not_cm")
         if action == "take":
             if parsed.args.get("period", "weekend") == "weekend":
                 start, end = oncall_rules.weekend_of(now, self.protocol.tz)
             else:
-                start, end = now, now + timedelta(days=7)
+                # From this minute: the same request sent twice (a double submission) is the same override.
+                start = now.replace(second=0, microsecond=0)
+                end = start + timedelta(days=7)
             target = user
         else:  # swap: the other person takes my current on-call until the next handover
             target = parsed.args["user"]
@@ -227,8 +229,15 @@ class SlashCommands:
                               else self.protocol.decision_makers):
                 return Answer(t("cmd.oncall.not_eligible", lang, user=f"<@{target}>"))
             start, end = now, self.esc.next_handover(role, now)
-        with session_scope(self.vigie.engine) as s:
-            s.add(OncallOverride(role=role, user=target, start=start, end=end, created_at=now, created_by=user))
+        try:
+            with session_scope(self.vigie.engine) as s:
+                s.add(OncallOverride(role=role, user=target, start=start, end=end, created_at=now, created_by=user))
+                s.flush()  # the same override twice (a double-sent command) is recorded once
+                s.add(AuditEvent(at=now, actor=user, action=f"oncall.{action}", mention_id=None, before=None,
+                                 after={"role": role, "user": target, "start": start.isoformat(),
+                                        "end": end.isoformat()}))
+        except IntegrityError:
+            pass  # already recorded by the first of two identical requests: the answer is the same
         until = f"<!date^{int(end.timestamp())}^{{date_short_pretty}} {{time}}|{end:%Y-%m-%d %H:%M} UTC>"
         return Answer(t("cmd.oncall.taken", lang, user=f"<@{target}>", until=until))
 
@@ -242,10 +251,11 @@ class SlashCommands:
             return Answer(t("cmd.crisis.active", lang, since=f"<!date^{int(crisis.declared_at.timestamp())}^"
                                                                 f"{{date_short_pretty}} {{time}}|{crisis.declared_at:%Y-%m-%d %H:%M}>",
                             by=f"<@{crisis.declared_by}>", channel=crisis.channel or "—"))
-        if user not in self.protocol.community_managers and user not in self.protocol.decision_makers:
-            return self.w_refusal(user, "not_cm")
         if action == "declare":
-            return Answer(self.crisis.declare(by=user, reason=parsed.args.get("reason"), lang=lang))
+            declared = self.crisis.declare(by=user, reason=parsed.args.get("reason"), lang=lang)
+            crisis_id = declared.crisis_id
+            return Answer(declared.text, after=None if crisis_id is None else
+                          lambda: self.crisis.open_room(crisis_id, lang=lang))
         return Answer(self.crisis.end(by=user, summary=parsed.args.get("summary"), lang=lang))
 
     def _digest(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:

@@ -1,4 +1,4 @@
-"""Buttons on the relay card and the draft card. Ack at once; the acting user is the one Slack signed for."""
+"""Buttons on the relay card and the draft card. The acting user is the one Slack signed for."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 
+from bot.drafting import Outcome
 from bot.ids import Action
 
 if TYPE_CHECKING:
     from bot.app import Runtime
-    from bot.drafting import Outcome
 
 # Buttons that open a modal, and which one.
 MODAL_BUTTONS = {
@@ -43,49 +43,58 @@ _target = row_id
 
 
 def register(app: App, runtime: Runtime) -> None:
+    # What a click changes is committed before the ack (a short transaction, well within Slack's 3 seconds):
+    # a process that dies first leaves Slack without an answer, so the person sees the click failed, instead of
+    # a 200 for something never stored. Slack calls that may be slow (opening a modal) come after the ack.
     def answer(body: dict[str, Any], outcome: Outcome) -> None:
         if outcome.message:
             runtime.vigie.tell_user(channel=body["channel"]["id"], user=body["user"]["id"], text=outcome.message)
 
     @app.action(Action.claim.value)
     def claim(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
         target = _target(action.get("value"))
-        if target is not None:
-            answer(body, runtime.workflow.claim(mention_id=target, actor=body["user"]["id"]))
+        outcome = runtime.workflow.claim(mention_id=target, actor=body["user"]["id"]) if target else None
+        ack()
+        if outcome is not None:
+            answer(body, outcome)
 
     @app.action(Action.story_members.value)
     def story_members(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
         target = _target(action.get("value"))
         if target is not None:
             runtime.vigie.list_story_members(target, asked_by=body["user"]["id"])
+        ack()
+
+    def open_modal(ack: Ack, body: dict[str, Any], what: str, target: int | None) -> None:
+        if target is None:
+            ack()
+            return
+        actor = body["user"]["id"]
+        step = runtime.modals.prepare(what, actor=actor, target=target)
+        ack()
+        answer(body, step if isinstance(step, Outcome) else runtime.modals.show(body["trigger_id"], step, actor=actor))
 
     def modal_opener(what: str) -> Any:
         # Bolt injects listener arguments by name, so the modal's kind is bound by this closure.
-        def open_modal(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-            ack()
-            target = _target(action.get("value"))
-            if target is not None:
-                answer(body, runtime.modals.open(what, trigger_id=body["trigger_id"], actor=body["user"]["id"],
-                                                 target=target))
-        return open_modal
+        def on_click(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+            open_modal(ack, body, what, _target(action.get("value")))
+        return on_click
 
     for button, what in MODAL_BUTTONS.items():
         app.action(button.value)(modal_opener(what))
 
     @app.action(Action.more.value)
     def more(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
         what, _, value = str((action.get("selected_option") or {}).get("value", "")).partition(":")
-        target = _target(value)
-        if what in ("assign", "holding") and target is not None:
-            answer(body, runtime.modals.open(what, trigger_id=body["trigger_id"], actor=body["user"]["id"],
-                                             target=target))
+        open_modal(ack, body, what, _target(value) if what in ("assign", "holding") else None)
 
     @app.action(Action.declare_crisis.value)
     def declare_crisis(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
         user = body["user"]["id"]
-        text = runtime.crisis.declare(by=user, reason=None, lang=runtime.workflow.lang_of(user))  # type: ignore[union-attr]
+        lang = runtime.workflow.lang_of(user)
+        declared = runtime.crisis.declare(by=user, reason=None, lang=lang)  # type: ignore[union-attr]
+        ack()
+        text = declared.text
+        if declared.crisis_id is not None:  # the channel and the announcement after the ack: Slack calls
+            text = runtime.crisis.open_room(declared.crisis_id, lang=lang)  # type: ignore[union-attr]
         runtime.vigie.tell_user(channel=body["channel"]["id"], user=user, text=text)

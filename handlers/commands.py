@@ -21,3 +21,5 @@ def register(app: App, runtime: Runtime) -> None:
                                    channel=command.get("channel_id", ""))
         ack(text=answer.text[:3000], blocks=answer.blocks,
             response_type="in_channel" if answer.in_channel else "ephemeral")
+        if answer.after is not None:
+            answer.after()

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 
+from bot.drafting import Outcome
 from bot.ids import Shortcut
 
 if TYPE_CHECKING:
@@ -31,8 +32,10 @@ def register(app: App, runtime: Runtime) -> None:
     def use_as_draft(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         message = body.get("message") or {}
-        outcome = runtime.modals.draft_from_reply(
-            trigger_id=body["trigger_id"], actor=body["user"]["id"], channel=body["channel"]["id"],
-            thread_ts=message.get("thread_ts"), author=message.get("user"), text=message.get("text") or "")
+        actor = body["user"]["id"]
+        step = runtime.modals.draft_from_reply(actor=actor, channel=body["channel"]["id"],
+                                               thread_ts=message.get("thread_ts"), author=message.get("user"),
+                                               text=message.get("text") or "")
+        outcome = step if isinstance(step, Outcome) else runtime.modals.show(body["trigger_id"], step, actor=actor)
         if outcome.message:
             runtime.vigie.tell_user(channel=body["channel"]["id"], user=body["user"]["id"], text=outcome.message)

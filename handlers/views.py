@@ -11,7 +11,7 @@ from slack_bolt import Ack, App
 from bot.drafting import metadata
 from bot.i18n import t
 from bot.ids import View
-from bot.modals import submitted_value
+from bot.modals import CONFIRM_ANOTHER, submitted_value
 from handlers.actions import row_id
 
 if TYPE_CHECKING:
@@ -49,21 +49,22 @@ def register(app: App, runtime: Runtime) -> None:
         if meta.get("mention") is None:  # a view we did not build: close it, nothing to do
             ack()
             return
-        # Spelling suggestions can take a few hundred milliseconds: close the modal first, then check.
-        ack()
+        # Stored before the modal closes (checks included: well under Slack's 3 seconds), so a closed modal
+        # means a saved draft; a refusal is shown in the modal itself.
+        base = metadata(view.get("private_metadata")).get("base")
         outcome = w.submit_draft(mention_id=meta["mention"], actor=actor, text=text,
                                  network=submitted_value(state, "network") or "other",
                                  language=submitted_value(state, "language") or "fr",
-                                 label=submitted_value(state, "label") or "public")
-        if not outcome.ok and outcome.message:
-            w.tell_about(meta["mention"], user=actor, text=outcome.message)
+                                 label=submitted_value(state, "label") or "public",
+                                 expected_base=base if isinstance(base, int) and not isinstance(base, bool)
+                                 and base >= 0 else None)
+        finish(ack, outcome, "text")
 
     # Modals about a mention with one required input: which input, and which use case it feeds.
     about_a_mention: dict[View, tuple[str, Callable[[int, str, str], Outcome]]] = {
         View.dismiss: ("reason", lambda m, actor, v: w.dismiss(mention_id=m, actor=actor, reason=v)),
         View.reroute: ("team", lambda m, actor, v: w.reroute(mention_id=m, actor=actor, team=v)),
         View.assign: ("user", lambda m, actor, v: w.assign(mention_id=m, actor=actor, assignee=v)),
-        View.holding: ("statement", lambda m, actor, v: w.holding_statement(mention_id=m, actor=actor, key=v)),
     }
 
     def mention_modal(block: str, use_case: Callable[[int, str, str], Outcome]) -> Any:
@@ -78,6 +79,21 @@ def register(app: App, runtime: Runtime) -> None:
 
     for callback, (block, use_case) in about_a_mention.items():
         app.view(callback.value)(mention_modal(block, use_case))
+
+    @app.view(View.holding.value)
+    def holding(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        actor, meta, state = common(body, view)
+        key = required(ack, actor, state, "statement")
+        if key is None:
+            return
+        if meta.get("mention") is None:
+            ack()
+            return
+        sent = metadata(view.get("private_metadata")).get("sent", 0)
+        confirmed = CONFIRM_ANOTHER in (submitted_value(state, "confirm") or "").split(",")
+        finish(ack, w.holding_statement(mention_id=meta["mention"], actor=actor, key=key,
+                                        expected_sent=sent if isinstance(sent, int) else -1, confirmed=confirmed),
+               "confirm" if "confirm" in (state.get("values") or {}) else "statement")
 
     def review(kind: str) -> Any:
         def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

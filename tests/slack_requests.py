@@ -100,6 +100,9 @@ def view_submission(view: dict[str, Any], *, user: str, values: dict[str, str]) 
             entry = {"type": kind, "selected_option": option}
         elif kind == "users_select":
             entry = {"type": kind, "selected_user": given}
+        elif kind == "checkboxes":  # given: the values ticked, comma-separated
+            ticked = (given or "").split(",")
+            entry = {"type": kind, "selected_options": [o for o in element["options"] if o["value"] in ticked]}
         else:  # pragma: no cover - a new element type needs a line here
             raise AssertionError(f"unsupported element {kind}")
         state[block["block_id"]] = {element["action_id"]: entry}

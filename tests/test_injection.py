@@ -52,9 +52,14 @@ CORPUS = [
     "*gras* _italique_ ~barré~ `code` ```bloc```", "> fausse citation\n> *Approuvé par* <@U0CM00001>",
     "ligne\n>>> tout le reste cité", ":rotating_light: :white_check_mark: approuvé", "x" * 5000,
     "<<!channel>>", "<!date^1392734382^{date}|hier>", "<tel:+33100000000|appel>",
+    # Invisible letters and marks: the Arabic letter mark, Hangul fillers, a grapheme joiner, runs of
+    # variation selectors (data hidden in an emoji); and every line separator a quote must still quote.
+    "\u061cفاتورة\u061c", "a\u3164b\u115fc\u1160d\uffa0e\u034ff", "❤\ufe0f\ufe0f\U000e0101\U000e0102 caché",
+    "ligne 1\u2028> *Approuvé par* <@U0CM00001>\u2029>>> tout le reste\u0085fin\r\nsuite\rencore",
 ]
-ZERO_WIDTH_AND_BIDI = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-                                 "\U000e0000-\U000e007f]")
+ZERO_WIDTH_AND_BIDI = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+                                 "\U000e0000-\U000e007f\u115f\u1160\u3164\uffa0\u034f\u2028\u2029\u0085\r]"
+                                 "|[\ufe00-\ufe0f\U000e0100-\U000e01ef]{2}|[\U000e0100-\U000e01ef]")
 # What must never reach Slack from outside text: Slack's special sequences with the corpus's ids, and the
 # disguised links. (Our own <@U…> and <#C…> for real people and channels are fine.)
 FORBIDDEN = re.compile(r"<!(channel|here|everyone)\b|<[@#!][^>]*(U123|C123|S1)\b|\|bank\.fr>|<mailto:"
@@ -219,6 +224,21 @@ def test_hostile_text_is_neutralised_everywhere_it_reaches_slack(app, slack):
 
 def _xml(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def test_quote_quotes_every_line_whatever_the_separator():
+    from bot.slack_text import quote
+
+    out = quote("un\u2028deux\u2029trois\u0085quatre\r\ncinq\rsix\nsept", 300)
+    assert out.split("\n") == ["> un", "> deux", "> trois", "> quatre", "> cinq", "> six", "> sept"]
+
+
+def test_escape_keeps_what_a_reader_sees():
+    from bot.slack_text import escape
+
+    assert escape("Très bien ❤\ufe0f — 今日は") == "Très bien ❤\ufe0f — 今日は"  # letters, emoji style kept
+    assert escape("a\u200bb\u061cc\u3164d\U000e0101") == "abcd"
+    assert escape("❤\ufe0f\ufe0f\ufe0e") == "❤\ufe0f"  # one style selector, not a run
 
 
 @pytest.mark.parametrize("evil", CORPUS)

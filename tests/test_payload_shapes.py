@@ -44,8 +44,17 @@ def sample(path: str) -> dict:
 
 
 def counts(engine) -> tuple[int, int, int]:
+    """Mentions, drafts and audit events (refused attempts are recorded too, and counted apart: `refusals`)."""
     with Session(engine) as s:
-        return tuple(s.exec(select(func.count()).select_from(model)).one() for model in (Mention, Draft, AuditEvent))
+        return (s.exec(select(func.count()).select_from(Mention)).one(),
+                s.exec(select(func.count()).select_from(Draft)).one(),
+                s.exec(select(func.count()).select_from(AuditEvent)
+                       .where(~AuditEvent.action.startswith("refused."))).one())
+
+
+def refusals(engine) -> list[tuple[str, str]]:
+    with Session(engine) as s:
+        return [(e.actor, e.action) for e in s.exec(select(AuditEvent).where(AuditEvent.action.startswith("refused.")))]
 
 
 def post_interactive(http, payload: dict):
@@ -125,6 +134,8 @@ def test_every_interactive_shape_is_handled_and_unknown_ids_change_nothing(http,
     # event, however many times and shapes it came in. Nothing else changed.
     mentions, drafts, events = before
     assert counts(runtime.engine) == (mentions + 1, drafts, events + 1)
+    # Every refused attempt is in the audit trail, under the user Slack signed for.
+    assert refusals(runtime.engine) and {actor for actor, _ in refusals(runtime.engine)} == {CM}
     # Apart from that mention's card, nothing was posted in a channel: only private answers to the clicker.
     posted = slack.calls("chat.postMessage")
     assert len(posted) == 1 and slack.calls("chat.update") == [], [(c.args.get("channel"), c.args.get("text")) for c in posted]

@@ -179,7 +179,7 @@ def test_a_spike_proposes_a_crisis_which_is_declared_and_stood_down(clocked):
     [declared] = [c for c in clocked.slack.calls("chat.postMessage") if c.args["channel"] == "C0CRISIS01"]
     assert "Crise déclarée" in declared.args["text"] and "nous regardons" in declared.args["text"]
     [invite] = clocked.slack.calls("conversations.invite")
-    assert invite.args["users"] == DM
+    assert invite.args["users"] == f"{CM1},{DM}"  # who declared it, and the decision makers
     assert "Crise déclarée" in clocked.slash("crise statut")
     # During the crisis a reply also needs a decision maker.
     assert "decision_maker" in clocked.runtime.workflow.required_for(

@@ -138,9 +138,14 @@ def test_from_relay_to_published_reply_with_every_rule_enforced(loop, runtime):
     out = io.StringIO()
     now = datetime.now(UTC)
     export_audit(runtime.engine, start=now - timedelta(hours=1), end=now + timedelta(hours=1), fmt="jsonl", out=out)
-    actions = [json.loads(line)["action"] for line in out.getvalue().splitlines()]
-    assert actions == ["mention.received", "mention.claimed", "draft.submitted", "draft.request_changes",
-                       "draft.submitted", "draft.approve", "draft.approve", "draft.published"]
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [e["action"] for e in events if not e["action"].startswith("refused.")] == [
+        "mention.received", "mention.claimed", "draft.submitted", "draft.request_changes", "draft.submitted",
+        "draft.approve", "draft.approve", "draft.published"]
+    # ...refused attempts included: who tried, what, and why it was refused.
+    assert [(e["actor"], e["action"], e["reason"]) for e in events if e["action"].startswith("refused.")] == [
+        (STRANGER, "refused.claim", "not_team_member"), (LEGAL_EXPERT, "refused.approve", "own_draft"),
+        (CM, "refused.publish", "state:in_review")]
 
 
 def test_double_command_needs_a_second_independent_approval(loop):

@@ -283,7 +283,8 @@ def _state(engine) -> dict:
             "mentions": [(m.id, m.state, m.owner, m.team) for m in s.exec(select(Mention).order_by(Mention.id))],
             "drafts": [(d.id, d.state, d.version) for d in s.exec(select(Draft).order_by(Draft.id))],
             "reviews": s.exec(select(func.count()).select_from(ReviewDecision)).one(),
-            "audit": s.exec(select(func.count()).select_from(AuditEvent)).one(),
+            "audit": s.exec(select(func.count()).select_from(AuditEvent)
+                            .where(~AuditEvent.action.startswith("refused."))).one(),
             "crises": [(c.id, c.ended_at is None) for c in s.exec(select(Crisis))],
             "oncall": s.exec(select(func.count()).select_from(OncallOverride)).one(),
             "reminders": s.exec(select(func.count()).select_from(Reminder)).one(),
@@ -380,6 +381,10 @@ def test_every_action_is_refused_on_the_server_to_every_role_the_protocol_does_n
         told = [c for c in slack.calls("chat.postEphemeral") if c.args["user"] == user]
         answered = r.content and (r.json().get("errors") or r.json().get("text"))
         assert told or answered, f"{role} was refused {action} without a word"
+        # ...and the refused attempt is in the audit trail, with who tried and why it was refused.
+        with Session(runtime.engine) as s:
+            refused = s.exec(select(AuditEvent).where(AuditEvent.action.startswith("refused."))).all()
+        assert [(e.actor, bool(e.reason)) for e in refused] == [(user, True)], f"{role}/{action}: {refused}"
 
 
 # --- the audit trail ---------------------------------------------------------------------------------------

@@ -333,3 +333,42 @@ def test_healthz_reports_a_refused_token(runtime, http, slack):
     assert http.get("/healthz").status_code == 200  # the intake still works and stores everything
     assert body["status"] == "degraded" and body["slack"]["token_refused"]["error"] == "token_revoked"
     assert body["outbox"].get("failed", 0) == 0
+
+
+def test_a_channel_backed_off_through_an_outage_resumes_as_soon_as_slack_answers_again(engine, slack, clock, worker):
+    """Twenty minutes of 5xx push a channel's backoff to its cap (300 s). Once Slack answers again in any
+    channel, the backed-off channel goes within seconds, not at the end of its backoff."""
+    slack.fail_next("chat.postMessage", status=500, times=10_000)
+    post(engine, clock, channel=FINANCE, text="stuck through the outage")
+    run_for(worker, clock, 1200)
+    worker.run_once()  # one more failed try: the row now waits out a full backoff
+    [row] = rows(engine)
+    assert (row.next_attempt_at - clock.now()).total_seconds() > 200  # near the 300 s cap by now
+    slack.reset()  # Slack is back...
+    post(engine, clock, channel="C0LEGAL001", text="a new message elsewhere")
+    worker.run_once()  # ...and answers it
+    assert [m["text"] for m in slack.messages("C0LEGAL001")] == ["a new message elsewhere"]
+    resumed_at = clock.now()
+    run_for(worker, clock, 5)
+    assert [m["text"] for m in slack.messages(FINANCE)] == ["stuck through the outage"]
+    sent = rows(engine, FINANCE)[0].sent_at
+    assert (sent - resumed_at).total_seconds() <= 2
+
+
+def test_after_an_outage_a_post_that_got_no_answer_still_waits_before_it_is_looked_for(engine, slack, clock, worker):
+    """A post that timed out may still be in Slack's hands: Slack's return brings it forward, but to twice the
+    gateway's timeout from then (not at once), and it is looked for before it is sent again."""
+    slack.hang_next("chat.postMessage", seconds=1.5, carried_out=False, times=4)
+    post(engine, clock, channel=FINANCE, text="timed out")
+    for _ in range(4):  # four timeouts in a row: a backoff of several seconds, in doubt each time
+        clock.set(rows(engine, FINANCE)[0].next_attempt_at)
+        worker.run_once()
+    [row] = rows(engine, FINANCE)
+    assert row.last_error == "in doubt: timeout" and (row.next_attempt_at - clock.now()).total_seconds() > 4
+    post(engine, clock, channel="C0LEGAL001", text="x")
+    worker.run_once()  # Slack answers in another channel
+    due = rows(engine, FINANCE)[0].next_attempt_at
+    assert (due - clock.now()).total_seconds() == 2.0  # twice the 1 s timeout, from Slack's return
+    clock.set(due + timedelta(seconds=1))
+    worker.run_once()
+    assert [m["text"] for m in slack.messages(FINANCE)] == ["timed out"]  # looked for, then posted once

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-__all__ = ["Folded", "TermMatcher", "compile_terms", "find_terms", "fold"]
+__all__ = ["MIN_REASON", "Folded", "TermMatcher", "compile_terms", "find_terms", "fold", "is_real_text",
+           "meaningful_length"]
 
 # Typographic apostrophes and look-alikes, all read as "'" (French text uses ’ a lot).
 _APOSTROPHES = "\u2019\u2018\u02bc\u02b9\u00b4\u2032\uff07"
@@ -170,3 +171,27 @@ def find_terms(text: str | Folded, terms: Iterable[str]) -> list[tuple[str, int,
     find_terms("Les RESULTATS", ["résultats"]) == [("résultats", 4, 13)].
     """
     return compile_terms(tuple(terms)).find(text)
+
+
+# --- whether a typed reason says something ----------------------------------------------------------------
+
+MIN_REASON = 3  # letters or digits: "RAS" or "spam" pass; "x", "." or a zero-width space do not
+
+
+def meaningful_length(text: str | None) -> int:
+    """How many letters and digits `text` holds. Spaces, punctuation, symbols, combining marks on their own
+    and invisible format characters (zero-width space U+200B, bidirectional marks, Hangul fillers, which
+    Unicode files as letters but which show nothing) count for nothing: `str.strip()` keeps U+200B, so a
+    "reason" made of it once passed as written."""
+    if not text:
+        return 0
+    return sum(1 for char in text if unicodedata.category(char)[0] in "LN" and char not in _FILLERS)
+
+
+# Hangul fillers and the half-width filler are category Lo but render as nothing.
+_FILLERS = frozenset("ᅟᅠㅤﾠ")
+
+
+def is_real_text(text: str | None, minimum: int = MIN_REASON) -> bool:
+    """A reason a person actually wrote: at least `minimum` letters or digits."""
+    return meaningful_length(text) >= minimum

@@ -15,10 +15,13 @@ and their approval never counts on its own.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import overload
+
+from bot.domain.text import is_real_text
 
 __all__ = [
     "COMMUNITY_MANAGER",
@@ -36,11 +39,13 @@ __all__ = [
     "approval_status",
     "awaited_approvers",
     "decide",
+    "may_escalate",
     "next_states",
     "required_approvals",
     "roles_of",
     "superseded_state",
     "team_requirement",
+    "text_hash",
 ]
 
 
@@ -60,6 +65,7 @@ class DraftState(StrEnum):
     rejected = "rejected"
     approved = "approved"
     superseded = "superseded"  # replaced by a newer version
+    publishing = "publishing"  # being sent through the publishing webhook: no new version meanwhile
     published = "published"
 
 
@@ -83,6 +89,12 @@ DECISION_MAKER: Requirement = "decision_maker"
 PUBLIC_LABEL = "public"
 
 _TERMINAL = frozenset({MentionState.published, MentionState.dismissed, MentionState.grouped})
+
+
+def text_hash(text: str) -> str:
+    """What an approval is bound to: the SHA-256 of the exact text (hex). The publisher recomputes it from the
+    text it is about to send and sends nothing whose hash differs."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def team_requirement(team: str) -> Requirement:
@@ -266,6 +278,7 @@ class DraftView:
     approvals: tuple[str, ...] = ()  # who approved the current version
     blocking_findings: int = 0  # checks failing and not overridden
     overridable: bool = True  # every failing check may be overridden (with a reason)
+    holding: bool = False  # a pre-approved holding statement (published while the reply is being written)
 
 
 ALLOWED = Decision(True)
@@ -291,7 +304,8 @@ def _refuse(reason: str) -> Decision:
 
 
 def _has_text(reason: str | None) -> bool:
-    return bool(reason and reason.strip())
+    # Letters and digits only: a zero-width space or a dot is not a reason (bot.domain.text).
+    return is_real_text(reason)
 
 
 def decide(
@@ -324,8 +338,15 @@ def decide(
             return _refuse(f"state:{mention.state}")
         return ALLOWED
 
-    if mention.state not in _STATES_FOR[action]:
+    # A holding statement goes out whatever stage the reply is at, as long as the mention is not closed.
+    states = _STATES_FOR[Action.holding_statement] if (action is Action.publish and draft is not None
+                                                        and draft.holding) else _STATES_FOR[action]
+    if mention.state not in states:
         return _refuse(f"state:{mention.state}")
+
+    # The reply being sent right now cannot be replaced (the webhook may already have it).
+    if action is Action.submit_draft and draft is not None and draft.state is DraftState.publishing:
+        return _refuse(f"draft_state:{draft.state}")
 
     if action is Action.dismiss and not _has_text(reason):
         return _refuse("reason_required")
@@ -377,6 +398,11 @@ def _who(
     if not roles_of(actor, team=mention.team, people=people) & frozenset(required):
         return "not_an_approver"
     return None
+
+
+def may_escalate(user: str, *, team: str, people: People) -> bool:
+    """Escalating a mention by hand: its team (lead and experts) and the community managers."""
+    return user in people.community_managers or people.in_team(user, team)
 
 
 # --- What an allowed action does to the states ------------------------------------------------------------------

@@ -176,11 +176,11 @@ def test_when(action: Action, state: MentionState, expected: str) -> None:
 
 # ok: allowed; "-": refused with draft_state:<column>.
 DRAFT_WHEN = """
-                    pending   changes_requested   rejected   approved   superseded   published
-approve             ok        -                   -          -          -            -
-request_changes     ok        -                   -          -          -            -
-reject              ok        -                   -          -          -            -
-publish             -         -                   -          ok         -            -
+                    pending   changes_requested   rejected   approved   superseded   publishing   published
+approve             ok        -                   -          -          -            -            -
+request_changes     ok        -                   -          -          -            -            -
+reject              ok        -                   -          -          -            -            -
+publish             -         -                   -          ok         -            -            -
 """
 _draft_states, _draft_rows = parse(DRAFT_WHEN)
 
@@ -246,6 +246,25 @@ CLAIMED = mention(MentionState.claimed)
         pytest.param(Action.publish, CM, READY, None, None, "no_draft", id="publish-no-draft"),
         # A holding statement needs no draft and leaves everything as it is.
         pytest.param(Action.holding_statement, CM, IN_REVIEW, draft(), None, "ok", id="holding-in-review"),
+        # ...and a chosen one is published whatever stage the reply is at (not only once the reply is ready).
+        pytest.param(Action.publish, CM, CLAIMED, draft(DraftState.approved, holding=True), None, "ok",
+                     id="publish-holding-while-claimed"),
+        pytest.param(Action.publish, CM, mention(MentionState.dismissed), draft(DraftState.approved, holding=True),
+                     None, "state:dismissed", id="publish-holding-on-closed"),
+        # The reply being sent through the webhook cannot be replaced by a new version meanwhile.
+        pytest.param(Action.submit_draft, EXPERT, READY, draft(DraftState.publishing), None,
+                     "draft_state:publishing", id="edit-while-publishing"),
+        # A reason is letters or digits: invisible and format characters, punctuation alone, or one letter
+        # are not a reason (str.strip() keeps U+200B; it once approved a draft with a confidential term).
+        pytest.param(Action.approve, CM, IN_REVIEW, draft(blocking_findings=1), "\u200b", "checks_failed",
+                     id="override-zero-width-space"),
+        pytest.param(Action.approve, CM, IN_REVIEW, draft(blocking_findings=1), "\u200e\u2060\ufeff\u3164 ..",
+                     "checks_failed", id="override-invisible-and-dots"),
+        pytest.param(Action.dismiss, LEAD, CLAIMED, None, "\u0301\u0301\u0301", "reason_required",
+                     id="dismiss-combining-marks-alone"),
+        pytest.param(Action.reject, CM, IN_REVIEW, draft(), "x", "reason_required", id="reject-one-letter"),
+        pytest.param(Action.dismiss, LEAD, CLAIMED, None, "Spam", "ok", id="dismiss-short-word"),
+        pytest.param(Action.reject, CM, IN_REVIEW, draft(), "不合适", "ok", id="reject-cjk-reason"),
     ],
 )
 def test_action_needs(

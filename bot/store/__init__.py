@@ -1,0 +1,1 @@
+"""Storage: how rows are locked, compared and set. Imports the models and the domain only."""
