@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App
 
 from bot.ids import Action
+from bot.reads import refusal_text
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -58,8 +59,13 @@ def register(app: App, runtime: Runtime) -> None:
     def story_members(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         target = _target(action.get("value"))
-        if target is not None:
-            runtime.vigie.list_story_members(target, asked_by=body["user"]["id"])
+        if target is None:
+            return
+        user = body["user"]["id"]
+        refused = runtime.vigie.list_story_members(target, asked_by=user)
+        if refused:
+            text = refusal_text(refused, protocol=runtime.protocol, lang=runtime.workflow.lang_of(user))
+            runtime.vigie.tell_user(channel=body["channel"]["id"], user=user, text=text)
 
     def modal_opener(what: str) -> Any:
         # Bolt injects listener arguments by name, so the modal's kind is bound by this closure.
