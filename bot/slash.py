@@ -143,7 +143,7 @@ class SlashCommands:
         for draft, mention in pending:
             if draft.author == user or draft.id in approved_by_me:
                 continue
-            required = self.w.required_for(mention)
+            required = self._reviewing(mention)
             roles = wf.roles_of(user, team=mention.team, people=self.w.people)
             # A reviewer the draft needs may see its mention (access.Sight.mention); checked anyway, as for any read.
             if set(roles) & set(required) and sight.mention(mention.team, required):
@@ -159,7 +159,7 @@ class SlashCommands:
             m = s.get(Mention, parsed.args["mention_id"])
             drafts = s.exec(select(Draft).where(Draft.mention_id == parsed.args["mention_id"])).all() if m else []
         # A mention the asker may not see is answered exactly like one that does not exist: no hint it is there.
-        if m is None or not self.sight(user).mention(m.team, self.w.required_for(m)):
+        if m is None or not self.sight(user).mention(m.team, self._reviewing(m)):
             return Answer(t("refusal.unknown_mention", lang))
         why = " · ".join(blocks.render_reason(r, lang) for r in m.reasons if not r["code"].startswith("lang."))
         text = "\n".join([
@@ -169,6 +169,10 @@ class SlashCommands:
             t("cmd.show.drafts", lang, count=len(drafts)),
         ])
         return Answer(text)
+
+    def _reviewing(self, m: Mention) -> tuple[str, ...]:
+        """The approvals the mention's draft in review needs (access.Sight.mention); none when not in review."""
+        return self.w.required_for(m) if m.state == wf.MentionState.in_review.value else ()
 
     def _protocol(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
         wanted = parsed.args.get("category")

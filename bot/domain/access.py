@@ -5,8 +5,9 @@ module, for the user Slack signed for, from the protocol's people (`bot.drafting
 
 * community managers and decision makers see every team's mentions (they answer for the whole company);
 * a team's lead and experts see that team's mentions;
-* a reviewer the protocol asks for a mention sees that mention (a rule may ask legal to approve a finance
-  reply, and nobody approves a text about a post they may not read): `required` is the mention's approvals;
+* a reviewer whose approval a draft in review needs sees that draft's mention, while it is in review (a rule
+  or a crisis may ask legal to approve a finance reply, and nobody approves a reply to a post they may not
+  read): `reviewing` is what that draft needs, empty when the mention has no draft in review;
 * anybody else sees none, and is told they have no role (`Sight.has_role`).
 
 Owning a mention grants nothing by itself: only a lead or a community manager can assign, and the owner must
@@ -41,9 +42,10 @@ class Sight:
         """May they see every mention of `team`?"""
         return self.all_teams or team in self.teams
 
-    def mention(self, team: str, required: Iterable[Requirement] = ()) -> bool:
-        """May they see one mention of `team` whose replies need the approvals `required`?"""
-        return self.team(team) or bool(self.roles & frozenset(required))
+    def mention(self, team: str, reviewing: Iterable[Requirement] = ()) -> bool:
+        """May they see one mention of `team`? `reviewing`: the approvals its draft in review needs (empty when
+        it has none in review)."""
+        return self.team(team) or bool(self.roles & frozenset(reviewing))
 
     def home_team(self, order: Iterable[str]) -> str | None:
         """The team whose digest they get: None for the company-wide one (all teams), else their first team in
@@ -61,6 +63,6 @@ def sight_of(user: str, *, people: People) -> Sight:
     return Sight(user=user, all_teams=every, teams=teams, roles=roles)
 
 
-def may_see(user: str, *, team: str, people: People, required: Iterable[Requirement] = ()) -> bool:
-    """May `user` see a mention of `team` (whose replies need `required`)? `sight_of(...).mention(...)` in one call."""
-    return sight_of(user, people=people).mention(team, required)
+def may_see(user: str, *, team: str, people: People, reviewing: Iterable[Requirement] = ()) -> bool:
+    """May `user` see a mention of `team` (whose draft in review needs `reviewing`)? `Sight.mention` in one call."""
+    return sight_of(user, people=people).mention(team, reviewing)

@@ -65,7 +65,7 @@ def test_who_sees_which_teams_mentions(who, team, sees):
     user = WHO[who]
     assert sight_of(user, people=PEOPLE).team(team) is sees
     # The low-severity approvals of most teams (a community manager) grant nobody else anything.
-    assert may_see(user, team=team, people=PEOPLE, required=("community_manager",)) is sees
+    assert may_see(user, team=team, people=PEOPLE, reviewing=("community_manager",)) is sees
 
 
 @pytest.mark.parametrize("who", sorted(WHO))
@@ -73,17 +73,18 @@ def test_only_people_the_protocol_names_have_a_role(who):
     assert sight_of(WHO[who], people=PEOPLE).has_role is (who not in ("stranger", "double_only"))
 
 
-def test_a_reviewer_the_protocol_asks_for_sees_that_mention_and_only_it():
-    # e.g. `crisis.approvers: ["team:legal"]`, or a rule asking legal to approve finance replies.
+def test_a_reviewer_a_draft_in_review_needs_sees_that_mention_and_only_it():
+    # e.g. `crisis.approvers: ["team:legal"]`, or a rule asking legal to approve finance replies. The caller
+    # passes what the mention's draft in review needs (nothing when no draft is in review).
     asked = ("community_manager", "team:legal")
     for user in (LEGAL_LEAD, LEGAL_EXPERT, NEWBIE):
         sight = sight_of(user, people=PEOPLE)
         assert sight.mention("finance", asked) and not sight.mention("finance", ("community_manager",))
         assert not sight.team("finance")  # the team's list stays closed
     for user in (FIN_EXPERT, STRANGER, DOUBLE_ONLY):
-        assert not may_see(user, team="hr", people=PEOPLE, required=asked)
+        assert not may_see(user, team="hr", people=PEOPLE, reviewing=asked)
     # A requirement nobody holds, or a made-up one, grants nothing.
-    assert not may_see(STRANGER, team="legal", people=PEOPLE, required=("team:nowhere", "", "stranger"))
+    assert not may_see(STRANGER, team="legal", people=PEOPLE, reviewing=("team:nowhere", "", "stranger"))
 
 
 def test_digest_scope_is_the_company_for_all_teams_else_the_first_team_in_protocol_order():
