@@ -175,7 +175,7 @@ def load_home(*, engine: Any, protocol: Any, workflow: Any, escalation: Any, use
     if user in people.community_managers:
         my_teams = list(protocol.teams)
     else:
-        my_teams = [key for key in protocol.teams if sight.team(key) and people.in_team(user, key)]
+        my_teams = [key for key in protocol.teams if people.in_team(user, key)]
 
     with Session(engine) as s:
         crisis_row = s.exec(select(Crisis).where(col(Crisis.ended_at).is_(None))

@@ -287,13 +287,13 @@ def test_list_shows_exactly_the_open_mentions_of_the_teams_one_sees(world):
 def test_show_answers_a_hidden_mention_exactly_like_an_unknown_one(world):
     for kind in PEOPLE:
         unknown = world.command("voir 2147483647", kind)
-        for key in SPECS:
+        for key, spec in SPECS.items():
             text = world.command(f"voir {world.ids[key]}", kind)
             world.assert_hides(text, kind, f"/vigie voir ({key})")
             if kind == "no_role":
                 assert text.startswith(_no_role(kind)), text
-            elif SPECS[key].team in SEES[kind]:
-                traces = {"id", "author", "url"} | (set() if SPECS[key].copy_of else {"word"})
+            elif spec.team in SEES[kind]:
+                traces = {"id", "author", "url"} | (set() if spec.copy_of else {"word"})
                 assert world.found(text).get(key, set()) >= traces, (kind, key, text)
                 assert "state." not in text  # every state has its words (a copy is "grouped")
             else:
