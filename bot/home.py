@@ -21,10 +21,12 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.blocks import SEVERITY_EMOJI, slack_date
+from bot.domain import access
 from bot.domain import workflow as wf
 from bot.drafting import people_of
 from bot.i18n import normalise, t
 from bot.models import Crisis, Draft, Mention, ReviewDecision
+from bot.reads import no_role_text, team_filter
 from bot.slack_text import escape, quote
 
 __all__ = [
@@ -109,6 +111,8 @@ class HomeData:
     owned_total: int = 0
     awaiting_total: int = 0
     queue_total: int = 0
+    # False for a workspace member the protocol names nowhere: their tab says so, and whom to ask, and nothing else.
+    has_role: bool = True
 
     def __post_init__(self) -> None:
         # A total is never smaller than the list it counts (callers building HomeData by hand may omit it).
@@ -161,7 +165,13 @@ def load_home(*, engine: Any, protocol: Any, workflow: Any, escalation: Any, use
     """Everything the Home tab of `user` shows, read at `now` (aware)."""
     lang = normalise(lang)
     people: wf.People = getattr(workflow, "people", None) or people_of(protocol)
-    my_roles = wf.roles_of(user, team="", people=people)
+    sight = access.sight_of(user, people=people)
+    if not sight.has_role:  # no query at all: there is nothing they may see
+        return HomeData(user=user, lang=lang, owned=[], awaiting_my_approval=[], team_queue=[], on_call=OnCall(),
+                        crisis=None, now=now, has_role=False)
+    my_roles = sight.roles
+    # The queue is work to pick up: every team for community managers, else the teams one belongs to (decision
+    # makers see every team's mentions but claim none, so they have no queue).
     if user in people.community_managers:
         my_teams = list(protocol.teams)
     else:
@@ -173,7 +183,7 @@ def load_home(*, engine: Any, protocol: Any, workflow: Any, escalation: Any, use
         crisis = CrisisInfo(declared_at=crisis_row.declared_at, channel=crisis_row.channel) if crisis_row else None
 
         # 1. Mine: open mentions I own, the oldest (most urgent) first.
-        mine = (col(Mention.state).in_(OPEN_STATES), Mention.owner == user)
+        mine = (col(Mention.state).in_(OPEN_STATES), Mention.owner == user, *team_filter(sight))
         owned_rows = s.exec(select(Mention).where(*mine).order_by(col(Mention.received_at), col(Mention.id))
                             .limit(LOAD_LIMIT)).all()
         owned_total = len(owned_rows) if len(owned_rows) < LOAD_LIMIT else _count(s, *mine)
@@ -208,7 +218,9 @@ def load_home(*, engine: Any, protocol: Any, workflow: Any, escalation: Any, use
     awaiting: list[ApprovalItem] = []
     awaiting_total = 0
     for draft, mention in candidates:
-        if not my_roles & frozenset(workflow.required_for(mention)):
+        required = frozenset(workflow.required_for(mention))
+        # Their approval is needed, which lets them see the mention (access.Sight.mention); checked all the same.
+        if not my_roles & required or not sight.mention(mention.team, required):
             continue
         awaiting_total += 1
         if len(awaiting) < LOAD_LIMIT:
@@ -349,6 +361,11 @@ def home_view(data: HomeData, *, protocol: Any) -> dict[str, Any]:
         blocks.append({"type": "divider"})
     blocks.append({"type": "header",
                    "text": {"type": "plain_text", "text": _cut(t("home.header", lang), HEADER_CHARS), "emoji": True}})
+    if not data.has_role:
+        blocks.append(_section(no_role_text(protocol, lang)))
+        if data.now is not None:
+            blocks.append(_context(t("home.updated", lang, at=slack_date(data.now))))
+        return {"type": "home", "blocks": blocks}
 
     nothing = not (data.owned or data.awaiting_my_approval or data.team_queue)
     if nothing:

@@ -644,21 +644,32 @@ class Vigie:
 
     # --- stories ------------------------------------------------------------------------------
 
-    def list_story_members(self, story_id: int, *, asked_by: str) -> None:
+    def list_story_members(self, story_id: int, *, asked_by: str) -> str | None:
         """Someone asked to see a story's mentions: list them in the card's thread (rendered when sent, so
-        the list is as long as the story is then). Anyone who sees the card may ask: it shows only what
-        the card's channel already holds."""
+        the list is as long as the story is then). Only someone who may see the story's team asks
+        (`bot.domain.access`, from the protocol, for the user Slack signed for): None when listed or when
+        there is nothing to list, else why not: "no_role" (named nowhere in the protocol) or "not_team_member"."""
+        from bot.domain.access import sight_of
+        from bot.drafting import people_of  # here: bot.drafting imports this module
+
+        sight = sight_of(asked_by, people=people_of(self.protocol))
+        if not sight.has_role:
+            return "no_role"
         with session_scope(self.engine) as s:
             story = s.get(Story, story_id)
             leader = s.get(Mention, story_id) if story is not None else None
             if story is None or leader is None or leader.relay_outbox_id is None:
-                return
+                return None
+            # The copies carry the story's team and the card its leader's (a reroute moves only the leader).
+            if not (sight.team(story.team) and sight.team(leader.team)):
+                return "not_team_member"
             channel = self.protocol.team(story.team).channel
             enqueue(s, kind="story_members", method=MEMBERS_METHOD, now=self.clock.now(), mention_id=story_id,
                     args={"channel": channel, "story_id": story_id, "asked_by": asked_by,
                           "thread_ts_from_outbox": leader.relay_outbox_id})
         log.info("story_members_asked", story=story_id, by=asked_by)
         self.on_commit()
+        return None
 
     def deliver_story_members(self, args: dict[str, Any]) -> dict[str, Any]:
         """The outbox's deliverer for MEMBERS_METHOD: the largest-reach mentions in a thread message, and

@@ -22,15 +22,20 @@ from bot.crisis import CrisisDesk
 from bot.db import session_scope
 from bot.digest import duration_words, mention_ref
 from bot.digest_desk import DigestDesk
+from bot.domain import access
 from bot.domain import oncall as oncall_rules
 from bot.domain import workflow as wf
 from bot.drafting import Target, Workflow
 from bot.escalation import OPEN_STATES, Escalation
 from bot.i18n import t
 from bot.models import AuditEvent, Crisis, Draft, Mention, OncallOverride, ReviewDecision
+from bot.reads import no_role_text, team_filter
 from bot.slack_text import escape
 
 MAX_LISTED = 20
+# Subcommands that show mentions: each shows only what `bot.domain.access` lets the asker see, and a person with
+# no role in the protocol gets one sentence saying so (and whom to ask) instead.
+READS = frozenset({"status", "list", "mine", "show", "digest"})
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,14 @@ class SlashCommands:
         parsed = parse(text)
         if isinstance(parsed, ParseError):
             return Answer(t(parsed.key, lang, **parsed.params) + "\n" + t("cmd.see_help", lang))
+        if parsed.command in READS and not self.sight(user).has_role:
+            return Answer(no_role_text(self.protocol, lang))
         handler = getattr(self, f"_{parsed.command}")
         return handler(parsed, user=user, channel=channel, lang=lang)
+
+    def sight(self, user: str) -> access.Sight:
+        """What `user` may read, from the protocol as loaded (never from anything in the request)."""
+        return access.sight_of(user, people=self.w.people)
 
     # --- reading --------------------------------------------------------------------------------
 
@@ -83,19 +94,22 @@ class SlashCommands:
                 f"{escape(team)} · "
                 f"{t(f'state.{m.state}', lang)}{owner}{due} — {blocks.excerpt(m.text, 80)}")
 
-    def _open_mentions(self, s: Session, **where: Any) -> list[Mention]:
-        query = select(Mention).where(col(Mention.state).in_(OPEN_STATES))
+    def _open_mentions(self, s: Session, sight: access.Sight, **where: Any) -> list[Mention]:
+        """Open mentions of the teams `sight` sees (and matching `where`), the oldest first."""
+        query = select(Mention).where(col(Mention.state).in_(OPEN_STATES), *team_filter(sight))
         for field, value in where.items():
             query = query.where(getattr(Mention, field) == value)
-        return list(s.exec(query.order_by(col(Mention.received_at))).all())
+        return list(s.exec(query.order_by(col(Mention.received_at), col(Mention.id))).all())
 
     def _status(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
         now = self.vigie.clock.now()
+        sight = self.sight(user)
         with Session(self.vigie.engine) as s:
-            rows = s.exec(select(Mention.team, func.count()).where(col(Mention.state).in_(OPEN_STATES))
+            rows = s.exec(select(Mention.team, func.count()).where(col(Mention.state).in_(OPEN_STATES),
+                                                                   *team_filter(sight))
                           .group_by(col(Mention.team))).all()
             crisis = s.exec(select(Crisis).where(col(Crisis.ended_at).is_(None))).first()
-            mentions = self._open_mentions(s)
+            mentions = self._open_mentions(s, sight)
         if not rows:
             return Answer(t("cmd.status.none", lang))
         lines = [t("cmd.status.team", lang, team=self.protocol.team(team).name.get(lang), count=n) for team, n in rows]
@@ -113,7 +127,7 @@ class SlashCommands:
     def _list(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
         now = self.vigie.clock.now()
         with Session(self.vigie.engine) as s:
-            mentions = self._open_mentions(s)
+            mentions = self._open_mentions(s, self.sight(user))
         if not mentions:
             return Answer(t("cmd.status.none", lang))
         lines = [self._line(m, now, lang) for m in mentions[:MAX_LISTED]]
@@ -123,8 +137,9 @@ class SlashCommands:
 
     def _mine(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
         now = self.vigie.clock.now()
+        sight = self.sight(user)
         with Session(self.vigie.engine) as s:
-            owned = self._open_mentions(s, owner=user)
+            owned = self._open_mentions(s, sight, owner=user)
             pending = s.exec(select(Draft, Mention).join(Mention, col(Mention.id) == col(Draft.mention_id))
                              .where(Draft.state == "pending")).all()
             approved_by_me = {d.draft_id for d in s.exec(select(ReviewDecision).where(ReviewDecision.user == user))}
@@ -132,8 +147,10 @@ class SlashCommands:
         for draft, mention in pending:
             if draft.author == user or draft.id in approved_by_me:
                 continue
+            required = self._reviewing(mention)
             roles = wf.roles_of(user, team=mention.team, people=self.w.people)
-            if set(roles) & set(self.w.required_for(mention)):
+            # A reviewer the draft needs may see its mention (access.Sight.mention); checked anyway, as for any read.
+            if set(roles) & set(required) and sight.mention(mention.team, required):
                 waiting.append(f"• {mention_ref(mention.id, mention.channel, mention.relay_ts, lang)} · "
                                f"v{draft.version} · <@{draft.author}>")
         text = t("cmd.mine.owned", lang, count=len(owned)) + "\n" + "\n".join(self._line(m, now, lang) for m in owned)
@@ -145,7 +162,8 @@ class SlashCommands:
         with Session(self.vigie.engine) as s:
             m = s.get(Mention, parsed.args["mention_id"])
             drafts = s.exec(select(Draft).where(Draft.mention_id == parsed.args["mention_id"])).all() if m else []
-        if m is None:
+        # A mention the asker may not see is answered exactly like one that does not exist: no hint it is there.
+        if m is None or not self.sight(user).mention(m.team, self._reviewing(m)):
             return Answer(t("refusal.unknown_mention", lang))
         why = " · ".join(blocks.render_reason(r, lang) for r in m.reasons if not r["code"].startswith("lang."))
         text = "\n".join([
@@ -155,6 +173,10 @@ class SlashCommands:
             t("cmd.show.drafts", lang, count=len(drafts)),
         ])
         return Answer(text)
+
+    def _reviewing(self, m: Mention) -> tuple[str, ...]:
+        """The approvals the mention's draft in review needs (access.Sight.mention); none when not in review."""
+        return self.w.required_for(m) if m.state == wf.MentionState.in_review.value else ()
 
     def _protocol(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
         wanted = parsed.args.get("category")
@@ -259,11 +281,12 @@ class SlashCommands:
         return Answer(self.crisis.end(by=user, summary=parsed.args.get("summary"), lang=lang))
 
     def _digest(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
-        """A preview of yesterday's digest (or the past week's summary), for the asker only: their team's, or
-        the company's for a CM."""
-        teams = [k for k, team in self.protocol.teams.items()
-                 if user == team.lead or user in team.experts]
-        team = None if user in self.protocol.community_managers or not teams else teams[0]
+        """A preview of yesterday's digest (or the past week's summary), for the asker only: the company's for a
+        community manager or a decision maker, else their (first) team's (`run` answered those with no role)."""
+        sight = self.sight(user)
+        team = sight.home_team(self.protocol.teams)
+        if team is None and not sight.all_teams:  # never the company's digest by default
+            return Answer(no_role_text(self.protocol, lang))
         yesterday = self.vigie.clock.now().astimezone(self.protocol.tz).date() - timedelta(days=1)
         text, digest_blocks = self.digests.build(team=team, day=yesterday, lang=lang,
                                                  weekly=parsed.args.get("period") == "week")

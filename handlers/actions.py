@@ -8,6 +8,7 @@ from slack_bolt import Ack, App
 
 from bot.drafting import Outcome
 from bot.ids import Action
+from bot.reads import refusal_text
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -61,9 +62,12 @@ def register(app: App, runtime: Runtime) -> None:
     @app.action(Action.story_members.value)
     def story_members(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         target = _target(action.get("value"))
-        if target is not None:
-            runtime.vigie.list_story_members(target, asked_by=body["user"]["id"])
+        refused = runtime.vigie.list_story_members(target, asked_by=body["user"]["id"]) if target else None
         ack()
+        if refused:
+            user = body["user"]["id"]
+            text = refusal_text(refused, protocol=runtime.protocol, lang=runtime.workflow.lang_of(user))
+            runtime.vigie.tell_user(channel=body["channel"]["id"], user=user, text=text)
 
     def open_modal(ack: Ack, body: dict[str, Any], what: str, target: int | None) -> None:
         if target is None:

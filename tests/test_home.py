@@ -215,11 +215,11 @@ def test_the_queue_holds_the_open_unclaimed_mentions_of_my_teams(runtime):
 # --- nobody / on call --------------------------------------------------------------------------------------------
 
 
-def test_a_stranger_sees_an_empty_home_with_who_is_on_call(runtime):
+def test_someone_with_a_role_and_nothing_waiting_sees_an_empty_home_with_who_is_on_call(runtime):
     add_mention(runtime.engine, team="legal")
     add_draft(runtime.engine, add_mention(runtime.engine, state="in_review", owner=LEGAL_EXPERT),
               author=LEGAL_EXPERT)
-    data = load(runtime, STRANGER, lang="en")
+    data = load(runtime, FIN_EXPERT, lang="en")
     assert (data.owned, data.awaiting_my_approval, data.team_queue, data.crisis) == ([], [], [], None)
     assert data.on_call.community_managers and data.on_call.decision_makers == (DM,)
     view = home_view(data, protocol=runtime.protocol)
@@ -229,6 +229,24 @@ def test_a_stranger_sees_an_empty_home_with_who_is_on_call(runtime):
     assert "more" not in text
     assert "On call now" in text and f"<@{DM}>" in text
     assert f"<@{data.on_call.community_managers[0]}>" in text
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_stranger_is_told_they_have_no_role_and_whom_to_ask_and_sees_nothing_else(runtime, lang):
+    mid = add_mention(runtime.engine, team="legal", owner=STRANGER, state="claimed")  # owning grants nothing
+    add_draft(runtime.engine, mid, author=LEGAL_EXPERT)
+    declare_crisis(runtime.engine)
+    data = load(runtime, STRANGER, lang=lang)
+    assert not data.has_role
+    assert (data.owned, data.awaiting_my_approval, data.team_queue, data.crisis) == ([], [], [], None)
+    view = home_view(data, protocol=runtime.protocol)
+    assert_valid(view)
+    text = texts_of(view)
+    said = {"fr": "Vous n'avez aucun rôle dans le protocole de réponse",
+            "en": "You have no role in the response protocol"}[lang]
+    assert said in text and f"<@{CM}>" in text and f"<@{CM2}>" in text
+    assert f"n° {mid}" not in text and f"No. {mid}" not in text and "procès" not in text
+    assert "C0LEGAL001" not in text and "C0CRISIS01" not in text and "Juridique" not in text
 
 
 # --- languages --------------------------------------------------------------------------------------------------
