@@ -28,9 +28,10 @@ _TIMEOUT_RESPONSE = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain;
 class DeadlineProtocol(H11Protocol):
     """uvicorn's h11 protocol with a deadline on reading each request: the head (request line and headers) within
     `head_timeout` seconds of its first byte, or of the connection for its first request; then the body within
-    `body_timeout` seconds. A request that misses its deadline is answered 408 and its connection closed; the
-    application, if it was reading the body, sees the client disconnect (bot.edge.read_capped turns that into
-    BodyIncomplete). An idle kept-alive connection is left to uvicorn's keep-alive timeout.
+    `body_timeout` seconds. A request that misses its deadline is answered 408 and its connection closed (a
+    connection that sent nothing is just closed); the application, if it was reading the body, sees the client
+    disconnect (bot.edge.read_capped turns that into BodyIncomplete). An idle kept-alive connection is left to
+    uvicorn's keep-alive timeout.
 
     The deadline follows h11's view of the client's side: IDLE (waiting for a head), SEND_BODY, then DONE."""
 
@@ -91,9 +92,11 @@ class DeadlineProtocol(H11Protocol):
             # anything it sends afterwards is dropped instead of colliding with the 408 below.
             cycle.disconnected = True
             cycle.message_event.set()
-        if cycle is None or not cycle.response_started:
+        if cycle is not None and not cycle.response_started:
             self.transport.write(_TIMEOUT_RESPONSE)
-        self.transport.close()
+        elif phase == "head" and self.conn.trailing_data[0]:  # part of a head came: say why it ends
+            self.transport.write(_TIMEOUT_RESPONSE)
+        self.transport.close()  # a connection that never sent a byte is closed without a word
 
 
 def deadline_protocol(settings: Settings) -> type[DeadlineProtocol]:
