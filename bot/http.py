@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from slack_bolt.context.context import BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.request.internals import build_context
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
@@ -49,6 +49,14 @@ _MANY = TypeAdapter(list[MentionIn])
 # The database is down, restarting, unreachable, or every pooled connection is busy: the caller should retry
 # later (503 + Retry-After), and nothing was stored since the batch is one transaction.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+READ_ONLY = "25006"  # PostgreSQL's read_only_sql_transaction (psycopg raises it as an InternalError)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """The database cannot store now; a database that is up but read-only counts too (SQLite says so with an
+    OperationalError, PostgreSQL with an InternalError), as it is not a bug of the request nor of Vigie."""
+    return isinstance(exc, DATABASE_UNAVAILABLE) or (
+        isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == READ_ONLY)
 
 
 def _problem(status: int, code: str, message: str, *, bearer: bool = False, **extra: Any) -> JSONResponse:
@@ -141,7 +149,9 @@ def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
                             fields=fields)
         try:
             results = await run_in_threadpool(runtime.vigie.ingest, mentions, actor=actor)
-        except DATABASE_UNAVAILABLE as exc:
+        except (*DATABASE_UNAVAILABLE, DBAPIError) as exc:
+            if not unavailable(exc):
+                raise
             log.warning("intake_database_unavailable", error=type(exc).__name__)
             return _problem(503, "database_unavailable", t("intake.error.database_unavailable", lang),
                             retry_after=5)
