@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     http_keep_alive_seconds: float = Field(default=5.0, ge=0.1, le=300.0, alias="VIGIE_HTTP_KEEP_ALIVE")
     # Connections served at once, open or in flight; beyond it requests get 503 at once instead of queueing.
     http_max_connections: int = Field(default=200, ge=1, le=100_000, alias="VIGIE_HTTP_MAX_CONNECTIONS")
-    # Largest request head (request line and headers) accepted; h11's own default, said out loud.
+    # Largest request head (request line and headers) accepted, whole or arriving (h11's default, said out loud).
     http_max_header_bytes: int = Field(default=16_384, ge=1024, le=1_048_576, alias="VIGIE_HTTP_MAX_HEADER_BYTES")
 
     @field_validator("slack_bot_token")

@@ -99,6 +99,25 @@ class DeadlineProtocol(H11Protocol):
         self.transport.close()  # a connection that never sent a byte is closed without a word
 
 
+class HeadLimit:
+    """Refuses (431) a request whose head is larger than `limit` bytes. h11's max_incomplete_event_size bounds a
+    head that is still arriving, but one that arrives whole in a single read (up to 64 KiB) passes it."""
+
+    def __init__(self, app: Any, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") + sum(
+                len(name) + len(value) + 4 for name, value in scope["headers"])
+            if size > self.limit:
+                await send({"type": "http.response.start", "status": 431,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]})
+                await send({"type": "http.response.body", "body": b"request head too large"})
+                return
+        await self.app(scope, receive, send)
+
+
 def deadline_protocol(settings: Settings) -> type[DeadlineProtocol]:
     """A DeadlineProtocol class with the configured timeouts (uvicorn builds one instance per connection)."""
     attrs: dict[str, Any] = {"head_timeout": settings.http_header_timeout_seconds,
@@ -110,7 +129,7 @@ def make_server(app: Any, *, host: str, port: int, settings: Settings) -> uvicor
     """The one place the HTTP server is configured: `vigie serve`, `vigie run --port` and the live-server tests
     all run this configuration."""
     return uvicorn.Server(uvicorn.Config(
-        app, host=host, port=port, log_level="warning", lifespan="off",
+        HeadLimit(app, settings.http_max_header_bytes), host=host, port=port, log_level="warning", lifespan="off",
         http=deadline_protocol(settings),  # h11, whatever else is installed: the deadlines are built on it
         ws="none",  # no WebSocket endpoint: an Upgrade request is answered as plain HTTP
         timeout_keep_alive=settings.http_keep_alive_seconds,  # type: ignore[arg-type]  # a float works (call_later)
