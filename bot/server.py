@@ -92,11 +92,11 @@ class DeadlineProtocol(H11Protocol):
             # anything it sends afterwards is dropped instead of colliding with the 408 below.
             cycle.disconnected = True
             cycle.message_event.set()
-        if cycle is not None and not cycle.response_started:
+        body_unanswered = cycle is not None and not cycle.response_started
+        head_begun = phase == "head" and bool(self.conn.trailing_data[0])
+        if body_unanswered or head_begun:  # say why it ends; a connection that never sent a byte is just closed
             self.transport.write(_TIMEOUT_RESPONSE)
-        elif phase == "head" and self.conn.trailing_data[0]:  # part of a head came: say why it ends
-            self.transport.write(_TIMEOUT_RESPONSE)
-        self.transport.close()  # a connection that never sent a byte is closed without a word
+        self.transport.close()
 
 
 class HeadLimit:

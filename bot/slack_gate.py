@@ -7,7 +7,9 @@ Bolt parses it (`slack_bolt.request.internals.parse_body`), with the JSON limits
 validated for its kind of request. Each refusal is a 4xx with one sentence and a stable code, logged as one line:
 a request from outside never becomes an exception in a listener or a traceback in the log.
 
-Bolt still checks the signature again when it dispatches (defence in depth; it costs one HMAC).
+Bolt still checks the signature again when it dispatches (defence in depth; it costs one HMAC). The whole gate
+costs about 0.1 ms for an ordinary 1 KB click and 2.7 ms for java-slack-sdk's 42 KB field-complete block_actions
+sample (measured here, 2 cores), against Slack's 3-second budget.
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 from slack_sdk.signature import SignatureVerifier
 

@@ -16,7 +16,7 @@ def test_the_same_slash_command_delivered_at_once_runs_once(runtime):
         slack = SlackClient(server.url, SIGNING_SECRET)
         for _ in range(ROUNDS):
             trigger = trigger_id()
-            answers = simultaneously([lambda: slack.command("aide", user="U0CM00001", trigger=trigger)
+            answers = simultaneously([lambda t=trigger: slack.command("aide", user="U0CM00001", trigger=t)
                                       for _ in range(4)])
             assert [r.status_code for r in answers] == [200] * 4
             ran = [r for r in answers if r.content]

@@ -23,8 +23,15 @@ from bot.ids import Action
 from bot.models import AuditEvent, Mention, Reminder, SlackDelivery
 from bot.slack_gate import SlackGate, parse_like_bolt
 from tests import slackspec
-from tests.conftest import SIGNING_SECRET
-from tests.slack_requests import block_action, interactive_body, message_shortcut, sign, signed_headers, trigger_id
+from tests.conftest import SIGNING_SECRET, drain
+from tests.slack_requests import (
+    block_action,
+    interactive_body,
+    message_shortcut,
+    sign,
+    signed_headers,
+    trigger_id,
+)
 from tests.test_protocol_enforced import CM1, Clocked, clocked  # noqa: F401 - the fixture is used by name
 
 CM = "U0CM00001"
@@ -324,7 +331,5 @@ def test_a_replayed_slash_command_runs_once_and_the_replay_gets_an_empty_answer(
     assert escalations() == 2
 
 
-def drain_frozen(clocked: Clocked) -> None:
-    from tests.conftest import drain
-
-    drain(clocked.runtime, frozen=True)
+def drain_frozen(desk: Clocked) -> None:
+    drain(desk.runtime, frozen=True)
