@@ -230,6 +230,16 @@ def test_signed_but_malformed_requests_are_400_with_a_sentence_and_change_nothin
     assert [rec.getMessage() for rec in caplog.records if rec.levelno >= logging.WARNING] == []
 
 
+def test_every_refusal_has_its_sentence_in_both_languages():
+    from bot.i18n import LANGUAGES, catalogue
+
+    codes = {"signature", "encoding", "not_object", "body_too_large"} | {
+        code for _body, _type, code, _field in MALFORMED.values()}
+    assert {"json_syntax", "json_depth", "json_number", "shape_missing", "shape_type", "shape_invalid"} <= codes
+    for lang in LANGUAGES:
+        assert {f"slack.refused.{code}" for code in codes} - set(catalogue(lang)) == set()
+
+
 # --- what Slack really sends still passes -------------------------------------------------------------------
 
 
@@ -269,6 +279,14 @@ def test_every_java_slack_sdk_sample_passes_the_gate_as_bolt_would_parse_it():
                                              "x-slack-signature": sign(SIGNING_SECRET, text, ts)})
         assert isinstance(checked, tuple), (payload.get("type"), payload.get("event", {}).get("type"), checked)
         assert checked[1] == parse_body(text, content_type)  # exactly what Bolt will dispatch
+
+
+def test_slacks_url_check_and_ssl_check_are_answered(http):
+    r = signed(http, json.dumps({"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+                                 "type": "url_verification"}), content_type=JSON)
+    assert r.status_code == 200 and r.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+    assert signed(http, "ssl_check=1&token=legacy-verification-token").status_code == 200
+    assert post(http, b"ssl_check=1&token=legacy-verification-token", {}).status_code == 401  # signed, like all
 
 
 def test_the_parser_agrees_with_bolts_except_on_its_payload_quirk():
