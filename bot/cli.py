@@ -10,6 +10,8 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +21,8 @@ from babel.core import Locale
 from rich.console import Console
 from rich.markup import escape as markup
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
 from bot import db
 from bot.config import ConfigError, Settings, load_settings
@@ -77,6 +81,23 @@ def _settings(*required: str, lang: str) -> Settings:
     return settings
 
 
+@contextmanager
+def _database(settings: Settings, *, lang: str) -> Iterator[None]:
+    """A database that cannot be reached or opened is one sentence naming DATABASE_URL (without its password) and
+    what to check, not the driver's traceback."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        try:
+            url = make_url(settings.database_url).render_as_string(hide_password=True)
+        except ArgumentError:
+            url = "?"
+        reason = (str(exc.orig or exc).strip().splitlines() or ["?"])[0][:200]
+        err.print(f"[red]{markup(t('cli.configuration', lang))}[/red] "
+                  + markup(t("cli.database_unreachable", lang, url=url, reason=reason)))
+        raise typer.Exit(2) from None
+
+
 def _runtime(settings: Settings, *, lang: str):  # type: ignore[no-untyped-def]
     from slack_bolt.error import BoltError
 
@@ -84,7 +105,8 @@ def _runtime(settings: Settings, *, lang: str):  # type: ignore[no-untyped-def]
     from bot.protocol import ProtocolError
 
     try:
-        return build_runtime(settings)
+        with _database(settings, lang=lang):
+            return build_runtime(settings)
     except ProtocolError as exc:  # told in the file's language (French when it cannot say)
         err.print(f"[red]{markup(t('cli.protocol_errors', exc.lang))}[/red]")
         err.print(str(exc), markup=False, highlight=False)
@@ -115,9 +137,10 @@ def run(
 
     runtime.start()
     if port is not None:
-        from bot.http import build_http_app, make_server
+        from bot.http import build_http_app
+        from bot.server import make_server
 
-        server = make_server(build_http_app(runtime, with_slack=False), host=host, port=port)
+        server = make_server(build_http_app(runtime, with_slack=False), host=host, port=port, settings=settings)
         threading.Thread(target=server.run, daemon=True, name="vigie-http").start()
     handler = SocketModeHandler(runtime.bolt, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
     handler.connect()
@@ -138,12 +161,13 @@ def serve(
     lang = _language()
     settings = _settings("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", lang=lang)
     runtime = _runtime(settings, lang=lang)
-    from bot.http import build_http_app, make_server
+    from bot.http import build_http_app
+    from bot.server import make_server
 
     runtime.start()
     out.print(t("cli.listening", lang, url=f"http://{host}:{port}", protocol=runtime.protocol_path), markup=False)
     try:
-        make_server(build_http_app(runtime), host=host, port=port).run()
+        make_server(build_http_app(runtime), host=host, port=port, settings=settings).run()
     finally:
         runtime.stop()
 
@@ -154,8 +178,9 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     lang = _language()
     settings = _settings(lang=lang)
     engine = db.make_engine(settings.database_url)
-    db.upgrade(engine, revision)
-    out.print(t("cli.db.revision", lang, revision=db.current_revision(engine)), markup=False)
+    with _database(settings, lang=lang):
+        db.upgrade(engine, revision)
+        out.print(t("cli.db.revision", lang, revision=db.current_revision(engine)), markup=False)
 
 
 @db_app.command("current")
@@ -163,7 +188,9 @@ def db_current() -> None:
     """Show the database's migration revision."""
     lang = _language()
     settings = _settings(lang=lang)
-    out.print(db.current_revision(db.make_engine(settings.database_url)) or t("cli.db.empty", lang), markup=False)
+    with _database(settings, lang=lang):
+        revision = db.current_revision(db.make_engine(settings.database_url))
+    out.print(revision or t("cli.db.empty", lang), markup=False)
 
 
 @protocol_app.command("check")
@@ -269,7 +296,8 @@ def outbox_retry() -> None:
 
     lang = _language()
     settings = _settings(lang=lang)
-    n = retry_failed(db.make_engine(settings.database_url), now=SystemClock().now())
+    with _database(settings, lang=lang):
+        n = retry_failed(db.make_engine(settings.database_url), now=SystemClock().now())
     out.print(_plural("cli.outbox.retried", n, lang), markup=False)
 
 
@@ -343,11 +371,12 @@ def audit_export(
     engine = db.make_engine(settings.database_url)
     lo = datetime.combine(first, time(0), tzinfo=UTC)
     hi = datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC)
-    if output is None:
-        count = export_audit(engine, start=lo, end=hi, fmt=fmt, out=sys.stdout)  # type: ignore[arg-type]
-    else:
-        with open(output, "w", encoding="utf-8", newline="") as fh:
-            count = export_audit(engine, start=lo, end=hi, fmt=fmt, out=fh)  # type: ignore[arg-type]
+    with _database(settings, lang=lang):
+        if output is None:
+            count = export_audit(engine, start=lo, end=hi, fmt=fmt, out=sys.stdout)  # type: ignore[arg-type]
+        else:
+            with open(output, "w", encoding="utf-8", newline="") as fh:
+                count = export_audit(engine, start=lo, end=hi, fmt=fmt, out=fh)  # type: ignore[arg-type]
     err.print(_plural("cli.audit.exported", count, lang), markup=False)
 
 

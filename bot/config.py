@@ -66,6 +66,17 @@ class Settings(BaseSettings):
     # How often deadlines are checked: a critical mention at night reaches the on-call people within this.
     sweep_seconds: float = Field(default=30.0, ge=1.0, le=600.0, alias="VIGIE_SWEEP_SECONDS")
     run_scheduler: bool = Field(default=True, alias="VIGIE_RUN_SCHEDULER")
+    # The HTTP server (bot.server). A client has this long to send a request's head (from its first byte, or from
+    # connecting), then its body; slower ones are cut off with 408, so trickling bytes holds nothing for long.
+    # Slack's requests are a few kilobytes; 30 s lets a 2 MiB intake batch through a link of 70 kB/s.
+    http_header_timeout_seconds: float = Field(default=10.0, ge=0.1, le=300.0, alias="VIGIE_HTTP_HEADER_TIMEOUT")
+    http_body_timeout_seconds: float = Field(default=30.0, ge=0.1, le=600.0, alias="VIGIE_HTTP_BODY_TIMEOUT")
+    # An idle kept-alive connection is closed after this (uvicorn's default, said out loud).
+    http_keep_alive_seconds: float = Field(default=5.0, ge=0.1, le=300.0, alias="VIGIE_HTTP_KEEP_ALIVE")
+    # Connections served at once, open or in flight; beyond it requests get 503 at once instead of queueing.
+    http_max_connections: int = Field(default=200, ge=1, le=100_000, alias="VIGIE_HTTP_MAX_CONNECTIONS")
+    # Largest request head (request line and headers) accepted, whole or arriving (h11's default, said out loud).
+    http_max_header_bytes: int = Field(default=16_384, ge=1024, le=1_048_576, alias="VIGIE_HTTP_MAX_HEADER_BYTES")
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -144,6 +155,9 @@ _BUILTIN_REASONS = {
     "literal_error": ("choice", "expected"),
     "float_parsing": ("number", None),
     "float_type": ("number", None),
+    "int_parsing": ("number", None),
+    "int_type": ("number", None),
+    "int_from_float": ("number", None),
     "bool_parsing": ("bool", None),
     "bool_type": ("bool", None),
     "greater_than_equal": ("at_least", "ge"),

@@ -2,27 +2,31 @@
 
 Bolt's `App.dispatch` is synchronous: it runs in a worker thread so a slow listener never blocks the event
 loop (Bolt acks as soon as the listener calls `ack()` and finishes the rest in its own executor).
+
+Every body from outside is read with a size cap and decoded with JSON limits (bot.edge); a Slack request also
+passes bot.slack_gate (signature first, then shape) before Bolt sees it. The server itself is bot.server.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from typing import TYPE_CHECKING, Any
 
 import structlog
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import TypeAdapter, ValidationError
+from slack_bolt.context.context import BoltContext
 from slack_bolt.request import BoltRequest
-from sqlalchemy import text
-from sqlalchemy.exc import InterfaceError, OperationalError
+from slack_bolt.request.internals import build_context
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
+from bot.deliveries import probe_write
+from bot.edge import MAX_JSON_DEPTH, BadJson, BodyIncomplete, BodyTooLarge, load_json, read_capped
 from bot.i18n import t
 from bot.intake.schema import (
     MAX_BATCH,
@@ -33,6 +37,7 @@ from bot.intake.schema import (
     request_language,
 )
 from bot.outbox import slack_health
+from bot.slack_gate import Refusal, SlackGate
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -44,38 +49,31 @@ _MANY = TypeAdapter(list[MentionIn])
 # The database is down, restarting, unreachable, or every pooled connection is busy: the caller should retry
 # later (503 + Retry-After), and nothing was stored since the batch is one transaction.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+READ_ONLY = "25006"  # PostgreSQL's read_only_sql_transaction (psycopg raises it as an InternalError)
 
 
-class BodyTooLarge(Exception):
-    pass
+def unavailable(exc: BaseException) -> bool:
+    """The database cannot store now; a database that is up but read-only counts too (SQLite says so with an
+    OperationalError, PostgreSQL with an InternalError), as it is not a bug of the request nor of Vigie."""
+    return isinstance(exc, DATABASE_UNAVAILABLE) or (
+        isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == READ_ONLY)
 
 
-async def read_capped(request: Request, limit: int) -> bytes:
-    """Read at most `limit` bytes; refuse early on Content-Length, and while streaming otherwise."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _problem(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+def _problem(status: int, code: str, message: str, *, bearer: bool = False, **extra: Any) -> JSONResponse:
     """An error body: a stable `code` for programs, a `message` for people (in the sender's language)."""
     headers = {"Retry-After": str(extra.pop("retry_after"))} if "retry_after" in extra else None
-    if status == 401:
+    if bearer:
         headers = {"WWW-Authenticate": "Bearer"}
     return JSONResponse({"code": code, "message": message, **extra}, status_code=status, headers=headers)
 
 
-def make_server(app: FastAPI, *, host: str, port: int) -> uvicorn.Server:
-    """The one place the HTTP server is configured: `vigie serve`, `vigie run --port` and the live-server tests
-    all run this configuration."""
-    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+# bot.edge's reasons for refusing a JSON body -> (intake error code, catalogue key)
+_JSON_PROBLEMS = {
+    "encoding": ("invalid_json", "intake.error.invalid_encoding"),
+    "syntax": ("invalid_json", "intake.error.invalid_json"),
+    "depth": ("too_deep", "intake.error.too_deep"),
+    "number": ("invalid_json", "intake.error.number_too_long"),
+}
 
 
 def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
@@ -109,10 +107,11 @@ def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
             "security": [{"bearer": []}],
             "responses": {
                 "202": {"description": "Stored (durably) and queued for relay; duplicates are marked."},
-                "400": {"description": "The body is not JSON."},
+                "400": {"description": f"The body is not JSON in UTF-8, or nests more than {MAX_JSON_DEPTH} "
+                                       "levels of lists and objects."},
                 "401": {"description": "Missing or wrong bearer token."},
                 "413": {"description": f"Body over {MAX_BODY_BYTES} bytes or more than {MAX_BATCH} mentions."},
-                "422": {"description": "Invalid fields; each one is named."},
+                "422": {"description": "Invalid or unknown fields (a NUL character included); each one is named."},
                 "503": {"description": "The database is unavailable; try again after Retry-After seconds."},
             },
         },
@@ -122,19 +121,19 @@ def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
         actor = token_name(request.headers.get("authorization"))
         if actor is None:
             if tokens:
-                return _problem(401, "unauthorized", t("intake.error.unauthorized", lang))
-            return _problem(401, "intake_disabled", t("intake.error.intake_disabled", lang))
+                return _problem(401, "unauthorized", t("intake.error.unauthorized", lang), bearer=True)
+            return _problem(401, "intake_disabled", t("intake.error.intake_disabled", lang), bearer=True)
         try:
             raw = await read_capped(request, MAX_BODY_BYTES)
         except BodyTooLarge:
             return _problem(413, "body_too_large", t("intake.error.body_too_large", lang, limit=MAX_BODY_BYTES))
+        except BodyIncomplete:
+            return _problem(400, "body_incomplete", t("edge.body_incomplete", lang))
         try:
-            data = json.loads(raw)
-        except UnicodeDecodeError:
-            return _problem(400, "invalid_json", t("intake.error.invalid_encoding", lang))
-        except json.JSONDecodeError as exc:
-            return _problem(400, "invalid_json", t("intake.error.invalid_json", lang, line=exc.lineno,
-                                                   column=exc.colno))
+            data = load_json(raw)
+        except BadJson as exc:
+            code, key = _JSON_PROBLEMS[exc.reason]
+            return _problem(400, code, t(key, lang, **exc.params))
         batch = isinstance(data, list)
         if batch and len(data) > MAX_BATCH:
             return _problem(413, "too_many_mentions", t("intake.error.too_many_mentions", lang, count=len(data),
@@ -150,7 +149,9 @@ def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
                             fields=fields)
         try:
             results = await run_in_threadpool(runtime.vigie.ingest, mentions, actor=actor)
-        except DATABASE_UNAVAILABLE as exc:
+        except (*DATABASE_UNAVAILABLE, DBAPIError) as exc:
+            if not unavailable(exc):
+                raise
             log.warning("intake_database_unavailable", error=type(exc).__name__)
             return _problem(503, "database_unavailable", t("intake.error.database_unavailable", lang),
                             retry_after=5)
@@ -165,14 +166,13 @@ def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
         }
         return JSONResponse(body, status_code=202)
 
-    @api.get("/healthz", summary="Liveness and database check")
+    @api.get("/healthz", summary="Liveness and database check (a real write)",
+             responses={503: {"description": "The database cannot be written; intake would fail too."}})
     async def healthz(request: Request) -> Response:
-        def check() -> None:
-            with runtime.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-
         try:
-            await run_in_threadpool(check)
+            # A write, committed: a database that answers reads but cannot store (full disk, read-only) is down
+            # for Vigie, whose intake must store before it answers.
+            await run_in_threadpool(probe_write, runtime.engine, now=runtime.clock.now())
         except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
             lang = request_language(request.headers.get("accept-language"), runtime.protocol.language)
             return _problem(503, "database_unavailable",
@@ -193,18 +193,28 @@ def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
 
     if with_slack and runtime.bolt is not None:
         bolt = runtime.bolt
+        secret = runtime.settings.slack_signing_secret
+        gate = SlackGate(secret.get_secret_value()) if secret and secret.get_secret_value().strip() else None
 
         @api.post("/slack/events", include_in_schema=False)
         async def slack_events(request: Request) -> Response:
+            lang = request_language(request.headers.get("accept-language"), runtime.protocol.language)
             try:
                 raw = await read_capped(request, SLACK_MAX_BODY)
             except BodyTooLarge:
-                return PlainTextResponse("payload too large", status_code=413)
-            bolt_req = BoltRequest(
-                body=raw.decode("utf-8", errors="replace"),
-                query=request.url.query,
-                headers={k: [v] for k, v in request.headers.items()},
-            )
+                return _problem(413, "body_too_large", t("slack.refused.body_too_large", lang, limit=SLACK_MAX_BODY))
+            except BodyIncomplete:
+                return _problem(400, "body_incomplete", t("edge.body_incomplete", lang))
+            checked = gate.check(raw, request.headers) if gate else Refusal(401, "signature")
+            if isinstance(checked, Refusal):
+                log.info("slack_request_refused", code=checked.code, **checked.params)
+                return _problem(checked.status, checked.code, t(f"slack.refused.{checked.code}", lang, **checked.params))
+            text, body = checked
+            bolt_req = BoltRequest(body=text, query=request.url.query,
+                                   headers={k: [v] for k, v in request.headers.items()})
+            if bolt_req.body != body:  # Bolt lost a command whose text says "payload" (see parse_like_bolt)
+                bolt_req.body = body
+                bolt_req.context = build_context(BoltContext(), body)
             bolt_resp = await run_in_threadpool(bolt.dispatch, bolt_req)
             return Response(bolt_resp.body, status_code=bolt_resp.status,
                             headers={k: v[0] for k, v in bolt_resp.headers.items() if v and k.lower() != "content-length"})

@@ -1,6 +1,6 @@
 """The real server on a real port, and people clicking at the same instant.
 
-`LiveServer` runs the application's own HTTP server configuration (`bot.http.make_server`: the one `vigie serve`
+`LiveServer` runs the application's own HTTP server configuration (`bot.server.make_server`: the one `vigie serve`
 runs) on 127.0.0.1, port 0, in a thread. `SlackClient` sends requests exactly as Slack does (form-encoded,
 signed with the signing secret, through a real socket), so Bolt's real signature check accepts them.
 `simultaneously` releases several requests at once on a barrier: double clicks, two approvers in the same
@@ -19,7 +19,8 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bot.http import build_http_app, make_server
+from bot.http import build_http_app
+from bot.server import make_server
 from tests.slack_requests import interactive_body, signed_headers
 
 T = TypeVar("T")
@@ -33,7 +34,7 @@ class LiveServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
-        self.server = make_server(self.app, host="127.0.0.1", port=self.port)
+        self.server = make_server(self.app, host="127.0.0.1", port=self.port, settings=runtime.settings)
         self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self._sock]},
                                         name="live-server", daemon=True)
 

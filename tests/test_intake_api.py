@@ -180,11 +180,76 @@ def test_too_large_is_413(http):
     assert r.status_code == 413
 
 
-def test_nul_bytes_and_odd_unicode_are_stored_not_500(http, slack):
-    r = http.post("/intake/mentions", json=mention(1, text="a\x00b \u202e txt.exe", author="x\x00y"), headers=AUTH)
+def test_nul_bytes_are_refused_naming_each_field_and_odd_unicode_is_stored(http, slack, runtime):
+    # NUL used to be dropped: "a\x00b" and "ab" became the same external id. Now it is refused, field by field.
+    bad = mention(1, external_id="a\x00b", author="x\x00y", tags=["ok", "t\x00"], url="https://x.example/\x00")
+    r = http.post("/intake/mentions", json=bad, headers=AUTH | {"Accept-Language": "en"})
+    assert r.status_code == 422
+    assert {(f["field"], f["code"]) for f in r.json()["fields"]} == {
+        ("external_id", "nul_character"), ("author", "nul_character"), ("tags.1", "nul_character"),
+        ("url", "nul_character")}
+    assert {f["message"] for f in r.json()["fields"]} == {"contains a NUL character (U+0000), which is refused"}
+    with Session(runtime.engine) as s:
+        assert s.exec(select(Mention)).all() == []
+    r = http.post("/intake/mentions", json=mention(1, text="a b \u202e txt.exe\u2028\U000e0041"), headers=AUTH)
     assert r.status_code == 202
     [call] = slack.wait_for("chat.postMessage")
     assert "\u202e" not in json.dumps(call.args, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(("field", "value", "code"), [
+    ("reach", False, "int_type"), ("reach", True, "int_type"), ("reach", "12", "int_type"),
+    ("reach", 12.5, "int_type"), ("reach", [12], "int_type"), ("reach", 1e300, "less_than_equal"),
+    ("published_at", 1763713800, "datetime_type"), ("published_at", "1763713800", "datetime_type"),
+    ("published_at", True, "datetime_type"), ("text", 12, "string_type"), ("author", ["a"], "string_type"),
+    ("tags", "a,b", "list_type"), ("tags", [1], "string_type"), ("source", {"a": 1}, "string_type"),
+])
+def test_types_are_strict_as_the_openapi_document_says(http, runtime, field, value, code):
+    r = http.post("/intake/mentions", json=mention(1, **{field: value}), headers=AUTH)
+    assert r.status_code == 422, r.text
+    [error] = r.json()["fields"]
+    assert error["field"].split(".")[0] == field and error["code"] == code
+    with Session(runtime.engine) as s:
+        assert s.exec(select(Mention)).all() == []
+
+
+def test_a_whole_number_written_with_a_fraction_is_a_whole_number(http, runtime):
+    # JSON Schema (and so the OpenAPI document) counts 12.0 as an integer; JSON senders may write it so.
+    r = http.post("/intake/mentions", json=mention(1, reach=12000.0), headers=AUTH)
+    assert r.status_code == 202, r.text
+    with Session(runtime.engine) as s:
+        assert s.exec(select(Mention.reach)).one() == 12000
+
+
+def test_unknown_fields_are_refused_by_name(http):
+    r = http.post("/intake/mentions", json=[mention(1), mention(2, langage="fr", Reach=3)],
+                  headers=AUTH | {"Accept-Language": "en"})
+    assert r.status_code == 422
+    assert [(f["field"], f["code"]) for f in r.json()["fields"]] == [("[1].langage", "extra_forbidden"),
+                                                                      ("[1].Reach", "extra_forbidden")]
+    assert r.json()["fields"][0]["message"] == ("is not a field of a mention (fields: source, external_id, url, "
+                                                "author, text, published_at, language, reach, tags)")
+    assert "[1].langage : n'est pas un champ d'une mention (champs\u202f: source," in http.post(
+        "/intake/mentions", json=[mention(1), mention(2, langage="fr")], headers=AUTH).json()["message"]
+
+
+@pytest.mark.parametrize(("body", "code", "message"), [
+    (b"[" * 100_000, "too_deep", "the body nests more than 64 levels of lists and objects; a mention has three"),
+    (b'{"tags": ' + b"[" * 65 + b"]" * 65 + b"}", "too_deep", "the body nests more than 64 levels"),
+    (b'{"text": "\xff\xfe"}', "invalid_json", "body is not valid JSON: it must be encoded in UTF-8"),
+    (b'{"reach": ' + b"9" * 5000 + b"}", "invalid_json", "the body holds a number too long to read"),
+    (b"\x00", "invalid_json", "body is not valid JSON (line 1, column 1)"),
+])
+def test_hostile_bodies_are_400_with_a_sentence(http, body, code, message):
+    r = http.post("/intake/mentions", content=body,
+                  headers=AUTH | {"content-type": "application/json", "Accept-Language": "en"})
+    assert r.status_code == 400
+    assert r.json()["code"] == code and r.json()["message"].startswith(message)
+
+
+def test_brackets_inside_strings_are_not_nesting(http, slack):
+    r = http.post("/intake/mentions", json=mention(1, text="[" * 5000 + "{" * 5000), headers=AUTH)
+    assert r.status_code == 202, r.text
 
 
 def test_openapi_describes_the_intake(http):

@@ -16,7 +16,7 @@ from bot.clock import ManualClock
 from bot.http import build_http_app
 from bot.models import Crisis, Reminder
 from tests.conftest import AUTH, SIGNING_SECRET, drain, mention
-from tests.slack_requests import block_action, interactive_body, signed_headers
+from tests.slack_requests import block_action, interactive_body, signed_headers, trigger_id
 
 PARIS = ZoneInfo("Europe/Paris")
 CM1, CM2, DM, LEGAL_EXPERT = "U0CM00001", "U0CM00002", "U0DM00001", "U0LEG0002"
@@ -55,7 +55,7 @@ class Clocked:
         body = urlencode({"token": "t", "team_id": "T0TEAM0001", "team_domain": "acme", "channel_id": channel,
                           "channel_name": "x", "user_id": user, "user_name": "u", "command": "/vigie", "text": text,
                           "api_app_id": "A0VIGIE001", "response_url": "https://hooks.slack.invalid/commands/1",
-                          "trigger_id": "1.2.3"})
+                          "trigger_id": trigger_id()})  # each command its own, as Slack gives
         r = self.http.post("/slack/events", content=body, headers=signed_headers(SIGNING_SECRET, body))
         assert r.status_code == 200, r.text
         answer = r.json()

@@ -6,6 +6,7 @@ them, and feeds, file imports and the Slack shortcut all build a `MentionIn` bef
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -14,13 +15,17 @@ from babel.core import Locale
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
+    Strict,
     StringConstraints,
     ValidationError,
     field_validator,
-    model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from bot.i18n import LANGUAGES, t
 
@@ -34,37 +39,71 @@ MAX_REACH = 2**31 - 1  # the column is a 32-bit INTEGER on PostgreSQL (and no au
 # is accepted (schemathesis checks it in tests/test_fuzz.py). "One character that is not white space", spelt
 # out because Python, JavaScript and pydantic's Rust regexes each have their own idea of `\s`.
 NOT_BLANK = "[^\t\n\v\f\r \x00\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
-ShortStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=NOT_BLANK)]
+
+
+def _refuse_nul(value: Any) -> Any:
+    """NUL (U+0000) is refused, never dropped: PostgreSQL cannot store it in text, and removing it silently made two
+    different ids one (a\\x00b and ab). It never means anything in a post; a sender that has one has a bug to see."""
+    if isinstance(value, str) and "\x00" in value:
+        raise PydanticCustomError("nul_character", "contains a NUL character (U+0000)")
+    return value
+
+
+class _NoNul:
+    """Says in the JSON schema what _refuse_nul enforces: no NUL anywhere, and still one character that is not blank
+    (`^[^\\x00]*X[^\\x00]*$` where the field's own pattern was X)."""
+
+    def __get_pydantic_json_schema__(self, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core)
+        schema["pattern"] = f"^[^\\x00]*{schema['pattern']}[^\\x00]*$" if "pattern" in schema else "^[^\\x00]*$"
+        return schema
+
+
+NoNul = (BeforeValidator(_refuse_nul), _NoNul())
+ShortStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK),
+                     *NoNul]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=NOT_BLANK), *NoNul]
+# A number given as a date (1700000000, "1700000000") would be read as a Unix time; the document says a string in
+# ISO 8601, so that is what is accepted.
+_NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
+
+
+def _date_text(value: Any) -> Any:
+    if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise PydanticCustomError("datetime_type", "must be an ISO 8601 date and time")
+    return value
+
+
+def _whole_float(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 class MentionIn(BaseModel):
     """One public mention of the company found by a monitoring tool."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    # Unknown fields are refused with their names: a misspelt optional field ("langage") would otherwise be lost
+    # without a word.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     source: ShortStr = Field(description="Monitoring tool or network, e.g. 'talkwalker', 'x', 'google-alerts'.")
     external_id: ShortStr = Field(description="The mention's id at its source; (source, external_id) is unique.")
-    url: AnyHttpUrl = Field(description="Public link to the mention (http or https).",
-                            json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]"})
-    author: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=NOT_BLANK)]
-    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT, pattern=NOT_BLANK)]
-    published_at: datetime = Field(description="When it was published; ISO 8601 with a timezone (UTC assumed if none).")
+    url: Annotated[AnyHttpUrl, BeforeValidator(_refuse_nul)] = Field(
+        description="Public link to the mention (http or https).",
+        json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s\\x00][^\\x00]*$"})
+    author: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=NOT_BLANK),
+                      *NoNul]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT, pattern=NOT_BLANK), *NoNul]
+    published_at: Annotated[datetime, BeforeValidator(_date_text)] = Field(
+        description="When it was published; ISO 8601 with a timezone (UTC assumed if none).")
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] | None = Field(
         default=None, description="ISO 639-1 code (fr, en...); detected when absent."
     )
-    reach: Annotated[int, Field(ge=0, le=MAX_REACH)] | None = Field(
+    # Strict, as the document says: true and "12" are not audiences (pydantic would take them as 1 and 12), nor is
+    # 12.5; 12.0 is (JSON Schema counts a number without a fraction as an integer, and so do JSON senders).
+    reach: Annotated[int, Strict(), Field(ge=0, le=MAX_REACH), BeforeValidator(_whole_float)] | None = Field(
         default=None, description="Audience size (followers, readership)."
     )
     tags: Annotated[list[Tag], Field(max_length=50)] = Field(default_factory=list)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        # PostgreSQL refuses NUL in text; it never means anything in a post, so it is dropped at the door.
-        if isinstance(data, dict):
-            return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in data.items()}
-        return data
 
     @field_validator("text")
     @classmethod
@@ -112,6 +151,10 @@ def field_message(error: Mapping[str, Any], lang: str) -> str:
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "missing":
         return t("intake.field.missing", lang)
+    if kind == "nul_character":
+        return t("intake.field.nul", lang)
+    if kind == "extra_forbidden":
+        return t("intake.field.unknown", lang, fields=", ".join(MentionIn.model_fields))
     if kind == "string_too_short" or (kind == "string_pattern_mismatch" and ctx.get("pattern") == NOT_BLANK):
         return t("intake.field.blank", lang)
     if kind == "string_too_long":
