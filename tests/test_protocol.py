@@ -1245,3 +1245,9 @@ def test_suggestions_and_counts_in_both_languages() -> None:
     assert en.message == 'is not a known setting (check the spelling: did you mean "confidential_terms"?)'
     [fr] = issues_of(VALID.replace("community_managers: [U0CM00001]", "community_managers: []"), lang="fr")
     assert (fr.field, fr.line, fr.message) == ("community_managers", 2, "doit citer au moins 1 élément")
+
+
+def test_a_timezone_name_longer_than_a_file_name_is_a_protocol_error() -> None:
+    # ZoneInfo raises OSError ("File name too long") for it; found by the protocol fuzz test.
+    found = {(i.field, i.line): i.message for i in issues_of(VALID + "timezone: " + "A" * 500 + "\n")}
+    assert ("timezone", 19) in found
