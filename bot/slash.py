@@ -207,12 +207,25 @@ class SlashCommands:
 
     # --- acting ---------------------------------------------------------------------------------
 
+    def _hidden(self, mention_id: int, user: str) -> bool:
+        """A typed id of a mention this person may not see is answered as an unknown id: a refusal naming
+        their role would tell them it exists."""
+        with Session(self.vigie.engine) as s:
+            m = s.get(Mention, mention_id)
+        return m is not None and not self.sight(user).mention(m.team, self._reviewing(m))
+
     def _assign(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
+        if self._hidden(parsed.args["mention_id"], user):
+            self.w.record_refusal(user, "assign", Target(mention=parsed.args["mention_id"]), "hidden")
+            return Answer(t("refusal.unknown_mention", lang))
         outcome = self.w.assign(mention_id=parsed.args["mention_id"], actor=user, assignee=parsed.args["user"])
         return Answer(outcome.message or "")
 
     def _escalate(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
         mention_id = parsed.args["mention_id"]
+        if self._hidden(mention_id, user):
+            self.w.record_refusal(user, "escalate", Target(mention=mention_id), "hidden")
+            return Answer(t("refusal.unknown_mention", lang))
         done = self.esc.escalate_now(mention_id=mention_id, by=user, reason=parsed.args.get("reason"))
         if done.refusal is not None:
             return self.w_refusal(user, done.refusal)

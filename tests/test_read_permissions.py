@@ -300,6 +300,18 @@ def test_show_answers_a_hidden_mention_exactly_like_an_unknown_one(world):
                 assert text == unknown, (kind, key)  # no hint that it exists
 
 
+def test_acting_on_a_hidden_mention_by_its_id_is_answered_like_an_unknown_id(world):
+    """`/vigie attribuer ID` and `/vigie escalader ID` answer a mention one may not see exactly as an unknown id
+    (a refusal naming one's role would say that it exists), and change nothing."""
+    for kind in ("finance_expert", "no_role"):
+        for verb in ("escalader {id} urgent", "attribuer {id} <@U0FIN0002|x>"):
+            unknown = world.command(verb.format(id=2147483647), kind)
+            for key, spec in SPECS.items():
+                if spec.team in SEES[kind] or spec.copy_of:
+                    continue
+                assert world.command(verb.format(id=world.ids[key]), kind) == unknown, (kind, verb, key)
+
+
 def test_status_counts_and_lists_only_the_teams_one_sees(world):
     for kind in PEOPLE:
         text = world.command("statut", kind)

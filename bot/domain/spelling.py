@@ -225,6 +225,9 @@ def _company_keys(company_words: frozenset[str]) -> frozenset[str]:
     return frozenset(part.casefold() for entry in company_words for part in entry.split())
 
 
+SUGGESTED = 10  # misspelt words given suggestions, per text
+
+
 def misspellings(
     text: str, lang: str, *, company_words: frozenset[str], checker: SpellChecker
 ) -> list[Misspelling]:
@@ -232,7 +235,9 @@ def misspellings(
 
     Skipped: URLs, e-mails, @handles, #hashtags, Slack markup and emoji, words with digits ("T3", "2026",
     order numbers), one-letter words, ALL-CAPS words ("SAV"), and `company_words` (case-insensitive).
-    Suggestions are computed only for misspelt words: they are the slow part (~80 ms each with hunspell).
+    Suggestions are computed only for misspelt words: they are the slow part (~80 ms each with hunspell), so
+    only the first `SUGGESTED` get them. A draft is checked before its form closes (Slack waits 3 s): a text
+    of gibberish must not take longer than that, and ten suggestions are as many as a person reads.
     """
     if lang not in LANGUAGES:
         return []
@@ -249,6 +254,6 @@ def misspellings(
             continue
         if checker.check(normal, lang):
             continue
-        suggestions = tuple(checker.suggest(normal, lang))
+        suggestions = tuple(checker.suggest(normal, lang)) if len(found) < SUGGESTED else ()
         found.append(Misspelling(match.start(), match.end(), word, suggestions))
     return found
