@@ -43,7 +43,8 @@ def start_server(database_url: str, slack_url: str, port: int, tmp: Path,
     with open(tmp / f"server-{port}.log", "ab") as log:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], cwd=tmp, env=env,
                                 stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.monotonic() + 30
+    # Generous: three instances starting at once on a shared 2-core machine take a while to import and migrate.
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
