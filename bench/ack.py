@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from sqlalchemy import text
 
 from bench.common import AUTH, TEAM_CHANNELS, App, Section, pct, wait_until
-from bot import db
+from bot.store import db
 from tests.conftest import SIGNING_SECRET, mention
 from tests.slack_requests import block_action, interactive_body, signed_headers
 

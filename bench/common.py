@@ -23,7 +23,7 @@ ROOT = Path(__file__).parents[1]
 if str(ROOT) not in sys.path:  # `python bench/x.py` as well as `python -m bench`
     sys.path.insert(0, str(ROOT))
 
-from bot import db
+from bot.store import db
 from tests import dbutil
 from tests.conftest import BOT_TOKEN, INTAKE_TOKEN
 from tests.fakes.slack_api import FakeSlack

@@ -10,7 +10,7 @@ Only the tables the digest reads are filled.
 
 The digest is then computed in a fresh process (bench/digest_probe.py), which reports its timings, its
 peak resident memory and the plans of the statements that took the time; then again with the indexes
-proposed below, to show what they would change (bot/digest.py and the migrations are not touched).
+proposed below, to show what they would change (bot/reports/digest.py and the migrations are not touched).
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.common import ROOT, Section
-from bot import db
-
+from bot.store import db
 DATABASE = "vigie_bench"
 DAY = date(2026, 11, 20)  # the digest's day: the last of the 90 seeded days
 DAYS = 90

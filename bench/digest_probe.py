@@ -23,8 +23,10 @@ from sqlalchemy import event
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot import db, digest
-from bot.protocol import load_protocol
+from bot.store import db
+
+from bot.reports import digest
+from bot.protocol.schema import load_protocol
 
 PROTOCOL = ROOT / "tests" / "fixtures" / "protocol.yaml"
 TOP = 4  # statements explained

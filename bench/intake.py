@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from bench.ack import TEAM_WORDS
 from bench.common import AUTH, TEAM_CHANNELS, App, Section, pct, wait_until
-from bot import db
+from bot.store import db
 from tests.conftest import mention
 
 BATCH = 500  # the intake API's largest batch

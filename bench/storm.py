@@ -16,7 +16,7 @@ from sqlalchemy import inspect, text
 
 from bench.common import AUTH, App, Section, drained_at, outbox_counts
 from bench.storm_data import Post, storm
-from bot import db
+from bot.store import db
 from tests.fakes.slack_api import Call
 
 

@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
-from bot import db
+from bot.store import db
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from bot.logs import configure
@@ -49,7 +49,7 @@ def _language(given: str | None = None) -> str:
         if given not in LANGUAGES:
             raise _fail(t("cli.bad_lang", _language()))
         return given
-    from bot.protocol import EXAMPLE_PROTOCOL, ProtocolError, load_protocol
+    from bot.protocol.schema import EXAMPLE_PROTOCOL, ProtocolError, load_protocol
 
     try:
         settings = load_settings()
@@ -102,7 +102,7 @@ def _runtime(settings: Settings, *, lang: str):  # type: ignore[no-untyped-def]
     from slack_bolt.error import BoltError
 
     from bot.app import build_runtime
-    from bot.protocol import ProtocolError
+    from bot.protocol.schema import ProtocolError
 
     try:
         with _database(settings, lang=lang):
@@ -199,7 +199,7 @@ def protocol_check(
     lang: Annotated[str | None, typer.Option(help="fr or en (default: the file's own language).")] = None,
 ) -> None:
     """Validate a protocol file; errors name the field and the line."""
-    from bot.protocol import ProtocolError, load_protocol
+    from bot.protocol.schema import ProtocolError, load_protocol
 
     language = _language(lang)
     try:
@@ -292,7 +292,7 @@ def _count_lines(path: Path) -> int:
 def outbox_retry() -> None:
     """Queue again the messages Slack refused for a reason a person has since fixed."""
     from bot.clock import SystemClock
-    from bot.outbox import retry_failed
+    from bot.outbox.queue import retry_failed
 
     lang = _language()
     settings = _settings(lang=lang)
@@ -329,8 +329,8 @@ def digest(
     text, blocks = desk.build(team=team, day=when, lang=language, weekly=week)  # type: ignore[union-attr]
     out.print(desk.as_text(blocks), markup=False, highlight=False)  # type: ignore[union-attr]
     if post:
-        from bot.db import session_scope
-        from bot.services import enqueue
+        from bot.store.db import session_scope
+        from bot.usecases.intake import enqueue
 
         with session_scope(runtime.engine) as s:
             for channel in desk.destinations(team):  # type: ignore[union-attr]
@@ -357,7 +357,7 @@ def audit_export(
     """Export the audit trail for a period (who decided what, when, before and after, and why)."""
     from datetime import date, datetime, time, timedelta
 
-    from bot.audit import export_audit
+    from bot.store.audit import export_audit
 
     lang = _language()
     try:

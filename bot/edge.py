@@ -1,7 +1,7 @@
 """What every request body from outside goes through before the application looks at it: a size cap while it is
 read, and JSON decoding with limits (UTF-8 only, a bounded nesting depth), each refusal a reason a person can read.
 
-Used by the intake API and by the Slack endpoint (bot.slack_gate), so both doors refuse the same hostile bodies
+Used by the intake API and by the Slack endpoint (bot.slack.verify), so both doors refuse the same hostile bodies
 the same way, with a 4xx and never an exception escaping into the server's log.
 """
 

@@ -4,7 +4,7 @@ Bolt's `App.dispatch` is synchronous: it runs in a worker thread so a slow liste
 loop (Bolt acks as soon as the listener calls `ack()` and finishes the rest in its own executor).
 
 Every body from outside is read with a size cap and decoded with JSON limits (bot.edge); a Slack request also
-passes bot.slack_gate (signature first, then shape) before Bolt sees it. The server itself is bot.server.
+passes bot.slack.verify (signature first, then shape) before Bolt sees it. The server itself is bot.server.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
-from bot.deliveries import probe_write
+from bot.store.deliveries import probe_write
 from bot.edge import MAX_JSON_DEPTH, BadJson, BodyIncomplete, BodyTooLarge, load_json, read_capped
 from bot.i18n import t
 from bot.intake.schema import (
@@ -36,8 +36,8 @@ from bot.intake.schema import (
     field_summary,
     request_language,
 )
-from bot.outbox import slack_health
-from bot.slack_gate import Refusal, SlackGate
+from bot.outbox.queue import slack_health
+from bot.slack.verify import Refusal, SlackGate
 
 if TYPE_CHECKING:
     from bot.app import Runtime

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 
-from bot.ids import Command
+from bot.slack.ids import Command
 
 if TYPE_CHECKING:
     from bot.app import Runtime

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from bot.deliveries import delivery_key, first_delivery
+from bot.store.deliveries import delivery_key, first_delivery
 
 if TYPE_CHECKING:
     from bot.app import Runtime

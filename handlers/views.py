@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 
-from bot.drafting import metadata
+from bot.usecases.response import metadata
 from bot.i18n import t
-from bot.ids import View
-from bot.modals import CONFIRM_ANOTHER, submitted_value
+from bot.slack.ids import View
+from bot.slack.views.modals import CONFIRM_ANOTHER, submitted_value
 from handlers.actions import row_id
 
 if TYPE_CHECKING:
     from bot.app import Runtime
-    from bot.drafting import Outcome
+    from bot.usecases.response import Outcome
 
 
 def register(app: App, runtime: Runtime) -> None:

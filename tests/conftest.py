@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
 
-from bot import db
+from bot.store import db
 from bot.app import Runtime, build_runtime
 from bot.config import Settings
 from bot.http import build_http_app
@@ -102,7 +102,7 @@ def http(runtime: Runtime) -> Iterator[TestClient]:
 
 
 # Neutral words (no protocol keyword among them) that make each test mention's text its own: mentions
-# with the same text are copies, grouped into one story with one card (bot.storms).
+# with the same text are copies, grouped into one story with one card (bot.store.stories).
 _WORDS = (  # noqa: SIM905 -- a paragraph reads better than 60 quoted words
     "pomme nuage vélo table jardin lampe rivière crayon fenêtre montagne tapis bougie horloge panier "
     "violon cerise château sable bouteille plume tigre orange miroir échelle valise tomate étoile "
@@ -129,7 +129,7 @@ def mention(i: int = 1, **overrides: object) -> dict[str, object]:
 def _pending_later(runtime: Runtime) -> int:
     from sqlmodel import Session, func, select
 
-    from bot.models import Outbox
+    from bot.store.models import Outbox
 
     with Session(runtime.engine) as s:
         return s.exec(select(func.count()).select_from(Outbox).where(

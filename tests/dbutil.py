@@ -51,15 +51,15 @@ def fresh_database(tmp_dir: Path) -> Iterator[str]:
 def empty_tables(engine: Engine) -> None:
     from sqlmodel import SQLModel
 
-    import bot.models  # noqa: F401
+    import bot.store.models  # noqa: F401
 
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
-            # The audit trail refuses DELETE (bot.audit's database guard): lift it for the wipe, then restore.
-            from bot.audit import install_database_guard, remove_database_guard
+            # The audit trail refuses DELETE (bot.store.audit's database guard): lift it for the wipe, then restore.
+            from bot.store.audit import install_database_guard, remove_database_guard
 
             remove_database_guard(conn)
             for table in reversed(SQLModel.metadata.sorted_tables):

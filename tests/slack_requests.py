@@ -18,7 +18,7 @@ _TRIGGERS = itertools.count(1)
 
 
 def trigger_id() -> str:
-    """Slack gives every interaction its own trigger_id (Vigie handles each one once: bot.deliveries)."""
+    """Slack gives every interaction its own trigger_id (Vigie handles each one once: bot.store.deliveries)."""
     return f"123.456.{next(_TRIGGERS):06x}"
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
-from bot.audit import (
+from bot.store.audit import (
     EXPORT_COLUMNS,
     AuditTrailImmutable,
     _refuse_bulk,
@@ -25,8 +25,8 @@ from bot.audit import (
     export_audit,
     install_append_only_guard,
 )
-from bot.db import make_engine, upgrade
-from bot.models import AuditEvent, FeedState
+from bot.store.db import make_engine, upgrade
+from bot.store.models import AuditEvent, FeedState
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
@@ -238,9 +238,9 @@ def test_csv_export_neutralises_spreadsheet_formulas(tmp_path):
     import io
     from datetime import datetime, timedelta
 
-    from bot.audit import export_audit
-    from bot.db import make_engine, session_scope, upgrade
-    from bot.models import AuditEvent
+    from bot.store.audit import export_audit
+    from bot.store.db import make_engine, session_scope, upgrade
+    from bot.store.models import AuditEvent
 
     engine = make_engine(f"sqlite:///{tmp_path}/f.db")
     upgrade(engine)

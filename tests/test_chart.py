@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from structlog.testing import capture_logs
 
-from bot import chart
-from bot.chart import BAR, HEIGHT, LINE, WIDTH, DayPoint, fold_ascii, render_chart, upload_chart
-from bot.gateway import SlackGateway
+from bot.slack.views import chart
+from bot.slack.views.chart import BAR, HEIGHT, LINE, WIDTH, DayPoint, fold_ascii, render_chart, upload_chart
+from bot.slack.gateway import SlackGateway
 from tests.fakes.slack_api import FakeSlack
 
 TOKEN = "xoxb-test-chart-0000000000"

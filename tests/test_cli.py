@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.models import Mention, Outbox
+from bot.store.models import Mention, Outbox
 from tests.conftest import TEST_PROTOCOL
 
 runner = CliRunner()
@@ -154,7 +154,7 @@ def test_db_upgrade_reports_the_revision(lang_env):
     r = runner.invoke(app, ["db", "upgrade"], env=env)
     from alembic.script import ScriptDirectory
 
-    from bot.db import MIGRATIONS
+    from bot.store.db import MIGRATIONS
 
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     assert r.exit_code == 0
@@ -184,8 +184,8 @@ def test_an_unreachable_slack_api_stops_start_up_with_one_sentence(lang_env):
 def test_audit_export_for_a_period(env, engine, tmp_path):
     from datetime import datetime
 
-    from bot.db import session_scope
-    from bot.models import AuditEvent
+    from bot.store.db import session_scope
+    from bot.store.models import AuditEvent
 
     with session_scope(engine) as s:
         s.add(AuditEvent(at=datetime(2026, 11, 20, 23, 59, tzinfo=UTC), actor="U1", action="a.before"))

@@ -1,4 +1,4 @@
-"""The `/vigie` slash command parser and registry (bot/commands.py) and its message catalogue."""
+"""The `/vigie` slash command parser and registry (bot/slack/command_parser.py) and its message catalogue."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import commands
-from bot.commands import REGISTRY, Parsed, ParseError, help_lines, parse, resolve
+from bot.slack import command_parser as commands
+from bot.slack.command_parser import REGISTRY, Parsed, ParseError, help_lines, parse, resolve
 
-CATALOGUE = json.loads((Path(commands.__file__).parent / "i18n" / "commands.json").read_text("utf-8"))
+CATALOGUE = json.loads((Path(__import__("bot.i18n").i18n.__file__).parent / "commands.json").read_text("utf-8"))
 USER = "<@U0ABC123|camille>"
 
 

@@ -26,8 +26,8 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from bot.db import make_engine
-from bot.models import Mention, Outbox
+from bot.store.db import make_engine
+from bot.store.models import Mention, Outbox
 from tests.conftest import INTAKE_TOKEN, mention
 from tests.test_restart import free_port, start_server
 

@@ -20,17 +20,17 @@ import pytest
 from babel.numbers import format_percent
 from sqlmodel import Session, select
 
-from bot import digest as digest_mod
-from bot.digest import compute_digest, day_bounds, digest_blocks, interpretation
+from bot.reports import digest as digest_mod
+from bot.reports.digest import compute_digest, day_bounds, digest_blocks, interpretation
 from bot.i18n import catalogue
-from bot.models import Crisis, Draft, Mention, Reminder
-from bot.protocol import load_protocol
+from bot.store.models import Crisis, Draft, Mention, Reminder
+from bot.protocol.schema import load_protocol
 from tests import slackspec
 
 PARIS = ZoneInfo("Europe/Paris")
 D = date(2026, 11, 20)
 PROTOCOL = load_protocol(Path(__file__).parent / "fixtures" / "protocol.yaml")
-JSON_PATH = Path(digest_mod.__file__).parent / "i18n" / "digest.json"
+JSON_PATH = Path(__import__("bot.i18n").i18n.__file__).parent / "digest.json"
 TEXTS = json.loads(JSON_PATH.read_text("utf-8"))
 M = timedelta(minutes=1)
 H = timedelta(hours=1)
@@ -416,7 +416,7 @@ def test_digest_json_is_complete() -> None:
 
 @pytest.mark.parametrize("team", [None, "legal"])
 def test_daily_series_for_the_chart_matches_the_full_digest(engine, team) -> None:  # type: ignore[no-untyped-def]
-    from bot.digest import daily_series
+    from bot.reports.digest import daily_series
 
     seed(engine)
     series = daily_series(engine, protocol=PROTOCOL, last_day=D, days=8, team=team)

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session
 
-from bot.digest import compute_digest
+from bot.reports.digest import compute_digest
 from tests.test_digest import PROTOCOL, H, add_mention, local
 
 DAY = date(2026, 11, 20)

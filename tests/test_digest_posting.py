@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from bot.app import build_runtime
 from bot.cli import app as cli
 from bot.clock import ManualClock
-from bot.models import DigestRun
+from bot.store.models import DigestRun
 from tests import slackspec
 from tests.conftest import TEST_PROTOCOL, drain
 from tests.test_protocol_enforced import CM1, Clocked

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from bot.app import build_runtime
 from bot.http import build_http_app
 from bot.i18n import t
-from bot.models import AuditEvent, Mention
+from bot.store.models import AuditEvent, Mention
 from tests.conftest import AUTH, SIGNING_SECRET, drain, make_settings, mention
 from tests.slack_requests import block_action, interactive_body, signed_headers
 from tests.test_health import read_only
@@ -52,8 +52,8 @@ def test_a_click_the_database_refuses_is_told_to_the_person_and_not_acknowledged
 def test_an_unknown_holding_statement_key_is_refused_in_the_form(http, runtime, slack):
     """A signed submission naming a holding statement the protocol does not have (a stale form after the
     protocol changed, or a crafted one): a sentence in the form, nothing stored, no server error."""
-    from bot import modals
-    from bot.models import Draft
+    from bot.slack.views import modals
+    from bot.store.models import Draft
     from tests.slack_requests import view_submission
 
     cm = "U0CM00001"

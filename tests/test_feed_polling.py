@@ -12,9 +12,9 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock
-from bot.models import FeedState, Mention
-from bot.protocol import parse_protocol
-from bot.services import Vigie
+from bot.store.models import FeedState, Mention
+from bot.protocol.schema import parse_protocol
+from bot.usecases.intake import Vigie
 from tests.conftest import TEST_PROTOCOL
 
 FEED = (Path(__file__).parent / "fixtures" / "feeds" / "google_alerts.atom").read_bytes()
@@ -85,7 +85,7 @@ def test_feed_entries_are_ingested_once_and_failures_reported_once(engine, feed_
         assert vigie.poll_feeds(client) == {"alerts": "not_modified"}
 
     with Session(engine) as s:
-        from bot.models import Outbox
+        from bot.store.models import Outbox
 
         notices = [o.payload["text"] for o in s.exec(select(Outbox).where(Outbox.kind == "notice")).all()]
         state = s.get(FeedState, feed_server.url)

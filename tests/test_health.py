@@ -21,9 +21,9 @@ from typer.testing import CliRunner
 
 from bot.app import build_runtime
 from bot.cli import app as cli
-from bot.deliveries import HEALTH_KEY
+from bot.store.deliveries import HEALTH_KEY
 from bot.http import build_http_app
-from bot.models import SlackDelivery
+from bot.store.models import SlackDelivery
 from tests.conftest import AUTH, BOT_TOKEN, SIGNING_SECRET, TEST_PROTOCOL, make_settings, mention
 from tests.test_cli import english_protocol
 

@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from bot import home
-from bot.blocks import slack_date
-from bot.home import LOAD_LIMIT, SHOW_LIMIT, HomeData, home_view, load_home
+from bot.reports import home
+from bot.slack.views.cards import slack_date
+from bot.reports.home import LOAD_LIMIT, SHOW_LIMIT, HomeData, home_view, load_home
 from bot.i18n import LANGUAGES, catalogue
-from bot.models import Crisis, Draft, Mention, ReviewDecision
+from bot.store.models import Crisis, Draft, Mention, ReviewDecision
 from tests import slackspec
 
 CM, CM2, DM = "U0CM00001", "U0CM00002", "U0DM00001"
 LEGAL_LEAD, LEGAL_EXPERT, FIN_EXPERT, STRANGER = "U0LEG0001", "U0LEG0002", "U0FIN0002", "U0STRANGE1"
 NOW = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)  # a Wednesday, within business hours
-HOME_JSON = Path(home.__file__).parent / "i18n" / "home.json"
+HOME_JSON = Path(__import__("bot.i18n").i18n.__file__).parent / "home.json"
 _seq = itertools.count(1)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.domain.routing import ReasonCode
 from bot.i18n import LANGUAGES, catalogue, normalise, t
-from bot.models import Severity
+from bot.store.models import Severity
 
 ROOT = Path(__file__).parents[1]
 
@@ -46,7 +46,7 @@ def test_locales_and_fallbacks():
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_command_message_is_in_the_catalogues(lang):
-    from bot.commands import message_keys
+    from bot.slack.command_parser import message_keys
 
     assert message_keys() - set(catalogue(lang)) == set()
 
@@ -59,8 +59,10 @@ def keys_built_from_codes() -> set[str]:
     prefixes = {"_error": "protocol.error.", "_issue": "protocol.error.", "fail": "protocol.error.",
                 "ImportProblem": "import.", "_invalid": "config.reason."}
     found: set[str] = set()
-    for name in ("protocol.py", "intake/files.py", "config.py"):
-        tree = ast.parse((ROOT / "bot" / name).read_text())
+    sources = [*sorted((ROOT / "bot" / "protocol").glob("*.py")), ROOT / "bot" / "intake" / "files.py",
+               ROOT / "bot" / "config.py"]
+    for path in sources:
+        tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) in prefixes:
                 prefix = prefixes[node.func.id]  # type: ignore[union-attr]
@@ -70,7 +72,7 @@ def keys_built_from_codes() -> set[str]:
                 if any(k.arg == "suggestion" for k in node.keywords):
                     found |= {f"{prefix}{code}.suggest" for code in codes}
             # `code = "yaml_tab"` in protocol.py's YAML problems, `_KEYS`, and the keys `_sentence` returns or passes on
-            elif name == "protocol.py" and isinstance(node, (ast.Assign, ast.Return, ast.Compare)):
+            elif path.parent.name == "protocol" and isinstance(node, (ast.Assign, ast.Return, ast.Compare)):
                 for const in ast.walk(node):
                     if isinstance(const, ast.Constant) and isinstance(const.value, str) and re.fullmatch(
                             r"(yaml|extra_forbidden|too_short\.|empty|whole_number|section|number|literal_error|"
@@ -78,7 +80,6 @@ def keys_built_from_codes() -> set[str]:
                             const.value):
                         found.add("protocol.error." + const.value)
     from bot import config
-
     found |= {f"config.fix.{info.alias.lower()}" for info in config.Settings.model_fields.values()
               if info.alias and info.alias.startswith("SLACK_") or info.alias in (
                   "DATABASE_URL", "VIGIE_PROTOCOL_FILE", "VIGIE_INTAKE_TOKENS", "VIGIE_PUBLISH_WEBHOOK_SECRET")}

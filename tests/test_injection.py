@@ -6,7 +6,7 @@ used as a draft; a dismissal reason; a review comment) and everything that then 
 searched: relay cards, thread replies, story lists, the draft card, the Home tab, modals, ephemerals, slash
 command answers, the daily and weekly digests.
 
-Policy (bot/slack_text.py, SECURITY.md): `&`, `<`, `>` are escaped, so no `<!here>`, `<@U…>`, `<#C…>`,
+Policy (bot/slack/text.py, SECURITY.md): `&`, `<`, `>` are escaped, so no `<!here>`, `<@U…>`, `<#C…>`,
 `<!subteam^…>` or `<url|label>` can be formed; links we draw show their real host; invisible characters
 (zero-width, bidirectional controls, tag letters) are dropped; outside text shown as a quote has every line
 quoted. Mrkdwn emphasis (`*`, `_`, `~`, backticks) and emoji shortcodes are left as typed: they can only
@@ -26,15 +26,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from bot import modals
+from bot.slack.views import modals
 from bot.app import build_runtime
 from bot.clock import ManualClock
 from bot.http import build_http_app
 from bot.i18n import t
-from bot.ids import Action, View
+from bot.slack.ids import Action, View
 from bot.intake.feeds import parse_feed
 from bot.intake.files import read_mentions
-from bot.models import Draft, Mention, Story
+from bot.store.models import Draft, Mention, Story
 from tests.conftest import AUTH, SIGNING_SECRET, drain, make_settings
 from tests.slack_requests import (
     block_action,
@@ -227,14 +227,14 @@ def _xml(text: str) -> str:
 
 
 def test_quote_quotes_every_line_whatever_the_separator():
-    from bot.slack_text import quote
+    from bot.slack.text import quote
 
     out = quote("un\u2028deux\u2029trois\u0085quatre\r\ncinq\rsix\nsept", 300)
     assert out.split("\n") == ["> un", "> deux", "> trois", "> quatre", "> cinq", "> six", "> sept"]
 
 
 def test_escape_keeps_what_a_reader_sees():
-    from bot.slack_text import escape
+    from bot.slack.text import escape
 
     assert escape("Très bien ❤\ufe0f — 今日は") == "Très bien ❤\ufe0f — 今日は"  # letters, emoji style kept
     assert escape("a\u200bb\u061cc\u3164d\U000e0101") == "abcd"
@@ -243,7 +243,7 @@ def test_escape_keeps_what_a_reader_sees():
 
 @pytest.mark.parametrize("evil", CORPUS)
 def test_escape_functions_leave_no_live_sequence(evil):
-    from bot.slack_text import escape, excerpt, link, quote
+    from bot.slack.text import escape, excerpt, link, quote
 
     for out in (escape(evil), excerpt(evil, 300), quote(evil, 300), link(f"https://evil.example/{evil}", evil)):
         assert not ZERO_WIDTH_AND_BIDI.search(out)

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.intake.schema import MAX_BATCH, MAX_BODY_BYTES
-from bot.models import AuditEvent, Mention, Outbox
+from bot.store.models import AuditEvent, Mention, Outbox
 from tests.conftest import AUTH, drain, mention
 
 

@@ -14,8 +14,8 @@ from sqlmodel import Session, select
 
 from bot.app import build_runtime
 from bot.clock import ManualClock
-from bot.db import make_engine
-from bot.models import Reminder
+from bot.store.db import make_engine
+from bot.store.models import Reminder
 from bot.scheduler import Leadership
 from tests.conftest import AUTH, drain, mention
 

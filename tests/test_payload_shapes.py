@@ -17,8 +17,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.http import SLACK_MAX_BODY, build_http_app
-from bot.ids import Action, Command, Shortcut, View
-from bot.models import AuditEvent, Draft, Mention
+from bot.slack.ids import Action, Command, Shortcut, View
+from bot.store.models import AuditEvent, Draft, Mention
 from tests import slackspec
 from tests.conftest import SIGNING_SECRET, drain
 from tests.slack_requests import interactive_body, signed_headers

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from bot.models import Severity
-from bot.protocol import (
+from bot.store.models import Severity
+from bot.protocol.schema import (
     DEFAULT_NETWORKS,
     EXAMPLE_PROTOCOL,
     LocalizedText,

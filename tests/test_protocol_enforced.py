@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from bot.app import build_runtime
 from bot.clock import ManualClock
 from bot.http import build_http_app
-from bot.models import Crisis, Reminder
+from bot.store.models import Crisis, Reminder
 from tests.conftest import AUTH, SIGNING_SECRET, drain, mention
 from tests.slack_requests import block_action, interactive_body, signed_headers, trigger_id
 

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.publish import PublishResult, publish_webhook, sign, verify
+from bot.outbox.webhook import PublishResult, publish_webhook, sign, verify
 
 SECRET = "whsec-test-0123456789"
 NOW = 1_764_000_000  # the receiver's clock, fixed

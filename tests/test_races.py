@@ -26,11 +26,11 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlmodel import Session, col, func, select
 
-from bot import modals
+from bot.slack.views import modals
 from bot.app import build_runtime
-from bot.ids import Action, View
+from bot.slack.ids import Action, View
 from bot.intake.schema import MentionIn
-from bot.models import AuditEvent, Crisis, Draft, Mention, OncallOverride, Outbox, Publication, Reminder, ReviewDecision
+from bot.store.models import AuditEvent, Crisis, Draft, Mention, OncallOverride, Outbox, Publication, Reminder, ReviewDecision
 from tests.conftest import _WORDS, SIGNING_SECRET, TEST_PROTOCOL, drain, make_settings, mention
 from tests.live import SlackClient, live_server, simultaneously
 from tests.slack_requests import block_action, view_submission

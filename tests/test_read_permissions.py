@@ -69,7 +69,7 @@ class Spec:
     copy_of: str | None = None
 
 
-# Texts are far enough apart not to be taken for copies of each other (bot.storms); copies say "RT".
+# Texts are far enough apart not to be taken for copies of each other (bot.store.stories); copies say "RT".
 SPECS = {
     "legal_open": Spec("legal", "Vermillon", "Vermillon : un avocat annonce un procès contre la marque pour "
                                              "publicité mensongère sur les emballages."),

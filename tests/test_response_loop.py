@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from bot.audit import export_audit
-from bot.models import Draft, Mention
+from bot.store.audit import export_audit
+from bot.store.models import Draft, Mention
 from tests.conftest import AUTH, SIGNING_SECRET, drain, mention
 from tests.slack_requests import block_action, interactive_body, signed_headers, view_submission
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.models import Mention, Outbox
+from bot.store.models import Mention, Outbox
 from tests.conftest import BOT_TOKEN, INTAKE_TOKEN, SIGNING_SECRET, TEST_PROTOCOL, mention
 
 ROOT = Path(__file__).parents[1]

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from sqlmodel import Session, select
 
-from bot.models import Mention, Outbox, Reminder
+from bot.store.models import Mention, Outbox, Reminder
 from tests.conftest import INTAKE_TOKEN, TEST_PROTOCOL, mention
 from tests.test_restart import free_port, start_server
 

@@ -16,10 +16,12 @@ from sqlalchemy import delete, func, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
-from bot import logs, modals
-from bot.audit import AuditTrailImmutable, install_database_guard, remove_database_guard
-from bot.ids import Action, View
-from bot.models import AuditEvent, Crisis, Draft, Mention, OncallOverride, Reminder, ReviewDecision
+from bot import logs
+
+from bot.slack.views import modals
+from bot.store.audit import AuditTrailImmutable, install_database_guard, remove_database_guard
+from bot.slack.ids import Action, View
+from bot.store.models import AuditEvent, Crisis, Draft, Mention, OncallOverride, Reminder, ReviewDecision
 from tests import slackspec
 from tests.conftest import (
     AUTH,
@@ -414,7 +416,7 @@ def test_the_application_cannot_edit_or_delete_audit_events(http, runtime):
 
 
 def test_the_database_itself_refuses_to_edit_audit_events(http, runtime):
-    """The guard the migration installs (bot/migrations/versions/0007_audit_guard.py.pending): raw SQL through
+    """The guard the migration installs (bot/store/migrations/versions/0007_audit_guard.py.pending): raw SQL through
     any connection is refused, and adding events still works."""
     assert http.post("/intake/mentions", headers=AUTH, json=mention(1)).status_code == 202
     drain(runtime)

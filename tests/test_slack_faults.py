@@ -16,10 +16,10 @@ from structlog.testing import capture_logs
 
 from bot.app import build_runtime
 from bot.clock import ManualClock
-from bot.db import session_scope
-from bot.gateway import SlackGateway
-from bot.models import Outbox
-from bot.outbox import (
+from bot.store.db import session_scope
+from bot.slack.gateway import SlackGateway
+from bot.store.models import Outbox
+from bot.outbox.queue import (
     HOLD_RETRY,
     PAUSE_KEY,
     TOKEN_PROBE,
@@ -28,7 +28,7 @@ from bot.outbox import (
     slack_health,
     tell_community_managers,
 )
-from bot.services import enqueue
+from bot.usecases.intake import enqueue
 from tests.conftest import AUTH, BOT_TOKEN, make_settings, mention
 
 T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)

@@ -1,8 +1,8 @@
-"""The Slack endpoint's gate (bot.slack_gate): the signature is checked on the raw bytes before anything is parsed,
+"""The Slack endpoint's gate (bot.slack.verify): the signature is checked on the raw bytes before anything is parsed,
 then the body is decoded and parsed as Bolt does, then its shape is checked for its kind of request. Every refusal
 is a 4xx with a sentence, and nothing behind it runs; every real shape Slack sends still passes.
 
-Also here: a replayed slash command is acknowledged and ignored (bot.deliveries).
+Also here: a replayed slash command is acknowledged and ignored (bot.store.deliveries).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.edge import MAX_JSON_DEPTH
-from bot.ids import Action
-from bot.models import AuditEvent, Mention, Reminder, SlackDelivery
-from bot.slack_gate import SlackGate, parse_like_bolt
+from bot.slack.ids import Action
+from bot.store.models import AuditEvent, Mention, Reminder, SlackDelivery
+from bot.slack.verify import SlackGate, parse_like_bolt
 from tests import slackspec
 from tests.conftest import SIGNING_SECRET, drain
 from tests.slack_requests import (

@@ -13,7 +13,7 @@ import time
 import pytest
 from sqlmodel import Session, select
 
-from bot.models import AuditEvent, Draft, Mention
+from bot.store.models import AuditEvent, Draft, Mention
 from tests.conftest import AUTH, SIGNING_SECRET, drain, mention
 from tests.slack_requests import (
     block_action,
@@ -137,7 +137,7 @@ def test_a_second_click_is_not_a_retry(http, slack, runtime, relayed):
 def test_handled_deliveries_are_forgotten_after_a_day(engine):
     from datetime import UTC, datetime, timedelta
 
-    from bot.deliveries import KEEP, first_delivery, forget_deliveries
+    from bot.store.deliveries import KEEP, first_delivery, forget_deliveries
 
     now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     assert first_delivery(engine, "event:old", now=now - KEEP - timedelta(seconds=1))

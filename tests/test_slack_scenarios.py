@@ -7,7 +7,7 @@ import time
 
 from sqlmodel import Session, select
 
-from bot.models import Mention
+from bot.store.models import Mention
 from tests.conftest import SIGNING_SECRET, drain
 from tests.slack_requests import block_action, interactive_body, message_shortcut, signed_headers
 

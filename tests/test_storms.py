@@ -14,8 +14,8 @@ from bot.app import build_runtime
 from bot.clock import ManualClock
 from bot.domain.storms import normalise, shape, similarity
 from bot.http import build_http_app
-from bot.models import AuditEvent, Mention, Outbox, Story, VolumeBucket
-from bot.storms import REFRESH_EVERY, UPDATE_SPACING, WINDOW, StoryIndex
+from bot.store.models import AuditEvent, Mention, Outbox, Story, VolumeBucket
+from bot.store.stories import REFRESH_EVERY, UPDATE_SPACING, WINDOW, StoryIndex
 from tests.conftest import AUTH, SIGNING_SECRET, drain, mention
 from tests.slack_requests import block_action, interactive_body, signed_headers
 
@@ -226,7 +226,7 @@ def test_copies_count_in_the_volume_but_propose_no_crisis_each(http, runtime, sl
     drain(runtime)
     with Session(runtime.engine) as s:
         assert s.exec(select(func.sum(VolumeBucket.count))).one() == 8
-    from bot.models import CrisisSignal
+    from bot.store.models import CrisisSignal
 
     with Session(runtime.engine) as s:
         kinds = [sig.kind for sig in s.exec(select(CrisisSignal)).all()]

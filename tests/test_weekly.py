@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from bot.app import build_runtime
 from bot.cli import app as cli
 from bot.clock import ManualClock
-from bot.digest import (
+from bot.reports.digest import (
     BASELINE_WEEKS,
     compute_period,
     digest_blocks,
@@ -31,8 +31,8 @@ from bot.digest import (
     week_ending,
 )
 from bot.http import build_http_app
-from bot.models import Crisis, DigestRun, Draft, Mention, Reminder
-from bot.protocol import load_protocol
+from bot.store.models import Crisis, DigestRun, Draft, Mention, Reminder
+from bot.protocol.schema import load_protocol
 from tests import slackspec
 from tests.conftest import BOT_TOKEN, TEST_PROTOCOL, make_settings
 from tests.test_protocol_enforced import CM1, Clocked

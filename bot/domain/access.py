@@ -1,7 +1,7 @@
 """Who may read which mentions: the read side of the protocol's roles, as one pure rule.
 
 Every read (`/vigie liste`, `voir`, `statut`, `moi`, `résumé`, the Home tab, a story's "List them") asks this
-module, for the user Slack signed for, from the protocol's people (`bot.drafting.people_of`):
+module, for the user Slack signed for, from the protocol's people (`bot.usecases.response.people_of`):
 
 * community managers and decision makers see every team's mentions (they answer for the whole company);
 * a team's lead and experts see that team's mentions;

@@ -1,6 +1,6 @@
 """Acting on a mention safely when people click at the same time.
 
-Every action runs in one transaction (`bot.db.session_scope`) and goes the same way:
+Every action runs in one transaction (`bot.store.db.session_scope`) and goes the same way:
 
 1. lock the mention's row first (`lock_mention`: `SELECT … FOR UPDATE` on PostgreSQL; on SQLite the
    transaction already holds the single write lock, taken by `BEGIN IMMEDIATE`), so two actions on one
@@ -22,7 +22,7 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, select
 
-from bot.models import Draft, Mention
+from bot.store.models import Draft, Mention
 
 T = TypeVar("T", bound=SQLModel)
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from bot.domain import routing
 from bot.domain.routing import Reason, ReasonCode, Router, Triage, router_for, triage
-from bot.models import Severity
-from bot.protocol import EXAMPLE_PROTOCOL, Protocol, load_protocol
+from bot.store.models import Severity
+from bot.protocol.schema import EXAMPLE_PROTOCOL, Protocol, load_protocol
 
 
 def make_protocol(**overrides: Any) -> Protocol:

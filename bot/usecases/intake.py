@@ -23,18 +23,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot import blocks, storms
+from bot.slack.views import cards as blocks
+
+from bot.store import stories as storms
 from bot.clock import Clock
-from bot.db import session_scope
+from bot.store.db import session_scope
 from bot.domain import storms as storm_rules
 from bot.domain.routing import Router
 from bot.domain.sla import deadline
 from bot.domain.storms import Shape
-from bot.gateway import SlackCallError, SlackGateway
+from bot.slack.gateway import SlackCallError, SlackGateway
 from bot.i18n import t
 from bot.intake.feeds import FeedValidators, fetch_feed
 from bot.intake.schema import MentionIn
-from bot.models import (
+from bot.store.models import (
     AuditEvent,
     FeedState,
     Mention,
@@ -43,9 +45,9 @@ from bot.models import (
     OutboxStatus,
     Story,
 )
-from bot.protocol import Protocol
-from bot.slack_text import escape, excerpt, link
-from bot.storms import StoryIndex
+from bot.protocol.schema import Protocol
+from bot.slack.text import escape, excerpt, link
+from bot.store.stories import StoryIndex
 
 RELAY_RENDER = "relay"  # an outbox payload rendered when sent: a mention's relay card
 CARD_METHOD = "vigie.card"  # an outbox "method": refresh a relay card, rendered when it is sent
@@ -650,7 +652,7 @@ class Vigie:
         (`bot.domain.access`, from the protocol, for the user Slack signed for): None when listed or when
         there is nothing to list, else why not: "no_role" (named nowhere in the protocol) or "not_team_member"."""
         from bot.domain.access import sight_of
-        from bot.drafting import people_of  # here: bot.drafting imports this module
+        from bot.usecases.response import people_of  # here: bot.usecases.response imports this module
 
         sight = sight_of(asked_by, people=people_of(self.protocol))
         if not sight.has_role:

@@ -44,15 +44,15 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot import blocks
+from bot.slack.views import cards as blocks
 from bot.clock import Clock
-from bot.db import session_scope
-from bot.gateway import CHANNEL_UNAVAILABLE, NO_ANSWER, TOKEN_REFUSED, Failure, SlackCallError, SlackGateway
+from bot.store.db import session_scope
+from bot.slack.gateway import CHANNEL_UNAVAILABLE, NO_ANSWER, TOKEN_REFUSED, Failure, SlackCallError, SlackGateway
 from bot.i18n import t
-from bot.ids import MetadataEvent
-from bot.models import Mention, MentionStatus, Outbox, OutboxStatus
-from bot.services import enqueue
-from bot.slack_text import escape
+from bot.slack.ids import MetadataEvent
+from bot.store.models import Mention, MentionStatus, Outbox, OutboxStatus
+from bot.usecases.intake import enqueue
+from bot.slack.text import escape
 
 log = structlog.get_logger(__name__)
 

@@ -18,16 +18,16 @@ from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import blocks
-from bot.audit import record_refusal
-from bot.db import session_scope
-from bot.digest import mention_ref
-from bot.escalation import Escalation
-from bot.gateway import SlackCallError
+from bot.slack.views import cards as blocks
+from bot.store.audit import record_refusal
+from bot.store.db import session_scope
+from bot.reports.digest import mention_ref
+from bot.usecases.escalation import Escalation
+from bot.slack.gateway import SlackCallError
 from bot.i18n import t
-from bot.ids import Action
-from bot.models import AuditEvent, Crisis, CrisisSignal, Draft, Mention, VolumeBucket
-from bot.services import BUCKET_MINUTES, enqueue, volume_bucket
+from bot.slack.ids import Action
+from bot.store.models import AuditEvent, Crisis, CrisisSignal, Draft, Mention, VolumeBucket
+from bot.usecases.intake import BUCKET_MINUTES, enqueue, volume_bucket
 from bot.store.locks import compare_and_set
 
 BUCKET = timedelta(minutes=BUCKET_MINUTES)

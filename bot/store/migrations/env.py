@@ -1,9 +1,9 @@
-"""Alembic environment: runs on the connection `bot.db.upgrade` hands over (no alembic.ini needed)."""
+"""Alembic environment: runs on the connection `bot.store.db.upgrade` hands over (no alembic.ini needed)."""
 
 from alembic import context
 from sqlmodel import SQLModel
 
-import bot.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import bot.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -56,9 +56,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 
 from bot.i18n import normalise, t
-from bot.models import Crisis, Draft, Mention, Reminder, UTCDateTime
-from bot.protocol import Protocol
-from bot.slack_text import escape
+from bot.store.models import Crisis, Draft, Mention, Reminder, UTCDateTime
+from bot.protocol.schema import Protocol
+from bot.slack.text import escape
 
 TERMINAL_STATES = ("published", "dismissed")
 LIST_LIMIT = 10  # oldest open items and waiting drafts kept in the figures

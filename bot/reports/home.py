@@ -20,14 +20,14 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.blocks import SEVERITY_EMOJI, slack_date
+from bot.slack.views.cards import SEVERITY_EMOJI, slack_date
 from bot.domain import access
 from bot.domain import workflow as wf
-from bot.drafting import people_of
+from bot.usecases.response import people_of
 from bot.i18n import normalise, t
-from bot.models import Crisis, Draft, Mention, ReviewDecision
-from bot.reads import no_role_text, team_filter
-from bot.slack_text import escape, quote
+from bot.store.models import Crisis, Draft, Mention, ReviewDecision
+from bot.store.queries import no_role_text, team_filter
+from bot.slack.text import escape, quote
 
 __all__ = [
     "LOAD_LIMIT",

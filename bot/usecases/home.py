@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import home as homes
-from bot.drafting import Workflow
-from bot.escalation import Escalation
-from bot.services import enqueue
+from bot.reports import home as homes
+from bot.usecases.response import Workflow
+from bot.usecases.escalation import Escalation
+from bot.usecases.intake import enqueue
 
 HOME_METHOD = "vigie.home_publish"
 
@@ -28,7 +28,7 @@ class HomeDesk:
         return homes.home_view(data, protocol=self.w.protocol)
 
     def refresh(self, user: str) -> None:
-        from bot.db import session_scope
+        from bot.store.db import session_scope
 
         with session_scope(self.vigie.engine) as s:
             queue(s, user, now=self.vigie.clock.now())

@@ -16,21 +16,21 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import blocks
-from bot.commands import Parsed, ParseError, help_lines, parse
-from bot.crisis import CrisisDesk
-from bot.db import session_scope
-from bot.digest import duration_words, mention_ref
-from bot.digest_desk import DigestDesk
+from bot.slack.views import cards as blocks
+from bot.slack.command_parser import Parsed, ParseError, help_lines, parse
+from bot.usecases.crisis import CrisisDesk
+from bot.store.db import session_scope
+from bot.reports.digest import duration_words, mention_ref
+from bot.usecases.digests import DigestDesk
 from bot.domain import access
 from bot.domain import oncall as oncall_rules
 from bot.domain import workflow as wf
-from bot.drafting import Target, Workflow
-from bot.escalation import OPEN_STATES, Escalation
+from bot.usecases.response import Target, Workflow
+from bot.usecases.escalation import OPEN_STATES, Escalation
 from bot.i18n import t
-from bot.models import AuditEvent, Crisis, Draft, Mention, OncallOverride, ReviewDecision
-from bot.reads import no_role_text, team_filter
-from bot.slack_text import escape
+from bot.store.models import AuditEvent, Crisis, Draft, Mention, OncallOverride, ReviewDecision
+from bot.store.queries import no_role_text, team_filter
+from bot.slack.text import escape
 
 MAX_LISTED = 20
 # Subcommands that show mentions: each shows only what `bot.domain.access` lets the asker see, and a person with

@@ -23,7 +23,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from bot.models import SlackDelivery
+from bot.store.models import SlackDelivery
 
 KEEP = timedelta(days=1)  # Slack retries three times within about five minutes
 # Option lists (block_suggestion) are left out: they only read, and their answer must come every time.

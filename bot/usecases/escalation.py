@@ -21,15 +21,15 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.audit import record_refusal
-from bot.db import session_scope
+from bot.store.audit import record_refusal
+from bot.store.db import session_scope
 from bot.domain import oncall as oncall_rules
 from bot.domain import sla as sla_rules
 from bot.domain.workflow import may_escalate
 from bot.i18n import t
-from bot.models import AuditEvent, Crisis, Mention, OncallOverride, Reminder
-from bot.services import Vigie, enqueue
-from bot.slack_text import escape
+from bot.store.models import AuditEvent, Crisis, Mention, OncallOverride, Reminder
+from bot.usecases.intake import Vigie, enqueue
+from bot.slack.text import escape
 from bot.store.locks import lock_mention
 
 log = structlog.get_logger(__name__)

@@ -28,7 +28,7 @@ from PIL import Image, ImageDraw, ImageFont
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 if TYPE_CHECKING:
-    from bot.gateway import SlackGateway
+    from bot.slack.gateway import SlackGateway
 
 log = structlog.get_logger(__name__)
 

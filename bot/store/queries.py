@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from bot.domain.access import Sight
 from bot.i18n import t
-from bot.models import Mention
+from bot.store.models import Mention
 
 __all__ = ["no_role_text", "refusal_text", "team_filter"]
 

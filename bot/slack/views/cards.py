@@ -1,6 +1,6 @@
 """Pure Block Kit builders. They take plain data and a language and return Slack argument dicts.
 
-Every piece of outside text goes through `bot.slack_text` here, and nowhere else needs to remember it.
+Every piece of outside text goes through `bot.slack.text` here, and nowhere else needs to remember it.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 from babel.numbers import format_decimal
 
 from bot.i18n import t
-from bot.ids import Action
-from bot.slack_text import escape, excerpt, link, quote
+from bot.slack.ids import Action
+from bot.slack.text import escape, excerpt, link, quote
 
 SEVERITY_EMOJI = {
     "low": ":white_circle:",

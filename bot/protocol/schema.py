@@ -52,7 +52,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from bot.domain.sla import BusinessCalendar
 from bot.domain.workflow import People
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
-from bot.models import Severity
+from bot.store.models import Severity
 
 __all__ = [
     "DAYS",
@@ -94,7 +94,7 @@ __all__ = [
     "parse_protocol",
 ]
 
-EXAMPLE_PROTOCOL = Path(__file__).parent / "examples" / "protocol.example.yaml"
+EXAMPLE_PROTOCOL = Path(__file__).parent.parent / "examples" / "protocol.example.yaml"
 
 Language = Literal["fr", "en"]
 

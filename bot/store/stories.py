@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from bot.domain.storms import SIMILAR, Shape, shape, similarity
-from bot.models import Outbox, OutboxStatus, Story
+from bot.store.models import Outbox, OutboxStatus, Story
 
 WINDOW = timedelta(hours=72)
 # Mentions about one subject share phrases ("Un client se plaint du service après-vente..."), so an LSH band

@@ -13,12 +13,12 @@ from typing import Any
 import structlog
 from sqlalchemy.exc import IntegrityError
 
-from bot import chart as charts
-from bot import digest as digests
-from bot.db import session_scope
+from bot.slack.views import chart as charts
+from bot.reports import digest as digests
+from bot.store.db import session_scope
 from bot.i18n import t
-from bot.models import DigestRun
-from bot.services import Vigie, enqueue
+from bot.store.models import DigestRun
+from bot.usecases.intake import Vigie, enqueue
 
 log = structlog.get_logger(__name__)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

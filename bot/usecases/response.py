@@ -32,18 +32,18 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import blocks
-from bot.audit import record_refusal
-from bot.db import session_scope
+from bot.slack.views import cards as blocks
+from bot.store.audit import record_refusal
+from bot.store.db import session_scope
 from bot.domain import checks as checks_rules
 from bot.domain import workflow as wf
 from bot.domain.text import is_real_text
-from bot.gateway import Failure, SlackCallError
+from bot.slack.gateway import Failure, SlackCallError
 from bot.i18n import t
-from bot.models import AuditEvent, Crisis, Draft, Mention, Publication, ReviewDecision
-from bot.protocol import Protocol
-from bot.publish import publish_webhook
-from bot.services import Vigie, enqueue
+from bot.store.models import AuditEvent, Crisis, Draft, Mention, Publication, ReviewDecision
+from bot.protocol.schema import Protocol
+from bot.outbox.webhook import publish_webhook
+from bot.usecases.intake import Vigie, enqueue
 from bot.store.locks import Conflict, compare_and_set, lock_draft, lock_mention
 
 log = structlog.get_logger(__name__)
@@ -232,7 +232,7 @@ class Workflow:
 
     def _refresh_homes(self, s: Session, mention: Mention) -> None:
         """The Home tabs of the people this mention concerns: its owner and those whose approval is awaited."""
-        from bot.home_desk import queue  # here, not at the top: home_desk imports this module
+        from bot.usecases.home import queue  # here, not at the top: home_desk imports this module
 
         users = {mention.owner} if mention.owner else set()
         draft = self.current_draft(s, mention.id)  # type: ignore[arg-type]

@@ -25,8 +25,8 @@ from sqlalchemy import and_, event, or_, select, text
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from bot.db import session_scope
-from bot.models import AuditEvent, Mention
+from bot.store.db import session_scope
+from bot.store.models import AuditEvent, Mention
 
 __all__ = ["EXPORT_COLUMNS", "AuditTrailImmutable", "export_audit", "install_append_only_guard",
            "install_database_guard", "record_refusal", "remove_database_guard"]

@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from bot.i18n import t
-from bot.ids import View
-from bot.slack_text import strip_invisible
+from bot.slack.ids import View
+from bot.slack.text import strip_invisible
 
 LABELS = ("public", "internal", "confidential")
 MAX_DRAFT = 3000  # Slack's plain_text_input maximum
