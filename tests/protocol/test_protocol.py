@@ -409,7 +409,7 @@ def with_sections(extra: str) -> str:
     return VALID + textwrap.dedent(extra)
 
 
-FIXTURE_PROTOCOL = Path(__file__).parent / "fixtures" / "protocol.yaml"
+FIXTURE_PROTOCOL = Path(__file__).parents[1] / "fixtures" / "protocol.yaml"
 
 
 def test_new_sections_have_safe_defaults() -> None:

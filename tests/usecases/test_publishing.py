@@ -17,7 +17,7 @@ from bot.store.models import Draft, Mention
 from bot.outbox.webhook import verify
 from tests.conftest import TEST_PROTOCOL, drain, make_settings
 from tests.slack_requests import block_action, message_shortcut
-from tests.test_response_loop import CM, LEGAL_EXPERT, LEGAL_LEAD, STRANGER, Loop, send
+from tests.usecases.test_response_loop import CM, LEGAL_EXPERT, LEGAL_LEAD, STRANGER, Loop, send
 
 SECRET = "webhook-secret-for-tests-0123456789"
 

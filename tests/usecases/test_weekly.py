@@ -35,7 +35,7 @@ from bot.store.models import Crisis, DigestRun, Draft, Mention, Reminder
 from bot.protocol.schema import load_protocol
 from tests import slackspec
 from tests.conftest import BOT_TOKEN, TEST_PROTOCOL, make_settings
-from tests.test_protocol_enforced import CM1, Clocked
+from tests.usecases.test_protocol_enforced import CM1, Clocked
 
 PARIS = ZoneInfo("Europe/Paris")
 PROTOCOL = load_protocol(TEST_PROTOCOL)

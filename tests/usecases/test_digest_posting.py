@@ -15,7 +15,7 @@ from bot.clock import ManualClock
 from bot.store.models import DigestRun
 from tests import slackspec
 from tests.conftest import TEST_PROTOCOL, drain
-from tests.test_protocol_enforced import CM1, Clocked
+from tests.usecases.test_protocol_enforced import CM1, Clocked
 
 PARIS = ZoneInfo("Europe/Paris")
 

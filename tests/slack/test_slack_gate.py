@@ -32,7 +32,7 @@ from tests.slack_requests import (
     signed_headers,
     trigger_id,
 )
-from tests.test_protocol_enforced import CM1, Clocked, clocked  # noqa: F401 - the fixture is used by name
+from tests.usecases.test_protocol_enforced import CM1, Clocked, clocked  # noqa: F401 - the fixture is used by name
 
 CM = "U0CM00001"
 

@@ -34,7 +34,7 @@ from bot.store.models import AuditEvent, Crisis, Draft, Mention, OncallOverride,
 from tests.conftest import _WORDS, SIGNING_SECRET, TEST_PROTOCOL, drain, make_settings, mention
 from tests.live import SlackClient, live_server, simultaneously
 from tests.slack_requests import block_action, view_submission
-from tests.test_publishing import SECRET, Receiver
+from tests.usecases.test_publishing import SECRET, Receiver
 
 ROUNDS = int(os.environ.get("VIGIE_RACE_ROUNDS", "50"))
 CM, CM2, DM = "U0CM00001", "U0CM00002", "U0DM00001"

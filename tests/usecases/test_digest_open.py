@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from sqlmodel import Session
 
 from bot.reports.digest import compute_digest
-from tests.test_digest import PROTOCOL, H, add_mention, local
+from tests.reports.test_digest import PROTOCOL, H, add_mention, local
 
 DAY = date(2026, 11, 20)
 NOW = local(DAY + timedelta(days=3), 9)  # days later: the cutoff is the end of DAY, not now

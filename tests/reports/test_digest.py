@@ -29,7 +29,7 @@ from tests import slackspec
 
 PARIS = ZoneInfo("Europe/Paris")
 D = date(2026, 11, 20)
-PROTOCOL = load_protocol(Path(__file__).parent / "fixtures" / "protocol.yaml")
+PROTOCOL = load_protocol(Path(__file__).parents[1] / "fixtures" / "protocol.yaml")
 JSON_PATH = Path(__import__("bot.i18n").i18n.__file__).parent / "digest.json"
 TEXTS = json.loads(JSON_PATH.read_text("utf-8"))
 M = timedelta(minutes=1)

@@ -18,7 +18,7 @@ from tests import slackspec
 from tests.conftest import SIGNING_SECRET
 from tests.slack_requests import interactive_body, message_shortcut, sign, signed_headers
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 MANIFEST = yaml.safe_load((ROOT / "manifest.yaml").read_text())
 
 

@@ -17,7 +17,7 @@ from bot.protocol.schema import parse_protocol
 from bot.usecases.intake import Vigie
 from tests.conftest import TEST_PROTOCOL
 
-FEED = (Path(__file__).parent / "fixtures" / "feeds" / "google_alerts.atom").read_bytes()
+FEED = (Path(__file__).parents[1] / "fixtures" / "feeds" / "google_alerts.atom").read_bytes()
 
 
 class FeedServer:

@@ -140,8 +140,8 @@ def test_a_full_scenario_writes_no_secret_to_the_logs(engine, slack, database_ur
 
     from bot.app import build_runtime
     from bot.http import build_http_app
-    from tests.test_publishing import SECRET as WEBHOOK_SECRET
-    from tests.test_publishing import Receiver  # the company's endpoint; it checks Vigie's signature
+    from tests.usecases.test_publishing import SECRET as WEBHOOK_SECRET
+    from tests.usecases.test_publishing import Receiver  # the company's endpoint; it checks Vigie's signature
 
     app_token = "xapp-1-A0VIGIE001-1234567890-abcdefabcdef0123456789"
     second_intake = "rotation-token-fedcba9876543210"
