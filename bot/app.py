@@ -14,23 +14,23 @@ import structlog
 from slack_bolt import App
 from sqlalchemy.engine import Engine
 
-from bot.store import db
-from bot.store.audit import install_append_only_guard
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.usecases.crisis import CrisisDesk
-from bot.store.deliveries import forget_deliveries
-from bot.usecases.digests import DigestDesk
-from bot.usecases.response import WEBHOOK_METHOD, Workflow, on_delivery_failure
-from bot.usecases.response_modals import Modals
-from bot.usecases.escalation import Escalation
-from bot.slack.gateway import SlackGateway
-from bot.usecases.home import HOME_METHOD, HomeDesk
 from bot.metrics import Metrics
 from bot.outbox.queue import OutboxWorker, tell_community_managers
 from bot.protocol.schema import EXAMPLE_PROTOCOL, Protocol, load_protocol
 from bot.scheduler import Jobs, Leadership
+from bot.slack.gateway import SlackGateway
+from bot.store import db
+from bot.store.audit import install_append_only_guard
+from bot.store.deliveries import forget_deliveries
+from bot.usecases.crisis import CrisisDesk
+from bot.usecases.digests import DigestDesk
+from bot.usecases.escalation import Escalation
+from bot.usecases.home import HOME_METHOD, HomeDesk
 from bot.usecases.intake import CARD_METHOD, MEMBERS_METHOD, RELAY_RENDER, Vigie
+from bot.usecases.response import WEBHOOK_METHOD, Workflow, on_delivery_failure
+from bot.usecases.response_modals import Modals
 from bot.usecases.slash import SlashCommands
 
 log = structlog.get_logger(__name__)

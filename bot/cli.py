@@ -24,10 +24,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
-from bot.store import db
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from bot.logs import configure
+from bot.store import db
 
 app = typer.Typer(help="Vigie: social-media monitoring turned into a disciplined response, in Slack.",
                   no_args_is_help=True, add_completion=False)

@@ -25,7 +25,6 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
-from bot.store.deliveries import probe_write
 from bot.edge import MAX_JSON_DEPTH, BadJson, BodyIncomplete, BodyTooLarge, load_json, read_capped
 from bot.i18n import t
 from bot.intake.schema import (
@@ -38,6 +37,7 @@ from bot.intake.schema import (
 )
 from bot.outbox.queue import slack_health
 from bot.slack.verify import Refusal, SlackGate
+from bot.store.deliveries import probe_write
 
 if TYPE_CHECKING:
     from bot.app import Runtime

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 
-from bot.usecases.response import Outcome
 from bot.slack.ids import Action
 from bot.store.queries import refusal_text
+from bot.usecases.response import Outcome
 
 if TYPE_CHECKING:
     from bot.app import Runtime

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 
-from bot.usecases.response import Outcome
 from bot.slack.ids import Shortcut
+from bot.usecases.response import Outcome
 
 if TYPE_CHECKING:
     from bot.app import Runtime

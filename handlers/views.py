@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 
-from bot.usecases.response import metadata
 from bot.i18n import t
 from bot.slack.ids import View
 from bot.slack.views.modals import CONFIRM_ANOTHER, submitted_value
+from bot.usecases.response import metadata
 from handlers.actions import row_id
 
 if TYPE_CHECKING:

@@ -20,8 +20,8 @@ from typing import Any
 
 from bot.domain.language import detect_language
 from bot.domain.text import Folded, TermMatcher, compile_terms
-from bot.store.models import Severity
 from bot.protocol.schema import Protocol
+from bot.store.models import Severity
 
 __all__ = ["Reason", "ReasonCode", "Router", "Triage", "router_for", "triage"]
 

@@ -24,8 +24,10 @@ from typing import overload
 from bot.domain.text import is_real_text
 
 __all__ = [
+    "CLOSED_STATES",
     "COMMUNITY_MANAGER",
     "DECISION_MAKER",
+    "OPEN_STATES",
     "Action",
     "ApprovalRule",
     "ApprovalStatus",
@@ -57,6 +59,12 @@ class MentionState(StrEnum):
     published = "published"
     dismissed = "dismissed"
     grouped = "grouped"  # a copy of another mention (a storm): its story's first mention carries the workflow
+
+
+# The one list of open states: a mention someone still has to answer (reminders, escalation, "liste", Home, the
+# digest's open count). `grouped` copies ride on their story's first mention and are never open themselves.
+OPEN_STATES: tuple[str, ...] = (MentionState.open, MentionState.claimed, MentionState.in_review, MentionState.ready)
+CLOSED_STATES = frozenset({MentionState.published, MentionState.dismissed})
 
 
 class DraftState(StrEnum):

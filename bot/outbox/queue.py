@@ -32,7 +32,6 @@ probe row under a fixed dedupe key, which all instances see.
 from __future__ import annotations
 
 import random
-import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -44,15 +43,22 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.slack.views import cards as blocks
 from bot.clock import Clock
-from bot.store.db import session_scope
-from bot.slack.gateway import CHANNEL_UNAVAILABLE, NO_ANSWER, TOKEN_REFUSED, Failure, SlackCallError, SlackGateway
 from bot.i18n import t
-from bot.slack.ids import MetadataEvent
+from bot.slack.gateway import (
+    CHANNEL_UNAVAILABLE,
+    NO_ANSWER,
+    TOKEN_REFUSED,
+    Failure,
+    SlackCallError,
+    SlackGateway,
+)
+from bot.slack.ids import CHANNEL_ID, USER_ID, MetadataEvent
+from bot.slack.text import escape
+from bot.slack.views import cards as blocks
+from bot.store.db import session_scope
 from bot.store.models import Mention, MentionStatus, Outbox, OutboxStatus
 from bot.usecases.intake import enqueue
-from bot.slack.text import escape
 
 log = structlog.get_logger(__name__)
 
@@ -137,9 +143,9 @@ def tell_community_managers(managers: Sequence[str], lang: str) -> Tell:
 
 def channel_ref(channel: str) -> str:
     """How a notice names a channel: a link for an ID, the escaped name otherwise."""
-    if re.fullmatch(r"[CG][A-Z0-9]{6,}", channel):
+    if CHANNEL_ID.fullmatch(channel):
         return f"<#{channel}>"
-    if re.fullmatch(r"[UW][A-Z0-9]{2,}", channel):
+    if USER_ID.fullmatch(channel):
         return f"<@{channel}>"
     return escape(channel)
 

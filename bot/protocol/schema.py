@@ -52,6 +52,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from bot.domain.sla import BusinessCalendar
 from bot.domain.workflow import People
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from bot.slack.ids import CHANNEL_ID, USER_ID
 from bot.store.models import Severity
 
 __all__ = [
@@ -127,20 +128,18 @@ def _error(code: str, key: str | None = None, /, **params: Any) -> PydanticCusto
     return PydanticCustomError(code, t(f"protocol.error.{key}", "en"), {**params, "message_key": key})
 
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _CHANNEL_NAME = re.compile(r"^#[a-z0-9][a-z0-9._-]{0,79}$")
 _SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
 def _user_id(value: str) -> str:
-    if not _USER_ID.match(value):
+    if not USER_ID.fullmatch(value):
         raise _error("slack_user_id")
     return value
 
 
 def _channel(value: str) -> str:
-    if _CHANNEL_ID.match(value) or _CHANNEL_NAME.match(value):
+    if CHANNEL_ID.fullmatch(value) or _CHANNEL_NAME.match(value):
         return value
     # "veille-finance" without its "#": say how to write it.
     suggestion = "#" + value.lower() if _CHANNEL_NAME.match("#" + value.lower()) else ""

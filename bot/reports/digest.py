@@ -56,9 +56,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 
 from bot.i18n import normalise, t
-from bot.store.models import Crisis, Draft, Mention, Reminder, UTCDateTime
 from bot.protocol.schema import Protocol
+from bot.slack.ids import CONVERSATION_ID
 from bot.slack.text import escape
+from bot.store.models import Crisis, Draft, Mention, Reminder, UTCDateTime
 
 TERMINAL_STATES = ("published", "dismissed")
 LIST_LIMIT = 10  # oldest open items and waiting drafts kept in the figures
@@ -79,7 +80,6 @@ HEADER_MAX = 150
 CONTEXT_TEXT_MAX = 2000
 LINES_PER_SECTION = 15
 
-_CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 _TS_RE = re.compile(r"^\d{1,12}\.\d{1,9}$")
 
 
@@ -617,7 +617,7 @@ def _avg(value: float, lang: str) -> str:
 
 def mention_ref(mention_id: int, channel: str | None, ts: str | None, lang: str) -> str:
     label = t("digest.item", lang, id=mention_id)
-    if channel and ts and _CHANNEL_RE.match(channel) and _TS_RE.match(ts):
+    if channel and ts and CONVERSATION_ID.fullmatch(channel) and _TS_RE.match(ts):
         return f"<https://slack.com/archives/{channel}/p{ts.replace('.', '')}|{escape(label)}>"
     return escape(label)
 

@@ -20,14 +20,16 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.slack.views.cards import SEVERITY_EMOJI, slack_date
 from bot.domain import access
 from bot.domain import workflow as wf
-from bot.usecases.response import people_of
+from bot.domain.workflow import OPEN_STATES
 from bot.i18n import normalise, t
+from bot.slack.ids import CONVERSATION_ID, USER_ID
+from bot.slack.text import escape, quote, slack_date
+from bot.slack.views.cards import SEVERITY_EMOJI
 from bot.store.models import Crisis, Draft, Mention, ReviewDecision
 from bot.store.queries import no_role_text, team_filter
-from bot.slack.text import escape, quote
+from bot.usecases.response import people_of
 
 __all__ = [
     "LOAD_LIMIT",
@@ -43,7 +45,6 @@ __all__ = [
     "permalink_url",
 ]
 
-OPEN_STATES = ("open", "claimed", "in_review", "ready")
 LOAD_LIMIT = 50  # rows loaded per list; the rest is only counted
 SHOW_LIMIT = 20  # items shown per list: 3 lists x 20 + fixed blocks stays well under 100 blocks
 TEXT_CHARS = 200  # excerpt of the mention's text kept and shown per item
@@ -51,8 +52,6 @@ MAX_BLOCKS = 100
 SECTION_CHARS = 3000
 HEADER_CHARS = 150
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,31}$")
 _TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
 
 
@@ -244,7 +243,7 @@ def load_home(*, engine: Any, protocol: Any, workflow: Any, escalation: Any, use
 
 def permalink_url(channel: str, ts: str) -> str | None:
     """The thread's web address, or None when channel or ts are not what Slack gives."""
-    if not (_CHANNEL_ID.match(channel) and _TS.match(ts)):
+    if not (CONVERSATION_ID.fullmatch(channel) and _TS.match(ts)):
         return None
     return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
@@ -256,15 +255,15 @@ def _ref(mention_id: int, permalink: tuple[str, str] | None, lang: str) -> str:
 
 
 def _user(user_id: str) -> str:
-    return f"<@{user_id}>" if _USER_ID.match(user_id) else escape(user_id)
+    return f"<@{user_id}>" if USER_ID.fullmatch(user_id) else escape(user_id)
 
 
 def _channel(channel: str) -> str:
-    return f"<#{channel}>" if _CHANNEL_ID.match(channel) else escape(channel)
+    return f"<#{channel}>" if CONVERSATION_ID.fullmatch(channel) else escape(channel)
 
 
 def _ago(when: datetime) -> str:
-    return f"<!date^{int(when.timestamp())}^{{ago}}|{when.strftime('%Y-%m-%d %H:%M UTC')}>"
+    return slack_date(when, "{ago}")
 
 
 def _age(age: timedelta, lang: str) -> str:

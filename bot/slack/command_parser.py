@@ -33,6 +33,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.slack.ids import USER_MENTION
+
 __all__ = [
     "ERROR_KEYS",
     "LANGUAGES",
@@ -293,7 +295,6 @@ def _shown(text: str) -> str:
 
 # An escaped Slack entity (<@U1|name with spaces>) is one token; otherwise tokens are separated by spaces.
 _TOKEN = re.compile(r"<[@#!][^<>]*>|\S+")
-_USER_RE = re.compile(r"<@([UW][A-Z0-9]{1,30})(?:\|[^<>]*)?>")
 _ID_RE = re.compile(r"(?:#|n[°o]\.?)?([0-9]+)")
 _ID_PREFIXES = {"#", "n°", "no", "no."}
 
@@ -384,7 +385,7 @@ def _consume(
                 return ParseError(BAD_ID, {"value": _shown(token)})
             args[spec.name] = int(digits)
         elif spec.kind == "user":
-            match = _USER_RE.fullmatch(_strip_invisible(token))
+            match = USER_MENTION.fullmatch(_strip_invisible(token))
             if match is None:
                 return ParseError(BAD_USER, {"command": shown_name, "value": _shown(token)})
             args[spec.name] = match.group(1)

@@ -1,6 +1,14 @@
 """Every Slack identifier the app registers, in one place (handlers, blocks and the manifest use these)."""
 
+import re
 from enum import StrEnum
+
+# Slack's identifiers, the one pattern of each kind (protocol validation, links in messages, mentions typed in
+# a command). Workspace users start with U or W; public channels C, private ones G, direct messages D.
+USER_ID = re.compile(r"[UW][A-Z0-9]{1,31}")
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,31}")
+CONVERSATION_ID = re.compile(r"[CGD][A-Z0-9]{2,31}")
+USER_MENTION = re.compile(rf"<@({USER_ID.pattern})(?:\|[^<>]*)?>")  # "<@U123>" or "<@U123|name>"
 
 
 class Action(StrEnum):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, datetime
 from urllib.parse import quote as percent_encode
 from urllib.parse import urlsplit
 
@@ -90,3 +91,13 @@ def link(url: str, label: str | None = None) -> str:
         return escape(url)
     host = urlsplit(safe).hostname or safe
     return f"<{safe}|{escape(label or host)}>"
+
+
+def slack_date(when: datetime, style: str = "{date_short_pretty} {time}") -> str:
+    """Slack's `<!date^…>` token: rendered in each reader's own timezone and locale; the fallback is UTC.
+
+    The one place the token is written (cards, answers, reminders, Home): `style` is Slack's format string,
+    e.g. "{ago}" for "3 minutes ago".
+    """
+    utc = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    return f"<!date^{int(utc.timestamp())}^{style}|{utc:%Y-%m-%d %H:%M} UTC>"

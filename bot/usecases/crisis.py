@@ -18,17 +18,19 @@ from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.domain.workflow import OPEN_STATES
+from bot.i18n import t
+from bot.reports.digest import mention_ref
+from bot.slack.gateway import SlackCallError
+from bot.slack.ids import Action
+from bot.slack.text import slack_date
 from bot.slack.views import cards as blocks
 from bot.store.audit import record_refusal
 from bot.store.db import session_scope
-from bot.reports.digest import mention_ref
-from bot.usecases.escalation import Escalation
-from bot.slack.gateway import SlackCallError
-from bot.i18n import t
-from bot.slack.ids import Action
-from bot.store.models import AuditEvent, Crisis, CrisisSignal, Draft, Mention, VolumeBucket
-from bot.usecases.intake import BUCKET_MINUTES, enqueue, volume_bucket
 from bot.store.locks import compare_and_set
+from bot.store.models import AuditEvent, Crisis, CrisisSignal, Draft, Mention, VolumeBucket
+from bot.usecases.escalation import Escalation
+from bot.usecases.intake import BUCKET_MINUTES, enqueue, volume_bucket
 
 BUCKET = timedelta(minutes=BUCKET_MINUTES)
 OVERLAP = timedelta(minutes=1)
@@ -221,7 +223,7 @@ class CrisisDesk:
         if self.protocol.decision_makers and channel.startswith(("C", "G")):
             enqueue(s, kind="crisis", method="conversations.invite", now=now, dedupe_key=f"{key}:invite",
                     args={"channel": channel, "users": ",".join(people)})
-        related = s.exec(select(Mention).where(col(Mention.state).in_(("open", "claimed", "in_review", "ready")),
+        related = s.exec(select(Mention).where(col(Mention.state).in_(OPEN_STATES),
                                                col(Mention.severity).in_(("high", "critical")))).all()
         chan_lang = self.protocol.language
         lines = [f"• {mention_ref(m.id, m.channel, m.relay_ts, chan_lang)} · {blocks.SEVERITY_EMOJI.get(m.severity, '')} "
@@ -284,4 +286,4 @@ class CrisisDesk:
 
 
 def _when(at: datetime) -> str:
-    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
+    return slack_date(at)

@@ -13,10 +13,10 @@ from typing import Any
 import structlog
 from sqlalchemy.exc import IntegrityError
 
-from bot.slack.views import chart as charts
-from bot.reports import digest as digests
-from bot.store.db import session_scope
 from bot.i18n import t
+from bot.reports import digest as digests
+from bot.slack.views import chart as charts
+from bot.store.db import session_scope
 from bot.store.models import DigestRun
 from bot.usecases.intake import Vigie, enqueue
 

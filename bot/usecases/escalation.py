@@ -21,19 +21,18 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.store.audit import record_refusal
-from bot.store.db import session_scope
 from bot.domain import oncall as oncall_rules
 from bot.domain import sla as sla_rules
-from bot.domain.workflow import may_escalate
+from bot.domain.workflow import OPEN_STATES, may_escalate
 from bot.i18n import t
+from bot.slack.text import escape, slack_date
+from bot.store.audit import record_refusal
+from bot.store.db import session_scope
+from bot.store.locks import lock_mention
 from bot.store.models import AuditEvent, Crisis, Mention, OncallOverride, Reminder
 from bot.usecases.intake import Vigie, enqueue
-from bot.slack.text import escape
-from bot.store.locks import lock_mention
 
 log = structlog.get_logger(__name__)
-OPEN_STATES = ("open", "claimed", "in_review", "ready")
 STAGES = ("first_response", "approved", "published")
 OFF_HOURS_STEP = "off-hours"
 
@@ -199,8 +198,7 @@ class Escalation:
         """The step's row and its messages, in the caller's transaction; returns who was told."""
         in_thread, direct = self.recipients(mention, notify, now)
         lang = self.protocol.language
-        deadline = (f"<!date^{int(race.deadline.timestamp())}^{{date_short_pretty}} {{time}}|"
-                    f"{race.deadline:%Y-%m-%d %H:%M} UTC>") if race else "—"
+        deadline = slack_date(race.deadline) if race else "—"
         if by is not None:
             key = "sla.manual"
         elif step == OFF_HOURS_STEP:

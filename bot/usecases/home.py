@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.reports import home as homes
-from bot.usecases.response import Workflow
 from bot.usecases.escalation import Escalation
 from bot.usecases.intake import enqueue
+from bot.usecases.response import Workflow
 
 HOME_METHOD = "vigie.home_publish"
 

@@ -23,19 +23,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.slack.views import cards as blocks
-
-from bot.store import stories as storms
 from bot.clock import Clock
-from bot.store.db import session_scope
 from bot.domain import storms as storm_rules
 from bot.domain.routing import Router
 from bot.domain.sla import deadline
 from bot.domain.storms import Shape
-from bot.slack.gateway import SlackCallError, SlackGateway
 from bot.i18n import t
 from bot.intake.feeds import FeedValidators, fetch_feed
 from bot.intake.schema import MentionIn
+from bot.protocol.schema import Protocol
+from bot.slack.gateway import SlackCallError, SlackGateway
+from bot.slack.text import escape, excerpt, link
+from bot.slack.views import cards as blocks
+from bot.store import stories as storms
+from bot.store.db import session_scope
 from bot.store.models import (
     AuditEvent,
     FeedState,
@@ -45,8 +46,6 @@ from bot.store.models import (
     OutboxStatus,
     Story,
 )
-from bot.protocol.schema import Protocol
-from bot.slack.text import escape, excerpt, link
 from bot.store.stories import StoryIndex
 
 RELAY_RENDER = "relay"  # an outbox payload rendered when sent: a mention's relay card

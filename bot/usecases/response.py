@@ -32,19 +32,19 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.slack.views import cards as blocks
-from bot.store.audit import record_refusal
-from bot.store.db import session_scope
 from bot.domain import checks as checks_rules
 from bot.domain import workflow as wf
 from bot.domain.text import is_real_text
-from bot.slack.gateway import Failure, SlackCallError
 from bot.i18n import t
-from bot.store.models import AuditEvent, Crisis, Draft, Mention, Publication, ReviewDecision
-from bot.protocol.schema import Protocol
 from bot.outbox.webhook import publish_webhook
-from bot.usecases.intake import Vigie, enqueue
+from bot.protocol.schema import Protocol
+from bot.slack.gateway import Failure, SlackCallError
+from bot.slack.views import cards as blocks
+from bot.store.audit import record_refusal
+from bot.store.db import session_scope
 from bot.store.locks import Conflict, compare_and_set, lock_draft, lock_mention
+from bot.store.models import AuditEvent, Crisis, Draft, Mention, Publication, ReviewDecision
+from bot.usecases.intake import Vigie, enqueue
 
 log = structlog.get_logger(__name__)
 WEBHOOK_METHOD = "vigie.webhook_publish"

@@ -13,14 +13,13 @@ from typing import Any
 import structlog
 from sqlmodel import Session, select
 
-from bot.slack.views import cards as blocks
-
-from bot.slack.views import modals
 from bot.domain import workflow as wf
-from bot.usecases.response import Outcome, Refused, Target, Workflow, _network_of
-from bot.slack.gateway import SlackCallError
 from bot.i18n import t
+from bot.slack.gateway import SlackCallError
+from bot.slack.views import cards as blocks
+from bot.slack.views import modals
 from bot.store.models import Draft, Mention
+from bot.usecases.response import Outcome, Refused, Target, Workflow, _network_of
 
 log = structlog.get_logger(__name__)
 

@@ -16,21 +16,22 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.slack.views import cards as blocks
-from bot.slack.command_parser import Parsed, ParseError, help_lines, parse
-from bot.usecases.crisis import CrisisDesk
-from bot.store.db import session_scope
-from bot.reports.digest import duration_words, mention_ref
-from bot.usecases.digests import DigestDesk
 from bot.domain import access
 from bot.domain import oncall as oncall_rules
 from bot.domain import workflow as wf
-from bot.usecases.response import Target, Workflow
-from bot.usecases.escalation import OPEN_STATES, Escalation
+from bot.domain.workflow import OPEN_STATES
 from bot.i18n import t
+from bot.reports.digest import duration_words, mention_ref
+from bot.slack.command_parser import Parsed, ParseError, help_lines, parse
+from bot.slack.text import escape, slack_date
+from bot.slack.views import cards as blocks
+from bot.store.db import session_scope
 from bot.store.models import AuditEvent, Crisis, Draft, Mention, OncallOverride, ReviewDecision
 from bot.store.queries import no_role_text, team_filter
-from bot.slack.text import escape
+from bot.usecases.crisis import CrisisDesk
+from bot.usecases.digests import DigestDesk
+from bot.usecases.escalation import Escalation
+from bot.usecases.response import Target, Workflow
 
 MAX_LISTED = 20
 # Subcommands that show mentions: each shows only what `bot.domain.access` lets the asker see, and a person with
@@ -273,7 +274,7 @@ class SlashCommands:
                                         "end": end.isoformat()}))
         except IntegrityError:
             pass  # already recorded by the first of two identical requests: the answer is the same
-        until = f"<!date^{int(end.timestamp())}^{{date_short_pretty}} {{time}}|{end:%Y-%m-%d %H:%M} UTC>"
+        until = slack_date(end)
         return Answer(t("cmd.oncall.taken", lang, user=f"<@{target}>", until=until))
 
     def _crisis(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
@@ -283,8 +284,7 @@ class SlashCommands:
                 crisis = s.exec(select(Crisis).where(col(Crisis.ended_at).is_(None))).first()
             if crisis is None:
                 return Answer(t("cmd.crisis.none", lang))
-            return Answer(t("cmd.crisis.active", lang, since=f"<!date^{int(crisis.declared_at.timestamp())}^"
-                                                                f"{{date_short_pretty}} {{time}}|{crisis.declared_at:%Y-%m-%d %H:%M}>",
+            return Answer(t("cmd.crisis.active", lang, since=slack_date(crisis.declared_at),
                             by=f"<@{crisis.declared_by}>", channel=crisis.channel or "—"))
         if action == "declare":
             declared = self.crisis.declare(by=user, reason=parsed.args.get("reason"), lang=lang)

@@ -11,9 +11,10 @@ from typing import Any
 
 from babel.numbers import format_decimal
 
+from bot.domain.workflow import CLOSED_STATES
 from bot.i18n import t
 from bot.slack.ids import Action
-from bot.slack.text import escape, excerpt, link, quote
+from bot.slack.text import escape, excerpt, link, quote, slack_date
 
 SEVERITY_EMOJI = {
     "low": ":white_circle:",
@@ -22,12 +23,6 @@ SEVERITY_EMOJI = {
     "critical": ":red_circle:",
 }
 EXCERPT_CHARS = 900  # a card shows the start; the link leads to the whole post
-
-
-def slack_date(when: datetime) -> str:
-    """Slack renders this token in each reader's own timezone and locale; the fallback is UTC ISO."""
-    epoch = int(when.timestamp())
-    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{when.strftime('%Y-%m-%d %H:%M UTC')}>"
 
 
 def number(value: int, lang: str) -> str:
@@ -170,7 +165,6 @@ def relay_card(
     }
 
 
-CLOSED_STATES = frozenset({"published", "dismissed"})
 
 
 def _option(label: str, value: str) -> dict[str, Any]:
