@@ -1,91 +1,41 @@
-"""Wiring: build every part once from the settings. Nothing global is mutated per request."""
+"""The composition root: build every part once from the settings, complete, in order (`bot.runtime.Runtime`
+holds them). Nothing global is mutated per request."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-import httpx
 import structlog
 from slack_bolt import App
-from sqlalchemy.engine import Engine
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.metrics import Metrics
-from bot.outbox.queue import OutboxWorker, tell_community_managers
+from bot.outbox.queue import Deliver, Registry, Render, tell_community_managers
+from bot.outbox.worker import OutboxWorker
 from bot.protocol.schema import EXAMPLE_PROTOCOL, Protocol, load_protocol
+from bot.runtime import Runtime
 from bot.scheduler import Jobs, Leadership
 from bot.slack.gateway import SlackGateway
 from bot.store import db
 from bot.store.audit import install_append_only_guard
 from bot.store.deliveries import forget_deliveries
+from bot.store.models import Mention
 from bot.usecases.crisis import CrisisDesk
 from bot.usecases.digests import DigestDesk
 from bot.usecases.escalation import Escalation
-from bot.usecases.home import HOME_METHOD, HomeDesk
-from bot.usecases.intake import CARD_METHOD, MEMBERS_METHOD, RELAY_RENDER, Vigie
-from bot.usecases.response import WEBHOOK_METHOD, Workflow, on_delivery_failure
+from bot.usecases.home import HomeDesk
+from bot.usecases.intake import Vigie
+from bot.usecases.response import Workflow, on_delivery_failure
 from bot.usecases.response_modals import Modals
 from bot.usecases.slash import SlashCommands
 
 log = structlog.get_logger(__name__)
 FEED_POLL_SECONDS = 60  # each feed has its own period in the protocol; this is how often we look
-
-
-@dataclass
-class Runtime:
-    settings: Settings
-    engine: Engine
-    protocol: Protocol
-    protocol_path: Path
-    clock: Clock
-    gateway: SlackGateway
-    worker: OutboxWorker
-    vigie: Vigie
-    workflow: Workflow
-    modals: Modals
-    metrics: Metrics
-    bolt: App | None  # None for command-line tools run without Slack credentials
-    escalation: Escalation | None = None
-    crisis: CrisisDesk | None = None
-    slash: SlashCommands | None = None
-    digest_desk: DigestDesk | None = None
-    home_desk: HomeDesk | None = None
-    jobs: Jobs | None = None
-
-    def start(self) -> None:
-        self.worker.start()
-        if self.settings.run_scheduler:
-            self.jobs = Jobs(Leadership(self.engine))
-            self.jobs.every(FEED_POLL_SECONDS, "feeds", self.poll_feeds)
-            self.jobs.every(self.settings.sweep_seconds, "sweep", self.sweep)
-            self.jobs.every(3600, "slack_deliveries", lambda: forget_deliveries(self.engine, now=self.clock.now()))
-            self.jobs.start()
-
-    def stop(self) -> None:
-        if self.jobs:
-            self.jobs.stop()
-        self.worker.stop()
-
-    def sweep(self) -> None:
-        """Deadlines and crisis signals, from stored state (so a restart or a handover catches up)."""
-        if self.escalation is not None:
-            self.escalation.sweep()
-        if self.crisis is not None:
-            self.crisis.catch_up()
-            self.crisis.detect()
-        if self.digest_desk is not None:
-            self.digest_desk.post_due()
-
-    def poll_feeds(self) -> None:
-        with httpx.Client(timeout=10.0, follow_redirects=True,
-                          headers={"User-Agent": "Vigie/0.1 (+feed reader)"}) as client:
-            self.vigie.poll_feeds(client)
 
 
 def resolve_protocol(settings: Settings) -> tuple[Protocol, Path]:
@@ -98,6 +48,7 @@ def resolve_protocol(settings: Settings) -> tuple[Protocol, Path]:
 
 
 def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> Runtime:
+    """Every part, built once, in dependency order: nothing is set on a part after it is built."""
     clock = clock or SystemClock()
     install_append_only_guard()  # the audit trail can be added to, never edited, through the application
     engine = db.make_engine(settings.database_url)
@@ -114,35 +65,54 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bo
     # A Slack call must end well within the lease, or another worker could take the row while it is in flight.
     gateway = SlackGateway(token=token, base_url=settings.slack_api_url,
                            timeout=min(settings.slack_timeout_seconds, lease / 3))
-    # What needs a person (a channel that refuses the bot, a refused token) is told to the community managers.
-    worker = OutboxWorker(engine=engine, gateway=gateway, clock=clock, lease=timedelta(seconds=lease),
-                          channel_interval=settings.channel_interval_seconds, slack_free={WEBHOOK_METHOD},
-                          tell=tell_community_managers(protocol.community_managers, protocol.language))
-    vigie = Vigie(engine=engine, protocol=protocol, clock=clock, gateway=gateway, on_commit=worker.wake)
+    # The use cases ring it after a commit that queued rows; the worker, built after them (it needs their
+    # deliverers), waits on it.
+    doorbell = threading.Event()
+
+    # Which deadline a mention races is the escalation's rule, and the escalation is built on `vigie`: the
+    # card asks it through this function, called only once everything below is built.
+    def deadline_of(mention: Mention) -> tuple[str, datetime, bool] | None:
+        return escalation.deadline_of(mention)
+
+    vigie = Vigie(engine=engine, protocol=protocol, clock=clock, gateway=gateway, on_commit=doorbell.set,
+                  deadline_of=deadline_of)
     secret = settings.publish_webhook_secret.get_secret_value() if settings.publish_webhook_secret else None
     workflow = Workflow(vigie, publish_secret=secret)
-    worker.deliverers[WEBHOOK_METHOD] = workflow.deliver_webhook
-    worker.deliverers[CARD_METHOD] = vigie.deliver_card
-    worker.renderers[RELAY_RENDER] = vigie.render_relay
-    worker.deliverers[MEMBERS_METHOD] = vigie.deliver_story_members
-    worker.on_failure = lambda row, exc: on_delivery_failure(workflow, row, exc)
-    metrics = Metrics(vigie.outbox_counts)
+    escalation = Escalation(vigie)
+    crisis = CrisisDesk(escalation)
+    digest_desk = DigestDesk(vigie)
+    home_desk = HomeDesk(workflow, escalation)
+    registry = Registry(
+        renderers={Render.relay: vigie.render_relay},
+        deliverers={Deliver.card: vigie.deliver_card, Deliver.story_members: vigie.deliver_story_members,
+                    Deliver.home: home_desk.deliver, Deliver.webhook: workflow.deliver_webhook},
+        slack_free=frozenset({Deliver.webhook}),
+    )
+    # What needs a person (a channel that refuses the bot, a refused token) is told to the community managers.
+    worker = OutboxWorker(engine=engine, gateway=gateway, clock=clock, lease=timedelta(seconds=lease),
+                          channel_interval=settings.channel_interval_seconds, registry=registry, doorbell=doorbell,
+                          on_failure=lambda row, exc: on_delivery_failure(workflow, row, exc),
+                          tell=tell_community_managers(protocol.community_managers, protocol.language))
     bolt = build_bolt_app(settings, gateway) if token else None
     runtime = Runtime(settings=settings, engine=engine, protocol=protocol, protocol_path=path, clock=clock,
                       gateway=gateway, worker=worker, vigie=vigie, workflow=workflow, modals=Modals(workflow),
-                      metrics=metrics, bolt=bolt)
-    runtime.escalation = Escalation(vigie)
-    vigie.deadline_of = runtime.escalation.deadline_of
-    runtime.crisis = CrisisDesk(runtime.escalation)
-    runtime.digest_desk = DigestDesk(vigie)
-    runtime.slash = SlashCommands(workflow, runtime.escalation, runtime.crisis, runtime.digest_desk)
-    runtime.home_desk = HomeDesk(workflow, runtime.escalation)
-    worker.deliverers[HOME_METHOD] = runtime.home_desk.deliver
+                      escalation=escalation, crisis=crisis, digest_desk=digest_desk, home_desk=home_desk,
+                      slash=SlashCommands(workflow, escalation, crisis, digest_desk),
+                      metrics=Metrics(vigie.outbox_counts), bolt=bolt, schedule=schedule)
     if bolt is not None:
         from handlers import register
 
         register(bolt, runtime)
     return runtime
+
+
+def schedule(runtime: Runtime) -> Jobs:
+    """The periodic jobs, run by one leader at a time (`bot.scheduler`)."""
+    jobs = Jobs(Leadership(runtime.engine))
+    jobs.every(FEED_POLL_SECONDS, "feeds", runtime.poll_feeds)
+    jobs.every(runtime.settings.sweep_seconds, "sweep", runtime.sweep)
+    jobs.every(3600, "slack_deliveries", lambda: forget_deliveries(runtime.engine, now=runtime.clock.now()))
+    return jobs
 
 
 class ListenerExecutor(ThreadPoolExecutor):

@@ -329,8 +329,8 @@ def digest(
     text, blocks = desk.build(team=team, day=when, lang=language, weekly=week)  # type: ignore[union-attr]
     out.print(desk.as_text(blocks), markup=False, highlight=False)  # type: ignore[union-attr]
     if post:
+        from bot.outbox.queue import enqueue
         from bot.store.db import session_scope
-        from bot.usecases.intake import enqueue
 
         with session_scope(runtime.engine) as s:
             for channel in desk.destinations(team):  # type: ignore[union-attr]

@@ -40,7 +40,7 @@ from bot.slack.verify import Refusal, SlackGate
 from bot.store.deliveries import probe_write
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 SLACK_MAX_BODY = 1024 * 1024

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from slack_bolt import App
 
+from bot.runtime import Runtime
 from handlers import actions, commands, errors, events, middleware, shortcuts, views
-
-if TYPE_CHECKING:
-    from bot.app import Runtime
 
 
 def register(app: App, runtime: Runtime) -> None:

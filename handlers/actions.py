@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.runtime import Runtime
 from bot.slack.ids import Action
-from bot.store.queries import refusal_text
 from bot.usecases.response import Outcome
-
-if TYPE_CHECKING:
-    from bot.app import Runtime
 
 # Buttons that open a modal, and which one.
 MODAL_BUTTONS = {
@@ -66,8 +63,7 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
         if refused:
             user = body["user"]["id"]
-            text = refusal_text(refused, protocol=runtime.protocol, lang=runtime.workflow.lang_of(user))
-            runtime.vigie.tell_user(channel=body["channel"]["id"], user=user, text=text)
+            runtime.vigie.tell_user(channel=body["channel"]["id"], user=user, text=runtime.refusal(refused, user=user))
 
     def open_modal(ack: Ack, body: dict[str, Any], what: str, target: int | None) -> None:
         if target is None:
@@ -96,9 +92,9 @@ def register(app: App, runtime: Runtime) -> None:
     def declare_crisis(ack: Ack, body: dict[str, Any]) -> None:
         user = body["user"]["id"]
         lang = runtime.workflow.lang_of(user)
-        declared = runtime.crisis.declare(by=user, reason=None, lang=lang)  # type: ignore[union-attr]
+        declared = runtime.crisis.declare(by=user, reason=None, lang=lang)
         ack()
         text = declared.text
         if declared.crisis_id is not None:  # the channel and the announcement after the ack: Slack calls
-            text = runtime.crisis.open_room(declared.crisis_id, lang=lang)  # type: ignore[union-attr]
+            text = runtime.crisis.open_room(declared.crisis_id, lang=lang)
         runtime.vigie.tell_user(channel=body["channel"]["id"], user=user, text=text)

@@ -4,13 +4,12 @@ failure, they must not believe it went through."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from slack_bolt import App
 
-if TYPE_CHECKING:
-    from bot.app import Runtime
+from bot.runtime import Runtime
 
 log = structlog.get_logger("handlers")
 

@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import App
 
-if TYPE_CHECKING:
-    from bot.app import Runtime
+from bot.runtime import Runtime
 
 
 def register(app: App, runtime: Runtime) -> None:
     @app.event("app_home_opened")
     def home_opened(event: dict[str, Any]) -> None:
         if event.get("tab", "home") == "home":
-            runtime.home_desk.refresh(event["user"])  # type: ignore[union-attr]
+            runtime.home_desk.refresh(event["user"])

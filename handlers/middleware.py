@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from bot.store.deliveries import delivery_key, first_delivery
-
-if TYPE_CHECKING:
-    from bot.app import Runtime
+from bot.runtime import Runtime
 
 log = structlog.get_logger("handlers")
 
@@ -19,8 +16,8 @@ log = structlog.get_logger("handlers")
 def register(app: App, runtime: Runtime) -> None:
     @app.middleware
     def once(request: BoltRequest, body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
-        key = delivery_key(body)
-        if key is None or first_delivery(runtime.engine, key, now=runtime.clock.now()):
+        key = runtime.redelivered(body)  # records this request as handled, on every instance
+        if key is None:
             return next()
         # Already handled (or being handled) here or on another instance: acknowledge, do nothing, so that
         # Slack stops retrying.

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.runtime import Runtime
 from bot.slack.ids import Shortcut
 from bot.usecases.response import Outcome
-
-if TYPE_CHECKING:
-    from bot.app import Runtime
 
 
 def register(app: App, runtime: Runtime) -> None:

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App
 
 from bot.i18n import t
+from bot.runtime import Runtime
 from bot.slack.ids import View
 from bot.slack.views.modals import CONFIRM_ANOTHER, submitted_value
 from bot.usecases.response import metadata
 from handlers.actions import row_id
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
     from bot.usecases.response import Outcome
 
 

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain.workflow import OPEN_STATES
 from bot.i18n import t
+from bot.outbox.queue import enqueue
 from bot.reports.digest import mention_ref
 from bot.slack.gateway import SlackCallError
 from bot.slack.ids import Action
@@ -30,7 +31,7 @@ from bot.store.db import session_scope
 from bot.store.locks import compare_and_set
 from bot.store.models import AuditEvent, Crisis, CrisisSignal, Draft, Mention, VolumeBucket
 from bot.usecases.escalation import Escalation
-from bot.usecases.intake import BUCKET_MINUTES, enqueue, volume_bucket
+from bot.usecases.intake import BUCKET_MINUTES, volume_bucket
 
 BUCKET = timedelta(minutes=BUCKET_MINUTES)
 OVERLAP = timedelta(minutes=1)

@@ -14,11 +14,12 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from bot.i18n import t
+from bot.outbox.queue import enqueue
 from bot.reports import digest as digests
 from bot.slack.views import chart as charts
 from bot.store.db import session_scope
 from bot.store.models import DigestRun
-from bot.usecases.intake import Vigie, enqueue
+from bot.usecases.intake import Vigie
 
 log = structlog.get_logger(__name__)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

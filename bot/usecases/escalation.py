@@ -25,12 +25,13 @@ from bot.domain import oncall as oncall_rules
 from bot.domain import sla as sla_rules
 from bot.domain.workflow import OPEN_STATES, may_escalate
 from bot.i18n import t
+from bot.outbox.queue import enqueue
 from bot.slack.text import escape, slack_date
 from bot.store.audit import record_refusal
 from bot.store.db import session_scope
 from bot.store.locks import lock_mention
 from bot.store.models import AuditEvent, Crisis, Mention, OncallOverride, Reminder
-from bot.usecases.intake import Vigie, enqueue
+from bot.usecases.intake import Vigie
 
 log = structlog.get_logger(__name__)
 STAGES = ("first_response", "approved", "published")

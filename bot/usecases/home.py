@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.outbox.queue import Deliver, enqueue
 from bot.reports import home as homes
 from bot.usecases.escalation import Escalation
-from bot.usecases.intake import enqueue
 from bot.usecases.response import Workflow
 
-HOME_METHOD = "vigie.home_publish"
+HOME_METHOD = Deliver.home
 
 
 class HomeDesk:

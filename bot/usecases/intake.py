@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from bot.domain.storms import Shape
 from bot.i18n import t
 from bot.intake.feeds import FeedValidators, fetch_feed
 from bot.intake.schema import MentionIn
+from bot.outbox.queue import Deliver, Render, enqueue, outbox_row
 from bot.protocol.schema import Protocol
 from bot.slack.gateway import SlackCallError, SlackGateway
 from bot.slack.text import escape, excerpt, link
@@ -48,9 +48,9 @@ from bot.store.models import (
 )
 from bot.store.stories import StoryIndex
 
-RELAY_RENDER = "relay"  # an outbox payload rendered when sent: a mention's relay card
-CARD_METHOD = "vigie.card"  # an outbox "method": refresh a relay card, rendered when it is sent
-MEMBERS_METHOD = "vigie.story_members"  # an outbox "method": list a story's mentions in its thread
+RELAY_RENDER = Render.relay  # an outbox payload rendered when sent: a mention's relay card
+CARD_METHOD = Deliver.card  # an outbox "method": refresh a relay card, rendered when it is sent
+MEMBERS_METHOD = Deliver.story_members  # an outbox "method": list a story's mentions in its thread
 MEMBERS_SHOWN = 40
 MESSAGE_TEXT_MAX = 3900  # Slack truncates a message's text beyond 4,000 characters
 
@@ -64,47 +64,6 @@ class IngestResult:
     team: str | None = None
     severity: str | None = None
     story: int | None = None  # set for a copy grouped into an existing story (it gets no card of its own)
-
-
-# --- writing outbox rows ------------------------------------------------------------------------
-
-
-def enqueue(
-    session: Session,
-    *,
-    kind: str,
-    method: str,
-    args: dict[str, Any],
-    now: datetime,
-    dedupe_key: str | None = None,
-    mention_id: int | None = None,
-    due: datetime | None = None,
-) -> int:
-    """Record a Slack call to make (at `due`, or now) and return its outbox id. The same `dedupe_key` twice
-    is recorded once."""
-    row = _outbox_row(kind=kind, method=method, args=args, now=now, dedupe_key=dedupe_key, mention_id=mention_id,
-                      due=due)
-    conn = session.connection()
-    new_id = conn.execute(_insert_ignore(_dialect(session), "outbox", returning_id=True), row).scalar_one_or_none()
-    if new_id is None:  # already queued under this key
-        new_id = conn.execute(select(Outbox.id).where(Outbox.dedupe_key == row["dedupe_key"])).scalar_one()
-    return int(new_id)
-
-
-def _outbox_row(*, kind: str, method: str, args: dict[str, Any], now: datetime, dedupe_key: str | None = None,
-                mention_id: int | None = None, due: datetime | None = None) -> dict[str, Any]:
-    return {
-        "dedupe_key": dedupe_key or f"{kind}:{uuid.uuid4()}",
-        "kind": kind,
-        "method": method,
-        "channel": str(args.get("channel", "")),
-        "payload": args,
-        "status": "pending",
-        "attempts": 0,
-        "created_at": now,
-        "next_attempt_at": due or now,
-        "mention_id": mention_id,
-    }
 
 
 def _dialect(session: Session) -> str:
@@ -367,8 +326,8 @@ def _queue_relays(session: Session, items: list[_Incoming], *, protocol: Protoco
     for item in items:
         # Rendered when sent (Vigie.render_relay): the card then shows the mention as it is by then.
         card = {"_render": RELAY_RENDER, "channel": protocol.team(item.values["team"]).channel, "mention_id": item.id}
-        rows.append(_outbox_row(kind="relay", method="chat.postMessage", args=card, now=now,
-                                dedupe_key=f"relay:{item.id}", mention_id=item.id))
+        rows.append(outbox_row(kind="relay", method="chat.postMessage", args=card, now=now,
+                               dedupe_key=f"relay:{item.id}", mention_id=item.id))
     ids = {r.dedupe_key: r.id for r in conn.execute(_insert_outbox_returning(_dialect(session)), rows).all()}
     for r in rows:  # queued before (a mention re-ingested after a crash): look the row up
         if r["dedupe_key"] not in ids:
@@ -442,15 +401,16 @@ class Vigie:
     """
 
     def __init__(self, *, engine: Engine, protocol: Protocol, clock: Clock, gateway: SlackGateway | None = None,
-                 on_commit: Callable[[], None] = lambda: None):
+                 on_commit: Callable[[], None] = lambda: None,
+                 deadline_of: Callable[[Mention], tuple[str, datetime, bool] | None] = lambda mention: None):
         self.engine = engine
         self.gateway = gateway  # for reads only (names, permalinks); every write goes through the outbox
         self.protocol = protocol
         self.router = Router(protocol)
         self.clock = clock
         self.on_commit = on_commit
-        # Set by the app to the escalation rules: which deadline a stored mention is racing, for its card.
-        self.deadline_of: Callable[[Mention], tuple[str, datetime, bool] | None] = lambda mention: None
+        # The escalation rules: which deadline a stored mention is racing, for its card (none without them).
+        self.deadline_of = deadline_of
         self.stories = StoryIndex()
 
     def ingest(self, mentions: Iterable[MentionIn], *, actor: str,

@@ -36,6 +36,7 @@ from bot.domain import checks as checks_rules
 from bot.domain import workflow as wf
 from bot.domain.text import is_real_text
 from bot.i18n import t
+from bot.outbox.queue import Deliver, enqueue
 from bot.outbox.webhook import publish_webhook
 from bot.protocol.schema import Protocol
 from bot.slack.gateway import Failure, SlackCallError
@@ -44,10 +45,10 @@ from bot.store.audit import record_refusal
 from bot.store.db import session_scope
 from bot.store.locks import Conflict, compare_and_set, lock_draft, lock_mention
 from bot.store.models import AuditEvent, Crisis, Draft, Mention, Publication, ReviewDecision
-from bot.usecases.intake import Vigie, enqueue
+from bot.usecases.intake import Vigie
 
 log = structlog.get_logger(__name__)
-WEBHOOK_METHOD = "vigie.webhook_publish"
+WEBHOOK_METHOD = Deliver.webhook
 
 
 @dataclass(frozen=True)

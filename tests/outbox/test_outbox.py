@@ -9,11 +9,11 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock
-from bot.store.db import session_scope
+from bot.outbox.queue import enqueue
+from bot.outbox.worker import LEASE, MAX_BACKOFF, OutboxWorker, backoff_seconds
 from bot.slack.gateway import SlackGateway
+from bot.store.db import session_scope
 from bot.store.models import Outbox
-from bot.outbox.queue import LEASE, MAX_BACKOFF, OutboxWorker, backoff_seconds
-from bot.usecases.intake import enqueue
 from tests.conftest import BOT_TOKEN
 
 T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
@@ -112,9 +112,11 @@ def test_server_errors_back_off_exponentially_up_to_a_cap(engine, slack, clock, 
     assert max(backoff_seconds(n, rng) for n in range(1, 40)) <= MAX_BACKOFF * 1.25
 
 
-def test_a_payload_error_fails_that_row_only_and_the_channel_goes_on(engine, slack, clock, worker):
+def test_a_payload_error_fails_that_row_only_and_the_channel_goes_on(engine, slack, clock):
     failures = []
-    worker.on_failure = lambda row, exc: failures.append(exc.error)
+    gateway = SlackGateway(token=BOT_TOKEN, base_url=slack.url, timeout=2)
+    worker = OutboxWorker(engine=engine, gateway=gateway, clock=clock, channel_interval=1.0, rng=random.Random(1),
+                          on_failure=lambda row, exc: failures.append(exc.error))
     slack.fail_next("chat.postMessage", error="invalid_blocks")
     post(engine, clock, text="bad")
     post(engine, clock, text="next")

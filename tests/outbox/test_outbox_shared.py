@@ -14,11 +14,11 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock, SystemClock
-from bot.store.db import session_scope
+from bot.outbox.queue import enqueue
+from bot.outbox.worker import OutboxWorker
 from bot.slack.gateway import SlackGateway
+from bot.store.db import session_scope
 from bot.store.models import Outbox
-from bot.outbox.queue import OutboxWorker
-from bot.usecases.intake import enqueue
 from tests.conftest import BOT_TOKEN
 
 T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)

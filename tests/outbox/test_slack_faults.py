@@ -16,19 +16,19 @@ from structlog.testing import capture_logs
 
 from bot.app import build_runtime
 from bot.clock import ManualClock
-from bot.store.db import session_scope
-from bot.slack.gateway import SlackGateway
-from bot.store.models import Outbox
 from bot.outbox.queue import (
     HOLD_RETRY,
     PAUSE_KEY,
     TOKEN_PROBE,
-    OutboxWorker,
+    enqueue,
     retry_failed,
     slack_health,
     tell_community_managers,
 )
-from bot.usecases.intake import enqueue
+from bot.outbox.worker import OutboxWorker
+from bot.slack.gateway import SlackGateway
+from bot.store.db import session_scope
+from bot.store.models import Outbox
 from tests.conftest import AUTH, BOT_TOKEN, make_settings, mention
 
 T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
