@@ -1,4 +1,5 @@
-"""Every Slack listener, registered in one visible place. Handlers ack, parse, call one service."""
+"""Thin Bolt listeners, registered in one visible place: each acks, parses and calls one use case.
+They may import bot.runtime, bot.usecases, bot.slack and bot.i18n; never bot.app, bot.store or bot.domain."""
 
 from __future__ import annotations
 
