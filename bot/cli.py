@@ -326,14 +326,14 @@ def digest(
     except ValueError:
         raise _fail(t("cli.digest.bad_date", language)) from None
     desk = runtime.digest_desk
-    text, blocks = desk.build(team=team, day=when, lang=language, weekly=week)  # type: ignore[union-attr]
-    out.print(desk.as_text(blocks), markup=False, highlight=False)  # type: ignore[union-attr]
+    text, blocks = desk.build(team=team, day=when, lang=language, weekly=week)
+    out.print(desk.as_text(blocks), markup=False, highlight=False)
     if post:
         from bot.outbox.queue import enqueue
         from bot.store.db import session_scope
 
         with session_scope(runtime.engine) as s:
-            for channel in desk.destinations(team):  # type: ignore[union-attr]
+            for channel in desk.destinations(team):
                 enqueue(s, kind="digest", method="chat.postMessage", now=runtime.clock.now(),
                         args={"channel": channel, "text": text[:3000], "blocks": blocks})
         import time as clock

@@ -80,18 +80,22 @@ class Registry:
     slack_free: frozenset[Deliver] = frozenset()
 
     def __post_init__(self) -> None:
-        # Keys checked against the enums here, at start-up, rather than found missing when a row is sent; and
-        # stored as plain strings, as rows name them.
-        object.__setattr__(self, "renderers", MappingProxyType({Render(k).value: f for k, f in self.renderers.items()}))
+        # Keys checked against the enums here, at start-up, rather than found missing when a row is sent.
+        object.__setattr__(self, "renderers", MappingProxyType({Render(k): f for k, f in self.renderers.items()}))
         object.__setattr__(self, "deliverers",
-                           MappingProxyType({Deliver(k).value: f for k, f in self.deliverers.items()}))
-        object.__setattr__(self, "slack_free", frozenset(Deliver(k).value for k in self.slack_free))
+                           MappingProxyType({Deliver(k): f for k, f in self.deliverers.items()}))
+        object.__setattr__(self, "slack_free", frozenset(Deliver(k) for k in self.slack_free))
 
     def renderer(self, name: str) -> Call:
-        return self.renderers[name]  # type: ignore[index]
+        """The renderer a payload names (a row written by a newer version may name one unknown here: raises)."""
+        return self.renderers[Render(name)]
 
     def deliverer(self, method: str) -> Call | None:
-        return self.deliverers.get(method)  # type: ignore[call-overload]
+        """The deliverer of an outbox method; None for a Slack Web API method."""
+        try:
+            return self.deliverers.get(Deliver(method))
+        except ValueError:  # a Slack Web API method
+            return None
 
 
 # --- writing rows -----------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ class OutboxWorker:
         # Who is told about what needs a person (held channels, a refused token); None: only the log.
         self.tell = tell
         # Deliverer methods that do not call Slack (the webhook publisher): they go on while the token is refused.
-        self.slack_free: set[str] = set(self.registry.slack_free)
+        self.slack_free: set[str] = {method.value for method in self.registry.slack_free}  # plain, for SQL
         self.stats = DeliveryStats()
         # Pacing inside this process; the database carries it between instances (see `_mark_sent`).
         self._channel_ready: dict[str, datetime] = {}

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock
-from bot.outbox.queue import enqueue
+from bot.outbox.queue import Deliver, Registry, Render, enqueue
 from bot.outbox.worker import LEASE, MAX_BACKOFF, OutboxWorker, backoff_seconds
 from bot.slack.gateway import SlackGateway
 from bot.store.db import session_scope
@@ -48,6 +48,35 @@ def test_delivers_once_and_stores_the_ts(engine, slack, clock, worker):
     assert worker.run_once() == 0
     [row] = rows(engine)
     assert row.status == "sent" and row.ts == slack.last("chat.postMessage").response["ts"]
+
+
+def test_the_registry_renders_and_delivers_what_is_not_a_plain_slack_call(engine, slack, clock):
+    delivered, rendered = [], []
+
+    def render(args):
+        rendered.append(args["mention_id"])
+        return {"channel": args["channel"], "text": f"card {args['mention_id']}"}
+
+    registry = Registry(renderers={Render.relay: render},
+                        deliverers={Deliver.home: lambda args: delivered.append(args) or {"ok": True}})
+    gateway = SlackGateway(token=BOT_TOKEN, base_url=slack.url, timeout=2)
+    worker = OutboxWorker(engine=engine, gateway=gateway, clock=clock, registry=registry, rng=random.Random(1))
+    with session_scope(engine) as s:
+        enqueue(s, kind="relay", method="chat.postMessage", now=clock.now(),
+                args={"_render": Render.relay, "channel": "C0FINANCE1", "mention_id": 7})
+        enqueue(s, kind="home", method=Deliver.home, now=clock.now(), args={"channel": "home:U1", "user": "U1"})
+    assert worker.run_once() == 2
+    assert rendered == [7] and slack.last("chat.postMessage").args["text"] == "card 7"
+    assert delivered == [{"channel": "home:U1", "user": "U1"}] and not slack.calls("vigie.home_publish")
+    assert [row.status for row in rows(engine)] == ["sent", "sent"]
+    assert rows(engine)[1].method == "vigie.home_publish"  # stored as the enum's plain value
+
+
+def test_a_registry_refuses_a_name_no_row_can_carry():
+    with pytest.raises(ValueError):
+        Registry(deliverers={"vigie.unknown": lambda args: {}})
+    with pytest.raises(ValueError):
+        Registry(renderers={"card": lambda args: {}})
 
 
 def test_rate_limited_waits_retry_after_without_sleeping(engine, slack, clock, worker):
