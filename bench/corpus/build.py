@@ -31,8 +31,7 @@ WIKI = ("written by the project; misspelling pair from Wikipedia 'Lists of commo
 
 def _write_jsonl(name: str, rows: list[dict]) -> None:
     with open(HERE / name, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
 def _marked(sentence: str) -> tuple[str, dict, str]:

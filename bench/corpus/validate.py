@@ -255,7 +255,7 @@ def check_personal_data(rows: list[dict], problems: list[str]) -> None:
                 problems.append(f"{where}: {value!r} is not a valid IBAN")
             elif kind == "employee_name" and roster and not _names_roster_member(value, roster):
                 problems.append(f"{where}: {value!r} names nobody in roster.csv")
-            elif kind == "email" and not re.search(r"(@|\bat\b|arobase|\bchez\b|\(at\)|\[at\]|\{at\})", value, re.I):
+            elif kind == "email" and not re.search(r"(@|\bat\b|arobase|\bchez\b|\(at\)|\[at\]|\{at\})", value, re.IGNORECASE):
                 problems.append(f"{where}: {value!r} does not look like an e-mail address")
         elif positive is False:
             if span is not None:

@@ -177,7 +177,7 @@ def test_validator_rejects_a_luhn_invalid_card(tmp_path):
     path = folder / "personal_data.jsonl"
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     card = next(r for r in rows if r["kind"] == "card" and r["positive"])
-    start, end = card["span"]
+    _start, end = card["span"]
     last = card["text"][end - 1]
     card["text"] = card["text"][:end - 1] + str((int(last) + 1) % 10) + card["text"][end:]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
