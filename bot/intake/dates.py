@@ -61,7 +61,6 @@ _DATEPARSER_SETTINGS: dict[str, Any] = {
     "PARSERS": ["absolute-time"],  # no "yesterday", "2 hours ago", no bare timestamps
     "STRICT_PARSING": True,
     "REQUIRE_PARTS": ["day", "month", "year"],
-    "RETURN_AS_TIMEZONE_AWARE": False,  # a zone named in the text still comes back aware
     "PREFER_DAY_OF_MONTH": "first",
 }
 
@@ -81,7 +80,8 @@ def parse_date(value: Any, zone: tzinfo, date_order: DateOrder | None = None) ->
         suffix = _ZONE_SUFFIX.fullmatch(text)
         explicit = _suffix_zone(suffix) if suffix else None
         if explicit is not None:
-            parsed = _parse(suffix["rest"].rstrip(" ,"), date_order)  # type: ignore[index]
+            rest = suffix["rest"].rstrip(" ,")  # type: ignore[index]
+            parsed = _parse(rest, date_order) or _dateparser(rest, date_order)
             if parsed is not None and parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=explicit)
     if parsed is None:
