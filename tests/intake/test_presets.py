@@ -106,3 +106,13 @@ def test_text_and_author_joins():
 def test_list_presets_names_columns():
     rows = {name: columns for name, _, columns in list_presets()}
     assert rows["brandwatch"]["reach"] == ("Reach (new)", "Reach") and "generic" in rows
+
+
+def test_cli_lists_the_presets_with_their_columns():
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    result = CliRunner().invoke(app, ["import", "--list-presets"])
+    assert result.exit_code == 0
+    assert all(preset.name in result.output for preset in PRESETS) and "Reach (new)" in result.output
