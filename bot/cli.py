@@ -218,17 +218,35 @@ def protocol_check(
 
 @app.command("import")
 def import_file(
-    file: Annotated[Path, typer.Argument(help="CSV or JSON Lines export of a monitoring tool.")],
+    file: Annotated[Path | None, typer.Argument(help="CSV or JSON Lines export of a monitoring tool.")] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="csv or jsonl (default: from the extension).")] = None,
     mapping: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN, e.g. --map text=Contenu.")] = None,
     source: Annotated[str | None, typer.Option(help="Source for rows that have none.")] = None,
     batch_size: Annotated[int, typer.Option(help="Mentions stored per transaction.")] = 200,
+    preset: Annotated[str | None, typer.Option(help="Vendor layout (default: detected from the header); "
+                                               "see --list-presets, 'generic' for the usual column names.")] = None,
+    list_presets: Annotated[bool, typer.Option("--list-presets", help="Show the vendor presets and exit.")] = False,
+    date_order: Annotated[str | None, typer.Option(help="dmy or mdy, for dates like 05/11/2026.")] = None,
+    skip_rows: Annotated[int | None, typer.Option(help="Lines above the header (default: found).")] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="A column to leave out (repeatable).")] = None,
+    timezone: Annotated[str | None, typer.Option(help="Time zone of the file's dates (default: the protocol's).")]
+    = None,
 ) -> None:
     """Import mentions from a file: every valid line is kept, every bad line reported with its number."""
+    from bot.intake.dates import check_date_order
     from bot.intake.files import LineError, parse_mapping, read_mentions
+    from bot.intake.presets import list_presets as preset_rows
 
     lang = _language()
-    if not file.is_file():
+    if list_presets:
+        out.print(t("cli.import.presets_title", lang), markup=False)
+        for name, label, columns in preset_rows():
+            out.print(f"\n{name} — {label}", markup=False, highlight=False)
+            for field_name, names in columns.items():
+                out.print("  " + t("cli.import.presets_field", lang, field=field_name, columns=", ".join(names)),
+                          markup=False, highlight=False)
+        raise typer.Exit(0)
+    if file is None or not file.is_file():
         raise _fail(t("cli.import.no_file", lang, file=file))
     if fmt not in (None, "csv", "jsonl"):
         raise _fail(t("cli.import.bad_format", lang))
@@ -236,10 +254,18 @@ def import_file(
         columns = parse_mapping(mapping or [], lang)
     except ValueError as exc:
         raise _fail(t("cli.import.bad_map", lang, error=exc)) from None
+    try:
+        order = check_date_order(date_order, lang)
+    except ValueError as exc:
+        raise _fail(t("cli.import.bad_option", lang, error=exc)) from None
     settings = _settings(lang=lang)
     runtime = _runtime(settings, lang=lang)
-    reader = read_mentions(file, fmt=fmt, mapping=columns or None, source=source,  # type: ignore[arg-type]
-                           default_timezone=runtime.protocol.timezone, lang=lang)
+    try:
+        reader = read_mentions(file, fmt=fmt, mapping=columns or None, source=source,  # type: ignore[arg-type]
+                               default_timezone=timezone or runtime.protocol.timezone, lang=lang, preset=preset,
+                               date_order=order, skip_rows=skip_rows, ignore=ignore or ())
+    except ValueError as exc:  # an unknown preset or time zone, a negative --skip-rows
+        raise _fail(t("cli.import.bad_option", lang, error=exc)) from None
     errors: list[LineError] = []
     new = dup = 0
     batch = []
