@@ -24,6 +24,7 @@ from typing import overload
 from bot.domain.text import is_real_text
 
 __all__ = [
+    "Severity",
     "CLOSED_STATES",
     "COMMUNITY_MANAGER",
     "DECISION_MAKER",
@@ -49,6 +50,19 @@ __all__ = [
     "team_requirement",
     "text_hash",
 ]
+
+
+class Severity(StrEnum):
+    """How bad a mention is, in rising order: routing decides it, SLAs and ladders depend on it."""
+
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
 
 
 class MentionState(StrEnum):

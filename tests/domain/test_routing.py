@@ -8,10 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain import routing
-from bot.domain.routing import Reason, ReasonCode, Router, Triage, router_for, triage
-from bot.store.models import Severity
-from bot.protocol.schema import EXAMPLE_PROTOCOL, Protocol, load_protocol
+from bot.domain.routing import Reason, ReasonCode, Router, Triage
+from bot.domain.workflow import Severity
+from bot.protocol import load
+from bot.protocol.load import EXAMPLE_PROTOCOL, load_protocol, router_for, routing_table, triage
+from bot.protocol.schema import Protocol
 
 
 def make_protocol(**overrides: Any) -> Protocol:
@@ -217,7 +218,7 @@ def test_undetectable_language_is_unknown() -> None:
 
 
 def test_detection_is_injectable() -> None:
-    router = Router(PROTOCOL, detect=lambda text: "en")
+    router = Router(routing_table(PROTOCOL), detect=lambda text: "en")
     result = router.triage(text="Bonjour tout le monde", source="x", language=None, reach=None)
     assert (result.language, result.language_detected) == ("en", True)
 
@@ -337,10 +338,10 @@ def test_router_goes_with_its_protocol() -> None:
     protocol = make_protocol()
     router_for(protocol)
     key = id(protocol)
-    assert key in routing._routers
+    assert key in load._routers
     del protocol
     gc.collect()
-    assert key not in routing._routers
+    assert key not in load._routers
 
 
 def test_example_protocol_triage() -> None:

@@ -8,18 +8,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from bot.store.models import Severity
+from bot.domain.workflow import Severity
+from bot.protocol.errors import ProtocolError, ProtocolIssue
+from bot.protocol.load import EXAMPLE_PROTOCOL, load_protocol, parse_protocol
 from bot.protocol.schema import (
     DEFAULT_NETWORKS,
-    EXAMPLE_PROTOCOL,
     LocalizedText,
     Protocol,
-    ProtocolError,
-    ProtocolIssue,
     TimeRange,
     format_duration,
-    load_protocol,
-    parse_protocol,
 )
 
 # Line numbers matter in these tests: keep this text's lines where they are.
