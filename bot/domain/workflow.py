@@ -24,7 +24,6 @@ from typing import overload
 from bot.domain.text import is_real_text
 
 __all__ = [
-    "Severity",
     "CLOSED_STATES",
     "COMMUNITY_MANAGER",
     "DECISION_MAKER",
@@ -39,6 +38,7 @@ __all__ = [
     "MentionView",
     "People",
     "Requirement",
+    "Severity",
     "approval_status",
     "awaited_approvers",
     "decide",
