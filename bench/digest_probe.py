@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from bot.store import db
 
 from bot.reports import digest
-from bot.protocol.schema import load_protocol
+from bot.protocol.load import load_protocol
 
 PROTOCOL = ROOT / "tests" / "fixtures" / "protocol.yaml"
 TOP = 4  # statements explained

@@ -18,7 +18,8 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.outbox.queue import OutboxWorker, tell_community_managers
-from bot.protocol.schema import EXAMPLE_PROTOCOL, Protocol, load_protocol
+from bot.protocol.load import EXAMPLE_PROTOCOL, load_protocol
+from bot.protocol.schema import Protocol
 from bot.scheduler import Jobs, Leadership
 from bot.slack.gateway import SlackGateway
 from bot.store import db

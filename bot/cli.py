@@ -49,7 +49,7 @@ def _language(given: str | None = None) -> str:
         if given not in LANGUAGES:
             raise _fail(t("cli.bad_lang", _language()))
         return given
-    from bot.protocol.schema import EXAMPLE_PROTOCOL, ProtocolError, load_protocol
+    from bot.protocol.load import EXAMPLE_PROTOCOL, ProtocolError, load_protocol
 
     try:
         settings = load_settings()
@@ -102,7 +102,7 @@ def _runtime(settings: Settings, *, lang: str):  # type: ignore[no-untyped-def]
     from slack_bolt.error import BoltError
 
     from bot.app import build_runtime
-    from bot.protocol.schema import ProtocolError
+    from bot.protocol.errors import ProtocolError
 
     try:
         with _database(settings, lang=lang):
@@ -199,7 +199,7 @@ def protocol_check(
     lang: Annotated[str | None, typer.Option(help="fr or en (default: the file's own language).")] = None,
 ) -> None:
     """Validate a protocol file; errors name the field and the line."""
-    from bot.protocol.schema import ProtocolError, load_protocol
+    from bot.protocol.load import ProtocolError, load_protocol
 
     language = _language(lang)
     try:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.domain.routing import ReasonCode
 from bot.i18n import LANGUAGES, catalogue, normalise, t
-from bot.store.models import Severity
+from bot.domain.workflow import Severity
 
 ROOT = Path(__file__).parents[1]
 

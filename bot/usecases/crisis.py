@@ -18,6 +18,7 @@ from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.domain import access
 from bot.domain.workflow import OPEN_STATES
 from bot.i18n import t
 from bot.reports.digest import mention_ref
@@ -168,7 +169,7 @@ class CrisisDesk:
         answered Slack: creating a channel is a Slack call, never made while rows are locked. If the process
         dies in between, the sweep opens the room (`catch_up`).
         """
-        if by not in self.protocol.community_managers and by not in self.protocol.decision_makers:
+        if not access.may_declare_crisis(by, people=self.protocol.people):
             self._refused(by, "crisis.declare", "not_cm")
             return Declared(False, t("refusal.not_cm", lang))
         now = self.vigie.clock.now()
@@ -248,7 +249,7 @@ class CrisisDesk:
             self.open_room(waiting)
 
     def end(self, *, by: str, summary: str | None, lang: str) -> str:
-        if by not in self.protocol.community_managers and by not in self.protocol.decision_makers:
+        if not access.may_declare_crisis(by, people=self.protocol.people):
             self._refused(by, "crisis.end", "not_cm")
             return t("refusal.not_cm", lang)
         now = self.vigie.clock.now()

@@ -31,6 +31,7 @@ from bot.domain.storms import Shape
 from bot.i18n import t
 from bot.intake.feeds import FeedValidators, fetch_feed
 from bot.intake.schema import MentionIn
+from bot.protocol.load import router_for
 from bot.protocol.schema import Protocol
 from bot.slack.gateway import SlackCallError, SlackGateway
 from bot.slack.text import escape, excerpt, link
@@ -446,7 +447,7 @@ class Vigie:
         self.engine = engine
         self.gateway = gateway  # for reads only (names, permalinks); every write goes through the outbox
         self.protocol = protocol
-        self.router = Router(protocol)
+        self.router: Router = router_for(protocol)
         self.clock = clock
         self.on_commit = on_commit
         # Set by the app to the escalation rules: which deadline a stored mention is racing, for its card.

@@ -24,7 +24,7 @@ from bot.reports import digest as digest_mod
 from bot.reports.digest import compute_digest, day_bounds, digest_blocks, interpretation
 from bot.i18n import catalogue
 from bot.store.models import Crisis, Draft, Mention, Reminder
-from bot.protocol.schema import load_protocol
+from bot.protocol.load import load_protocol
 from tests import slackspec
 
 PARIS = ZoneInfo("Europe/Paris")

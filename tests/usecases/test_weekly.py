@@ -32,7 +32,7 @@ from bot.reports.digest import (
 )
 from bot.http import build_http_app
 from bot.store.models import Crisis, DigestRun, Draft, Mention, Reminder
-from bot.protocol.schema import load_protocol
+from bot.protocol.load import load_protocol
 from tests import slackspec
 from tests.conftest import BOT_TOKEN, TEST_PROTOCOL, make_settings
 from tests.usecases.test_protocol_enforced import CM1, Clocked
