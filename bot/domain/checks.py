@@ -70,7 +70,7 @@ def _plural(adjective: str) -> str:
 
 def check_grammar(text: str, language: str) -> list[Finding]:
     if language != "fr":
-        return []
+        return check_confusions(text, language)
     found = [
         Finding("grammar", m.start("adj"), m.end("adj"), m["adj"], (_plural(m["adj"]),),
                 {"rule": "nous_plural_agreement"})
