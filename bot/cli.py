@@ -407,13 +407,13 @@ def check(
     from bot.usecases.check import outside_grammar as _outside
 
     language = _language(lang)
+    settings = _settings(lang=language)  # also sets up the log: one line per outside grammar tool, found or absent
     try:
-        settings = load_settings()
         policy = policy_of(load_protocol(settings.protocol_file or EXAMPLE_PROTOCOL))
-    except (ConfigError, ProtocolError, OSError):
+    except (ProtocolError, OSError):
         policy = None
-    configure()  # one log line per outside grammar tool: found or absent
-    checker = DraftChecker(policy, grammar=_outside())
+    checker = DraftChecker(policy, grammar=_outside(grammalecte_python=settings.grammalecte_python,
+                                                    languagetool_url=settings.languagetool_url))
     if batch is not None:
         if text is not None:
             raise _fail(t("cli.check.batch_and_text", language))

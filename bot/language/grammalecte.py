@@ -1,6 +1,6 @@
 """French grammar from Grammalecte, kept in its own long-lived process (it is GPL-3; Vigie is MIT).
 
-`start_grammalecte()` finds a Python that can run Grammalecte (the VIGIE_GRAMMALECTE_PYTHON setting, else
+`start_grammalecte(python)` runs Grammalecte with the given Python (the VIGIE_GRAMMALECTE_PYTHON setting, by default
 /usr/bin/python3 where Debian's python3-grammalecte installs it), starts `grammalecte_worker.py` with it and
 waits for the engine to load; it returns None and logs one line when Grammalecte is not there, and the checks
 run without it. A `Grammalecte` is thread-safe (one request at a time on the pipe), restarts its worker when
@@ -162,8 +162,11 @@ class Grammalecte:
 
 
 def start_grammalecte(python: str | None = None, **options: Any) -> Grammalecte | None:
-    """A running Grammalecte, or None (logged once) when it is not installed for that Python."""
-    python = python or os.environ.get("VIGIE_GRAMMALECTE_PYTHON") or DEFAULT_PYTHON
+    """A running Grammalecte, or None (logged once) when it is not installed for that Python.
+
+    `python` is the VIGIE_GRAMMALECTE_PYTHON setting (read by bot.config), /usr/bin/python3 by default.
+    """
+    python = python or DEFAULT_PYTHON
     try:
         checker = Grammalecte(python, **options)
     except GrammalecteUnavailable as exc:

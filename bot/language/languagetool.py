@@ -9,14 +9,13 @@ a check: the draft is checked without it and one warning is logged.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import httpx
 
 from bot.domain.checks import Finding
 
-__all__ = ["LanguageTool", "from_environment"]
+__all__ = ["LanguageTool", "connect"]
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +65,9 @@ class LanguageTool:
         self._client.close()
 
 
-def from_environment() -> LanguageTool | None:
-    """A client of VIGIE_LANGUAGETOOL_URL, or None when it is not set."""
-    url = os.environ.get("VIGIE_LANGUAGETOOL_URL", "").strip()
+def connect(url: str | None) -> LanguageTool | None:
+    """A client of `url` (the VIGIE_LANGUAGETOOL_URL setting, read by bot.config), or None when it is not set."""
+    url = (url or "").strip()
     if not url:
         return None
     log.info("languagetool: drafts also checked by %s", url)

@@ -18,7 +18,7 @@ from bot.domain import checks as rules
 from bot.domain.checks import CheckPolicy, Finding, GrammarChecker
 from bot.domain.spelling import SpellChecker
 from bot.language.grammalecte import start_grammalecte
-from bot.language.languagetool import from_environment
+from bot.language.languagetool import connect
 
 __all__ = ["DraftChecker", "check_batch", "finding_json", "outside_grammar", "policy_of"]
 
@@ -26,12 +26,16 @@ _outside: list[GrammarChecker] | None = None
 _outside_lock = threading.Lock()
 
 
-def outside_grammar() -> list[GrammarChecker]:
-    """The outside grammar tools present here, started once per process (each logs whether it was found)."""
+def outside_grammar(*, grammalecte_python: str | None = None,
+                    languagetool_url: str | None = None) -> list[GrammarChecker]:
+    """The outside grammar tools present here, started once per process (each logs whether it was found).
+
+    The arguments are the VIGIE_GRAMMALECTE_PYTHON and VIGIE_LANGUAGETOOL_URL settings.
+    """
     global _outside
     with _outside_lock:
         if _outside is None:
-            found: list[GrammarChecker | None] = [start_grammalecte(), from_environment()]
+            found: list[GrammarChecker | None] = [start_grammalecte(grammalecte_python), connect(languagetool_url)]
             _outside = [checker for checker in found if checker is not None]
         return _outside
 
