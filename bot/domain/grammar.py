@@ -76,6 +76,14 @@ FRENCH = [
     _rule("fr_son_sont", "fr",
           r"\b(?:ils|elles|(?:nos|vos|les|ces|des|leurs|mes|tes)\s+" + _W + r"+[sx])\s+(?P<w>son)\s+"
           r"(?!" + _W + r"+\s+(?:et|ou)\b)", "sont"),
+    # "Nous avons vérifier": "avoir" then an infinitive in -er, where the past participle belongs (Grammalecte
+    # catches it too; this keeps it caught when Grammalecte is absent).
+    _rule("fr_er_participle", "fr",
+          r"\b(?:ai|as|a|avons|avez|ont|avait|avions|aviez|avaient|aurons|aurez|auront)\s+"
+          r"(?:(?:bien|déjà|pas|jamais|toujours|aussi|tout|encore)\s+)?"
+          r"(?P<w>(?!(?:hier|cher|fier|amer|super|premier|dernier|léger|entier|particulier|régulier|"
+          r"dossier|courrier|panier|fichier|papier|calendrier|quartier|métier|clavier|acier|hiver|ver|mer|fer|"
+          r"enfer|laser|poster|leader|manager|server|partner|cluster|reporter)\b)" + _W + r"{2,}er)\b", "é"),
     # "Ces pourquoi", "ces un oubli": "ces" (these) before what only "c'est" can introduce.
     _rule("fr_ces_cest", "fr",
           r"(?:^|(?<=[\s,.;:!?]))(?P<w>ces|ses|s['\u2019]est)\s+(?:pourquoi|un|une|dommage|normal|vrai|"
@@ -136,7 +144,8 @@ def check_confusions(text: str, language: str) -> list[Finding]:
             word = match["w"]
             if word == "A" and rule.replacement == "à":
                 continue  # "A bientôt": capitals often go unaccented in French; not worth an alarm
+            replacement = word[:-2] + "é" if rule.name == "fr_er_participle" else rule.replacement
             found.setdefault((start, end), Finding(
-                "grammar", start, end, word, (_cased(rule.replacement, word),), {"rule": rule.name},
+                "grammar", start, end, word, (_cased(replacement, word),), {"rule": rule.name},
             ))
     return sorted(found.values(), key=lambda f: (f.start, f.end))
