@@ -133,13 +133,13 @@ class Grammalecte:
             for attempt in (1, 2):
                 try:
                     return self._ask(text)
-                except (BrokenPipeError, EOFError, OSError) as exc:
+                except TimeoutError:  # (an OSError too: caught first) stuck: the next draft gets a fresh worker
+                    self._kill()
+                    raise
+                except (EOFError, OSError) as exc:  # died: restart it and ask again, once
                     self._kill()
                     if attempt == 2:
                         raise GrammalecteUnavailable(f"the Grammalecte worker keeps failing: {exc}") from exc
-                except TimeoutError:
-                    self._kill()  # stuck on this text: the next draft gets a fresh worker
-                    raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     def check(self, text: str) -> list[Finding]:
