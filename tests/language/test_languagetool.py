@@ -27,7 +27,7 @@ def server():  # type: ignore[no-untyped-def]
     seen: list[dict[str, list[str]]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the standard library's name
+        def do_POST(self) -> None:  # the standard library names it
             form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
             seen.append({"path": [self.path], **form})
             status, body = (200, {"matches": MATCHES}) if self.path == "/v2/check" else (404, {})
