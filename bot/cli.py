@@ -412,3 +412,61 @@ def main() -> None:
     except ConfigError as exc:  # pragma: no cover - settings errors are caught above; belt and braces
         err.print(f"[red]{markup(t('cli.configuration', DEFAULT_LANGUAGE))}[/red] {markup(str(exc))}")
         sys.exit(2)
+
+
+# --- vigie check (issue 13) -------------------------------------------------------------------------------------
+
+@app.command("check")
+def check(
+    text: Annotated[str | None, typer.Argument(help="The draft, or - to read it from standard input.")] = None,
+    lang: Annotated[str | None, typer.Option(help="fr or en (default: the protocol's language).")] = None,
+    network: Annotated[str, typer.Option(help="Network whose length limit applies, e.g. x.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line: {\"findings\": [...]}.")] = False,
+    batch: Annotated[Path | None, typer.Option(help="JSON Lines of drafts {\"text\", \"lang\", \"network\"}; "
+                                                    "prints one JSON result per line.")] = None,
+) -> None:
+    """The findings a draft would get (exit code 1 when there is any)."""
+    import json
+
+    from bot.protocol.schema import EXAMPLE_PROTOCOL, ProtocolError, load_protocol
+    from bot.usecases.check import DraftChecker, check_batch, finding_json, policy_of
+    from bot.usecases.check import outside_grammar as _outside
+
+    language = _language(lang)
+    settings = _settings(lang=language)  # also sets up the log: one line per outside grammar tool, found or absent
+    try:
+        policy = policy_of(load_protocol(settings.protocol_file or EXAMPLE_PROTOCOL))
+    except (ProtocolError, OSError):
+        policy = None
+    checker = DraftChecker(policy, grammar=_outside(grammalecte_python=settings.grammalecte_python,
+                                                    languagetool_url=settings.languagetool_url))
+    if batch is not None:
+        if text is not None:
+            raise _fail(t("cli.check.batch_and_text", language))
+        total = 0
+        try:
+            with open(batch, encoding="utf-8") as lines:
+                for line, found in check_batch(lines, checker, language=language, network=network):
+                    out.print(line, markup=False, highlight=False)
+                    total += found
+        except OSError as exc:
+            raise _fail(t("cli.check.unreadable", language, path=str(batch), reason=exc.strerror or exc)) from None
+        raise typer.Exit(1 if total else 0)
+    if text is None:
+        raise _fail(t("cli.check.no_text", language))
+    draft = sys.stdin.read() if text == "-" else text
+    found = checker.check(draft, language=language, network=network)
+    if as_json:
+        out.print(json.dumps({"findings": [finding_json(f) for f in found]}, ensure_ascii=False),
+                  markup=False, highlight=False)
+    else:
+        for finding in found:
+            hint = t("finding.suggest", language, words=", ".join(finding.suggestions[:5])) if finding.suggestions else ""
+            where = "" if finding.start is None else f"{finding.start}-{finding.end}  "
+            detail = f" ({finding.params['message']})" if finding.params.get("message") else ""
+            line = t(f"finding.{finding.code}", language, text=finding.text, hint=hint,
+                     **{k: v for k, v in finding.params.items() if k not in ("text", "hint")})
+            out.print(where + line + detail, markup=False, highlight=False)
+        out.print(_plural("cli.check.found", len(found), language) if found else t("cli.check.clean", language),
+                  markup=False, highlight=False)
+    raise typer.Exit(1 if found else 0)

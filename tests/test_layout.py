@@ -21,7 +21,7 @@ BOT = ROOT / "bot"
 TOP_LEVEL = {"__init__.py", "__main__.py", "app.py", "runtime.py", "http.py", "edge.py", "server.py", "cli.py",
              "scheduler.py", "config.py", "clock.py", "logs.py", "metrics.py"}
 ROLE_FOLDERS = {"domain", "protocol", "store", "intake", "usecases", "reports", "outbox", "slack", "i18n",
-                "examples"}
+                "examples", "language"}
 MAX_LINES = 600  # a module a newcomer can read in one sitting; split by feature beyond that
 
 

@@ -234,6 +234,7 @@ class ChecksConfig(_Model):
 
     company_words: list[Term] = []  # the company's own names and brands (e.g. to check their spelling)
     confidential_terms: list[Term] = []  # must never appear in a public reply
+    allowed_contacts: list[Term] = []  # the company's own phone numbers and e-mails: never flagged in a reply
     # CSV of employees (a "name" column, optionally "email"), so a reply does not name a colleague.
     # A path relative to the protocol file's folder, or absolute.
     roster: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = None
