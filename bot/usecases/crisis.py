@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain.workflow import OPEN_STATES
 from bot.i18n import t
-from bot.reports.digest import mention_ref
+from bot.slack.views.digest import mention_ref
 from bot.slack.gateway import SlackCallError
 from bot.slack.ids import Action
 from bot.slack.text import slack_date
