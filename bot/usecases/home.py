@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.reports import home as homes
 from bot.slack.views import home as home_views
+from bot.store.db import session_scope
 from bot.usecases.escalation import Escalation
 from bot.usecases.intake import enqueue
 from bot.usecases.response import Workflow
@@ -29,8 +30,6 @@ class HomeDesk:
         return home_views.home_view(data, protocol=self.w.protocol)
 
     def refresh(self, user: str) -> None:
-        from bot.store.db import session_scope
-
         with session_scope(self.vigie.engine) as s:
             queue(s, user, now=self.vigie.clock.now())
         self.vigie.on_commit()
