@@ -428,7 +428,7 @@ def check(
     """The findings a draft would get (exit code 1 when there is any)."""
     import json
 
-    from bot.protocol.schema import EXAMPLE_PROTOCOL, ProtocolError, load_protocol
+    from bot.protocol.load import EXAMPLE_PROTOCOL, ProtocolError, load_protocol
     from bot.usecases.check import DraftChecker, check_batch, finding_json, policy_of
     from bot.usecases.check import outside_grammar as _outside
 

@@ -21,11 +21,11 @@ from sqlmodel import Session, col, select
 from bot.domain import access
 from bot.domain.workflow import OPEN_STATES
 from bot.i18n import t
-from bot.reports.digest import mention_ref
 from bot.slack.gateway import SlackCallError
 from bot.slack.ids import Action
 from bot.slack.text import slack_date
 from bot.slack.views import cards as blocks
+from bot.slack.views.digest import mention_ref
 from bot.store.audit import record_refusal
 from bot.store.db import session_scope
 from bot.store.locks import compare_and_set

@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import structlog
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import bindparam, func, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects import postgresql, sqlite
@@ -708,11 +707,10 @@ class Vigie:
                 out.writerow([m.id, m.source, m.author, m.reach or "", m.published_at.isoformat(), m.url, m.text])
         assert self.gateway is not None
         try:
-            self.gateway.client.files_upload_v2(channel=channel, thread_ts=thread_ts,
-                                                filename=f"vigie-story-{story_id}.csv", title=f"story {story_id}",
-                                                content=buffer.getvalue().encode())
-        except SlackApiError as exc:  # the thread message already says how many there are
-            log.warning("story_members_upload_failed", story=story_id, error=str(exc.response.get("error")))
+            self.gateway.upload_file(channel=channel, thread_ts=thread_ts, filename=f"vigie-story-{story_id}.csv",
+                                     title=f"story {story_id}", content=buffer.getvalue().encode())
+        except SlackCallError as exc:  # the thread message already says how many there are
+            log.warning("story_members_upload_failed", story=story_id, error=exc.error)
 
     # --- read side ------------------------------------------------------------------------------
 

@@ -21,10 +21,10 @@ from bot.domain import oncall as oncall_rules
 from bot.domain import workflow as wf
 from bot.domain.workflow import OPEN_STATES
 from bot.i18n import t
-from bot.reports.digest import duration_words, mention_ref
 from bot.slack.command_parser import Parsed, ParseError, help_lines, parse
 from bot.slack.text import escape, slack_date
 from bot.slack.views import cards as blocks
+from bot.slack.views.digest import duration_words, mention_ref
 from bot.store.db import session_scope
 from bot.store.models import AuditEvent, Crisis, Draft, Mention, OncallOverride, ReviewDecision
 from bot.store.queries import no_role_text, team_filter

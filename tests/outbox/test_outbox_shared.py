@@ -14,10 +14,10 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock, SystemClock
-from bot.store.db import session_scope
-from bot.slack.gateway import SlackGateway
-from bot.store.models import Outbox
 from bot.outbox.queue import OutboxWorker
+from bot.slack.gateway import SlackGateway
+from bot.store.db import session_scope
+from bot.store.models import Outbox
 from bot.usecases.intake import enqueue
 from tests.conftest import BOT_TOKEN
 

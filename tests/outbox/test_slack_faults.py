@@ -16,9 +16,6 @@ from structlog.testing import capture_logs
 
 from bot.app import build_runtime
 from bot.clock import ManualClock
-from bot.store.db import session_scope
-from bot.slack.gateway import SlackGateway
-from bot.store.models import Outbox
 from bot.outbox.queue import (
     HOLD_RETRY,
     PAUSE_KEY,
@@ -28,6 +25,9 @@ from bot.outbox.queue import (
     slack_health,
     tell_community_managers,
 )
+from bot.slack.gateway import SlackGateway
+from bot.store.db import session_scope
+from bot.store.models import Outbox
 from bot.usecases.intake import enqueue
 from tests.conftest import AUTH, BOT_TOKEN, make_settings, mention
 
