@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 
 from bench.common import ROOT, Section
 from bot.store import db
+
 DATABASE = "vigie_bench"
 DAY = date(2026, 11, 20)  # the digest's day: the last of the 90 seeded days
 DAYS = 90

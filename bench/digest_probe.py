@@ -23,10 +23,10 @@ from sqlalchemy import event
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.store import db
-
+from bot.protocol.load import load_protocol
 from bot.reports import digest
-from bot.protocol.schema import load_protocol
+from bot.slack.views import digest as digest_view
+from bot.store import db
 
 PROTOCOL = ROOT / "tests" / "fixtures" / "protocol.yaml"
 TOP = 4  # statements explained
@@ -68,7 +68,7 @@ def main(url: str, day: date) -> dict[str, Any]:
 
     fig = timed("company_compute_ms", lambda: digest.compute_digest(engine, protocol=protocol, day=day, team=None,
                                                                        now=now))
-    timed("company_blocks_ms", lambda: digest.digest_blocks(fig, protocol=protocol, lang="fr", title="Digest"))
+    timed("company_blocks_ms", lambda: digest_view.digest_blocks(fig, protocol=protocol, lang="fr", title="Digest"))
     timed("company_series_ms", lambda: digest.daily_series(engine, protocol=protocol, last_day=day, days=14,
                                                            team=None))
     company_stats = {k: dict(v) for k, v in stats.items()}

@@ -17,10 +17,12 @@ from bot.config import Settings
 from bot.metrics import Metrics
 from bot.outbox.queue import Deliver, Registry, Render, tell_community_managers
 from bot.outbox.worker import OutboxWorker
-from bot.protocol.schema import EXAMPLE_PROTOCOL, Protocol, load_protocol
+from bot.protocol.load import EXAMPLE_PROTOCOL, load_protocol
+from bot.protocol.schema import Protocol
 from bot.runtime import Runtime
 from bot.scheduler import Jobs, Leadership
 from bot.slack.gateway import SlackGateway
+from bot.slack.views import cards
 from bot.store import db
 from bot.store.audit import install_append_only_guard
 from bot.store.deliveries import forget_deliveries
@@ -92,7 +94,8 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bo
     worker = OutboxWorker(engine=engine, gateway=gateway, clock=clock, lease=timedelta(seconds=lease),
                           channel_interval=settings.channel_interval_seconds, registry=registry, doorbell=doorbell,
                           on_failure=lambda row, exc: on_delivery_failure(workflow, row, exc),
-                          tell=tell_community_managers(protocol.community_managers, protocol.language))
+                          tell=tell_community_managers(protocol.community_managers, protocol.language,
+                                                       as_message=cards.notice))
     bolt = build_bolt_app(settings, gateway) if token else None
     runtime = Runtime(settings=settings, engine=engine, protocol=protocol, protocol_path=path, clock=clock,
                       gateway=gateway, worker=worker, vigie=vigie, workflow=workflow, modals=Modals(workflow),

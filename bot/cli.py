@@ -49,7 +49,7 @@ def _language(given: str | None = None) -> str:
         if given not in LANGUAGES:
             raise _fail(t("cli.bad_lang", _language()))
         return given
-    from bot.protocol.schema import EXAMPLE_PROTOCOL, ProtocolError, load_protocol
+    from bot.protocol.load import EXAMPLE_PROTOCOL, ProtocolError, load_protocol
 
     try:
         settings = load_settings()
@@ -102,7 +102,7 @@ def _runtime(settings: Settings, *, lang: str):  # type: ignore[no-untyped-def]
     from slack_bolt.error import BoltError
 
     from bot.app import build_runtime
-    from bot.protocol.schema import ProtocolError
+    from bot.protocol.errors import ProtocolError
 
     try:
         with _database(settings, lang=lang):
@@ -199,7 +199,7 @@ def protocol_check(
     lang: Annotated[str | None, typer.Option(help="fr or en (default: the file's own language).")] = None,
 ) -> None:
     """Validate a protocol file; errors name the field and the line."""
-    from bot.protocol.schema import ProtocolError, load_protocol
+    from bot.protocol.load import ProtocolError, load_protocol
 
     language = _language(lang)
     try:
@@ -218,17 +218,35 @@ def protocol_check(
 
 @app.command("import")
 def import_file(
-    file: Annotated[Path, typer.Argument(help="CSV or JSON Lines export of a monitoring tool.")],
+    file: Annotated[Path | None, typer.Argument(help="CSV or JSON Lines export of a monitoring tool.")] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="csv or jsonl (default: from the extension).")] = None,
     mapping: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN, e.g. --map text=Contenu.")] = None,
     source: Annotated[str | None, typer.Option(help="Source for rows that have none.")] = None,
     batch_size: Annotated[int, typer.Option(help="Mentions stored per transaction.")] = 200,
+    preset: Annotated[str | None, typer.Option(help="Vendor layout (default: detected from the header); "
+                                               "see --list-presets, 'generic' for the usual column names.")] = None,
+    list_presets: Annotated[bool, typer.Option("--list-presets", help="Show the vendor presets and exit.")] = False,
+    date_order: Annotated[str | None, typer.Option(help="dmy or mdy, for dates like 05/11/2026.")] = None,
+    skip_rows: Annotated[int | None, typer.Option(help="Lines above the header (default: found).")] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="A column to leave out (repeatable).")] = None,
+    timezone: Annotated[str | None, typer.Option(help="Time zone of the file's dates (default: the protocol's).")]
+    = None,
 ) -> None:
     """Import mentions from a file: every valid line is kept, every bad line reported with its number."""
+    from bot.intake.dates import check_date_order
     from bot.intake.files import LineError, parse_mapping, read_mentions
+    from bot.intake.presets import list_presets as preset_rows
 
     lang = _language()
-    if not file.is_file():
+    if list_presets:
+        out.print(t("cli.import.presets_title", lang), markup=False)
+        for name, label, columns in preset_rows():
+            out.print(f"\n{name} — {label}", markup=False, highlight=False)
+            for field_name, names in columns.items():
+                out.print("  " + t("cli.import.presets_field", lang, field=field_name, columns=", ".join(names)),
+                          markup=False, highlight=False)
+        raise typer.Exit(0)
+    if file is None or not file.is_file():
         raise _fail(t("cli.import.no_file", lang, file=file))
     if fmt not in (None, "csv", "jsonl"):
         raise _fail(t("cli.import.bad_format", lang))
@@ -236,10 +254,18 @@ def import_file(
         columns = parse_mapping(mapping or [], lang)
     except ValueError as exc:
         raise _fail(t("cli.import.bad_map", lang, error=exc)) from None
+    try:
+        order = check_date_order(date_order, lang)
+    except ValueError as exc:
+        raise _fail(t("cli.import.bad_option", lang, error=exc)) from None
     settings = _settings(lang=lang)
     runtime = _runtime(settings, lang=lang)
-    reader = read_mentions(file, fmt=fmt, mapping=columns or None, source=source,  # type: ignore[arg-type]
-                           default_timezone=runtime.protocol.timezone, lang=lang)
+    try:
+        reader = read_mentions(file, fmt=fmt, mapping=columns or None, source=source,  # type: ignore[arg-type]
+                               default_timezone=timezone or runtime.protocol.timezone, lang=lang, preset=preset,
+                               date_order=order, skip_rows=skip_rows, ignore=ignore or ())
+    except ValueError as exc:  # an unknown preset or time zone, a negative --skip-rows
+        raise _fail(t("cli.import.bad_option", lang, error=exc)) from None
     errors: list[LineError] = []
     new = dup = 0
     batch = []
@@ -386,3 +412,61 @@ def main() -> None:
     except ConfigError as exc:  # pragma: no cover - settings errors are caught above; belt and braces
         err.print(f"[red]{markup(t('cli.configuration', DEFAULT_LANGUAGE))}[/red] {markup(str(exc))}")
         sys.exit(2)
+
+
+# --- vigie check (issue 13) -------------------------------------------------------------------------------------
+
+@app.command("check")
+def check(
+    text: Annotated[str | None, typer.Argument(help="The draft, or - to read it from standard input.")] = None,
+    lang: Annotated[str | None, typer.Option(help="fr or en (default: the protocol's language).")] = None,
+    network: Annotated[str, typer.Option(help="Network whose length limit applies, e.g. x.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line: {\"findings\": [...]}.")] = False,
+    batch: Annotated[Path | None, typer.Option(help="JSON Lines of drafts {\"text\", \"lang\", \"network\"}; "
+                                                    "prints one JSON result per line.")] = None,
+) -> None:
+    """The findings a draft would get (exit code 1 when there is any)."""
+    import json
+
+    from bot.protocol.load import EXAMPLE_PROTOCOL, ProtocolError, load_protocol
+    from bot.usecases.check import DraftChecker, check_batch, finding_json, policy_of
+    from bot.usecases.check import outside_grammar as _outside
+
+    language = _language(lang)
+    settings = _settings(lang=language)  # also sets up the log: one line per outside grammar tool, found or absent
+    try:
+        policy = policy_of(load_protocol(settings.protocol_file or EXAMPLE_PROTOCOL))
+    except (ProtocolError, OSError):
+        policy = None
+    checker = DraftChecker(policy, grammar=_outside(grammalecte_python=settings.grammalecte_python,
+                                                    languagetool_url=settings.languagetool_url))
+    if batch is not None:
+        if text is not None:
+            raise _fail(t("cli.check.batch_and_text", language))
+        total = 0
+        try:
+            with open(batch, encoding="utf-8") as lines:
+                for line, found in check_batch(lines, checker, language=language, network=network):
+                    out.print(line, markup=False, highlight=False)
+                    total += found
+        except OSError as exc:
+            raise _fail(t("cli.check.unreadable", language, path=str(batch), reason=exc.strerror or exc)) from None
+        raise typer.Exit(1 if total else 0)
+    if text is None:
+        raise _fail(t("cli.check.no_text", language))
+    draft = sys.stdin.read() if text == "-" else text
+    found = checker.check(draft, language=language, network=network)
+    if as_json:
+        out.print(json.dumps({"findings": [finding_json(f) for f in found]}, ensure_ascii=False),
+                  markup=False, highlight=False)
+    else:
+        for finding in found:
+            hint = t("finding.suggest", language, words=", ".join(finding.suggestions[:5])) if finding.suggestions else ""
+            where = "" if finding.start is None else f"{finding.start}-{finding.end}  "
+            detail = f" ({finding.params['message']})" if finding.params.get("message") else ""
+            line = t(f"finding.{finding.code}", language, text=finding.text, hint=hint,
+                     **{k: v for k, v in finding.params.items() if k not in ("text", "hint")})
+            out.print(where + line + detail, markup=False, highlight=False)
+        out.print(_plural("cli.check.found", len(found), language) if found else t("cli.check.clean", language),
+                  markup=False, highlight=False)
+    raise typer.Exit(1 if found else 0)

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     intake_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list, alias="VIGIE_INTAKE_TOKENS")
     # Shared secret of the publishing webhook (the protocol's publishing.webhook_url): HMAC-SHA256 signatures.
     publish_webhook_secret: SecretStr | None = Field(default=None, alias="VIGIE_PUBLISH_WEBHOOK_SECRET")
+    # Outside language tools (bot/language): the Python that has Debian's python3-grammalecte; a LanguageTool server.
+    grammalecte_python: str = Field(default="/usr/bin/python3", alias="VIGIE_GRAMMALECTE_PYTHON")
+    languagetool_url: str | None = Field(default=None, alias="VIGIE_LANGUAGETOOL_URL")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="VIGIE_LOG_LEVEL")
     log_format: Literal["console", "json"] = Field(default="console", alias="VIGIE_LOG_FORMAT")
     # Slack posts about one message per second per channel; the outbox paces itself to this.

@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
 
-from bot.store import db
 from bot.app import Runtime, build_runtime
 from bot.config import Settings
 from bot.http import build_http_app
+from bot.store import db
 from tests import dbutil, slackspec
 from tests.fakes.slack_api import FakeSlack
 

@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 from bot.app import build_runtime
 from bot.cli import app as cli
-from bot.store.deliveries import HEALTH_KEY
 from bot.http import build_http_app
+from bot.store.deliveries import HEALTH_KEY
 from bot.store.models import SlackDelivery
 from tests.conftest import AUTH, BOT_TOKEN, SIGNING_SECRET, TEST_PROTOCOL, make_settings, mention
 from tests.test_cli import english_protocol

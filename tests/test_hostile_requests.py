@@ -17,8 +17,8 @@ import structlog
 from bot import logs
 from tests.conftest import AUTH, SIGNING_SECRET, mention
 from tests.live import live_server
-from tests.slack_requests import signed_headers
 from tests.slack.test_slack_gate import MALFORMED, UNSIGNED_BODIES
+from tests.slack_requests import signed_headers
 
 JSON_TYPE = {"content-type": "application/json"}
 

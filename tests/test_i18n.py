@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.domain.routing import ReasonCode
+from bot.domain.workflow import Severity
 from bot.i18n import LANGUAGES, catalogue, normalise, t
-from bot.store.models import Severity
 
 ROOT = Path(__file__).parents[1]
 

@@ -14,9 +14,9 @@ from sqlmodel import Session, select
 
 from bot.app import build_runtime
 from bot.clock import ManualClock
+from bot.scheduler import Leadership
 from bot.store.db import make_engine
 from bot.store.models import Reminder
-from bot.scheduler import Leadership
 from tests.conftest import AUTH, drain, mention
 
 

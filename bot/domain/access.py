@@ -1,4 +1,7 @@
-"""Who may read which mentions: the read side of the protocol's roles, as one pure rule.
+"""Who may read which mentions, declare a crisis and take on-call: the protocol's roles, as pure rules.
+
+(Who may claim, draft, approve and publish is `bot.domain.workflow.decide`; who hears a ladder step is
+`bot.domain.sla.who_hears`.)
 
 Every read (`/vigie liste`, `voir`, `statut`, `moi`, `résumé`, the Home tab, a story's "List them") asks this
 module, for the user Slack signed for, from the protocol's people (`bot.usecases.response.people_of`):
@@ -11,17 +14,32 @@ module, for the user Slack signed for, from the protocol's people (`bot.usecases
 * anybody else sees none, and is told they have no role (`Sight.has_role`).
 
 Owning a mention grants nothing by itself: only a lead or a community manager can assign, and the owner must
-still be allowed to see the team. Plain data in, plain data out: no I/O, no clock, no database.
+still be allowed to see the team.
+
+A crisis is declared and ended by a community manager or a decision maker (`may_declare_crisis`); each role has
+its own on-call rotation, and only someone holding a role takes or is handed its on-call (`oncall_role_of`,
+`may_take_oncall`). Plain data in, plain data out: no I/O, no clock, no database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.domain.workflow import COMMUNITY_MANAGER, DECISION_MAKER, People, Requirement, roles_of
 
-__all__ = ["Sight", "may_see", "sight_of"]
+__all__ = [
+    "OncallRole",
+    "Sight",
+    "may_declare_crisis",
+    "may_see",
+    "may_take_oncall",
+    "oncall_role_of",
+    "sight_of",
+]
+
+OncallRole = Literal["community_managers", "decision_makers"]
 
 
 @dataclass(frozen=True)
@@ -66,3 +84,22 @@ def sight_of(user: str, *, people: People) -> Sight:
 def may_see(user: str, *, team: str, people: People, reviewing: Iterable[Requirement] = ()) -> bool:
     """May `user` see a mention of `team` (whose draft in review needs `reviewing`)? `Sight.mention` in one call."""
     return sight_of(user, people=people).mention(team, reviewing)
+
+
+def may_declare_crisis(user: str, *, people: People) -> bool:
+    """May `user` declare (or end) a crisis? Community managers and decision makers: they answer for the company."""
+    return user in people.community_managers or user in people.decision_makers
+
+
+def oncall_role_of(user: str, *, people: People) -> OncallRole | None:
+    """The on-call rotation `user` takes turns in (community managers first); None: they may not take on-call."""
+    if user in people.community_managers:
+        return "community_managers"
+    if user in people.decision_makers:
+        return "decision_makers"
+    return None
+
+
+def may_take_oncall(user: str, *, role: OncallRole, people: People) -> bool:
+    """May `user` be on call for `role` (take a turn, or be handed one in a swap)? Only who holds the role."""
+    return user in (people.community_managers if role == "community_managers" else people.decision_makers)

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
 
 import phonenumbers
 
+from bot.domain.findings import Finding
+from bot.domain.grammar import check_confusions
 from bot.domain.spelling import SpellChecker, get_spellchecker, misspellings
 from bot.domain.text import find_terms
 
-__all__ = ["CODES", "CheckPolicy", "Finding", "run_checks", "summary"]
+__all__ = ["CODES", "CheckPolicy", "Finding", "GrammarChecker", "run_checks", "summary"]
 
 CODES = (
     "spelling", "grammar", "confidential_term", "email", "phone", "iban", "employee_name", "too_long",
@@ -30,15 +31,8 @@ PRIVATE_LABELS = frozenset({"internal", "confidential"})
 X_URL_LENGTH = 23  # X wraps every link in t.co and counts it as 23 characters, however long it is
 
 
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    start: int | None  # position in the draft, None when the finding is about the whole draft
-    end: int | None
-    text: str  # the offending text (text[start:end]), or the label for label_not_public
-    suggestions: tuple[str, ...] = ()
-    params: dict[str, Any] = field(default_factory=dict)  # JSON-serialisable details for the message
-    overridable: bool = True
+# An outside grammar checker, injected by the caller (e.g. Grammalecte across a pipe): (text, language) -> findings.
+GrammarChecker = Callable[[str, str], Iterable[Finding]]
 
 
 @dataclass(frozen=True)
@@ -48,6 +42,8 @@ class CheckPolicy:
     employee_names: tuple[str, ...] = ()
     # None: no limit on that network. A network missing from the mapping has no limit either.
     network_limits: Mapping[str, int | None] = field(default_factory=lambda: MappingProxyType({"x": 280}))
+    # The company's own phone numbers and e-mail addresses: never flagged as personal data in a reply.
+    allowed_contacts: tuple[str, ...] = ()
 
 
 # --- grammar ---------------------------------------------------------------------------------------------------
@@ -74,7 +70,7 @@ def _plural(adjective: str) -> str:
 
 def check_grammar(text: str, language: str) -> list[Finding]:
     if language != "fr":
-        return []
+        return check_confusions(text, language)
     found = [
         Finding("grammar", m.start("adj"), m.end("adj"), m["adj"], (_plural(m["adj"]),),
                 {"rule": "nous_plural_agreement"})
@@ -84,7 +80,18 @@ def check_grammar(text: str, language: str) -> list[Finding]:
         Finding("grammar", m.start("a"), m.end("a"), m["a"], ("à",), {"rule": "a_for_preposition"})
         for m in _A_FOR_A.finditer(text)
     ]
-    return found
+    return found + check_confusions(text, language)
+
+
+def _distinct(findings: Iterable[Finding], taken: list[Finding]) -> list[Finding]:
+    """Grammar findings from several sources, one per span: the first to flag a span keeps it."""
+    spans = {(f.start, f.end) for f in taken}
+    kept = []
+    for finding in findings:
+        if finding.code == "grammar" and (finding.start, finding.end) not in spans:
+            spans.add((finding.start, finding.end))
+            kept.append(finding)
+    return kept
 
 
 # --- personal data -------------------------------------------------------------------------------------------
@@ -142,6 +149,28 @@ def check_phones(text: str) -> list[Finding]:
     return found
 
 
+def _contact_keys(contacts: Iterable[str]) -> frozenset[str]:
+    """E-mail addresses case-folded, phone numbers as E.164 ("01 23 45 67 89" -> "+33123456789")."""
+    keys = set()
+    for contact in contacts:
+        contact = contact.strip()
+        if "@" in contact:
+            keys.add(contact.casefold())
+            continue
+        try:
+            keys.add(phonenumbers.format_number(phonenumbers.parse(contact, "FR"),
+                                                phonenumbers.PhoneNumberFormat.E164))
+        except phonenumbers.NumberParseException:
+            continue
+    return frozenset(keys)
+
+
+def _allowed(finding: Finding, keys: frozenset[str]) -> bool:
+    if finding.code == "email":
+        return finding.text.casefold() in keys
+    return finding.code == "phone" and finding.params.get("e164") in keys
+
+
 def _terms(code: str, text: str, terms: Iterable[str]) -> list[Finding]:
     return [Finding(code, s, e, text[s:e], params={"term": term}) for term, s, e in find_terms(text, terms)]
 
@@ -195,8 +224,15 @@ def run_checks(
     label: str,
     policy: CheckPolicy,
     spellchecker: SpellChecker | None = None,
+    grammar: GrammarChecker | None = None,
+    grammar_findings: Iterable[Finding] = (),
 ) -> list[Finding]:
-    """Every finding on `text`, sorted by position (whole-draft findings first)."""
+    """Every finding on `text`, sorted by position (whole-draft findings first).
+
+    `grammar` is an outside checker the caller runs for us (the domain never starts a process), and
+    `grammar_findings` findings the caller already has; both are merged with Vigie's own grammar rules, one
+    finding per span, and a word they flag is not also reported as a spelling mistake.
+    """
     findings: list[Finding] = []
     if label in PRIVATE_LABELS:
         findings.append(Finding("label_not_public", None, None, label, params={"label": label},
@@ -205,9 +241,15 @@ def run_checks(
     # An IBAN's digit groups can look like a phone number: the IBAN finding says it better.
     findings += [f for f in check_phones(text) if not _overlaps(f, findings)]
     findings += check_emails(text)
+    if policy.allowed_contacts:
+        contacts = _contact_keys(policy.allowed_contacts)
+        findings = [f for f in findings if not _allowed(f, contacts)]
     findings += _terms("confidential_term", text, policy.confidential_terms)
     findings += _terms("employee_name", text, policy.employee_names)
-    findings += check_grammar(text, language)
+    findings += _distinct(check_grammar(text, language), findings)
+    findings += _distinct(grammar_findings, findings)
+    if grammar is not None:
+        findings += _distinct(grammar(text, language), findings)
     findings += check_length(text, network, policy.network_limits)
     if language in ("fr", "en"):
         checker = spellchecker or get_spellchecker()

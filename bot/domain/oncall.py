@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.sla import local_to_utc, require_aware
 
-__all__ = ["Override", "Rotation", "next_handover", "on_call", "swap", "weekend_of"]
+__all__ = ["Override", "Rotation", "next_handover", "on_call", "on_call_or_everyone", "swap", "weekend_of"]
 
 
 def _zone(tz: tzinfo | str) -> tzinfo:
@@ -100,6 +100,21 @@ def on_call(at: datetime, rotation: Rotation, overrides: Sequence[Override] = ()
     if index < 0:
         return None
     return rotation.people[index % len(rotation.people)]
+
+
+def on_call_or_everyone(
+    at: datetime, rotation: Rotation | None, overrides: Sequence[Override], everyone: Sequence[str]
+) -> tuple[str, ...]:
+    """Who hears an on-call alert for a role at `at`: its on-call person, else `everyone` holding the role.
+
+    Without a rotation, an override covering `at` (the latest created) still names one person; before the
+    rotation starts and with no override, nobody is on call and the alert goes to everyone rather than nobody.
+    """
+    if rotation is None:
+        covering = [o.user for o in overrides if o.covers(at)]
+        return tuple(covering[-1:]) or tuple(everyone)
+    who = on_call(at, rotation, overrides)
+    return (who,) if who else tuple(everyone)
 
 
 def next_handover(at: datetime, rotation: Rotation) -> datetime:

@@ -1,4 +1,7 @@
-"""Triage: which team gets a mention, and how severe it is. A pure function of the mention and the protocol.
+"""Triage: which team gets a mention, and how severe it is. A pure function of the mention and the routing table.
+
+The table (`RoutingTable`) is plain data: the protocol layer builds it from the protocol file
+(`bot.protocol.load.routing_table`) and caches one router per protocol (`bot.protocol.load.router_for`).
 
 No I/O, no clock: the same mention and protocol always give the same answer, which makes the rule easy to
 test and its decisions easy to explain. Each decision carries `reasons` (codes plus JSON parameters) that
@@ -12,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import re
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -20,10 +22,9 @@ from typing import Any
 
 from bot.domain.language import detect_language
 from bot.domain.text import Folded, TermMatcher, compile_terms
-from bot.protocol.schema import Protocol
-from bot.store.models import Severity
+from bot.domain.workflow import Severity
 
-__all__ = ["Reason", "ReasonCode", "Router", "Triage", "router_for", "triage"]
+__all__ = ["Reason", "ReasonCode", "RouteRule", "Router", "RoutingTable", "SeverityRules", "Triage"]
 
 _SEVERITIES = list(Severity)
 # Tags are searched with the text; this separator keeps "cours de" + tag "bourse" from making a phrase.
@@ -63,6 +64,40 @@ class Triage:
 
 
 @dataclass(frozen=True)
+class RouteRule:
+    """Send mentions to `team` when they contain one of `keywords` or match one of `patterns`; `sources` and
+    `languages`, when not empty, restrict the rule (a rule with sources only takes every mention from them)."""
+
+    team: str
+    keywords: tuple[str, ...] = ()
+    patterns: tuple[tuple[str, re.Pattern[str]], ...] = ()  # (as written, compiled case-insensitive)
+    sources: frozenset[str] = frozenset()  # lowercased
+    languages: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class SeverityRules:
+    """How severe a mention is: `default`, raised by reach thresholds, negative cues and crisis words."""
+
+    default: Severity = Severity.low
+    reach: tuple[tuple[int, Severity], ...] = ()  # (at least this many people reached, severity)
+    negative_raise_by: int = 1
+    negative_words: tuple[str, ...] = ()
+    crisis_severity: Severity = Severity.critical
+    crisis_words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    """Everything triage needs from the protocol, as plain data."""
+
+    teams: frozenset[str]
+    default_team: str
+    rules: tuple[RouteRule, ...] = ()
+    severity: SeverityRules = SeverityRules()
+
+
+@dataclass(frozen=True)
 class _Rule:
     team: str
     keywords: TermMatcher
@@ -80,27 +115,25 @@ def _distinct(items: Sequence[tuple[str, int, int]]) -> list[str]:
 
 
 class Router:
-    """A protocol's rules compiled once; `triage` then costs one scan of the text per term list."""
+    """A routing table compiled once; `triage` then costs one scan of the text per term list."""
 
-    def __init__(self, protocol: Protocol, *, detect: Callable[[str], str | None] = detect_language):
-        # Only parts of the protocol are kept, not the protocol itself: `router_for` caches routers for as
-        # long as their protocol lives, which a reference from here would make forever.
-        self._teams = frozenset(protocol.teams)
-        self._default_team = protocol.default_team
-        self._policy = protocol.severity
+    def __init__(self, table: RoutingTable, *, detect: Callable[[str], str | None] = detect_language):
+        self._teams = table.teams
+        self._default_team = table.default_team
+        self._policy = table.severity
         self._detect = detect
         self._rules = tuple(
             _Rule(
                 team=rule.team,
-                keywords=compile_terms(tuple(rule.keywords)),
-                patterns=tuple(zip(rule.patterns, rule.compiled_patterns, strict=True)),
-                sources=frozenset(rule.sources),  # already lowercased by the protocol
-                languages=frozenset(rule.languages),
+                keywords=compile_terms(rule.keywords),
+                patterns=rule.patterns,
+                sources=rule.sources,
+                languages=rule.languages,
             )
-            for rule in protocol.routing
+            for rule in table.rules
         )
-        self._negative = compile_terms(tuple(self._policy.negative_cues.words))
-        self._crisis = compile_terms(tuple(self._policy.crisis_words.words))
+        self._negative = compile_terms(self._policy.negative_words)
+        self._crisis = compile_terms(self._policy.crisis_words)
 
     def triage(
         self,
@@ -112,6 +145,13 @@ class Router:
         tags: Sequence[str] = (),
         forced_team: str | None = None,
     ) -> Triage:
+        """Decide the team and severity of one mention.
+
+        `language` given by the source is trusted (language_detected=False); when None it is detected.
+        `tags` from the monitoring tool are searched like the text. A rule applies when its sources and
+        languages (if any) hold; its score is the number of distinct keywords and patterns found (1 for a
+        sources-only rule); the best score wins, the earlier rule on a tie; nothing found: default_team.
+        """
         reasons: list[Reason] = []
         language = (language or "").strip().lower() or None
         detected = False
@@ -179,15 +219,15 @@ class Router:
         reasons.append(Reason(ReasonCode.severity_default, {"severity": severity.value}))
 
         if reach is not None:
-            met = [t for t in policy.reach if reach >= t.at_least]
+            met = [(at_least, level) for at_least, level in policy.reach if reach >= at_least]
             if met:
-                top = max(met, key=lambda t: (t.severity.rank, t.at_least))
-                if top.severity.rank > severity.rank:
-                    severity = top.severity
+                threshold, top = max(met, key=lambda t: (t[1].rank, t[0]))
+                if top.rank > severity.rank:
+                    severity = top
                     reasons.append(
                         Reason(
                             ReasonCode.severity_reach,
-                            {"reach": reach, "threshold": top.at_least, "severity": severity.value},
+                            {"reach": reach, "threshold": threshold, "severity": severity.value},
                         )
                     )
 
@@ -195,7 +235,7 @@ class Router:
         if negative:
             # Capped at high: angry words alone never make a crisis; only crisis words (or a reach threshold
             # the company set to critical) do.
-            raised = min(severity.rank + policy.negative_cues.raise_by, Severity.high.rank)
+            raised = min(severity.rank + policy.negative_raise_by, Severity.high.rank)
             severity = _SEVERITIES[max(severity.rank, raised)]
             reasons.append(
                 Reason(ReasonCode.severity_negative, {"words": negative, "severity": severity.value})
@@ -203,52 +243,9 @@ class Router:
 
         crisis = _distinct(self._crisis.find(folded))
         if crisis:
-            severity = _SEVERITIES[max(severity.rank, policy.crisis_words.severity.rank)]
+            severity = _SEVERITIES[max(severity.rank, policy.crisis_severity.rank)]
             reasons.append(
                 Reason(ReasonCode.severity_crisis_word, {"words": crisis, "severity": severity.value})
             )
         return severity
 
-
-# Routers by protocol identity: a Protocol is frozen, so its compiled router never goes stale. The weak
-# reference drops the router with its protocol (and proves a reused id() is not a different protocol).
-_routers: dict[int, tuple[weakref.ref[Protocol], Router]] = {}
-
-
-def router_for(protocol: Protocol) -> Router:
-    """The compiled router of `protocol`, built on first use."""
-    key, routers = id(protocol), _routers  # the callback keeps its own reference: globals vanish at exit
-    entry = routers.get(key)
-    if entry is not None and entry[0]() is protocol:
-        return entry[1]
-    router = Router(protocol)
-
-    def forget(ref: weakref.ref[Protocol]) -> None:
-        if routers.get(key, (None,))[0] is ref:
-            routers.pop(key, None)
-
-    # Two threads may build a router for the same protocol at once: both are equal, either may stay.
-    routers[key] = (weakref.ref(protocol, forget), router)
-    return router
-
-
-def triage(
-    *,
-    text: str,
-    source: str,
-    language: str | None,
-    reach: int | None,
-    tags: Sequence[str],
-    protocol: Protocol,
-    forced_team: str | None = None,
-) -> Triage:
-    """Decide the team and severity of one mention. See `Router.triage`; the router is built once per protocol.
-
-    `language` given by the source is trusted (language_detected=False); when None it is detected.
-    `tags` from the monitoring tool are searched like the text. A rule applies when its sources and
-    languages (if any) hold; its score is the number of distinct keywords and patterns found (1 for a
-    sources-only rule); the best score wins, the earlier rule on a tie; nothing found: default_team.
-    """
-    return router_for(protocol).triage(
-        text=text, source=source, language=language, reach=reach, tags=tags, forced_team=forced_team
-    )

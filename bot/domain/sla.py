@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from types import MappingProxyType
@@ -35,6 +35,7 @@ __all__ = [
     "parse_duration",
     "step_due_at",
     "time_left",
+    "who_hears",
 ]
 
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -333,6 +334,41 @@ class LadderStep:
         if self.after_deadline is not None and self.after_deadline < _ZERO:
             raise ValueError(f"ladder step {self.key!r}: after_deadline must not be negative")
         object.__setattr__(self, "notify", tuple(self.notify))
+
+
+def who_hears(
+    notify: Iterable[str],
+    *,
+    owner: str | None,
+    team_lead: str | None,
+    team_experts: Sequence[str],
+    community_managers: Sequence[str],
+    decision_makers: Sequence[str],
+    on_call: Callable[[str], Sequence[str]],
+) -> tuple[list[str], list[str]]:
+    """Who a ladder step's `notify` targets reach: (people named in the mention's thread, people written to directly).
+
+    owner_or_team: the owner, or the team's lead and experts while nobody owns it; team_lead; community_managers
+    (in the thread); decision_makers (directly); oncall_community_manager / oncall_decision_maker: `on_call(role)`
+    for "community_managers" / "decision_makers", asked only when a step names it (it reads the overrides).
+    Each person once, and nobody told twice: someone named in the thread gets no direct message.
+    """
+    in_thread: list[str] = []
+    direct: list[str] = []
+    for item in notify:
+        if item == "owner_or_team":
+            in_thread += [owner] if owner else [*([team_lead] if team_lead else []), *team_experts]
+        elif item == "team_lead" and team_lead:
+            in_thread.append(team_lead)
+        elif item == "community_managers":
+            in_thread += community_managers
+        elif item == "decision_makers":
+            direct += decision_makers
+        elif item == "oncall_community_manager":
+            direct += on_call("community_managers")
+        elif item == "oncall_decision_maker":
+            direct += on_call("decision_makers")
+    return list(dict.fromkeys(in_thread)), [u for u in dict.fromkeys(direct) if u not in in_thread]
 
 
 def step_due_at(

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import cache
+from importlib import resources
 from typing import NamedTuple, Protocol
 
 __all__ = [
@@ -58,6 +60,8 @@ def _unsupported(lang: str) -> ValueError:
 
 # Tags tried in order for each language; the first one hunspell has wins.
 _ENCHANT_TAGS = {"fr": ("fr_FR", "fr"), "en": ("en_US", "en_GB", "en")}
+# Also accepted when present: British spellings ("apologise", "labour") are as right as American ones.
+_ENCHANT_ALSO = {"en": ("en_GB",)}
 
 
 class EnchantSpellChecker:
@@ -83,6 +87,14 @@ class EnchantSpellChecker:
                         break
             else:
                 raise SpellingUnavailable(f"no hunspell dictionary for {lang!r} (tried {', '.join(tags)})")
+        self._also = {}
+        for lang, tags in _ENCHANT_ALSO.items():
+            for tag in tags:
+                broker.set_ordering(tag, "hunspell")
+                if tag != self._dicts[lang].tag and broker.dict_exists(tag):
+                    extra = broker.request_dict(tag)
+                    if extra.provider.name == "hunspell":
+                        self._also.setdefault(lang, []).append(extra)
         self._broker = broker  # dictionaries are only valid while their broker lives
         # Hunspell objects are not documented as thread-safe; checks are µs, so one lock costs nothing.
         self._lock = threading.Lock()
@@ -96,7 +108,7 @@ class EnchantSpellChecker:
     def check(self, word: str, lang: str) -> bool:
         dictionary = self._dict(lang)
         with self._lock:
-            return bool(dictionary.check(word))
+            return bool(dictionary.check(word)) or any(d.check(word) for d in self._also.get(lang, ()))
 
     def suggest(self, word: str, lang: str, limit: int = 5) -> list[str]:
         dictionary = self._dict(lang)
@@ -228,13 +240,34 @@ def _company_keys(company_words: frozenset[str]) -> frozenset[str]:
 SUGGESTED = 10  # misspelt words given suggestions, per text
 
 
+@cache
+def proper_nouns() -> frozenset[str]:
+    """The shipped list (words/proper_nouns.txt): carriers, payment brands, first names, case-folded."""
+    lines = resources.files("bot.domain").joinpath("words/proper_nouns.txt").read_text("utf-8").splitlines()
+    return frozenset(line.strip().casefold() for line in lines if line.strip() and not line.startswith("#"))
+
+
+# A word starts a sentence when only spaces, quotes or brackets separate it from the start or a full stop.
+_SENTENCE_END = re.compile(r"(?:^|[.!?\n:…])[\s\"«»“”'(\[*_~-]*$")
+
+
+def _is_proper_noun(text: str, start: int, word: str) -> bool:
+    """A capitalised word inside a sentence is a name ("chez Chloé"), not a misspelling; so is a listed one."""
+    if word.casefold() in proper_nouns():
+        return True
+    if not word[:1].isupper():
+        return False
+    return _SENTENCE_END.search(text[max(0, start - 40):start]) is None
+
+
 def misspellings(
     text: str, lang: str, *, company_words: frozenset[str], checker: SpellChecker
 ) -> list[Misspelling]:
     """Misspelt words of `text` as (start, end, word, suggestions), left to right.
 
     Skipped: URLs, e-mails, @handles, #hashtags, Slack markup and emoji, words with digits ("T3", "2026",
-    order numbers), one-letter words, ALL-CAPS words ("SAV"), and `company_words` (case-insensitive).
+    order numbers), one-letter words, ALL-CAPS words ("SAV"), `company_words` (case-insensitive), capitalised
+    words inside a sentence (names) and the shipped list of carriers, brands and first names.
     Suggestions are computed only for misspelt words: they are the slow part (~80 ms each with hunspell), so
     only the first `SUGGESTED` get them. A draft is checked before its form closes (Slack waits 3 s): a text
     of gibberish must not take longer than that, and ten suggestions are as many as a person reads.
@@ -252,7 +285,7 @@ def misspellings(
             normal.casefold() in company or (_AROUND_NAME.match(normal)["name"].casefold() in company)
         ):
             continue
-        if checker.check(normal, lang):
+        if _is_proper_noun(text, match.start(), normal) or checker.check(normal, lang):
             continue
         suggestions = tuple(checker.suggest(normal, lang)) if len(found) < SUGGESTED else ()
         found.append(Misspelling(match.start(), match.end(), word, suggestions))

@@ -38,6 +38,7 @@ __all__ = [
     "MentionView",
     "People",
     "Requirement",
+    "Severity",
     "approval_status",
     "awaited_approvers",
     "decide",
@@ -49,6 +50,19 @@ __all__ = [
     "team_requirement",
     "text_hash",
 ]
+
+
+class Severity(StrEnum):
+    """How bad a mention is, in rising order: routing decides it, SLAs and ladders depend on it."""
+
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
 
 
 class MentionState(StrEnum):

@@ -2,6 +2,7 @@
 
 Catalogues are gettext .po files read with Babel at start-up (no compile step, so a plain `pip install`
 works). Message ids are stable keys such as ``relay.header``; values use ``{name}`` placeholders.
+Infrastructure: imports Babel and the standard library only, and any layer except bot/domain may import it.
 """
 
 from __future__ import annotations

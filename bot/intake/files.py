@@ -14,13 +14,15 @@ Rules, so that a human can predict the outcome of an import:
 - CSV: the delimiter is the most frequent of ',', ';' and tab in the header line (French Excel uses ';');
   line numbers are those an editor shows: header = line 1, a record spanning lines is numbered by its first.
 - Encoding: UTF-8 with or without BOM; a line that is not valid UTF-8 is read as Windows-1252 (old Excel) and
-  `warnings` says so. A UTF-16 file is refused with a ValueError saying how to re-export it.
+  `warnings` says so. A UTF-16 file with its BOM (Excel's "Unicode text", Meltwater's native export) is read.
+- Layout: a vendor preset (bot/intake/presets.py) detected from the header, or forced with `preset`; report
+  lines above the header are skipped (`skip_rows`, or found automatically); `ignore` lists columns to leave out.
 - Columns (CSV) or keys (JSONL) are recognised by common names, case- and accent-insensitively (see
   `FIELD_ALIASES`); a `mapping` {vigie_field: column} overrides that, and for JSONL may use a dotted path
   into nested objects ("author.name").
 - external_id missing -> the url is the id; author missing -> the url's host name; source missing -> `source`.
-- Dates: ISO 8601, "21/11/2026 09:30" (day first), "2026-11-21 09:30:00", RFC 2822, or (JSONL) Unix epoch
-  seconds or milliseconds; dates without an offset are in `default_timezone`.
+- Dates: see bot/intake/dates.py (ISO 8601, numeric with `date_order`, French and English words, epochs);
+  dates without an offset are in `default_timezone`, or in the zone the preset documents (Hootsuite: UTC).
 - Reach: "12500", "12 500", "12.500", "12,5K", "1.2M"; tags split on ',', ';' or '|'.
 
 Problems with the file as a whole (unknown format, missing required column, mapped column absent, UTF-16) raise
@@ -32,16 +34,15 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import io
 import itertools
 import json
 import os
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from pathlib import PurePath
 from types import TracebackType
 from typing import IO, Any, Literal, Self
@@ -50,32 +51,32 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from bot.i18n import DEFAULT_LANGUAGE, t
-from bot.intake.feeds import fit_external_id, language_code, link_host
+from bot.intake.dates import DateOrder, parse_date
+from bot.intake.feeds import fit_external_id, link_host
+from bot.intake.languages import language_code
+from bot.intake.presets import (
+    DELIMITERS,
+    FIELD_ALIASES,
+    HEADER_SCAN,
+    REQUIRED_COLUMNS,
+    Binding,
+    Preset,
+    detect_preset,
+    find_header,
+    get_preset,
+    normalize,
+    preset_names,
+)
+from bot.intake.problems import ImportProblem, show, words
 from bot.intake.schema import MAX_TEXT, MentionIn, field_message
+
+__all__ = ["FIELD_ALIASES", "ImportProblem", "LineError", "MentionFileReader", "parse_mapping", "read_mentions"]
 
 FileFormat = Literal["csv", "jsonl"]
 
 _EXTENSIONS: dict[str, FileFormat] = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-_DELIMITERS = (",", ";", "\t")  # on a tie (or none at all) the first wins: comma
 _FIELDS = tuple(MentionIn.model_fields)
 
-# Names as `_normalize` leaves them (lower case, no accents, '_' between words), best first: a Brandwatch
-# export has both "Full Text" and "Snippet" and the full text is the one we want.
-FIELD_ALIASES: dict[str, tuple[str, ...]] = {
-    "source": ("source", "network", "reseau", "platform"),
-    "external_id": ("external_id", "id", "post_id", "guid"),
-    "url": ("url", "link", "lien", "permalink"),
-    "author": ("author", "auteur", "author_name", "username", "user_name", "screen_name"),
-    "text": ("text", "full_text", "content", "contenu", "texte", "message", "snippet"),
-    "published_at": ("published_at", "published", "date", "created_at", "publication_date"),
-    "language": ("language", "lang", "langue"),
-    "reach": ("reach", "audience", "followers", "portee"),
-    "tags": ("tags", "tag", "labels"),
-}
-# Without these a line can never become a mention (source can also come from the `source` argument).
-_REQUIRED_COLUMNS = ("text", "url", "published_at")
-
-_DATE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y")
 _SCALE = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
 
 
@@ -85,26 +86,6 @@ class LineError:
 
     line: int
     message: str
-
-
-class ImportProblem(ValueError):
-    """A bad file, value or --map option, told by the catalogue's `import.<key>`.
-
-    `str()` is the sentence in `lang`; `message(lang)` tells it in another. A parameter may be a function of
-    the language, for the parts of a sentence that are words themselves ("a list", "une liste").
-    """
-
-    def __init__(self, key: str, /, lang: str = DEFAULT_LANGUAGE, **params: Any):
-        self.key, self.params = key, params
-        super().__init__(self.message(lang))
-
-    def message(self, lang: str) -> str:
-        params = {name: value(lang) if callable(value) else value for name, value in self.params.items()}
-        return t(f"import.{self.key}", lang, **params)
-
-
-def _words(key: str) -> Callable[[str], str]:
-    return lambda lang: t(key, lang)
 
 
 def parse_mapping(specs: Iterable[str], lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
@@ -142,8 +123,27 @@ class MentionFileReader:
         source: str | None = None,
         default_timezone: str = "Europe/Paris",
         lang: str = DEFAULT_LANGUAGE,
+        preset: str | None = None,
+        date_order: DateOrder | None = None,
+        skip_rows: int | None = None,
+        ignore: Iterable[str] = (),
     ) -> None:
         self.warnings: list[str] = []
+        self.preset: Preset | None = None  # the vendor preset used (CSV), once the header is read
+        self._forced: Preset | None = None
+        self._force_generic = False
+        if preset is not None and preset.strip():
+            try:
+                self._forced = get_preset(preset)
+            except KeyError:
+                raise ImportProblem("option.preset", lang, name=repr(preset), names=", ".join(preset_names())) from None
+            self._force_generic = self._forced is None
+        if skip_rows is not None and skip_rows < 0:
+            raise ImportProblem("option.skip_rows", lang, value=skip_rows)
+        self._date_order, self._skip_rows = date_order, skip_rows
+        self._ignore = {normalize(name): name for name in ignore if name.strip()}
+        self._offset = 0  # report lines skipped above the header
+        self._binding: Binding | None = None
         self._lang = lang
         self._input = path_or_stream
         self._fmt = fmt or _format_from_name(path_or_stream, lang)
@@ -158,6 +158,7 @@ class MentionFileReader:
             self._timezone: tzinfo = ZoneInfo(default_timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ImportProblem("file.timezone", lang, zone=repr(default_timezone)) from exc
+        self._date_zone = self._timezone
         self._cp1252_noted = False
         self._items = self._read()
 
@@ -187,8 +188,25 @@ class MentionFileReader:
                 stream: IO[bytes] | IO[str] = stack.enter_context(open(self._input, "rb"))
             else:
                 stream = self._input
+            stream = self._utf16(stream, stack)
             lines = self._text_lines(stream)
             yield from self._read_csv(lines) if self._fmt == "csv" else self._read_jsonl(lines)
+
+    def _utf16(self, stream: IO[bytes] | IO[str], stack: contextlib.ExitStack) -> IO[bytes] | IO[str]:
+        """A binary stream starting with a UTF-16 BOM -> a text stream decoding it (line endings kept)."""
+        if isinstance(stream, io.TextIOBase) or not hasattr(stream, "peek") and not stream.seekable():
+            return stream
+        if hasattr(stream, "peek"):
+            head = stream.peek(2)[:2]
+        else:
+            head = stream.read(2)
+            stream.seek(-len(head), io.SEEK_CUR)
+        if not isinstance(head, bytes) or head not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return stream
+        text = io.TextIOWrapper(stream, encoding="utf-16", newline="")  # type: ignore[arg-type]
+        stack.callback(text.detach)  # the binary stream stays its owner's to close
+        self.warnings.append(t("import.warn.utf16", self._lang))
+        return text
 
     def _text_lines(self, stream: IO[bytes] | IO[str]) -> Iterator[str]:
         """Physical lines, line endings kept (the csv module needs them inside quoted fields)."""
@@ -197,7 +215,7 @@ class MentionFileReader:
                 line = raw
             else:
                 if number == 1:
-                    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # a stream we cannot peek
                         raise ImportProblem("file.utf16", self._lang)
                     raw = raw.removeprefix(codecs.BOM_UTF8)
                 line = self._decode(raw, number)
@@ -215,10 +233,11 @@ class MentionFileReader:
             return raw.decode("cp1252", errors="replace")
 
     def _read_csv(self, lines: Iterator[str]) -> Iterator[tuple[int, MentionIn | LineError]]:
+        lines = self._skip_report_lines(lines)
         header_line = next(lines, None)
         if header_line is None:
             return
-        delimiter = max(_DELIMITERS, key=header_line.count)
+        delimiter = max(DELIMITERS, key=header_line.count)
         # A lone carriage return inside a line (a line break typed in a cell, written unquoted by some tools)
         # makes the csv module refuse the record and then lose track of the next ones: it becomes a space.
         lines = (_lone_cr_to_space(line) for line in lines)
@@ -228,7 +247,7 @@ class MentionFileReader:
         except csv.Error as exc:
             raise ImportProblem("file.header", self._lang, reason=str(exc)) from exc
         columns = self._csv_columns(header)
-        end = reader.line_num
+        end = reader.line_num + self._offset
         while True:
             start = end + 1  # the record starts on the line after the previous one ended
             try:
@@ -236,10 +255,10 @@ class MentionFileReader:
             except StopIteration:
                 return
             except csv.Error as exc:  # the C reader resets itself, so the next record is still read
-                end = reader.line_num
+                end = reader.line_num + self._offset
                 yield start, LineError(start, t("import.line.csv_record", self._lang, reason=str(exc)))
                 continue
-            end = reader.line_num
+            end = reader.line_num + self._offset
             if not any(cell.strip() for cell in row):  # blank lines, and the ';;;;' rows Excel leaves
                 continue
             if any(cell.strip() for cell in row[len(header) :]):
@@ -248,20 +267,41 @@ class MentionFileReader:
                 yield start, LineError(start, message)
                 continue
             raw = {name: row[index] for name, index in columns.items() if index < len(row)}
+            if self._binding is not None:  # a vendor preset; --map columns still win
+                raw = self._binding.fields(row) | raw
             yield start, self._build(start, raw)
 
+    def _skip_report_lines(self, lines: Iterator[str]) -> Iterator[str]:
+        """Drop the lines above the header: `skip_rows` of them, or those `find_header` recognises as such."""
+        if self._skip_rows is not None:
+            skipped = list(itertools.islice(lines, self._skip_rows))
+            self._offset = len(skipped)
+            return lines
+        head = list(itertools.islice(lines, HEADER_SCAN))
+        self._offset = find_header(head)
+        if self._offset:
+            self.warnings.append(t("import.warn.skipped", self._lang, count=self._offset))
+        return itertools.chain(head[self._offset :], lines)
+
     def _csv_columns(self, header: list[str]) -> dict[str, int]:
-        """Vigie field -> column index, from the mapping first, then from the usual column names."""
-        names = [_normalize(cell) for cell in header]
+        """Vigie field -> column index, from the mapping first, then from the preset or the usual names."""
+        unknown = [name for key, name in self._ignore.items() if key not in map(normalize, header)]
+        if unknown:
+            self.warnings.append(t("import.warn.ignore_unknown", self._lang, columns=", ".join(unknown)))
+        header = ["" if normalize(cell) in self._ignore else cell for cell in header]
+        names = [normalize(cell) for cell in header]
+        self.preset = None if self._force_generic else self._forced or detect_preset(header)
         columns: dict[str, int] = {}
         for field_name, column in self._mapping.items():
             if column in header:
                 columns[field_name] = header.index(column)
-            elif _normalize(column) in names:
-                columns[field_name] = names.index(_normalize(column))
+            elif normalize(column) in names:
+                columns[field_name] = names.index(normalize(column))
             else:
                 raise ImportProblem("file.mapped_column", self._lang, column=repr(column), field=field_name,
                                     columns=", ".join(header))
+        if self.preset is not None:
+            return self._preset_columns(self.preset, header, columns)
         for field_name, aliases in FIELD_ALIASES.items():
             if field_name not in columns:
                 taken = set(columns.values())
@@ -270,7 +310,7 @@ class MentionFileReader:
                 if free:
                     columns[field_name] = free[0]
 
-        missing = [name for name in _REQUIRED_COLUMNS if name not in columns]
+        missing = [name for name in REQUIRED_COLUMNS if name not in columns]
         if "source" not in columns and self._source is None:
             missing.append("source")
         if missing:
@@ -288,6 +328,22 @@ class MentionFileReader:
         ignored = [
             cell for index, cell in enumerate(header) if index not in columns.values() and cell.strip()
         ]
+        if ignored:
+            self.warnings.append(t("import.warn.unused", self._lang, columns=", ".join(ignored)))
+        return columns
+
+    def _preset_columns(self, preset: Preset, header: list[str], columns: dict[str, int]) -> dict[str, int]:
+        """Bind the vendor preset; `columns` (from --map) keep the fields they name."""
+        self._binding = preset.bind(header)
+        if preset.timezone:
+            self._date_zone = ZoneInfo(preset.timezone)
+        missing = [name for name in self._binding.missing() if name not in columns]
+        if missing:
+            raise ImportProblem("file.preset_columns", self._lang, preset=preset.name, fields=", ".join(missing),
+                                columns=", ".join(header))
+        self.warnings.append(t("import.warn.preset", self._lang, preset=preset.label))
+        used = self._binding.used() | set(columns.values())
+        ignored = [cell for index, cell in enumerate(header) if index not in used and cell.strip()]
         if ignored:
             self.warnings.append(t("import.warn.unused", self._lang, columns=", ".join(ignored)))
         return columns
@@ -312,13 +368,13 @@ class MentionFileReader:
             yield number, self._build(number, self._json_fields(record))
 
     def _json_fields(self, record: dict[str, Any]) -> dict[str, Any]:
-        by_name = {_normalize(key): value for key, value in record.items()}
+        by_name = {normalize(key): value for key, value in record.items()}
         raw: dict[str, Any] = {}
         for field_name in _FIELDS:
             if field_name in self._mapping:
                 key = self._mapping[field_name]
                 found = _lookup(record, key)
-                raw[field_name] = by_name.get(_normalize(key)) if found is None else found
+                raw[field_name] = by_name.get(normalize(key)) if found is None else found
             else:
                 raw[field_name] = next(
                     (by_name[alias] for alias in FIELD_ALIASES[field_name] if alias in by_name), None
@@ -334,7 +390,7 @@ class MentionFileReader:
             "url": _as_text,
             "author": _as_text,
             "text": _as_long_text,
-            "published_at": lambda value: parse_published_at(value, self._timezone),
+            "published_at": lambda value: parse_published_at(value, self._date_zone, self._date_order),
             "language": parse_language,
             "reach": parse_reach,
             "tags": parse_tags,
@@ -388,19 +444,27 @@ def read_mentions(
     source: str | None = None,
     default_timezone: str = "Europe/Paris",
     lang: str = DEFAULT_LANGUAGE,
+    preset: str | None = None,
+    date_order: DateOrder | None = None,
+    skip_rows: int | None = None,
+    ignore: Iterable[str] = (),
 ) -> MentionFileReader:
     """Stream (line, MentionIn | LineError) pairs from a CSV or JSONL export; `.warnings` on the result.
 
+    `preset`: a vendor layout name (see bot/intake/presets.py; default: detected from the header, "generic"
+    to use the usual column names); `date_order`: "dmy" or "mdy" for dates like 05/11/2026; `skip_rows`:
+    lines above the header (default: found automatically); `ignore`: columns to leave out.
     Sentences (line errors, warnings, whole-file problems) are in `lang`."""
     return MentionFileReader(
-        path_or_stream, fmt=fmt, mapping=mapping, source=source, default_timezone=default_timezone, lang=lang
+        path_or_stream, fmt=fmt, mapping=mapping, source=source, default_timezone=default_timezone, lang=lang,
+        preset=preset, date_order=date_order, skip_rows=skip_rows, ignore=ignore,
     )
 
 
 # --- value parsers (also usable by other doors) ----------------------------------------------------------
 
 
-def parse_published_at(value: Any, default_timezone: tzinfo) -> datetime:
+def parse_published_at(value: Any, default_timezone: tzinfo, date_order: DateOrder | None = None) -> datetime:
     """A date as exports write it -> aware UTC datetime; naive times are in `default_timezone`."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         # Epoch milliseconds (JavaScript, Talkwalker) would be dates tens of thousands of years away.
@@ -408,40 +472,20 @@ def parse_published_at(value: Any, default_timezone: tzinfo) -> datetime:
         try:
             return datetime.fromtimestamp(seconds, tz=UTC)
         except (OverflowError, OSError, ValueError):
-            raise ImportProblem("value.not_date", value=_show(value)) from None
-    text = _as_text(value)
-    parsed: datetime | None = None
-    with contextlib.suppress(ValueError):
-        parsed = datetime.fromisoformat(text)
-    for date_format in _DATE_FORMATS:
-        if parsed is None:
-            with contextlib.suppress(ValueError):
-                parsed = datetime.strptime(text, date_format)
-    if parsed is None:
-        with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
-            parsed = parsedate_to_datetime(text)
-    if parsed is None:
-        raise ImportProblem("value.not_date", value=_show(value))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=default_timezone)
-    try:
-        # Converting here, not in MentionIn, because near year 1 or 9999 it overflows, which pydantic
-        # would not turn into a validation error.
-        return parsed.astimezone(UTC)
-    except OverflowError:
-        raise ImportProblem("value.out_of_range", value=_show(value)) from None
+            raise ImportProblem("value.not_date", value=show(value)) from None
+    return parse_date(_as_text(value), default_timezone, date_order)
 
 
 def parse_reach(value: Any) -> int:
     """An audience size as exports write it: 12500, "12 500", "12.500", "12,5K", "1.2M" -> int."""
     if isinstance(value, bool):
         # A JSON true is a bad value like any other, reported per line (callers catch ValueError).
-        raise ImportProblem("value.not_number", value=_show(value))
+        raise ImportProblem("value.not_number", value=show(value))
     if isinstance(value, int):
         number = value
     elif isinstance(value, float):
         if not value.is_integer():
-            raise ImportProblem("value.not_whole", value=_show(value))
+            raise ImportProblem("value.not_whole", value=show(value))
         number = int(value)
     else:
         text = re.sub(r"[\s'’]", "", _as_text(value)).lower()  # "12 500" (also with NBSP), "12'500"
@@ -453,9 +497,9 @@ def parse_reach(value: Any) -> int:
         elif re.fullmatch(r"[0-9]+([.,]0+)?", text):  # "12500", and "12500.0" from pandas
             number = int(re.split(r"[.,]", text)[0])
         else:
-            raise ImportProblem("value.not_audience", value=_show(value))
+            raise ImportProblem("value.not_audience", value=show(value))
     if number < 0:
-        raise ImportProblem("value.negative", value=_show(value))
+        raise ImportProblem("value.negative", value=show(value))
     return number
 
 
@@ -475,7 +519,7 @@ def parse_tags(value: Any) -> list[str]:
 def parse_language(value: Any) -> str:
     code = language_code(_as_text(value))
     if code is None:
-        raise ImportProblem("value.language", value=_show(value))
+        raise ImportProblem("value.language", value=show(value))
     return code
 
 
@@ -498,11 +542,6 @@ def _lone_cr_to_space(line: str) -> str:
     return body.replace("\r", " ") + line[len(body):]
 
 
-def _normalize(name: str) -> str:
-    """'Portée' -> 'portee', 'Published At' -> 'published_at', ' Post-ID ' -> 'post_id'."""
-    decomposed = unicodedata.normalize("NFKD", name.strip().lower())
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return re.sub(r"[^a-z0-9]+", "_", plain).strip("_")
 
 
 def _lookup(record: dict[str, Any], key: str) -> Any:
@@ -527,7 +566,7 @@ def _as_text(value: Any) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)  # JSON ids are often numbers
     kind_key = {bool: "import.kind.bool", list: "import.kind.list", dict: "import.kind.object"}.get(type(value))
-    raise ImportProblem("value.expected_text", kind=_words(kind_key) if kind_key else type(value).__name__)
+    raise ImportProblem("value.expected_text", kind=words(kind_key) if kind_key else type(value).__name__)
 
 
 def _as_long_text(value: Any) -> str:
@@ -536,6 +575,3 @@ def _as_long_text(value: Any) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1].rstrip() + "…"
 
 
-def _show(value: Any) -> str:
-    text = str(value)
-    return repr(text if len(text) <= 40 else text[:39] + "…")

@@ -25,7 +25,6 @@ from sqlmodel import Session, col, select
 from bot.i18n import t
 from bot.slack.ids import CHANNEL_ID, USER_ID
 from bot.slack.text import escape
-from bot.slack.views import cards as blocks
 from bot.store.db import session_scope
 from bot.store.models import Outbox, OutboxStatus
 
@@ -164,9 +163,12 @@ class Notice:
 
 # Enqueue the notice rows in the session given (the same transaction as the change they report).
 Tell = Callable[[Session, Notice, datetime], None]
+# The message's arguments for a channel (or a DM) and a translated text: a view, given by the composition root
+# (views sit above the outbox, which only carries what they render).
+AsMessage = Callable[..., dict[str, Any]]
 
 
-def tell_community_managers(managers: Sequence[str], lang: str) -> Tell:
+def tell_community_managers(managers: Sequence[str], lang: str, *, as_message: AsMessage) -> Tell:
     """Say a notice to each community manager by direct message, as the digest does without a company
     channel: a team channel may be the very channel that is broken, and the managers are who can act."""
 
@@ -175,7 +177,7 @@ def tell_community_managers(managers: Sequence[str], lang: str) -> Tell:
         for user in managers:
             if user != notice.avoid:
                 enqueue(session, kind="notice", method=POST, now=now, dedupe_key=f"{notice.key}:{user}"[:200],
-                        args=blocks.notice(channel=user, text=text))
+                        args=as_message(channel=user, text=text))
 
     return tell
 

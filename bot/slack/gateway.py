@@ -10,13 +10,13 @@ from __future__ import annotations
 import http.client
 import json
 import urllib.error
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 import structlog
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 log = structlog.get_logger(__name__)
@@ -59,6 +59,7 @@ class SlackCallError(Exception):
     # Slack may have carried the call out although no answer came back (a timeout, a connection lost after
     # the request was sent, a 5xx): a post must be looked for before it is sent again.
     in_doubt: bool = False
+    needed: str | None = None  # the scope Slack names with missing_scope (set by upload_file)
 
     def __str__(self) -> str:
         return f"{self.method}: {self.error} ({self.failure})"
@@ -95,6 +96,49 @@ class SlackGateway:
             raise SlackCallError(method, Failure.retryable, "connection_lost", in_doubt=True) from None
         except SlackRequestError as exc:
             raise SlackCallError(method, Failure.retryable, type(exc).__name__) from None
+
+    def upload_file(self, *, channel: str, content: bytes, filename: str, title: str,
+                    thread_ts: str | None = None, alt_text: str | None = None) -> str:
+        """Share `content` as a file in `channel` (a conversation ID: files.completeUploadExternal takes no #name),
+        optionally in a thread; return the file's ID or raise `SlackCallError`. Needs the bot scope files:write.
+
+        slack_sdk's files_upload_v2 makes three requests: files.getUploadURLExternal, a POST of the bytes to the
+        pre-signed URL it returns, files.completeUploadExternal. A refusal is classified like any call's, under
+        the name of the method that refused; any other failure is reported by its exception's type alone,
+        because its message may carry the pre-signed upload URL.
+        """
+        method = "files_upload_v2"
+        if not content:  # Slack would refuse it after a round trip
+            raise SlackCallError(method, Failure.permanent, "empty_file")
+        args: dict[str, Any] = {"channel": channel, "content": content, "filename": filename, "title": title}
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        if alt_text:
+            args["alt_txt"] = alt_text
+        try:
+            response = self.client.files_upload_v2(**args)
+        except SlackApiError as exc:
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            url = str(getattr(exc.response, "api_url", "") or "")
+            refused = self._classify(url.rstrip("/").rsplit("/", 1)[-1] or method, exc)
+            raise replace(refused, needed=data.get("needed")) from None
+        except TimeoutError as exc:  # no answer within the timeout: Slack may still have done it
+            raise SlackCallError(method, Failure.retryable, type(exc).__name__, in_doubt=True) from None
+        except urllib.error.URLError as exc:  # HTTPError included: the upload URL answered an error status
+            raise SlackCallError(method, Failure.retryable, type(exc).__name__) from None
+        except (OSError, http.client.HTTPException) as exc:  # lost after sending (reset, closed): in doubt
+            log.info("slack_connection_lost", method=method, error=type(exc).__name__)
+            raise SlackCallError(method, Failure.retryable, type(exc).__name__, in_doubt=True) from None
+        except SlackClientError as exc:  # SlackRequestError: the SDK refused to send or read the request
+            raise SlackCallError(method, Failure.retryable, type(exc).__name__) from None
+        except ValueError as exc:  # arguments the SDK refuses before sending
+            raise SlackCallError(method, Failure.permanent, type(exc).__name__) from None
+        data = response.data if isinstance(response.data, dict) else {}
+        file = data.get("file") or next(iter(data.get("files") or []), None) or {}
+        file_id = file.get("id") if isinstance(file, dict) else None
+        if not file_id:
+            raise SlackCallError(method, Failure.permanent, "no_file_id")
+        return str(file_id)
 
     @staticmethod
     def _classify(method: str, exc: SlackApiError) -> SlackCallError:

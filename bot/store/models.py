@@ -14,6 +14,9 @@ from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, Uniqu
 from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
+# Severity is a domain rule; re-exported here for code written before it moved.
+from bot.domain.workflow import Severity as Severity
+
 
 class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
@@ -37,17 +40,6 @@ class UTCDateTime(TypeDecorator):
 
 def utc_column(nullable: bool = False, index: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
-
-
-class Severity(StrEnum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
-    @property
-    def rank(self) -> int:
-        return list(Severity).index(self)
 
 
 class MentionStatus(StrEnum):

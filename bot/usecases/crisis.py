@@ -18,14 +18,15 @@ from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.domain import access
 from bot.domain.workflow import OPEN_STATES
 from bot.i18n import t
 from bot.outbox.queue import enqueue
-from bot.reports.digest import mention_ref
 from bot.slack.gateway import SlackCallError
 from bot.slack.ids import Action
 from bot.slack.text import slack_date
 from bot.slack.views import cards as blocks
+from bot.slack.views.digest import mention_ref
 from bot.store.audit import record_refusal
 from bot.store.db import session_scope
 from bot.store.locks import compare_and_set
@@ -169,7 +170,7 @@ class CrisisDesk:
         answered Slack: creating a channel is a Slack call, never made while rows are locked. If the process
         dies in between, the sweep opens the room (`catch_up`).
         """
-        if by not in self.protocol.community_managers and by not in self.protocol.decision_makers:
+        if not access.may_declare_crisis(by, people=self.protocol.people):
             self._refused(by, "crisis.declare", "not_cm")
             return Declared(False, t("refusal.not_cm", lang))
         now = self.vigie.clock.now()
@@ -249,7 +250,7 @@ class CrisisDesk:
             self.open_room(waiting)
 
     def end(self, *, by: str, summary: str | None, lang: str) -> str:
-        if by not in self.protocol.community_managers and by not in self.protocol.decision_makers:
+        if not access.may_declare_crisis(by, people=self.protocol.people):
             self._refused(by, "crisis.end", "not_cm")
             return t("refusal.not_cm", lang)
         now = self.vigie.clock.now()

@@ -16,7 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from bot.i18n import t
 from bot.outbox.queue import enqueue
 from bot.reports import digest as digests
+from bot.slack.gateway import SlackCallError, SlackGateway
 from bot.slack.views import chart as charts
+from bot.slack.views import digest as digest_view
 from bot.store.db import session_scope
 from bot.store.models import DigestRun
 from bot.usecases.intake import Vigie
@@ -44,21 +46,12 @@ class DigestDesk:
         figures = digests.compute_period(self.vigie.engine, protocol=self.protocol, period=period, team=team,
                                          now=self.vigie.clock.now(), per_team=weekly)
         title = self.title(team=team, day=day, lang=lang, weekly=weekly)
-        text = digests.fallback_text(figures, protocol=self.protocol, lang=lang, title=title)
-        return text, digests.digest_blocks(figures, protocol=self.protocol, lang=lang, title=title)
+        text = digest_view.fallback_text(figures, protocol=self.protocol, lang=lang, title=title)
+        return text, digest_view.digest_blocks(figures, protocol=self.protocol, lang=lang, title=title)
 
     def as_text(self, blocks: list[dict[str, Any]]) -> str:
         """A terminal rendering of the blocks (for `vigie digest`)."""
-        lines: list[str] = []
-        for block in blocks:
-            if block.get("text"):
-                lines.append(block["text"]["text"])
-            for field in block.get("fields", []):
-                lines.append(field["text"].replace("\n", " "))
-            for element in block.get("elements", []):
-                if element.get("text") and isinstance(element["text"], str):
-                    lines.append(element["text"])
-        return "\n".join(lines)
+        return digest_view.as_text(blocks)
 
     # --- posting --------------------------------------------------------------------------------
 
@@ -124,5 +117,17 @@ class DigestDesk:
             return
         for channel in destinations:
             if channel.startswith(("C", "G")):  # files go to conversations by id
-                charts.upload_chart(gateway, channel=channel, png=png, filename=f"vigie-{day}.png",
-                                    title=t("digest.chart_title", lang))
+                upload_chart(gateway, channel=channel, png=png, filename=f"vigie-{day}.png",
+                             title=t("digest.chart_title", lang))
+
+
+def upload_chart(gateway: SlackGateway, *, channel: str, png: bytes, filename: str, title: str,
+                 thread_ts: str | None = None, alt_text: str | None = None) -> str | None:
+    """Share the chart in `channel` through the gateway; return the file ID, or None after a warning: the chart
+    is a bonus and the digest goes on without it, so no Slack or network trouble is raised from here."""
+    try:
+        return gateway.upload_file(channel=channel, content=png, filename=filename, title=title,
+                                   thread_ts=thread_ts, alt_text=alt_text)
+    except SlackCallError as exc:
+        log.warning("chart_upload_failed", channel=channel, error=exc.error, needed=exc.needed, method=exc.method)
+        return None

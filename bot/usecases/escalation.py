@@ -26,6 +26,7 @@ from bot.domain import sla as sla_rules
 from bot.domain.workflow import OPEN_STATES, may_escalate
 from bot.i18n import t
 from bot.outbox.queue import enqueue
+from bot.protocol.load import oncall_rotation
 from bot.slack.text import escape, slack_date
 from bot.store.audit import record_refusal
 from bot.store.db import session_scope
@@ -73,12 +74,7 @@ class Escalation:
         return race.stage, race.deadline, self.vigie.clock.now() >= race.deadline
 
     def rotation(self, role: str) -> oncall_rules.Rotation | None:
-        cfg = getattr(self.protocol.oncall, role, None) if self.protocol.oncall else None
-        if cfg is None or not cfg.rotation:
-            return None
-        # The protocol gives the first handover as a local wall-clock time in its timezone.
-        return oncall_rules.Rotation(people=tuple(cfg.rotation), starts=cfg.starts.replace(tzinfo=self.protocol.tz),
-                                     tz=self.protocol.tz)
+        return oncall_rotation(self.protocol, role)
 
     # --- who is on call -------------------------------------------------------------------------
 
@@ -89,12 +85,7 @@ class Escalation:
         with Session(self.vigie.engine) as s:
             overrides = [oncall_rules.Override(user=o.user, start=o.start, end=o.end) for o in s.exec(
                 select(OncallOverride).where(OncallOverride.role == role).order_by(col(OncallOverride.id))).all()]
-        rotation = self.rotation(role)
-        if rotation is None:
-            covering = [o.user for o in overrides if o.start <= at < o.end]
-            return covering[-1:] or everyone
-        who = oncall_rules.on_call(at, rotation, overrides)
-        return [who] if who else everyone
+        return list(oncall_rules.on_call_or_everyone(at, self.rotation(role), overrides, everyone))
 
     # --- deadlines ------------------------------------------------------------------------------
 
@@ -165,22 +156,10 @@ class Escalation:
     def recipients(self, mention: Mention, notify: list[str], at: datetime) -> tuple[list[str], list[str]]:
         """(people to mention in the thread, people to message directly)."""
         team = self.protocol.team(mention.team)
-        in_thread: list[str] = []
-        direct: list[str] = []
-        for item in notify:
-            if item == "owner_or_team":
-                in_thread += [mention.owner] if mention.owner else [*([team.lead] if team.lead else []), *team.experts]
-            elif item == "team_lead" and team.lead:
-                in_thread.append(team.lead)
-            elif item == "community_managers":
-                in_thread += self.protocol.community_managers
-            elif item == "decision_makers":
-                direct += self.protocol.decision_makers
-            elif item == "oncall_community_manager":
-                direct += self.on_call("community_managers", at)
-            elif item == "oncall_decision_maker":
-                direct += self.on_call("decision_makers", at)
-        return list(dict.fromkeys(in_thread)), [u for u in dict.fromkeys(direct) if u not in in_thread]
+        return sla_rules.who_hears(notify, owner=mention.owner, team_lead=team.lead, team_experts=team.experts,
+                                   community_managers=self.protocol.community_managers,
+                                   decision_makers=self.protocol.decision_makers,
+                                   on_call=lambda role: self.on_call(role, at))
 
     def _send(self, mention: Mention, stage: str, step: str, due: datetime, notify: list[str], race: Race | None,
               now: datetime) -> int:

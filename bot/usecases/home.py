@@ -10,6 +10,8 @@ from typing import Any
 
 from bot.outbox.queue import Deliver, enqueue
 from bot.reports import home as homes
+from bot.slack.views import home as home_views
+from bot.store.db import session_scope
 from bot.usecases.escalation import Escalation
 from bot.usecases.response import Workflow
 
@@ -25,11 +27,9 @@ class HomeDesk:
     def view_for(self, user: str) -> dict[str, Any]:
         data = homes.load_home(engine=self.vigie.engine, protocol=self.w.protocol, workflow=self.w,
                                escalation=self.esc, user=user, lang=self.w.lang_of(user), now=self.vigie.clock.now())
-        return homes.home_view(data, protocol=self.w.protocol)
+        return home_views.home_view(data, protocol=self.w.protocol)
 
     def refresh(self, user: str) -> None:
-        from bot.store.db import session_scope
-
         with session_scope(self.vigie.engine) as s:
             queue(s, user, now=self.vigie.clock.now())
         self.vigie.on_commit()

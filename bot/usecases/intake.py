@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import structlog
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import bindparam, func, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,6 +30,7 @@ from bot.i18n import t
 from bot.intake.feeds import FeedValidators, fetch_feed
 from bot.intake.schema import MentionIn
 from bot.outbox.queue import Deliver, Render, enqueue, outbox_row
+from bot.protocol.load import router_for
 from bot.protocol.schema import Protocol
 from bot.slack.gateway import SlackCallError, SlackGateway
 from bot.slack.text import escape, excerpt, link
@@ -406,7 +406,7 @@ class Vigie:
         self.engine = engine
         self.gateway = gateway  # for reads only (names, permalinks); every write goes through the outbox
         self.protocol = protocol
-        self.router = Router(protocol)
+        self.router: Router = router_for(protocol)
         self.clock = clock
         self.on_commit = on_commit
         # The escalation rules: which deadline a stored mention is racing, for its card (none without them).
@@ -667,11 +667,10 @@ class Vigie:
                 out.writerow([m.id, m.source, m.author, m.reach or "", m.published_at.isoformat(), m.url, m.text])
         assert self.gateway is not None
         try:
-            self.gateway.client.files_upload_v2(channel=channel, thread_ts=thread_ts,
-                                                filename=f"vigie-story-{story_id}.csv", title=f"story {story_id}",
-                                                content=buffer.getvalue().encode())
-        except SlackApiError as exc:  # the thread message already says how many there are
-            log.warning("story_members_upload_failed", story=story_id, error=str(exc.response.get("error")))
+            self.gateway.upload_file(channel=channel, thread_ts=thread_ts, filename=f"vigie-story-{story_id}.csv",
+                                     title=f"story {story_id}", content=buffer.getvalue().encode())
+        except SlackCallError as exc:  # the thread message already says how many there are
+            log.warning("story_members_upload_failed", story=story_id, error=exc.error)
 
     # --- read side ------------------------------------------------------------------------------
 

@@ -87,6 +87,7 @@ class Workflow:
             confidential_terms=tuple(self.protocol.checks.confidential_terms),
             employee_names=tuple(self.protocol.employee_names),
             network_limits=dict(self.protocol.networks),
+            allowed_contacts=tuple(self.protocol.checks.allowed_contacts),
         )
         self.publish_secret = publish_secret
         self.http = http

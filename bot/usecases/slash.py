@@ -21,10 +21,10 @@ from bot.domain import oncall as oncall_rules
 from bot.domain import workflow as wf
 from bot.domain.workflow import OPEN_STATES
 from bot.i18n import t
-from bot.reports.digest import duration_words, mention_ref
 from bot.slack.command_parser import Parsed, ParseError, help_lines, parse
 from bot.slack.text import escape, slack_date
 from bot.slack.views import cards as blocks
+from bot.slack.views.digest import duration_words, mention_ref
 from bot.store.db import session_scope
 from bot.store.models import AuditEvent, Crisis, Draft, Mention, OncallOverride, ReviewDecision
 from bot.store.queries import no_role_text, team_filter
@@ -244,8 +244,7 @@ class SlashCommands:
             cm = ", ".join(f"<@{u}>" for u in self.esc.on_call("community_managers", now))
             dm = ", ".join(f"<@{u}>" for u in self.esc.on_call("decision_makers", now)) or "—"
             return Answer(t("cmd.oncall.who", lang, cm=cm, dm=dm))
-        role = ("community_managers" if user in self.protocol.community_managers else
-                "decision_makers" if user in self.protocol.decision_makers else None)
+        role = access.oncall_role_of(user, people=self.protocol.people)
         if role is None:
             self.w.record_refusal(user, f"oncall.{action}", Target(), "not_cm")
             return self.w_refusal(user, "not_cm")
@@ -261,8 +260,7 @@ class SlashCommands:
             target = parsed.args["user"]
             if user not in self.esc.on_call(role, now):
                 return Answer(t("cmd.oncall.not_on_call", lang))
-            if target not in (self.protocol.community_managers if role == "community_managers"
-                              else self.protocol.decision_makers):
+            if not access.may_take_oncall(target, role=role, people=self.protocol.people):
                 return Answer(t("cmd.oncall.not_eligible", lang, user=f"<@{target}>"))
             start, end = now, self.esc.next_handover(role, now)
         try:

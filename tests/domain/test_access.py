@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.access import Sight, may_see, sight_of
+from bot.domain.access import Sight, may_declare_crisis, may_see, may_take_oncall, oncall_role_of, sight_of
 from bot.domain.workflow import People
 
 CM, DECIDER = "UCM", "UDM"
@@ -109,3 +109,33 @@ def test_no_people_at_all_means_nobody_sees_anything():
     sight = sight_of(CM, people=People())
     assert sight == Sight(user=CM, all_teams=False, teams=frozenset(), roles=frozenset())
     assert not sight.has_role and not sight.mention("legal", ("community_manager", "team:legal"))
+
+
+# --- crisis and on-call: who holds a company-wide role --------------------------------------------------------
+
+
+@pytest.mark.parametrize(("user", "allowed"), [
+    (CM, True), (DECIDER, True), (LEGAL_LEAD, False), (LEGAL_EXPERT, False), (STRANGER, False), (DOUBLE_ONLY, False),
+])
+def test_who_may_declare_a_crisis(user: str, allowed: bool) -> None:
+    assert may_declare_crisis(user, people=PEOPLE) is allowed
+
+
+@pytest.mark.parametrize(("user", "role"), [
+    (CM, "community_managers"), (DECIDER, "decision_makers"), (LEGAL_LEAD, None), (STRANGER, None),
+])
+def test_oncall_role_of(user: str, role: str | None) -> None:
+    assert oncall_role_of(user, people=PEOPLE) == role
+
+
+def test_a_community_manager_who_also_decides_takes_the_community_managers_turns() -> None:
+    both = People(community_managers=frozenset({CM}), decision_makers=frozenset({CM}), team_leads={},
+                  team_members={})
+    assert oncall_role_of(CM, people=both) == "community_managers"
+
+
+def test_only_who_holds_a_role_takes_its_oncall() -> None:
+    assert may_take_oncall(CM, role="community_managers", people=PEOPLE)
+    assert not may_take_oncall(CM, role="decision_makers", people=PEOPLE)
+    assert may_take_oncall(DECIDER, role="decision_makers", people=PEOPLE)
+    assert not may_take_oncall(LEGAL_LEAD, role="community_managers", people=PEOPLE)

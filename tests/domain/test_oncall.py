@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.oncall import Override, Rotation, next_handover, on_call, swap, weekend_of
+from bot.domain.oncall import (
+    Override,
+    Rotation,
+    next_handover,
+    on_call,
+    on_call_or_everyone,
+    swap,
+    weekend_of,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 PEOPLE = ("alice", "bob", "carol")
@@ -211,3 +219,28 @@ def test_on_call_is_the_person_of_the_local_week(at: datetime) -> None:
     local = at.astimezone(PARIS).replace(tzinfo=None)
     weeks = (local - datetime(2026, 3, 23, 9)) // timedelta(days=7)
     assert on_call(at, SPRING) == PEOPLE[weeks % 3]
+
+
+# --- who hears an on-call alert ------------------------------------------------------------------------------
+
+EVERYONE = ("alice", "bob", "carol", "dave")
+
+
+def test_on_call_or_everyone_names_the_person_on_call() -> None:
+    rotation = Rotation(people=PEOPLE, starts=paris(2026, 1, 5, 9), tz=PARIS)
+    assert on_call_or_everyone(paris(2026, 1, 12, 9), rotation, (), EVERYONE) == ("bob",)
+    taken = Override("dave", paris(2026, 1, 12), paris(2026, 1, 13))
+    assert on_call_or_everyone(paris(2026, 1, 12, 10), rotation, (taken,), EVERYONE) == ("dave",)
+
+
+def test_on_call_or_everyone_falls_back_to_everyone_before_the_rotation_starts() -> None:
+    rotation = Rotation(people=PEOPLE, starts=paris(2026, 1, 5, 9), tz=PARIS)
+    assert on_call_or_everyone(paris(2026, 1, 5, 8, 59), rotation, (), EVERYONE) == EVERYONE
+
+
+def test_on_call_or_everyone_without_a_rotation_honours_overrides() -> None:
+    first = Override("alice", utc(2026, 1, 1), utc(2026, 1, 10))
+    later = Override("carol", utc(2026, 1, 5), utc(2026, 1, 6))
+    assert on_call_or_everyone(utc(2026, 1, 5, 12), None, (first, later), EVERYONE) == ("carol",)  # latest wins
+    assert on_call_or_everyone(utc(2026, 1, 7), None, (first, later), EVERYONE) == ("alice",)
+    assert on_call_or_everyone(utc(2026, 1, 11), None, (first, later), EVERYONE) == EVERYONE

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain import routing
-from bot.domain.routing import Reason, ReasonCode, Router, Triage, router_for, triage
-from bot.store.models import Severity
-from bot.protocol.schema import EXAMPLE_PROTOCOL, Protocol, load_protocol
+from bot.domain.routing import Reason, ReasonCode, Router, RouteRule, RoutingTable, SeverityRules, Triage
+from bot.domain.workflow import Severity
+from bot.protocol import load
+from bot.protocol.load import EXAMPLE_PROTOCOL, load_protocol, router_for, routing_table, triage
+from bot.protocol.schema import Protocol
 
 
 def make_protocol(**overrides: Any) -> Protocol:
@@ -217,7 +218,7 @@ def test_undetectable_language_is_unknown() -> None:
 
 
 def test_detection_is_injectable() -> None:
-    router = Router(PROTOCOL, detect=lambda text: "en")
+    router = Router(routing_table(PROTOCOL), detect=lambda text: "en")
     result = router.triage(text="Bonjour tout le monde", source="x", language=None, reach=None)
     assert (result.language, result.language_detected) == ("en", True)
 
@@ -337,10 +338,10 @@ def test_router_goes_with_its_protocol() -> None:
     protocol = make_protocol()
     router_for(protocol)
     key = id(protocol)
-    assert key in routing._routers
+    assert key in load._routers
     del protocol
     gc.collect()
-    assert key not in routing._routers
+    assert key not in load._routers
 
 
 def test_example_protocol_triage() -> None:
@@ -372,3 +373,28 @@ def test_triage_never_raises_and_returns_a_known_team(
     assert isinstance(result.severity, Severity)
     assert result.language in (None, "fr", "en", "de")
     json.dumps([r.to_dict() for r in result.reasons])
+
+
+# --- the router takes plain domain data ----------------------------------------------------------------------
+
+
+def test_router_needs_no_protocol() -> None:
+    table = RoutingTable(
+        teams=frozenset({"general", "legal"}),
+        default_team="general",
+        rules=(RouteRule(team="legal", keywords=("avocat",)),),
+        severity=SeverityRules(reach=((1000, Severity.high),), crisis_words=("boycott",)),
+    )
+    router = Router(table, detect=lambda text: None)
+    legal = router.triage(text="Mon avocat vous écrira", source="x", language="fr", reach=5000)
+    assert (legal.team, legal.severity) == ("legal", Severity.high)
+    other = router.triage(text="Boycott !", source="x", language=None, reach=None)
+    assert (other.team, other.severity, other.language) == ("general", Severity.critical, None)
+
+
+def test_routing_table_is_built_from_the_protocol() -> None:
+    table = routing_table(PROTOCOL)
+    assert table.teams == frozenset({"general", "finance", "legal", "hr"}) and table.default_team == "general"
+    assert table.rules[0] == RouteRule(team="legal", keywords=("procès", "avocat", "RGPD", "lawsuit"))
+    assert table.severity.reach == ((10_000, Severity.medium), (100_000, Severity.high))
+    assert (table.severity.negative_raise_by, table.severity.crisis_severity) == (1, Severity.critical)

@@ -24,6 +24,7 @@ from bot.domain.sla import (
     parse_duration,
     step_due_at,
     time_left,
+    who_hears,
 )
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -478,3 +479,44 @@ def test_business_time_between_is_additive(a: datetime, b: datetime, c: datetime
     assert ab >= timedelta(0) and bc >= timedelta(0)
     assert ab + bc == business_time_between(a, c, cal)
     assert ab <= b - a
+
+
+# --- who hears a ladder step ---------------------------------------------------------------------------------
+
+
+def _hears(notify: tuple[str, ...], owner: str | None = None, lead: str | None = "ULEAD",
+           asked: list[str] | None = None) -> tuple[list[str], list[str]]:
+    oncall = {"community_managers": ["UCM2"], "decision_makers": ["UDM1"]}
+
+    def on_call(role: str) -> list[str]:
+        if asked is not None:
+            asked.append(role)
+        return oncall[role]
+
+    return who_hears(notify, owner=owner, team_lead=lead, team_experts=["UEXP"], community_managers=["UCM1", "UCM2"],
+                     decision_makers=["UDM1", "UDM2"], on_call=on_call)
+
+
+def test_owner_or_team_is_the_owner_else_the_lead_and_experts() -> None:
+    assert _hears(("owner_or_team",), owner="UOWNER") == (["UOWNER"], [])
+    assert _hears(("owner_or_team",)) == (["ULEAD", "UEXP"], [])
+    assert _hears(("owner_or_team",), lead=None) == (["UEXP"], [])
+
+
+def test_team_lead_and_community_managers_are_named_in_the_thread() -> None:
+    assert _hears(("team_lead", "community_managers")) == (["ULEAD", "UCM1", "UCM2"], [])
+    assert _hears(("team_lead",), lead=None) == ([], [])
+
+
+def test_decision_makers_and_on_call_are_written_to_directly_once() -> None:
+    assert _hears(("decision_makers", "oncall_decision_maker")) == ([], ["UDM1", "UDM2"])
+    # Someone already named in the thread gets no direct message as well.
+    assert _hears(("community_managers", "oncall_community_manager")) == (["UCM1", "UCM2"], [])
+
+
+def test_on_call_is_asked_only_when_a_step_names_it() -> None:
+    asked: list[str] = []
+    _hears(("owner_or_team", "team_lead"), asked=asked)
+    assert asked == []
+    _hears(("oncall_community_manager", "oncall_decision_maker"), asked=asked)
+    assert asked == ["community_managers", "decision_makers"]

@@ -147,7 +147,7 @@ def test_bad_lines_report_every_faulty_field_and_reading_goes_on(tmp_path: Path)
     text = (
         "id,date,author,text,url,reach,language\n"
         "1,2026-11-21T09:30:00Z,A,ok,https://example.com/1,,fr\n"
-        "2,31/02/2026 10:00,B,  ,not a link,-5,french\n"
+        "2,31/02/2026 10:00,B,  ,not a link,-5,klingon\n"
         '3,2026-11-21T09:30:00Z,C,a;b,https://example.com/3,"12,500",EN-gb,extra\n'
         "4,2026-11-21T09:30:00Z,D,ok,https://example.com/4,10,\n"
     )
@@ -178,9 +178,9 @@ def test_a_whole_file_problem_is_one_clear_value_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown time zone"):
         read_mentions(tmp_path / "ok.csv", default_timezone="Paris")
     utf16 = tmp_path / "unicode.csv"
-    utf16.write_bytes("date\ttext\turl\n".encode("utf-16"))
-    with pytest.raises(ValueError, match="UTF-16"):
-        list(read_mentions(utf16, source="s"))
+    utf16.write_bytes("date\ttext\turl\n2026-11-21,x,https://e.com\n".encode("utf-16"))
+    # Issue 14: a UTF-16 file with its BOM is read, no longer refused.
+    assert [line for line, _ in read_mentions(utf16, source="s")] == [2]
 
 
 def test_streams_are_read_lazily_and_text_streams_work(tmp_path: Path) -> None:
@@ -321,13 +321,15 @@ def test_parse_published_at(raw: object, expected: datetime) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["hier", "11/21/2026 09:30", "2026-13-01", "", True, "0001-01-01T00:00:00+05:00"]
+    "raw", ["hier", "01/02/2026 09:30", "2026-13-01", "", True, "0001-01-01T00:00:00+05:00"]
 )
 def test_parse_published_at_refuses_non_dates(raw: object) -> None:
     with pytest.raises(ImportProblem) as caught:  # a ValueError, told in French unless asked otherwise
         parse_published_at(raw, PARIS)
-    assert any(words in str(caught.value) for words in ("n'est pas une date", "est hors limites", "un texte était attendu"))
-    assert any(words in caught.value.message("en") for words in ("is not a date", "is out of range", "expected text"))
+    assert any(words in str(caught.value) for words in ("n'est pas une date", "est hors limites", "un texte était attendu",
+                                                    "se lit jour/mois"))
+    assert any(words in caught.value.message("en") for words in ("is not a date", "is out of range", "expected text",
+                                                                   "reads as day/month"))
 
 
 @pytest.mark.parametrize(

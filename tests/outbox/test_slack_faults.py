@@ -27,6 +27,7 @@ from bot.outbox.queue import (
 )
 from bot.outbox.worker import OutboxWorker
 from bot.slack.gateway import SlackGateway
+from bot.slack.views import cards
 from bot.store.db import session_scope
 from bot.store.models import Outbox
 from tests.conftest import AUTH, BOT_TOKEN, make_settings, mention
@@ -44,7 +45,7 @@ def clock():
 def make_worker(engine, slack, clock, token=BOT_TOKEN):
     gateway = SlackGateway(token=token, base_url=slack.url, timeout=1)
     return OutboxWorker(engine=engine, gateway=gateway, clock=clock, channel_interval=1.0, rng=random.Random(7),
-                        tell=tell_community_managers(CMS, "en"))
+                        tell=tell_community_managers(CMS, "en", as_message=cards.notice))
 
 
 @pytest.fixture

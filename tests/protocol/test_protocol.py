@@ -8,18 +8,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from bot.store.models import Severity
+from bot.domain import oncall
+from bot.domain.checks import check_length
+from bot.domain.sla import is_open
+from bot.domain.workflow import Severity
+from bot.protocol.errors import ProtocolError, ProtocolIssue
+from bot.protocol.load import EXAMPLE_PROTOCOL, load_protocol, oncall_rotation, parse_protocol
 from bot.protocol.schema import (
     DEFAULT_NETWORKS,
-    EXAMPLE_PROTOCOL,
     LocalizedText,
     Protocol,
-    ProtocolError,
-    ProtocolIssue,
     TimeRange,
     format_duration,
-    load_protocol,
-    parse_protocol,
 )
 
 # Line numbers matter in these tests: keep this text's lines where they are.
@@ -93,7 +93,7 @@ def test_example_loads() -> None:
     assert "projet Hermine" in protocol.checks.confidential_terms
     assert "Armorine" in protocol.checks.company_words
     assert "Maëlle Le Goff" in protocol.employee_names  # read from roster.example.csv, next to the example
-    assert protocol.max_reply_length("x") == 280 and protocol.max_reply_length("tiktok") == 150
+    assert protocol.networks["x"] == 280 and protocol.networks["tiktok"] == 150
     assert protocol.publishing.mode == "manual"
     waiting = protocol.holding_statement("accuse-reception").text
     assert waiting.get("fr") == "Nous avons bien vu votre message, nous revenons vers vous rapidement."
@@ -105,9 +105,8 @@ def test_example_loads() -> None:
     assert protocol.sla_for("legal", "critical").round_the_clock
     assert [s.key for s in protocol.ladder_for("critical")] == ["25%", "75%", "100%", "+15m"]
     assert [s.key for s in protocol.ladder_for("high")] == ["50%", "100%", "+30m"]
-    assert protocol.on_call("decision_makers", datetime(2026, 1, 12, 9, tzinfo=ZoneInfo("Europe/Paris"))) == (
-        "U0DM00002"
-    )
+    assert oncall.on_call(datetime(2026, 1, 12, 9, tzinfo=ZoneInfo("Europe/Paris")),
+                          oncall_rotation(protocol, "decision_makers")) == "U0DM00002"
     assert protocol.crisis.channel is None and protocol.crisis.holding_statement == "verification-qualite"
 
 
@@ -118,7 +117,9 @@ def test_example_feeds_are_valid_once_uncommented() -> None:
     protocol = parse_protocol(head + "feeds:" + uncommented, base_dir=EXAMPLE_PROTOCOL.parent)
     assert [f.name for f in protocol.feeds] == ["google-alerts-armorine", "talkwalker-presse-eco"]
     assert protocol.feeds[1].team == "finance"
-    words = {w.casefold() for w in protocol.all_keywords}
+    # Every routing keyword, negative cue and crisis word, as triage reads them.
+    words = {w.casefold() for rule in protocol.routing for w in rule.keywords}
+    words |= {w.casefold() for w in protocol.severity.negative_cues.words + protocol.severity.crisis_words.words}
     for expected in ("résultats", "dividend", "rgpd", "gdpr", "grève", "strike", "boycott", "data breach"):
         assert expected in words
     assert protocol.severity.reach  # thresholds are set
@@ -620,12 +621,13 @@ def only_issue_in(base_dir: Path, text: str) -> tuple[str, int | None, str]:
 def test_networks_are_merged_over_the_defaults() -> None:
     protocol = parse_protocol(with_sections("networks:\n  mastodon: 1000\n  tiktok: 150\n  x: null\n"))
     assert protocol.networks == {**DEFAULT_NETWORKS, "mastodon": 1000, "tiktok": 150, "x": None}
-    assert protocol.max_reply_length("TikTok") == 150
-    assert protocol.max_reply_length("x") is None
-    assert protocol.max_reply_length("bluesky") == 300
-    assert protocol.max_reply_length("myspace") is None  # unknown networks use "other"
+    # As the pre-publication length check reads them.
+    assert check_length("a" * 151, "tiktok", protocol.networks)[0].params["limit"] == 150
+    assert check_length("a" * 10_000, "x", protocol.networks) == []  # x: null, no limit
+    assert check_length("a" * 301, "bluesky", protocol.networks)[0].params["limit"] == 300
+    assert check_length("a" * 10_000, "other", protocol.networks) == []  # "other" has no limit by default
     with_other = parse_protocol(with_sections("networks: {other: 500}\n"))
-    assert with_other.max_reply_length("myspace") == 500
+    assert check_length("a" * 501, "other", with_other.networks)[0].params["limit"] == 500
 
 
 def test_bad_networks() -> None:
@@ -739,12 +741,13 @@ def test_time_sections_have_defaults() -> None:
         ]
     assert protocol.oncall.community_managers is None and protocol.oncall.decision_makers is None
     at = datetime(2026, 3, 2, 10, tzinfo=UTC)
-    assert protocol.on_call("community_managers", at) is None
-    assert protocol.on_call_or_all("community_managers", at) == ("U0CM00001",)  # nobody on call: everyone
+    assert oncall_rotation(protocol, "community_managers") is None
+    # Nobody on call: everyone.
+    assert oncall.on_call_or_everyone(at, None, (), protocol.community_managers) == ("U0CM00001",)
     crisis = protocol.crisis
     assert (crisis.spike.window, crisis.spike.baseline) == (timedelta(hours=1), timedelta(days=7))
     assert (crisis.spike.factor, crisis.spike.min_mentions, crisis.high_reach) == (3.0, 10, 100_000)
-    assert crisis.channel is None and crisis.channel_name(date(2026, 3, 14)) == "crise-2026-03-14"
+    assert crisis.channel is None and crisis.channel_prefix == "crise-"
     assert crisis.sla_factor == 0.5 and crisis.approvers == ["decision_maker"]
     assert crisis.holding_statement is None
     # The default crisis approver is dropped when no one could give it (VALID has no decision maker).
@@ -782,11 +785,11 @@ def test_business_hours() -> None:
     assert [str(r) for r in week.sat] == ["10:00-12:00"] and week.sun == []
     assert protocol.business_hours.holidays == [date(2026, 12, 25), date(2026, 5, 1)]
     assert protocol.business_hours.hours_on(date(2026, 12, 25)) == []  # a Friday, but a holiday
-    # Monday 2 March 2026; Paris is UTC+1 in winter.
-    assert protocol.is_business_time(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # 09:00 in Paris
-    assert not protocol.is_business_time(datetime(2026, 3, 2, 11, 45, tzinfo=UTC))  # 12:45: lunch
-    assert not protocol.is_business_time(datetime(2026, 3, 2, 17, 0, tzinfo=UTC))  # 18:00: closed
-    assert not protocol.is_business_time(datetime(2026, 12, 25, 10, 0, tzinfo=UTC))
+    # Monday 2 March 2026; Paris is UTC+1 in winter. As the SLA rules read the hours (protocol.calendar).
+    assert is_open(datetime(2026, 3, 2, 8, 0, tzinfo=UTC), protocol.calendar)  # 09:00 in Paris
+    assert not is_open(datetime(2026, 3, 2, 11, 45, tzinfo=UTC), protocol.calendar)  # 12:45: lunch
+    assert not is_open(datetime(2026, 3, 2, 17, 0, tzinfo=UTC), protocol.calendar)  # 18:00: closed
+    assert not is_open(datetime(2026, 12, 25, 10, 0, tzinfo=UTC), protocol.calendar)
 
 
 def test_bad_business_hours() -> None:
@@ -1040,8 +1043,11 @@ def test_oncall_rotation() -> None:
     assert rotation is not None and rotation.starts == datetime(2026, 1, 5, 9, 0)
     paris = ZoneInfo("Europe/Paris")
 
+    rotation_cm = oncall_rotation(protocol, "community_managers")
+    assert rotation_cm is not None
+
     def on_call(*local: int) -> str | None:
-        return protocol.on_call("community_managers", datetime(*local, tzinfo=paris))
+        return oncall.on_call(datetime(*local, tzinfo=paris), rotation_cm)
 
     assert on_call(2026, 1, 5, 8, 59) is None  # before the first handover
     assert on_call(2026, 1, 5, 9, 0) == "U0CM00002"
@@ -1051,14 +1057,16 @@ def test_oncall_rotation() -> None:
     # Handovers keep their local hour across the change to summer time (29 March 2026).
     assert on_call(2026, 3, 30, 8, 59) == "U0CM00001" and on_call(2026, 3, 30, 9, 0) == "U0CM00002"
     at = datetime(2026, 2, 1, tzinfo=UTC)
-    assert protocol.on_call_or_all("decision_makers", at) == ("U0DM00002",)
-    assert protocol.on_call_or_all("community_managers", datetime(2025, 1, 1, tzinfo=UTC)) == (
+    rotation_dm = oncall_rotation(protocol, "decision_makers")
+    assert oncall.on_call_or_everyone(at, rotation_dm, (), protocol.decision_makers) == ("U0DM00002",)
+    assert oncall.on_call_or_everyone(datetime(2025, 1, 1, tzinfo=UTC), rotation_cm, (),
+                                      protocol.community_managers) == (
         "U0CM00001",
         "U0CM00002",
         "U0CM00003",
     )
     with pytest.raises(ValueError, match="aware"):
-        protocol.on_call("decision_makers", datetime(2026, 2, 1))
+        oncall.on_call_or_everyone(datetime(2026, 2, 1), rotation_dm, (), protocol.decision_makers)
 
 
 def test_oncall_people_must_hold_the_role() -> None:
@@ -1121,7 +1129,7 @@ crisis:
     )
     assert protocol.required_approvals("general", Severity.low) == ("community_manager",)
     other = parse_protocol(with_sections("crisis:\n  channel: null\n  channel_prefix: crise-armorine-\n"))
-    assert other.crisis.channel_name(date(2026, 3, 14)) == "crise-armorine-2026-03-14"
+    assert other.crisis.channel is None and other.crisis.channel_prefix == "crise-armorine-"
 
 
 def test_bad_crisis_settings() -> None:

@@ -20,11 +20,12 @@ import pytest
 from babel.numbers import format_percent
 from sqlmodel import Session, select
 
-from bot.reports import digest as digest_mod
-from bot.reports.digest import compute_digest, day_bounds, digest_blocks, interpretation
 from bot.i18n import catalogue
+from bot.protocol.load import load_protocol
+from bot.reports.digest import compute_digest, day_bounds
+from bot.slack.views import digest as digest_mod
+from bot.slack.views.digest import digest_blocks, interpretation
 from bot.store.models import Crisis, Draft, Mention, Reminder
-from bot.protocol.schema import load_protocol
 from tests import slackspec
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from bot.intake.files import LineError, read_mentions
 from bot.intake.schema import MentionIn
-from bot.protocol.schema import Protocol, ProtocolError, parse_protocol
+from bot.protocol.load import ProtocolError, parse_protocol
+from bot.protocol.schema import Protocol
 from tests.conftest import AUTH, TEST_PROTOCOL
 
 LONG = os.environ.get("VIGIE_FUZZ_LONG") == "1"

@@ -11,9 +11,10 @@ import pytest
 from PIL import Image
 from structlog.testing import capture_logs
 
-from bot.slack.views import chart
-from bot.slack.views.chart import BAR, HEIGHT, LINE, WIDTH, DayPoint, fold_ascii, render_chart, upload_chart
 from bot.slack.gateway import SlackGateway
+from bot.slack.views import chart
+from bot.slack.views.chart import BAR, HEIGHT, LINE, WIDTH, DayPoint, fold_ascii, render_chart
+from bot.usecases.digests import upload_chart
 from tests.fakes.slack_api import FakeSlack
 
 TOKEN = "xoxb-test-chart-0000000000"

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack.views import cards as blocks
 from bot.slack.ids import Action, Command, Shortcut
+from bot.slack.views import cards as blocks
 from tests import slackspec
 from tests.conftest import SIGNING_SECRET
 from tests.slack_requests import interactive_body, message_shortcut, sign, signed_headers

@@ -26,14 +26,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from bot.slack.views import modals
 from bot.app import build_runtime
 from bot.clock import ManualClock
 from bot.http import build_http_app
 from bot.i18n import t
-from bot.slack.ids import Action, View
 from bot.intake.feeds import parse_feed
 from bot.intake.files import read_mentions
+from bot.slack.ids import Action, View
+from bot.slack.views import modals
 from bot.store.models import Draft, Mention, Story
 from tests.conftest import AUTH, SIGNING_SECRET, drain, make_settings
 from tests.slack_requests import (

@@ -20,8 +20,8 @@ from sqlmodel import Session, select
 
 from bot.edge import MAX_JSON_DEPTH
 from bot.slack.ids import Action
-from bot.store.models import AuditEvent, Mention, Reminder, SlackDelivery
 from bot.slack.verify import SlackGate, parse_like_bolt
+from bot.store.models import AuditEvent, Mention, Reminder, SlackDelivery
 from tests import slackspec
 from tests.conftest import SIGNING_SECRET, drain
 from tests.slack_requests import (

@@ -8,6 +8,8 @@ from sqlmodel import SQLModel
 
 import bot.store.models  # noqa: F401
 from bot.store import db
+
+
 def test_migrations_match_the_models(engine):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)

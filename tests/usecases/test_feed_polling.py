@@ -12,8 +12,8 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock
+from bot.protocol.load import parse_protocol
 from bot.store.models import FeedState, Mention
-from bot.protocol.schema import parse_protocol
 from bot.usecases.intake import Vigie
 from tests.conftest import TEST_PROTOCOL
 

@@ -21,18 +21,11 @@ from typer.testing import CliRunner
 from bot.app import build_runtime
 from bot.cli import app as cli
 from bot.clock import ManualClock
-from bot.reports.digest import (
-    BASELINE_WEEKS,
-    compute_period,
-    digest_blocks,
-    fallback_text,
-    interpretation,
-    period_bounds,
-    week_ending,
-)
 from bot.http import build_http_app
+from bot.protocol.load import load_protocol
+from bot.reports.digest import BASELINE_WEEKS, compute_period, period_bounds, week_ending
+from bot.slack.views.digest import digest_blocks, fallback_text, interpretation
 from bot.store.models import Crisis, DigestRun, Draft, Mention, Reminder
-from bot.protocol.schema import load_protocol
 from tests import slackspec
 from tests.conftest import BOT_TOKEN, TEST_PROTOCOL, make_settings
 from tests.usecases.test_protocol_enforced import CM1, Clocked

@@ -1,9 +1,9 @@
 """The digest's small picture: mentions received per day (bars, left axis) and the median time to the
-first response per day (a line, right axis), drawn with Pillow and uploaded with files_upload_v2.
+first response per day (a line, right axis), drawn with Pillow. Pure: points and words in, PNG bytes out;
+the upload goes through the gateway (`SlackGateway.upload_file`, called by `bot/usecases/digests.py`).
 
-The chart is a bonus: the digest must read completely without it. `render_chart` only draws what it is
-given (every word comes from the caller, already translated; the picture adds numbers and dates only),
-and `upload_chart` never raises for Slack or network trouble: it logs a warning and returns None.
+`render_chart` only draws what it is given (every word comes from the caller, already translated; the
+picture adds numbers and dates only).
 
 Durations on the right axis read H:MM (0:45, 2:30, 26:00), numbers follow the reader's locale (Babel),
 and month names under the day numbers come from Babel's CLDR data for `lang`.
@@ -12,25 +12,16 @@ and month names under the day numbers come from Babel's CLDR data for `lang`.
 from __future__ import annotations
 
 import functools
-import http.client
 import io
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
 
-import structlog
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from PIL import Image, ImageDraw, ImageFont
-from slack_sdk.errors import SlackApiError, SlackClientError
-
-if TYPE_CHECKING:
-    from bot.slack.gateway import SlackGateway
-
-log = structlog.get_logger(__name__)
 
 WIDTH, HEIGHT = 800, 360
 SCALE = 2  # drawn at twice the size, then scaled down: smooth lines and text without an anti-aliasing API
@@ -285,58 +276,3 @@ def render_chart(
                 c.dot(x, y, 3.5, LINE)
 
     return c.png()
-
-
-# ---------------------------------------------------------------------------------------------- upload
-
-
-def upload_chart(
-    gateway: SlackGateway,
-    *,
-    channel: str,
-    png: bytes,
-    filename: str,
-    title: str,
-    thread_ts: str | None = None,
-    alt_text: str | None = None,
-) -> str | None:
-    """Share `png` in `channel` (a channel ID: files.completeUploadExternal takes no #name), optionally in
-    a thread. Returns the file ID, or None after logging a warning: the digest goes on without the picture.
-
-    Needs the bot scope files:write (and the bot in the channel). Uses files_upload_v2:
-    files.getUploadURLExternal, a POST of the bytes to the returned upload_url, files.completeUploadExternal.
-    """
-    if not png:
-        log.warning("chart_upload_failed", channel=channel, error="empty_file")
-        return None
-    args: dict[str, Any] = {"channel": channel, "content": png, "filename": filename, "title": title}
-    if thread_ts:
-        args["thread_ts"] = thread_ts
-    if alt_text:
-        args["alt_txt"] = alt_text
-    try:
-        response = gateway.client.files_upload_v2(**args)
-    except SlackApiError as exc:
-        data = exc.response.data if isinstance(exc.response.data, dict) else {}
-        error = str(data.get("error") or f"http_{exc.response.status_code}")
-        log.warning("chart_upload_failed", channel=channel, error=error,
-                    needed=data.get("needed"), method=_method_of(exc))
-        return None
-    except (SlackClientError, OSError, http.client.HTTPException, ValueError) as exc:
-        # SlackRequestError (the upload URL answered non-200), URLError/HTTPError/TimeoutError/
-        # ConnectionError (all OSError), a truncated HTTP answer. Only the type is logged: messages may
-        # carry the pre-signed upload URL.
-        log.warning("chart_upload_failed", channel=channel, error=type(exc).__name__)
-        return None
-    data = response.data if isinstance(response.data, dict) else {}
-    file = data.get("file") or next(iter(data.get("files") or []), None) or {}
-    file_id = file.get("id") if isinstance(file, dict) else None
-    if not file_id:
-        log.warning("chart_upload_failed", channel=channel, error="no_file_id")
-        return None
-    return str(file_id)
-
-
-def _method_of(exc: SlackApiError) -> str | None:
-    url = getattr(exc.response, "api_url", "") or ""
-    return url.rstrip("/").rsplit("/", 1)[-1] or None

@@ -1,0 +1,275 @@
+"""The protocol's sections about time: business hours, SLAs, the escalation ladder, on-call, digests, crisis."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from bot.protocol.errors import _error
+from bot.protocol.fields import (
+    _PERCENT,
+    _TIME_RANGE,
+    DAYS,
+    ClockTime,
+    Duration,
+    Holiday,
+    LocalDateTime,
+    Requirement,
+    SlackChannelRef,
+    SlackUserId,
+    StrictBool,
+    _channel_prefix,
+    _duration,
+    _Model,
+    format_duration,
+)
+
+
+class TimeRange(_Model):
+    """Opening hours within one day, written "09:00-12:30": from `start` (included) to `end` (excluded)."""
+
+    start: time
+    end: time
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if isinstance(data, (dict, TimeRange)):
+            return data
+        match = _TIME_RANGE.match(data.strip()) if isinstance(data, str) else None
+        if match:
+            h1, m1, h2, m2 = (int(part) for part in match.groups())
+            if h2 == 24 and m2 == 0:
+                raise _error("time_range_midnight", start=data[:5])
+            if h1 < 24 and h2 < 24 and m1 < 60 and m2 < 60:
+                return {"start": time(h1, m1), "end": time(h2, m2)}
+        raise _error("time_range")
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> TimeRange:
+        if self.start >= self.end:
+            raise _error("time_range_order")
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+_OFFICE_DAY = [TimeRange(start=time(9), end=time(18))]
+
+
+class WeekHours(_Model):
+    """Opening hours per weekday; a day left out keeps its default (Monday-Friday 09:00-18:00, weekend closed)."""
+
+    mon: list[TimeRange] = _OFFICE_DAY
+    tue: list[TimeRange] = _OFFICE_DAY
+    wed: list[TimeRange] = _OFFICE_DAY
+    thu: list[TimeRange] = _OFFICE_DAY
+    fri: list[TimeRange] = _OFFICE_DAY
+    sat: list[TimeRange] = []
+    sun: list[TimeRange] = []
+
+
+class BusinessHours(_Model):
+    """When SLA clocks run (except for round_the_clock severities), in the protocol's timezone."""
+
+    week: WeekHours = WeekHours()
+    holidays: list[Holiday] = []  # closed all day
+
+    def hours_on(self, day: date) -> list[TimeRange]:
+        """The opening hours of `day` (a local date): none on a holiday."""
+        return [] if day in self.holidays else getattr(self.week, DAYS[day.weekday()])
+
+
+class SlaConfig(_Model):
+    """Deadlines for one severity, counted from the mention's arrival, in business hours unless round_the_clock."""
+
+    first_response: Duration  # a first public answer (a holding statement counts)
+    approved: Duration  # the reply is approved
+    published: Duration  # the reply is out
+    round_the_clock: StrictBool = False  # count every hour, nights, weekends and holidays included
+
+    @field_validator("published")
+    @classmethod
+    def _published_last(cls, published: timedelta, info: ValidationInfo) -> timedelta:
+        # The reply is approved before it is published, and a first response cannot come after the reply.
+        for earlier in ("first_response", "approved"):
+            value = info.data.get(earlier)
+            if value is not None and value > published:
+                raise _error("sla_order", earlier=earlier, value=format_duration(value))
+        return published
+
+
+def _sla(first_response: int, approved: int, published: int, round_the_clock: bool = False) -> SlaConfig:
+    minutes = [timedelta(minutes=m) for m in (first_response, approved, published)]
+    return SlaConfig(
+        first_response=minutes[0], approved=minutes[1], published=minutes[2], round_the_clock=round_the_clock
+    )
+
+
+class SlaBySeverity(_Model):
+    """One SlaConfig per severity; a severity left out keeps its default."""
+
+    low: SlaConfig = _sla(8 * 60, 24 * 60, 48 * 60)
+    medium: SlaConfig = _sla(4 * 60, 8 * 60, 24 * 60)
+    high: SlaConfig = _sla(60, 4 * 60, 8 * 60)
+    critical: SlaConfig = _sla(30, 2 * 60, 4 * 60, round_the_clock=True)
+
+
+class SlaTeamOverrides(_Model):
+    """A team's own SLAs for some severities; the others come from `sla.defaults`."""
+
+    low: SlaConfig | None = None
+    medium: SlaConfig | None = None
+    high: SlaConfig | None = None
+    critical: SlaConfig | None = None
+
+
+class SlaPolicy(_Model):
+    defaults: SlaBySeverity = SlaBySeverity()
+    teams: dict[str, SlaTeamOverrides] = {}
+
+
+# Who a step notifies. owner_or_team: whoever claimed the mention, or its team's channel if nobody did;
+# oncall_*: the person on call (see `oncall`), or everyone in that list when nobody is.
+NotifyTarget = Literal[
+    "owner_or_team",
+    "team_lead",
+    "community_managers",
+    "oncall_community_manager",
+    "oncall_decision_maker",
+    "decision_makers",
+]
+
+
+def _step_trigger(value: Any) -> Any:
+    """ "50%" (of the deadline) or "+30m" (after the deadline), written back in one form: the step's key."""
+    if isinstance(value, str):
+        text = value.strip()
+        percent = _PERCENT.match(text)
+        if percent and 1 <= int(percent.group(1)) <= 1000:
+            return f"{int(percent.group(1))}%"
+        if text.startswith("+"):
+            try:
+                return "+" + format_duration(_duration(text[1:]))
+            except PydanticCustomError:
+                pass
+    raise _error("escalation_at")
+
+
+class EscalationStep(_Model):
+    """Whom to notify when a deadline is near or past.
+
+    `at`: "50%" (half the deadline has passed) or "+30m" (30 minutes after the deadline). `key` is `at`
+    written in one form ("+90m" gives "+1h30m"): stable, unique within a ladder, to remember a step was sent.
+    """
+
+    at: Annotated[str, BeforeValidator(_step_trigger)]
+    notify: tuple[NotifyTarget, ...]
+
+    @field_validator("notify")
+    @classmethod
+    def _someone(cls, notify: tuple[str, ...]) -> tuple[str, ...]:
+        # Checked here rather than with min_length, which would also fire when an item is misspelt.
+        if not notify:
+            raise _error("notify_empty")
+        return tuple(dict.fromkeys(notify))  # once each
+
+    @property
+    def key(self) -> str:
+        return self.at
+
+    @property
+    def at_fraction(self) -> float | None:
+        """Share of the deadline (0.5 for "50%"); None for a step after the deadline."""
+        return int(self.at[:-1]) / 100 if self.at.endswith("%") else None
+
+    @property
+    def after_deadline(self) -> timedelta | None:
+        """Delay after the deadline (30 minutes for "+30m"); None for a share of the deadline."""
+        return _duration(self.at[1:]) if self.at.startswith("+") else None
+
+
+_DEFAULT_LADDER = [
+    EscalationStep(at="50%", notify=("owner_or_team",)),
+    EscalationStep(at="100%", notify=("team_lead", "community_managers")),
+    EscalationStep(at="+30m", notify=("oncall_decision_maker",)),
+]
+
+
+class EscalationPolicy(_Model):
+    """One ladder per severity, steps in the order they fire; a severity left out keeps the default ladder."""
+
+    low: list[EscalationStep] = _DEFAULT_LADDER
+    medium: list[EscalationStep] = _DEFAULT_LADDER
+    high: list[EscalationStep] = _DEFAULT_LADDER
+    critical: list[EscalationStep] = _DEFAULT_LADDER
+
+
+class OnCallRotation(_Model):
+    """People on call one week each, in turn; the first takes over at `starts`, the next a week later..."""
+
+    rotation: Annotated[list[SlackUserId], Field(min_length=1)]
+    starts: LocalDateTime  # local date-time of the first handover, in the protocol's timezone
+
+
+class OnCallConfig(_Model):
+    """Without a rotation, nobody is on call: the bot notifies every community manager / decision maker."""
+
+    community_managers: OnCallRotation | None = None
+    decision_makers: OnCallRotation | None = None
+
+
+class SpikeConfig(_Model):
+    """A crisis is suspected when mentions over `window` exceed `factor` times the usual rate over `baseline`."""
+
+    window: Duration = timedelta(hours=1)
+    baseline: Duration = timedelta(days=7)
+    factor: float = Field(default=3.0, gt=1, le=1000)
+    min_mentions: int = Field(default=10, ge=1)  # and at least this many mentions in the window
+
+    @field_validator("baseline")
+    @classmethod
+    def _baseline_longer(cls, baseline: timedelta, info: ValidationInfo) -> timedelta:
+        window = info.data.get("window")
+        if window is not None and baseline <= window:
+            raise _error("spike_baseline", window=format_duration(window))
+        return baseline
+
+
+class WeeklyDigest(_Model):
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    time: ClockTime = time(9, 0)
+
+
+class DigestConfig(_Model):
+    """When digests are posted, in the protocol's timezone: each team's daily digest in its channel, the
+    company-wide one in `company_channel` (or by direct message to each community manager), the weekly
+    summary to the community managers."""
+
+    time: ClockTime = time(8, 30)
+    weekly: WeeklyDigest = WeeklyDigest()
+    company_channel: SlackChannelRef | None = None
+
+
+class CrisisConfig(_Model):
+    spike: SpikeConfig = SpikeConfig()
+    high_reach: int = Field(default=100_000, ge=1)  # one mention reaching this many people is a crisis signal
+    # Where the crisis cell meets; None: Vigie creates a channel named channel_prefix + the local date and time
+    # it was declared ("crise-2026-03-14-0930", see bot/usecases/crisis.py).
+    channel: SlackChannelRef | None = None
+    channel_prefix: Annotated[str, AfterValidator(_channel_prefix)] = "crise-"
+    sla_factor: float = Field(default=0.5, ge=0.05, le=1)  # every SLA is multiplied by this during a crisis
+    approvers: list[Requirement] = ["decision_maker"]  # added to every reply's approvals during a crisis
+    holding_statement: str | None = None  # key of the holding statement offered first during a crisis
+
+
+def _step_follows(previous: EscalationStep, step: EscalationStep) -> bool:
+    """Whether `step` fires after `previous`: shares of the deadline rising, then delays after it rising."""
+    if step.at_fraction is not None:
+        return previous.at_fraction is not None and previous.at_fraction < step.at_fraction
+    assert step.after_deadline is not None
+    return previous.after_deadline is None or previous.after_deadline < step.after_deadline
