@@ -28,9 +28,8 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.domain import checks as checks_rules
 from bot.domain import workflow as wf
@@ -40,10 +39,11 @@ from bot.outbox.webhook import publish_webhook
 from bot.protocol.schema import Protocol
 from bot.slack.gateway import Failure, SlackCallError
 from bot.slack.views import cards as blocks
+from bot.store import queries as q
 from bot.store.audit import record_refusal
 from bot.store.db import session_scope
 from bot.store.locks import Conflict, compare_and_set, lock_draft, lock_mention
-from bot.store.models import AuditEvent, Crisis, Draft, Mention, Publication, ReviewDecision
+from bot.store.models import AuditEvent, Draft, Mention, Publication, ReviewDecision
 from bot.usecases.intake import Vigie, enqueue
 
 log = structlog.get_logger(__name__)
@@ -143,24 +143,25 @@ class Workflow:
         return draft, mention
 
     def current_draft(self, s: Session, mention_id: int) -> Draft | None:
-        """The latest version of the reply. Holding statements are drafts too, but they never replace the
-        reply under review."""
-        return s.exec(select(Draft).where(Draft.mention_id == mention_id, Draft.kind == "reply")
-                      .order_by(col(Draft.version).desc()).limit(1)).first()
-
-    def next_version(self, s: Session, mention_id: int) -> int:
-        """Replies and holding statements share the mention's version numbers."""
-        latest = s.exec(select(func.max(Draft.version)).where(Draft.mention_id == mention_id)).one()
-        return int(latest or 0) + 1
+        return q.current_draft(s, mention_id=mention_id)
 
     def approvals_of(self, s: Session, draft_id: int) -> list[ReviewDecision]:
-        return list(s.exec(select(ReviewDecision).where(ReviewDecision.draft_id == draft_id)
-                           .order_by(col(ReviewDecision.id))).all())
+        """The decisions on a draft, read once per transaction: the check, the card, the Home tabs and the
+        thread of one click all use the same list (`_decided` adds the decision the click itself writes)."""
+        read: dict[int, list[ReviewDecision]] = s.info.setdefault("decisions", {})
+        if draft_id not in read:
+            read[draft_id] = q.approvals_of(s, draft_id=draft_id)
+        return read[draft_id]
+
+    def _decided(self, s: Session, decision: ReviewDecision) -> None:
+        s.add(decision)
+        s.flush()  # the unique (draft, user, kind): a second identical decision stops here
+        self.approvals_of(s, decision.draft_id).append(decision)
 
     def crisis_active(self, s: Session) -> bool:
         """Asked once per transaction (the session remembers the answer)."""
         if "crisis" not in s.info:
-            s.info["crisis"] = s.exec(select(Crisis.id).where(col(Crisis.ended_at).is_(None))).first() is not None
+            s.info["crisis"] = q.is_crisis_active(s)
         return bool(s.info["crisis"])
 
     def required_for(self, mention: Mention, s: Session | None = None) -> tuple[str, ...]:
@@ -410,7 +411,7 @@ class Workflow:
                 if superseded.value != previous.state:
                     self._set_draft(s, previous, state=superseded.value)
                     self._post_or_update_draft_card(s, mention, previous)
-            draft = Draft(mention_id=mention_id, version=self.next_version(s, mention_id), kind=kind,
+            draft = Draft(mention_id=mention_id, version=q.next_version(s, mention_id=mention_id), kind=kind,
                           author=actor, text=text, network=network, language=language, label=label,
                           state=wf.DraftState.pending.value, created_at=now, findings=findings)
             s.add(draft)
@@ -476,10 +477,9 @@ class Workflow:
                                findings=findings)
             now = self.vigie.clock.now()
             override = comment if kind == "approve" and any(f.get("overridden") for f in findings) else None
-            s.add(ReviewDecision(draft_id=draft.id, user=actor, kind=kind, at=now,  # type: ignore[arg-type]
-                                 comment=None if kind == "approve" else comment, override_reason=override,
-                                 text_sha256=text_hash))
-            s.flush()  # the unique (draft, user, kind): a second identical decision stops here
+            self._decided(s, ReviewDecision(draft_id=draft.id, user=actor, kind=kind, at=now,  # type: ignore[arg-type]
+                                            comment=None if kind == "approve" else comment,
+                                            override_reason=override, text_sha256=text_hash))
             approvals = [d.user for d in self.approvals_of(s, draft.id) if d.kind == "approve"]  # type: ignore[arg-type]
             status = wf.approval_status(required=self.required_for(mention, s), approvals=approvals,
                                         author=draft.author, team=mention.team, people=self.people)
@@ -552,11 +552,7 @@ class Workflow:
     def holding_count(self, mention_id: int) -> int:
         """How many holding statements a mention has had (the modal asks to confirm another one)."""
         with Session(self.vigie.engine) as s:
-            return self._holdings(s, mention_id)
-
-    def _holdings(self, s: Session, mention_id: int) -> int:
-        return int(s.exec(select(func.count()).select_from(Draft).where(
-            Draft.mention_id == mention_id, Draft.kind == "holding")).one())
+            return q.holding_count(s, mention_id=mention_id)
 
     def holding_statement(self, *, mention_id: int, actor: str, key: str, expected_sent: int = 0,
                           confirmed: bool = False) -> Outcome:
@@ -569,14 +565,14 @@ class Workflow:
             statement = self.protocol.holding_statement(key)
             mention = self.lock(s, mention_id)
             self.check_allowed(wf.Action.holding_statement, s, actor=actor, mention=mention, draft=None)
-            sent = self._holdings(s, mention_id)
+            sent = q.holding_count(s, mention_id=mention_id)
             if sent != expected_sent:
                 raise Refused("holding_changed")  # another one went out since this form was opened
             if sent and not confirmed:
                 raise Refused("holding_confirm")
             text = statement.text.get(mention.language if mention.language in ("fr", "en")
                                       else self.protocol.language)
-            draft = Draft(mention_id=mention_id, version=self.next_version(s, mention_id), kind="holding",
+            draft = Draft(mention_id=mention_id, version=q.next_version(s, mention_id=mention_id), kind="holding",
                           author=actor, text=text, network=_network_of(mention.source, self.protocol),
                           language=mention.language if mention.language in ("fr", "en") else self.protocol.language,
                           label="public", state=wf.DraftState.approved.value, created_at=self.vigie.clock.now(),
