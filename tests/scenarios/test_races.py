@@ -15,7 +15,6 @@ from __future__ import annotations
 import itertools
 import os
 import random
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,11 +25,21 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlmodel import Session, col, func, select
 
-from bot.slack.views import modals
 from bot.app import build_runtime
-from bot.slack.ids import Action, View
 from bot.intake.schema import MentionIn
-from bot.store.models import AuditEvent, Crisis, Draft, Mention, OncallOverride, Outbox, Publication, Reminder, ReviewDecision
+from bot.slack.ids import Action, View
+from bot.slack.views import modals
+from bot.store.models import (
+    AuditEvent,
+    Crisis,
+    Draft,
+    Mention,
+    OncallOverride,
+    Outbox,
+    Publication,
+    Reminder,
+    ReviewDecision,
+)
 from tests.conftest import _WORDS, SIGNING_SECRET, TEST_PROTOCOL, drain, make_settings, mention
 from tests.live import SlackClient, live_server, simultaneously
 from tests.slack_requests import block_action, view_submission

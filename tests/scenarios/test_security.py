@@ -17,10 +17,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from bot import logs
-
+from bot.slack.ids import Action, View
 from bot.slack.views import modals
 from bot.store.audit import AuditTrailImmutable, install_database_guard, remove_database_guard
-from bot.slack.ids import Action, View
 from bot.store.models import AuditEvent, Crisis, Draft, Mention, OncallOverride, Reminder, ReviewDecision
 from tests import slackspec
 from tests.conftest import (

@@ -13,8 +13,8 @@ from sqlmodel import Session
 
 from bot.app import build_runtime
 from bot.http import build_http_app
-from bot.store.models import Draft, Mention
 from bot.outbox.webhook import verify
+from bot.store.models import Draft, Mention
 from tests.conftest import TEST_PROTOCOL, drain, make_settings
 from tests.slack_requests import block_action, message_shortcut
 from tests.usecases.test_response_loop import CM, LEGAL_EXPERT, LEGAL_LEAD, STRANGER, Loop, send
