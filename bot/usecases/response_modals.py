@@ -19,7 +19,7 @@ from bot.slack.gateway import SlackCallError
 from bot.slack.views import cards as blocks
 from bot.slack.views import modals
 from bot.store.models import Draft, Mention
-from bot.usecases.response import Outcome, Refused, Target, Workflow, _network_of
+from bot.usecases.response import Outcome, Refused, Target, Workflow, network_of
 
 log = structlog.get_logger(__name__)
 
@@ -80,7 +80,7 @@ class Modals:
         if what == "draft":
             mention, current = self._may(wf.Action.submit_draft, actor=actor, mention_id=target)
             return modals.draft_modal(mention_id=target, networks=networks, lang=lang, text=text or "",
-                                      network=_network_of(mention.source, p), language=mention.language,
+                                      network=network_of(mention.source, p), language=mention.language,
                                       base=current.id if current else 0)
         if what == "reroute":
             mention, _ = self._may(wf.Action.reroute, actor=actor, mention_id=target)
