@@ -109,15 +109,16 @@ def drafts_decided_by(s: Session, *, user: str) -> set[int]:
     return {d.draft_id for d in s.exec(select(ReviewDecision).where(ReviewDecision.user == user))}
 
 
-def pending_drafts(s: Session, *, conditions: list[Any]) -> list[tuple[Draft, Mention]]:
-    """Drafts awaiting approval, with their mention, oldest first (`conditions`: extra WHERE on Mention)."""
+def pending_drafts(s: Session) -> list[tuple[Draft, Mention]]:
+    """Drafts awaiting approval, with their mention, oldest first."""
     return list(s.exec(select(Draft, Mention).join(Mention, col(Mention.id) == col(Draft.mention_id))
-                       .where(Draft.state == "pending", *conditions).order_by(col(Draft.created_at))).all())
+                       .where(Draft.state == "pending").order_by(col(Draft.created_at), col(Draft.id))).all())
 
 
 def open_mentions(s: Session, *, teams: list[Any] | None = None, severities: tuple[str, ...] | None = None,
                   states: tuple[str, ...] = OPEN_STATES) -> list[Mention]:
-    """Mentions still being handled (`teams`: the `team_filter` of the reader; `severities`: only those)."""
+    """Mentions still being handled, the oldest first (`teams`: the `team_filter` of the reader, and any other
+    condition on Mention; `severities`: only those)."""
     query = select(Mention).where(col(Mention.state).in_(states), *(teams or []))
     if severities is not None:
         query = query.where(col(Mention.severity).in_(severities))
