@@ -1,5 +1,6 @@
-"""Reads behind roles, the database side of `bot.domain.access`: the filter every query on mentions shown to a
-person carries, and the sentence a person with no role gets instead of any mention.
+"""The named reads of the use cases (keyword-only, in the caller's session), and the reads behind roles (the
+database side of `bot.domain.access`): the filter every query on mentions shown to a person carries, and the
+sentence a person with no role gets instead of any mention.
 
 The filter is part of the SQL (not applied to rows after loading them), so counts, limits and "… and N more"
 never include what the person may not see.
@@ -7,15 +8,25 @@ never include what the person may not see.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlmodel import col
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from bot.domain.access import Sight
+from bot.domain.workflow import OPEN_STATES
 from bot.i18n import t
-from bot.store.models import Mention
-
-__all__ = ["no_role_text", "refusal_text", "team_filter"]
+from bot.store.models import (
+    Crisis,
+    CrisisSignal,
+    Draft,
+    Mention,
+    OncallOverride,
+    Reminder,
+    ReviewDecision,
+    VolumeBucket,
+)
 
 
 def team_filter(sight: Sight) -> list[Any]:
@@ -34,3 +45,135 @@ def no_role_text(protocol: Any, lang: str) -> str:
 def refusal_text(reason: str, *, protocol: Any, lang: str) -> str:
     """The sentence for a read refused with `reason` ("no_role", or a `refusal.<reason>` key), in `lang`."""
     return no_role_text(protocol, lang) if reason == "no_role" else t(f"refusal.{reason}", lang)
+
+
+# --- named reads used by the use cases ----------------------------------------------------------------------
+# Keyword-only and in the caller's session: an action reads through these inside its one transaction, and the
+# rows it gets are the ones it decides from.
+
+
+def active_crisis(s: Session, *, for_update: bool = False) -> Crisis | None:
+    """The declared crisis not yet ended (one at most: a unique index). `for_update` locks it on PostgreSQL,
+    so two people ending it at once do not both find it open."""
+    query = select(Crisis).where(col(Crisis.ended_at).is_(None))
+    if for_update and s.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return s.exec(query).first()
+
+
+def is_crisis_active(s: Session) -> bool:
+    """"Is a crisis active?" — the one way it is asked."""
+    return s.exec(select(Crisis.id).where(col(Crisis.ended_at).is_(None))).first() is not None
+
+
+def crisis_waiting_for_room(s: Session, *, declared_before: datetime) -> int | None:
+    """An open crisis whose room (channel, announcement) was never opened, declared before `declared_before`."""
+    return s.exec(select(Crisis.id).where(col(Crisis.ended_at).is_(None), col(Crisis.channel).is_(None),
+                                          Crisis.declared_at < declared_before)).first()
+
+
+def crisis_signals_since(s: Session, *, since: datetime) -> list[CrisisSignal]:
+    return list(s.exec(select(CrisisSignal).where(CrisisSignal.at >= since).order_by(col(CrisisSignal.at))).all())
+
+
+def current_draft(s: Session, *, mention_id: int) -> Draft | None:
+    """The latest version of the reply. Holding statements are drafts too, but they never replace the reply
+    under review."""
+    return s.exec(select(Draft).where(Draft.mention_id == mention_id, Draft.kind == "reply")
+                  .order_by(col(Draft.version).desc()).limit(1)).first()
+
+
+def drafts_of(s: Session, *, mention_id: int) -> list[Draft]:
+    return list(s.exec(select(Draft).where(Draft.mention_id == mention_id)).all())
+
+
+def next_version(s: Session, *, mention_id: int) -> int:
+    """Replies and holding statements share the mention's version numbers."""
+    latest = s.exec(select(func.max(Draft.version)).where(Draft.mention_id == mention_id)).one()
+    return int(latest or 0) + 1
+
+
+def holding_count(s: Session, *, mention_id: int) -> int:
+    """How many holding statements a mention has had."""
+    return int(s.exec(select(func.count()).select_from(Draft).where(
+        Draft.mention_id == mention_id, Draft.kind == "holding")).one())
+
+
+def approvals_of(s: Session, *, draft_id: int) -> list[ReviewDecision]:
+    """Every decision on a draft (approvals, requests for changes, rejections), oldest first."""
+    return list(s.exec(select(ReviewDecision).where(ReviewDecision.draft_id == draft_id)
+                       .order_by(col(ReviewDecision.id))).all())
+
+
+def drafts_decided_by(s: Session, *, user: str) -> set[int]:
+    return {d.draft_id for d in s.exec(select(ReviewDecision).where(ReviewDecision.user == user))}
+
+
+def pending_drafts(s: Session) -> list[tuple[Draft, Mention]]:
+    """Drafts awaiting approval, with their mention, oldest first."""
+    return list(s.exec(select(Draft, Mention).join(Mention, col(Mention.id) == col(Draft.mention_id))
+                       .where(Draft.state == "pending").order_by(col(Draft.created_at), col(Draft.id))).all())
+
+
+def open_mentions(s: Session, *, teams: list[Any] | None = None, severities: tuple[str, ...] | None = None,
+                  states: tuple[str, ...] = OPEN_STATES) -> list[Mention]:
+    """Mentions still being handled, the oldest first (`teams`: the `team_filter` of the reader, and any other
+    condition on Mention; `severities`: only those)."""
+    query = select(Mention).where(col(Mention.state).in_(states), *(teams or []))
+    if severities is not None:
+        query = query.where(col(Mention.severity).in_(severities))
+    return list(s.exec(query.order_by(col(Mention.received_at), col(Mention.id))).all())
+
+
+def open_counts_by_team(s: Session, *, teams: list[Any] | None = None) -> dict[str, int]:
+    rows = s.exec(select(Mention.team, func.count()).where(col(Mention.state).in_(OPEN_STATES), *(teams or []))
+                  .group_by(col(Mention.team))).all()
+    return {team: int(n) for team, n in rows}
+
+
+def mentions_received_since(s: Session, *, since: datetime, states: tuple[str, ...]) -> list[Mention]:
+    return list(s.exec(select(Mention).where(Mention.received_at > since, col(Mention.state).in_(states))
+                       .order_by(col(Mention.id))).all())
+
+
+def count_received_since(s: Session, *, since: datetime) -> int:
+    return int(s.exec(select(func.count()).select_from(Mention).where(Mention.received_at >= since)).one())
+
+
+def count_published_since(s: Session, *, since: datetime) -> int:
+    return int(s.exec(select(func.count()).select_from(Draft).where(Draft.published_at >= since)).one())
+
+
+def mention_by_thread(s: Session, *, channel: str, thread_ts: str) -> Mention | None:
+    """The mention whose relay card is the message `thread_ts` in `channel`."""
+    return s.exec(select(Mention).where(Mention.relay_ts == thread_ts, Mention.channel == channel)).first()
+
+
+def reminders_of(s: Session, *, mention_ids: list[int]) -> set[tuple[int, str, str]]:
+    """The ladder steps already sent, as (mention, stage, step)."""
+    return {(r.mention_id, r.stage, r.step) for r in s.exec(
+        select(Reminder).where(col(Reminder.mention_id).in_(mention_ids))).all()}
+
+
+def step_sent(s: Session, *, mention_id: int, stage: str, step: str) -> bool:
+    return s.exec(select(Reminder.id).where(Reminder.mention_id == mention_id, Reminder.stage == stage,
+                                            Reminder.step == step)).first() is not None
+
+
+def oncall_overrides(s: Session, *, role: str) -> list[OncallOverride]:
+    return list(s.exec(select(OncallOverride).where(OncallOverride.role == role)
+                       .order_by(col(OncallOverride.id))).all())
+
+
+def latest_volume_bucket(s: Session) -> datetime | None:
+    return s.exec(select(func.max(VolumeBucket.start))).one()
+
+
+def received_times_since(s: Session, *, since: datetime) -> list[datetime]:
+    return list(s.exec(select(Mention.received_at).where(col(Mention.received_at) >= since)).all())
+
+
+def volume_between(s: Session, *, start: datetime, end: datetime) -> int:
+    """Mentions counted in the 5-minute buckets starting in [start, end)."""
+    return int(s.exec(select(func.coalesce(func.sum(VolumeBucket.count), 0))
+                      .where(col(VolumeBucket.start) >= start, col(VolumeBucket.start) < end)).one())

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import delete, func
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from bot.domain import access
-from bot.domain.workflow import OPEN_STATES
 from bot.i18n import t
 from bot.outbox.queue import enqueue
 from bot.slack.gateway import SlackCallError
@@ -27,10 +26,11 @@ from bot.slack.ids import Action
 from bot.slack.text import slack_date
 from bot.slack.views import cards as blocks
 from bot.slack.views.digest import mention_ref
+from bot.store import queries as q
 from bot.store.audit import record_refusal
 from bot.store.db import session_scope
 from bot.store.locks import compare_and_set
-from bot.store.models import AuditEvent, Crisis, CrisisSignal, Draft, Mention, VolumeBucket
+from bot.store.models import AuditEvent, Crisis, CrisisSignal, VolumeBucket
 from bot.usecases.escalation import Escalation
 from bot.usecases.intake import BUCKET_MINUTES, volume_bucket
 
@@ -73,13 +73,12 @@ class CrisisDesk:
         instances, is harmless) the buckets from the last one counted, or from `since` when none is, to
         now. The counting is done here, by the sweep, rather than at intake, where every request would
         update the same row and wait for each other's commit."""
-        latest = s.exec(select(func.max(VolumeBucket.start))).one()
+        latest = q.latest_volume_bucket(s)
         start = volume_bucket(since)
         if latest is not None:  # older buckets than the baseline's do not matter: they are not counted again
             start = max(start, min(latest, volume_bucket(now) - BUCKET))
         s.exec(delete(VolumeBucket).where(col(VolumeBucket.start) < volume_bucket(since)))  # type: ignore[call-overload]
-        counts: Counter[datetime] = Counter(volume_bucket(at) for at in s.exec(
-            select(Mention.received_at).where(col(Mention.received_at) >= start)))
+        counts: Counter[datetime] = Counter(volume_bucket(at) for at in q.received_times_since(s, since=start))
         bucket = start
         while bucket <= now:
             row = s.get(VolumeBucket, bucket) or VolumeBucket(start=bucket)
@@ -90,12 +89,11 @@ class CrisisDesk:
 
     @staticmethod
     def _volume(s: Session, start: datetime, end: datetime) -> int:
-        return int(s.exec(select(func.coalesce(func.sum(VolumeBucket.count), 0))
-                          .where(col(VolumeBucket.start) >= start, col(VolumeBucket.start) < end)).one())
+        return q.volume_between(s, start=start, end=end)
 
     def active(self) -> Crisis | None:
         with Session(self.vigie.engine) as s:
-            return s.exec(select(Crisis).where(col(Crisis.ended_at).is_(None))).first()
+            return q.active_crisis(s)
 
     # --- signals ------------------------------------------------------------------------------
 
@@ -119,9 +117,7 @@ class CrisisDesk:
             # then): each signal has its key, so looking twice, or again after a restart, proposes nothing
             # twice. Copies in a storm are not candidates: their story's first mention is.
             since = now - window if self._checked_at is None else max(now - window, self._checked_at - OVERLAP)
-            candidates = s.exec(select(Mention).where(Mention.received_at > since,
-                                                      col(Mention.state).in_(("open", "claimed", "in_review")))
-                                .order_by(col(Mention.id))).all()
+            candidates = q.mentions_received_since(s, since=since, states=("open", "claimed", "in_review"))
         self._checked_at = now
         if is_spike(recent=recent, baseline=baseline, window=window, baseline_span=baseline_span,
                     factor=cfg.spike.factor, min_mentions=cfg.spike.min_mentions):
@@ -176,7 +172,7 @@ class CrisisDesk:
         now = self.vigie.clock.now()
         try:
             with session_scope(self.vigie.engine) as s:
-                if self.esc.crisis_active(s):
+                if q.is_crisis_active(s):
                     raise _AlreadyOpen
                 crisis = Crisis(declared_at=now, declared_by=by, reason=reason, channel=self.protocol.crisis.channel)
                 s.add(crisis)
@@ -225,8 +221,7 @@ class CrisisDesk:
         if self.protocol.decision_makers and channel.startswith(("C", "G")):
             enqueue(s, kind="crisis", method="conversations.invite", now=now, dedupe_key=f"{key}:invite",
                     args={"channel": channel, "users": ",".join(people)})
-        related = s.exec(select(Mention).where(col(Mention.state).in_(OPEN_STATES),
-                                               col(Mention.severity).in_(("high", "critical")))).all()
+        related = q.open_mentions(s, severities=("high", "critical"))
         chan_lang = self.protocol.language
         lines = [f"• {mention_ref(m.id, m.channel, m.relay_ts, chan_lang)} · {blocks.SEVERITY_EMOJI.get(m.severity, '')} "
                  f"{self.protocol.team(m.team).name.get(chan_lang)} · {blocks.excerpt(m.text, 100)}"
@@ -244,8 +239,7 @@ class CrisisDesk:
     def catch_up(self) -> None:
         """A crisis declared by a process that died before opening its room: open it now (run by the sweep)."""
         with Session(self.vigie.engine) as s:
-            waiting = s.exec(select(Crisis.id).where(col(Crisis.ended_at).is_(None), col(Crisis.channel).is_(None),
-                                                     Crisis.declared_at < self.vigie.clock.now() - ROOM_GRACE)).first()
+            waiting = q.crisis_waiting_for_room(s, declared_before=self.vigie.clock.now() - ROOM_GRACE)
         if waiting is not None:
             self.open_room(waiting)
 
@@ -255,22 +249,16 @@ class CrisisDesk:
             return t("refusal.not_cm", lang)
         now = self.vigie.clock.now()
         with session_scope(self.vigie.engine) as s:
-            query = select(Crisis).where(col(Crisis.ended_at).is_(None))
-            if self.vigie.engine.dialect.name == "postgresql":
-                query = query.with_for_update()  # two people ending it at once: the second finds none open
-            crisis = s.exec(query).first()
+            crisis = q.active_crisis(s, for_update=True)  # two people ending it at once: one finds it open
             if crisis is None:
                 return t("cmd.crisis.none", lang)
             compare_and_set(s, crisis, expect={"ended_at": None}, values={"ended_at": now, "ended_by": by,
                                                                           "summary": summary})
             s.add(AuditEvent(at=now, actor=by, action="crisis.ended", mention_id=None, before=None,
                              after={"crisis": crisis.id}, reason=summary))
-            received = s.exec(select(func.count()).select_from(Mention)
-                              .where(Mention.received_at >= crisis.declared_at)).one()
-            published = s.exec(select(func.count()).select_from(Draft)
-                               .where(Draft.published_at >= crisis.declared_at)).one()
-            signals = s.exec(select(CrisisSignal).where(CrisisSignal.at >= crisis.declared_at - timedelta(days=1))
-                             .order_by(col(CrisisSignal.at))).all()
+            received = q.count_received_since(s, since=crisis.declared_at)
+            published = q.count_published_since(s, since=crisis.declared_at)
+            signals = q.crisis_signals_since(s, since=crisis.declared_at - timedelta(days=1))
             chan_lang = self.protocol.language
             timeline = [f"• {_when(sig.at)} — {t(f'crisis.kind.{sig.kind}', chan_lang)}" for sig in signals]
             timeline += [f"• {_when(crisis.declared_at)} — {t('crisis.kind.declared', chan_lang)} (<@{crisis.declared_by}>)",

@@ -19,23 +19,26 @@ from typing import Any
 
 import structlog
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from bot.domain import deadlines as deadline_rules
 from bot.domain import oncall as oncall_rules
 from bot.domain import sla as sla_rules
+from bot.domain.deadlines import STAGES, Race
 from bot.domain.workflow import OPEN_STATES, may_escalate
 from bot.i18n import t
 from bot.outbox.queue import enqueue
 from bot.protocol.load import oncall_rotation
 from bot.slack.text import escape, slack_date
+from bot.store import queries as q
 from bot.store.audit import record_refusal
 from bot.store.db import session_scope
 from bot.store.locks import lock_mention
-from bot.store.models import AuditEvent, Crisis, Mention, OncallOverride, Reminder
+from bot.store.models import AuditEvent, Mention, Reminder
 from bot.usecases.intake import Vigie
 
 log = structlog.get_logger(__name__)
-STAGES = ("first_response", "approved", "published")
+__all__ = ["OFF_HOURS_STEP", "STAGES", "Escalated", "Escalation", "Race"]
 OFF_HOURS_STEP = "off-hours"
 
 
@@ -45,14 +48,6 @@ class Escalated:
     refusal: str | None  # a reason code (see bot.domain.workflow) when refused
     told: list[str] = field(default_factory=list)
     already: bool = False  # escalated by hand in this minute already: nothing sent twice
-
-
-@dataclass(frozen=True)
-class Race:
-    stage: str
-    start: datetime
-    deadline: datetime
-    round_the_clock: bool
 
 
 class Escalation:
@@ -68,7 +63,7 @@ class Escalation:
     def deadline_of(self, mention: Mention) -> tuple[str, datetime, bool] | None:
         """(stage, deadline, late) for the relay card, from stored state; None once the mention is closed."""
         with Session(self.vigie.engine) as s:
-            race = self.race(mention, crisis=self.crisis_active(s))
+            race = self.race(mention, crisis=q.is_crisis_active(s))
         if race is None:
             return None
         return race.stage, race.deadline, self.vigie.clock.now() >= race.deadline
@@ -83,37 +78,35 @@ class Escalation:
         everyone = list(self.protocol.community_managers if role == "community_managers"
                         else self.protocol.decision_makers)
         with Session(self.vigie.engine) as s:
-            overrides = [oncall_rules.Override(user=o.user, start=o.start, end=o.end) for o in s.exec(
-                select(OncallOverride).where(OncallOverride.role == role).order_by(col(OncallOverride.id))).all()]
+            overrides = [oncall_rules.Override(user=o.user, start=o.start, end=o.end)
+                         for o in q.oncall_overrides(s, role=role)]
         return list(oncall_rules.on_call_or_everyone(at, self.rotation(role), overrides, everyone))
 
     # --- deadlines ------------------------------------------------------------------------------
 
-    def crisis_active(self, s: Session) -> bool:
-        return s.exec(select(Crisis.id).where(col(Crisis.ended_at).is_(None))).first() is not None
+    def crisis_factor(self, crisis: bool) -> float | None:
+        """The factor every SLA is multiplied by now (None: no crisis), for `bot.domain.deadlines`."""
+        return self.protocol.crisis.sla_factor if crisis else None
 
     def race(self, mention: Mention, *, crisis: bool) -> Race | None:
         """Which deadline this mention is racing now, or None when it is closed (pure: reads the row only)."""
         if mention.state not in OPEN_STATES:
             return None
-        # Milestones are recorded on the mention as they happen (a claim, an assignment or a published holding
-        # statement is a first response).
-        responded = mention.first_response_at is not None or mention.owner is not None
-        stage = "first_response" if not responded else "approved" if mention.approved_at is None else "published"
+        # Milestones are recorded on the mention as they happen; the rule (crisis factor included) is the one
+        # intake used for the deadline it stored.
+        stage = deadline_rules.stage_of(responded=mention.first_response_at is not None or mention.owner is not None,
+                                        approved=mention.approved_at is not None)
         cfg = self.protocol.sla_for(mention.team, mention.severity)
-        duration: timedelta = getattr(cfg, stage)
-        if crisis:
-            duration = duration * self.protocol.crisis.sla_factor
-        deadline = sla_rules.deadline(mention.received_at, duration, self.calendar,
-                                      round_the_clock=cfg.round_the_clock)
-        return Race(stage, mention.received_at, deadline, cfg.round_the_clock)
+        return deadline_rules.race(stage=stage, start=mention.received_at,
+                                   durations={s: getattr(cfg, s) for s in STAGES}, calendar=self.calendar,
+                                   round_the_clock=cfg.round_the_clock, crisis_factor=self.crisis_factor(crisis))
 
     def time_left(self, mention: Mention, now: datetime, *, crisis: bool | None = None) -> tuple[str, timedelta] | None:
         """Which deadline the mention races and the business time left. Pass `crisis` when asking for many
         mentions at once: otherwise each call asks the database."""
         if crisis is None:
             with Session(self.vigie.engine) as s:
-                crisis = self.crisis_active(s)
+                crisis = q.is_crisis_active(s)
         race = self.race(mention, crisis=crisis)
         if race is None:
             return None
@@ -126,10 +119,9 @@ class Escalation:
         now = self.vigie.clock.now()
         sent = 0
         with Session(self.vigie.engine) as s:
-            crisis = self.crisis_active(s)
-            mentions = s.exec(select(Mention).where(col(Mention.state).in_(OPEN_STATES))).all()
-            done = {(r.mention_id, r.stage, r.step) for r in s.exec(
-                select(Reminder).where(col(Reminder.mention_id).in_([m.id for m in mentions]))).all()}
+            crisis = q.is_crisis_active(s)
+            mentions = q.open_mentions(s)
+            done = q.reminders_of(s, mention_ids=[m.id for m in mentions])  # type: ignore[misc]
         for mention in mentions:
             race = self.race(mention, crisis=crisis)
             off_hours = mention.severity == "critical" and not sla_rules.is_open(mention.received_at, self.calendar)
@@ -227,11 +219,10 @@ class Escalation:
                 refusal = f"state:{mention.state}"
             elif not may_escalate(by, team=mention.team, people=self.people):
                 refusal = "not_team_member"
-            elif s.exec(select(Reminder.id).where(Reminder.mention_id == mention_id, Reminder.stage == "manual",
-                                                  Reminder.step == step)).first() is not None:
+            elif q.step_sent(s, mention_id=mention_id, stage="manual", step=step):
                 already = True
             else:
-                race = self.race(mention, crisis=self.crisis_active(s))
+                race = self.race(mention, crisis=q.is_crisis_active(s))
                 told = self._write_step(s, mention, "manual", step, now, notify, race, now, by=by, reason=reason)
                 s.add(AuditEvent(at=now, actor=by, action="mention.escalated", mention_id=mention_id, before=None,
                                  after={"step": step, "told": told}, reason=reason))

@@ -22,9 +22,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
+from bot.domain import deadlines as deadline_rules
 from bot.domain import storms as storm_rules
 from bot.domain.routing import Router
-from bot.domain.sla import deadline
 from bot.domain.storms import Shape
 from bot.i18n import t
 from bot.intake.feeds import FeedValidators, fetch_feed
@@ -46,6 +46,7 @@ from bot.store.models import (
     OutboxStatus,
     Story,
 )
+from bot.store.queries import is_crisis_active
 from bot.store.stories import StoryIndex
 
 RELAY_RENDER = Render.relay  # an outbox payload rendered when sent: a mention's relay card
@@ -148,6 +149,9 @@ def ingest_batch(
     """
     conn = session.connection()
     dialect = _dialect(session)
+    # The deadlines stored are the ones the reminders and the card race (bot.domain.deadlines): during a crisis,
+    # shortened by its factor.
+    crisis_factor = protocol.crisis.sla_factor if is_crisis_active(session) else None
     deadlines: dict[tuple[str, str], tuple[datetime, datetime]] = {}
     batch: list[_Incoming] = []
     local = StoryIndex()  # the batch's own new stories, under provisional ids -(index + 1)
@@ -155,7 +159,7 @@ def ingest_batch(
         stories.catch_up(conn, now)
     for m in mentions:
         item = _triaged(m, protocol=protocol, router=router, now=now, forced_team=forced_team,
-                        flagged_by=flagged_by, deadlines=deadlines, grouped=stories is not None and not flagged_by)
+                        flagged_by=flagged_by, deadlines=deadlines, crisis_factor=crisis_factor, grouped=stories is not None and not flagged_by)
         if item.shape is not None and stories is not None:
             item.story = stories.find(item.shape, now)
             if item.story is None:
@@ -230,7 +234,7 @@ def _story_row(item: _Incoming, now: datetime) -> dict[str, Any]:
 
 def _triaged(m: MentionIn, *, protocol: Protocol, router: Router, now: datetime, forced_team: str | None,
              flagged_by: str | None, deadlines: dict[tuple[str, str], tuple[datetime, datetime]],
-             grouped: bool) -> _Incoming:
+             crisis_factor: float | None, grouped: bool) -> _Incoming:
     triage = router.triage(text=m.text, source=m.source, language=m.language, reach=m.reach, tags=list(m.tags),
                            forced_team=forced_team)
     values = {
@@ -246,7 +250,7 @@ def _triaged(m: MentionIn, *, protocol: Protocol, router: Router, now: datetime,
     # Every mention of a batch is received at the same instant: deadlines depend on team and severity only.
     key = (values["team"], values["severity"])
     if key not in deadlines:
-        deadlines[key] = sla_deadlines(protocol, values)
+        deadlines[key] = sla_deadlines(protocol, values, crisis_factor=crisis_factor)
     values["first_response_due"], values["published_due"] = deadlines[key]
     normalised = storm_rules.normalise(m.text) if grouped else ""
     return _Incoming(m, values, storm_rules.shape(m.text) if normalised else None, normalised)
@@ -340,14 +344,17 @@ def volume_bucket(at: datetime) -> datetime:
     return at - timedelta(minutes=at.minute % BUCKET_MINUTES, seconds=at.second, microseconds=at.microsecond)
 
 
-def sla_deadlines(protocol: Protocol, values: dict[str, Any]) -> tuple[datetime, datetime]:
-    """When a new mention's first response and its publication are due (business time unless round the clock)."""
+def sla_deadlines(protocol: Protocol, values: dict[str, Any], *,
+                  crisis_factor: float | None = None) -> tuple[datetime, datetime]:
+    """When a new mention's first response and its publication are due (business time unless round the clock;
+    `crisis_factor`: the crisis declared now shortens both)."""
     cfg = protocol.sla_for(values["team"], values["severity"])
 
-    def due(duration: Any) -> datetime:
-        return deadline(values["received_at"], duration, protocol.calendar, round_the_clock=cfg.round_the_clock)
+    def at(duration: Any) -> datetime:
+        return deadline_rules.due(values["received_at"], duration, protocol.calendar, round_the_clock=cfg.round_the_clock,
+                   crisis_factor=crisis_factor)
 
-    return due(cfg.first_response), due(cfg.published)
+    return at(cfg.first_response), at(cfg.published)
 
 
 def card_lane(conn: Any, relay_outbox_id: int, mention_id: int) -> tuple[str, bool]:

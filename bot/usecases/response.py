@@ -1,4 +1,5 @@
-"""Use cases of the response loop: claim, assign, reroute, dismiss, draft, approve, publish.
+"""Use cases of the response loop: claim, assign, reroute, dismiss, draft, approve (publication and holding
+statements: `bot.usecases.response_publish`).
 
 Every action goes the same way, in ONE transaction (`_run`):
 
@@ -22,61 +23,42 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.domain import checks as checks_rules
 from bot.domain import workflow as wf
 from bot.domain.text import is_real_text
 from bot.i18n import t
-from bot.outbox.queue import Deliver, enqueue
-from bot.outbox.webhook import publish_webhook
+from bot.outbox.queue import enqueue
 from bot.protocol.schema import Protocol
-from bot.slack.gateway import Failure, SlackCallError
+from bot.slack.gateway import SlackCallError
 from bot.slack.views import cards as blocks
+from bot.store import queries as q
 from bot.store.audit import record_refusal
 from bot.store.db import session_scope
 from bot.store.locks import Conflict, compare_and_set, lock_draft, lock_mention
-from bot.store.models import AuditEvent, Crisis, Draft, Mention, Publication, ReviewDecision
+from bot.store.models import AuditEvent, Draft, Mention, ReviewDecision
 from bot.usecases.intake import Vigie
+from bot.usecases.outcome import Outcome, Refused, Target
+from bot.usecases.response_publish import WEBHOOK_METHOD, Publishing, network_of, on_delivery_failure
+
+# Re-exported: the composition root wires the webhook deliverer from here, modals and handlers take these.
+__all__ = ["WEBHOOK_METHOD", "Outcome", "Refused", "Target", "Workflow", "metadata", "network_of",
+           "on_delivery_failure", "people_of"]
 
 log = structlog.get_logger(__name__)
-WEBHOOK_METHOD = Deliver.webhook
-
-
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    message: str | None = None  # for the actor only (ephemeral), already in their language
-
-
-class Refused(Exception):
-    def __init__(self, reason: str, **params: Any):
-        super().__init__(reason)
-        self.reason = reason
-        self.params = params
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a request says it is about (as given: it may not exist), for the audit of a refusal."""
-
-    mention: int | None = None
-    draft: int | None = None
 
 
 def people_of(protocol: Protocol) -> wf.People:
     return protocol.people
 
 
-class Workflow:
+class Workflow(Publishing):
     def __init__(self, vigie: Vigie, *, publish_secret: str | None = None,
                  http: Callable[[], httpx.Client] = lambda: httpx.Client(timeout=10.0)):
         self.vigie = vigie
@@ -145,24 +127,25 @@ class Workflow:
         return draft, mention
 
     def current_draft(self, s: Session, mention_id: int) -> Draft | None:
-        """The latest version of the reply. Holding statements are drafts too, but they never replace the
-        reply under review."""
-        return s.exec(select(Draft).where(Draft.mention_id == mention_id, Draft.kind == "reply")
-                      .order_by(col(Draft.version).desc()).limit(1)).first()
-
-    def next_version(self, s: Session, mention_id: int) -> int:
-        """Replies and holding statements share the mention's version numbers."""
-        latest = s.exec(select(func.max(Draft.version)).where(Draft.mention_id == mention_id)).one()
-        return int(latest or 0) + 1
+        return q.current_draft(s, mention_id=mention_id)
 
     def approvals_of(self, s: Session, draft_id: int) -> list[ReviewDecision]:
-        return list(s.exec(select(ReviewDecision).where(ReviewDecision.draft_id == draft_id)
-                           .order_by(col(ReviewDecision.id))).all())
+        """The decisions on a draft, read once per transaction: the check, the card, the Home tabs and the
+        thread of one click all use the same list (`_decided` adds the decision the click itself writes)."""
+        read: dict[int, list[ReviewDecision]] = s.info.setdefault("decisions", {})
+        if draft_id not in read:
+            read[draft_id] = q.approvals_of(s, draft_id=draft_id)
+        return read[draft_id]
+
+    def _decided(self, s: Session, decision: ReviewDecision) -> None:
+        s.add(decision)
+        s.flush()  # the unique (draft, user, kind): a second identical decision stops here
+        self.approvals_of(s, decision.draft_id).append(decision)
 
     def crisis_active(self, s: Session) -> bool:
         """Asked once per transaction (the session remembers the answer)."""
         if "crisis" not in s.info:
-            s.info["crisis"] = s.exec(select(Crisis.id).where(col(Crisis.ended_at).is_(None))).first() is not None
+            s.info["crisis"] = q.is_crisis_active(s)
         return bool(s.info["crisis"])
 
     def required_for(self, mention: Mention, s: Session | None = None) -> tuple[str, ...]:
@@ -412,7 +395,7 @@ class Workflow:
                 if superseded.value != previous.state:
                     self._set_draft(s, previous, state=superseded.value)
                     self._post_or_update_draft_card(s, mention, previous)
-            draft = Draft(mention_id=mention_id, version=self.next_version(s, mention_id), kind=kind,
+            draft = Draft(mention_id=mention_id, version=q.next_version(s, mention_id=mention_id), kind=kind,
                           author=actor, text=text, network=network, language=language, label=label,
                           state=wf.DraftState.pending.value, created_at=now, findings=findings)
             s.add(draft)
@@ -478,10 +461,9 @@ class Workflow:
                                findings=findings)
             now = self.vigie.clock.now()
             override = comment if kind == "approve" and any(f.get("overridden") for f in findings) else None
-            s.add(ReviewDecision(draft_id=draft.id, user=actor, kind=kind, at=now,  # type: ignore[arg-type]
-                                 comment=None if kind == "approve" else comment, override_reason=override,
-                                 text_sha256=text_hash))
-            s.flush()  # the unique (draft, user, kind): a second identical decision stops here
+            self._decided(s, ReviewDecision(draft_id=draft.id, user=actor, kind=kind, at=now,  # type: ignore[arg-type]
+                                            comment=None if kind == "approve" else comment,
+                                            override_reason=override, text_sha256=text_hash))
             approvals = [d.user for d in self.approvals_of(s, draft.id) if d.kind == "approve"]  # type: ignore[arg-type]
             status = wf.approval_status(required=self.required_for(mention, s), approvals=approvals,
                                         author=draft.author, team=mention.team, people=self.people)
@@ -516,158 +498,6 @@ class Workflow:
             self._refresh_card(s, mention)
             return t(f"ack.{kind}", lang)
         return self._run(actor, action.value, Target(draft=draft_id), apply)
-
-    def mark_published(self, *, draft_id: int, actor: str, url: str | None) -> Outcome:
-        def apply(s: Session, lang: str) -> str:
-            draft, mention = self.lock_draft_and_mention(s, draft_id)
-            self.check_allowed(wf.Action.publish, s, actor=actor, mention=mention, draft=draft)
-            self._published(s, mention, draft, by=actor, url=url)
-            return t("ack.published", lang)
-        return self._run(actor, wf.Action.publish.value, Target(draft=draft_id), apply)
-
-    def _published(self, s: Session, mention: Mention, draft: Draft, *, by: str, url: str | None) -> None:
-        """Record a publication (the caller holds the locks): once per draft, and only of the approved text."""
-        text_hash = wf.text_hash(draft.text)
-        if draft.approved_sha256 != text_hash:
-            raise Refused("text_not_approved")
-        before = {"state": mention.state, "draft_state": draft.state}
-        now = self.vigie.clock.now()
-        s.add(Publication(draft_id=draft.id, mention_id=mention.id, by=by, url=url, text_sha256=text_hash,  # type: ignore[arg-type]
-                          at=now))
-        s.flush()  # the unique draft id: a second publication of the same draft stops here
-        if draft.kind == "reply":
-            self._set_mention(s, mention, state=wf.MentionState.published.value, published_at_reply=now,
-                              closed_at=now, first_response_at=mention.first_response_at or now)
-        elif mention.first_response_at is None:  # a holding statement is a first response
-            compare_and_set(s, mention, expect={"first_response_at": None}, values={"first_response_at": now})
-        self._set_draft(s, draft, state=wf.DraftState.published.value, published_at=now, published_by=by,
-                        public_url=url)
-        self._audit(s, actor=by, action="draft.published", mention=mention, before=before,
-                    after={"state": mention.state, "draft": draft.id, "url": url, "text": draft.text,
-                           "text_sha256": text_hash})
-        where = (" " + blocks.link(url)) if url else ""
-        self._say_in_thread(s, mention, t("thread.published", self.protocol.language, user=f"<@{by}>",
-                                          version=draft.version) + where)
-        self._post_or_update_draft_card(s, mention, draft)
-        self._refresh_card(s, mention)
-
-    def holding_count(self, mention_id: int) -> int:
-        """How many holding statements a mention has had (the modal asks to confirm another one)."""
-        with Session(self.vigie.engine) as s:
-            return self._holdings(s, mention_id)
-
-    def _holdings(self, s: Session, mention_id: int) -> int:
-        return int(s.exec(select(func.count()).select_from(Draft).where(
-            Draft.mention_id == mention_id, Draft.kind == "holding")).one())
-
-    def holding_statement(self, *, mention_id: int, actor: str, key: str, expected_sent: int = 0,
-                          confirmed: bool = False) -> Outcome:
-        """A pre-approved holding statement, published the same way as a reply while experts work. One per
-        mention: another one needs the community manager to confirm, on a form that knew how many had gone
-        out (`expected_sent`), so a double click or two people at once send one."""
-        def apply(s: Session, lang: str) -> str:
-            if key not in {h.key for h in self.protocol.holding_statements}:
-                raise Refused("unknown_statement")
-            statement = self.protocol.holding_statement(key)
-            mention = self.lock(s, mention_id)
-            self.check_allowed(wf.Action.holding_statement, s, actor=actor, mention=mention, draft=None)
-            sent = self._holdings(s, mention_id)
-            if sent != expected_sent:
-                raise Refused("holding_changed")  # another one went out since this form was opened
-            if sent and not confirmed:
-                raise Refused("holding_confirm")
-            text = statement.text.get(mention.language if mention.language in ("fr", "en")
-                                      else self.protocol.language)
-            draft = Draft(mention_id=mention_id, version=self.next_version(s, mention_id), kind="holding",
-                          author=actor, text=text, network=_network_of(mention.source, self.protocol),
-                          language=mention.language if mention.language in ("fr", "en") else self.protocol.language,
-                          label="public", state=wf.DraftState.approved.value, created_at=self.vigie.clock.now(),
-                          findings=[], approved_sha256=wf.text_hash(text), holding_no=sent + 1)
-            s.add(draft)
-            s.flush()  # the unique (mention, holding number)
-            self._audit(s, actor=actor, action="holding.chosen", mention=mention, before=None,
-                        after={"draft": draft.id, "statement": key, "text": draft.text, "holding_no": sent + 1})
-            self._post_or_update_draft_card(s, mention, draft)
-            if self.protocol.publishing.mode == "webhook":
-                self._queue_webhook(s, mention, draft)
-            return t("ack.holding", lang)
-        return self._run(actor, wf.Action.holding_statement.value, Target(mention=mention_id), apply)
-
-    # --- webhook publishing -------------------------------------------------------------------
-
-    def _queue_webhook(self, s: Session, mention: Mention, draft: Draft) -> None:
-        url = str(self.protocol.publishing.webhook_url)
-        enqueue(s, kind="publish", method=WEBHOOK_METHOD, now=self.vigie.clock.now(), mention_id=mention.id,
-                dedupe_key=f"publish:{draft.id}",
-                args={"channel": f"webhook:{url}"[:32], "draft_id": draft.id, "url": url})
-
-    def deliver_webhook(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Outbox deliverer: POST the approved text, signed; on success record the publication.
-
-        Three steps, none holding a lock across the network: (1) under the mention's lock, the draft must still
-        be the approved one, with the text that was approved; it becomes `publishing` (no new version may replace
-        it now); (2) the POST; (3) under the lock again, the publication is recorded, once.
-        """
-        if not self.publish_secret:
-            raise SlackCallError(WEBHOOK_METHOD, Failure.needs_person, "VIGIE_PUBLISH_WEBHOOK_SECRET is not set")
-        with session_scope(self.vigie.engine) as s:
-            found = s.get(Draft, args["draft_id"])
-            if found is None or s.get(Mention, found.mention_id) is None:
-                raise SlackCallError(WEBHOOK_METHOD, Failure.permanent, "draft_not_found")
-            draft, mention = self.lock_draft_and_mention(s, found.id)  # type: ignore[arg-type]
-            if draft.state == wf.DraftState.published.value:
-                return {"ok": True, "already": True}
-            if draft.state not in (wf.DraftState.approved.value, wf.DraftState.publishing.value):
-                # Replaced or withdrawn since it was approved: it must not go out.
-                self._say_in_thread(s, mention, t("thread.publish_cancelled", self.protocol.language,
-                                                  version=draft.version), dedupe_key=f"publish-cancelled:{draft.id}")
-                return {"ok": True, "cancelled": draft.state}
-            if draft.approved_sha256 != wf.text_hash(draft.text):
-                raise SlackCallError(WEBHOOK_METHOD, Failure.needs_person, "text_not_approved")
-            if draft.state == wf.DraftState.approved.value:
-                self._set_draft(s, draft, state=wf.DraftState.publishing.value)
-            payload = {"draft_id": draft.id, "mention_id": mention.id, "version": draft.version, "kind": draft.kind,
-                       "text": draft.text, "network": draft.network, "language": draft.language,
-                       "in_reply_to": {"source": mention.source, "external_id": mention.external_id,
-                                       "url": mention.url}}
-        now: datetime = self.vigie.clock.now()
-        with self.http() as client:
-            result = publish_webhook(client, url=args["url"], secret=self.publish_secret, payload=payload,
-                                     idempotency_key=f"vigie-draft-{payload['draft_id']}",
-                                     timestamp=int(now.timestamp()))
-        if not result.ok:
-            failure = Failure.retryable if result.retryable else Failure.needs_person
-            raise SlackCallError(WEBHOOK_METHOD, failure, result.error or f"http_{result.status}")
-        with session_scope(self.vigie.engine) as s:
-            draft, mention = self.lock_draft_and_mention(s, args["draft_id"])
-            if draft.state == wf.DraftState.publishing.value:
-                self._published(s, mention, draft, by="webhook", url=result.public_url)
-        self.vigie.on_commit()
-        return {"ok": True, "status": result.status}
-
-
-def on_delivery_failure(workflow: Workflow, row: Any, exc: SlackCallError) -> None:
-    """A delivery that needs a person: a refused publication is said in the mention's thread, and the draft is
-    approved again (not `publishing`), so a community manager may publish it by hand or write a new version."""
-    if row.method != WEBHOOK_METHOD or row.mention_id is None:
-        return
-    with session_scope(workflow.vigie.engine) as s:
-        mention = lock_mention(s, row.mention_id)
-        if mention is None:
-            return
-        draft = lock_draft(s, int((row.payload or {}).get("draft_id") or 0))
-        if draft is not None and draft.state == wf.DraftState.publishing.value:
-            workflow._set_draft(s, draft, state=wf.DraftState.approved.value)
-            workflow._post_or_update_draft_card(s, mention, draft)
-        workflow._say_in_thread(s, mention, t("thread.publish_failed", workflow.protocol.language,
-                                              error=blocks.escape(exc.error)),
-                                dedupe_key=f"publish-failed:{row.id}")
-    workflow.vigie.on_commit()
-
-
-def _network_of(source: str, protocol: Protocol) -> str:
-    source = source.lower()
-    return source if source in protocol.networks else ("x" if source in ("twitter", "x") else "other")
 
 
 def metadata(value: str | None) -> dict[str, Any]:

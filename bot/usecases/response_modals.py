@@ -11,15 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.domain import workflow as wf
 from bot.i18n import t
 from bot.slack.gateway import SlackCallError
 from bot.slack.views import cards as blocks
 from bot.slack.views import modals
+from bot.store import queries as q
 from bot.store.models import Draft, Mention
-from bot.usecases.response import Outcome, Refused, Target, Workflow, _network_of
+from bot.usecases.response import Outcome, Refused, Target, Workflow, network_of
 
 log = structlog.get_logger(__name__)
 
@@ -80,7 +81,7 @@ class Modals:
         if what == "draft":
             mention, current = self._may(wf.Action.submit_draft, actor=actor, mention_id=target)
             return modals.draft_modal(mention_id=target, networks=networks, lang=lang, text=text or "",
-                                      network=_network_of(mention.source, p), language=mention.language,
+                                      network=network_of(mention.source, p), language=mention.language,
                                       base=current.id if current else 0)
         if what == "reroute":
             mention, _ = self._may(wf.Action.reroute, actor=actor, mention_id=target)
@@ -139,7 +140,7 @@ class Modals:
         if author != actor:
             return self.w.refusal(actor, "not_your_message")
         with Session(self.w.vigie.engine) as s:
-            mention = s.exec(select(Mention).where(Mention.relay_ts == thread_ts, Mention.channel == channel)).first()
+            mention = q.mention_by_thread(s, channel=channel, thread_ts=thread_ts)
         if mention is None:
             return self.w.refusal(actor, "not_in_a_mention_thread")
         return self.prepare("draft", actor=actor, target=mention.id, text=text)  # type: ignore[arg-type]

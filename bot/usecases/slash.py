@@ -12,21 +12,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.domain import access
 from bot.domain import oncall as oncall_rules
 from bot.domain import workflow as wf
-from bot.domain.workflow import OPEN_STATES
 from bot.i18n import t
 from bot.slack.command_parser import Parsed, ParseError, help_lines, parse
 from bot.slack.text import escape, slack_date
 from bot.slack.views import cards as blocks
 from bot.slack.views.digest import duration_words, mention_ref
+from bot.store import queries as q
 from bot.store.db import session_scope
-from bot.store.models import AuditEvent, Crisis, Draft, Mention, OncallOverride, ReviewDecision
+from bot.store.models import AuditEvent, Mention, OncallOverride
 from bot.store.queries import no_role_text, team_filter
 from bot.usecases.crisis import CrisisDesk
 from bot.usecases.digests import DigestDesk
@@ -97,19 +96,14 @@ class SlashCommands:
 
     def _open_mentions(self, s: Session, sight: access.Sight, **where: Any) -> list[Mention]:
         """Open mentions of the teams `sight` sees (and matching `where`), the oldest first."""
-        query = select(Mention).where(col(Mention.state).in_(OPEN_STATES), *team_filter(sight))
-        for field, value in where.items():
-            query = query.where(getattr(Mention, field) == value)
-        return list(s.exec(query.order_by(col(Mention.received_at), col(Mention.id))).all())
+        return q.open_mentions(s, teams=[*team_filter(sight), *(getattr(Mention, f) == v for f, v in where.items())])
 
     def _status(self, parsed: Parsed, *, user: str, channel: str, lang: str) -> Answer:
         now = self.vigie.clock.now()
         sight = self.sight(user)
         with Session(self.vigie.engine) as s:
-            rows = s.exec(select(Mention.team, func.count()).where(col(Mention.state).in_(OPEN_STATES),
-                                                                   *team_filter(sight))
-                          .group_by(col(Mention.team))).all()
-            crisis = s.exec(select(Crisis).where(col(Crisis.ended_at).is_(None))).first()
+            rows = list(q.open_counts_by_team(s, teams=team_filter(sight)).items())
+            crisis = q.active_crisis(s)
             mentions = self._open_mentions(s, sight)
         if not rows:
             return Answer(t("cmd.status.none", lang))
@@ -141,9 +135,8 @@ class SlashCommands:
         sight = self.sight(user)
         with Session(self.vigie.engine) as s:
             owned = self._open_mentions(s, sight, owner=user)
-            pending = s.exec(select(Draft, Mention).join(Mention, col(Mention.id) == col(Draft.mention_id))
-                             .where(Draft.state == "pending")).all()
-            approved_by_me = {d.draft_id for d in s.exec(select(ReviewDecision).where(ReviewDecision.user == user))}
+            pending = q.pending_drafts(s)
+            approved_by_me = q.drafts_decided_by(s, user=user)
         waiting = []
         for draft, mention in pending:
             if draft.author == user or draft.id in approved_by_me:
@@ -162,7 +155,7 @@ class SlashCommands:
         now = self.vigie.clock.now()
         with Session(self.vigie.engine) as s:
             m = s.get(Mention, parsed.args["mention_id"])
-            drafts = s.exec(select(Draft).where(Draft.mention_id == parsed.args["mention_id"])).all() if m else []
+            drafts = q.drafts_of(s, mention_id=parsed.args["mention_id"]) if m else []
         # A mention the asker may not see is answered exactly like one that does not exist: no hint it is there.
         if m is None or not self.sight(user).mention(m.team, self._reviewing(m)):
             return Answer(t("refusal.unknown_mention", lang))
@@ -279,7 +272,7 @@ class SlashCommands:
         action = parsed.args.get("action", "status")
         if action == "status":
             with Session(self.vigie.engine) as s:
-                crisis = s.exec(select(Crisis).where(col(Crisis.ended_at).is_(None))).first()
+                crisis = q.active_crisis(s)
             if crisis is None:
                 return Answer(t("cmd.crisis.none", lang))
             return Answer(t("cmd.crisis.active", lang, since=slack_date(crisis.declared_at),

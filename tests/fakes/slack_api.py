@@ -217,6 +217,9 @@ class FakeSlack:
         self._channels: dict[str, dict[str, Any]] = {}  # id -> info
         self._users: dict[str, dict[str, Any]] = {}
         self._handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+        # Called with every call received, before it is answered (the caller is still waiting): a test looks
+        # at what the caller holds meanwhile (tests/scenarios/test_no_slack_call_in_transaction.py).
+        self.on_call: Callable[[Call], None] | None = None
         self._clear_state()
 
     def _clear_state(self) -> None:
@@ -507,6 +510,8 @@ class FakeSlack:
         token = token or body_token
         call = Call(method=method, args=args, headers=req.headers, token=token, at=time.monotonic(),
                     http_method=req.command, body=body)
+        if self.on_call is not None:
+            self.on_call(call)
         with self._cond:
             self._calls.append(call)
             queue = self._faults.get(method)

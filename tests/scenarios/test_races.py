@@ -15,7 +15,6 @@ from __future__ import annotations
 import itertools
 import os
 import random
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
+from bot.domain import deadlines as deadline_rules
+from bot.slack.text import slack_date
 from bot.store.audit import export_audit
 from bot.store.models import Draft, Mention
 from tests.conftest import AUTH, SIGNING_SECRET, drain, mention
@@ -226,3 +228,27 @@ def test_home_tabs_follow_the_work(loop):
     published = {c.args["user_id"]: c.args["view"] for c in loop.slack.calls("views.publish")}
     assert CM in published and LEGAL_LEAD in published  # the approvers awaited see it in their Home
     assert "v1" in json.dumps(published[CM], ensure_ascii=False)
+
+
+def test_a_mention_received_during_a_crisis_races_one_deadline(loop, runtime):
+    """The deadline stored at intake (which the digest's "deadlines kept" measures), the one the reminders race
+    and the one the card shows are the same: the crisis factor applied once, by one rule."""
+    declared = runtime.crisis.declare(by=CM, reason="test", lang="fr")
+    assert declared.ok
+    mid = loop.intake("Un avocat annonce un procès contre la marque")
+    with Session(runtime.engine) as s:
+        m = s.get(Mention, mid)
+    race = runtime.escalation.race(m, crisis=True)
+    assert race is not None and race.stage == "first_response"
+    cfg = runtime.protocol.sla_for(m.team, m.severity)
+    plain = runtime.escalation.race(m, crisis=False)
+    assert plain is not None and race.deadline < plain.deadline  # the factor shortened it
+    assert m.first_response_due == race.deadline  # stored at intake == raced by the reminders
+    stage, deadline, _late = runtime.escalation.deadline_of(m)
+    assert (stage, deadline) == ("first_response", m.first_response_due)
+    assert slack_date(m.first_response_due) in loop.card(mid)  # == shown on the card
+    # The publication deadline stored is the crisis one too.
+    published = deadline_rules.due(m.received_at, cfg.published, runtime.protocol.calendar,
+                                   round_the_clock=cfg.round_the_clock,
+                                   crisis_factor=runtime.protocol.crisis.sla_factor)
+    assert m.published_due == published

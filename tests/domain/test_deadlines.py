@@ -1,0 +1,59 @@
+"""Which deadline a mention races, crisis factor included (bot.domain.deadlines): the one rule behind the
+deadline stored at intake, the reminders and the card."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.domain.deadlines import STAGES, Race, due, race, stage_of
+from bot.domain.sla import BusinessCalendar
+
+PARIS = ZoneInfo("Europe/Paris")
+# 09:00-12:30 (3h30) + 14:00-18:00 (4h) = 7h30 a day, Monday to Friday.
+OFFICE = BusinessCalendar.from_strings(
+    "Europe/Paris", {day: ["09:00-12:30", "14:00-18:00"] for day in ("mon", "tue", "wed", "thu", "fri")},
+    [date(2026, 12, 25)])
+H = timedelta(hours=1)
+MONDAY_10 = datetime(2026, 11, 23, 10, tzinfo=PARIS)
+DURATIONS = {"first_response": 2 * H, "approved": 4 * H, "published": 6 * H}
+
+
+def test_stages_in_order() -> None:
+    assert STAGES == ("first_response", "approved", "published")
+    assert stage_of(responded=False, approved=False) == "first_response"
+    assert stage_of(responded=False, approved=True) == "first_response"  # a first response comes first
+    assert stage_of(responded=True, approved=False) == "approved"
+    assert stage_of(responded=True, approved=True) == "published"
+
+
+def test_no_crisis_is_the_plain_sla() -> None:
+    assert due(MONDAY_10, 2 * H, OFFICE, round_the_clock=False, crisis_factor=None) == MONDAY_10 + 2 * H
+    # 4h of business time from Monday 10:00: 2h30 to 12:30, then 1h30 from 14:00.
+    assert due(MONDAY_10, 4 * H, OFFICE, round_the_clock=False, crisis_factor=None) == \
+        datetime(2026, 11, 23, 15, 30, tzinfo=PARIS)
+
+
+def test_crisis_factor_shortens_every_deadline() -> None:
+    assert due(MONDAY_10, 4 * H, OFFICE, round_the_clock=False, crisis_factor=0.5) == MONDAY_10 + 2 * H
+    assert due(MONDAY_10, 4 * H, OFFICE, round_the_clock=True, crisis_factor=0.25) == MONDAY_10 + H
+
+
+def test_business_time_applies_after_the_factor() -> None:
+    # 10h of business time, halved: 5h, from Monday 10:00 = 2h30 before lunch and 2h30 after: 16:30.
+    assert due(MONDAY_10, 10 * H, OFFICE, round_the_clock=False, crisis_factor=0.5) == \
+        datetime(2026, 11, 23, 16, 30, tzinfo=PARIS)
+    # Round the clock: the night counts.
+    assert due(MONDAY_10, 20 * H, OFFICE, round_the_clock=True, crisis_factor=0.5) == MONDAY_10 + 10 * H
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("factor", [None, 0.5])
+def test_race_is_due_of_its_stage(stage: str, factor: float | None) -> None:
+    found = race(stage=stage, start=MONDAY_10, durations=DURATIONS, calendar=OFFICE, round_the_clock=True,
+                 crisis_factor=factor)
+    assert found == Race(stage, MONDAY_10, due(MONDAY_10, DURATIONS[stage], OFFICE, round_the_clock=True,
+                                               crisis_factor=factor), True)
+    assert found.deadline == MONDAY_10 + DURATIONS[stage] * (factor or 1)
