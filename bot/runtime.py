@@ -21,8 +21,8 @@ from bot.metrics import Metrics
 from bot.outbox.worker import OutboxWorker
 from bot.protocol.schema import Protocol as CompanyProtocol
 from bot.slack.gateway import SlackGateway
+from bot.slack.views.answers import refusal_text
 from bot.store.deliveries import delivery_key, first_delivery
-from bot.store.queries import refusal_text
 from bot.usecases.crisis import CrisisDesk
 from bot.usecases.digests import DigestDesk
 from bot.usecases.escalation import Escalation
@@ -98,6 +98,6 @@ class Runtime:
         return key
 
     def refusal(self, reason: str, *, user: str) -> str:
-        """The sentence for a read refused with `reason` (see `bot.store.queries.refusal_text`), in `user`'s
+        """The sentence for a read refused with `reason` (see `bot.slack.views.answers.refusal_text`), in `user`'s
         language."""
         return refusal_text(reason, protocol=self.protocol, lang=self.workflow.lang_of(user))

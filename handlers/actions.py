@@ -45,13 +45,14 @@ def register(app: App, runtime: Runtime) -> None:
     # a process that dies first leaves Slack without an answer, so the person sees the click failed, instead of
     # a 200 for something never stored. Slack calls that may be slow (opening a modal) come after the ack.
     def answer(body: dict[str, Any], outcome: Outcome) -> None:
-        if outcome.message:
+        if outcome.message and not outcome.told:
             runtime.vigie.tell_user(channel=body["channel"]["id"], user=body["user"]["id"], text=outcome.message)
 
     @app.action(Action.claim.value)
     def claim(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         target = _target(action.get("value"))
-        outcome = runtime.workflow.claim(mention_id=target, actor=body["user"]["id"]) if target else None
+        outcome = runtime.workflow.claim(mention_id=target, actor=body["user"]["id"],
+                                         reply_in=body["channel"]["id"]) if target else None
         ack()
         if outcome is not None:
             answer(body, outcome)

@@ -48,10 +48,16 @@ def record_refusal(engine: Engine, *, at: datetime, actor: str, action: str, rea
     """A refused attempt is a decision too: `refused.<action>`, the actor Slack signed for, the reason code,
     and what the request said it was about (`after`; a forged id is kept there, not as a reference)."""
     with session_scope(engine) as s:
-        if mention_id is not None and s.get(Mention, mention_id) is None:
-            mention_id = None
-        s.add(AuditEvent(at=at, actor=actor, action=f"refused.{action}", mention_id=mention_id, before=None,
-                         after=after, reason=reason))
+        add_refusal(s, at=at, actor=actor, action=action, reason=reason, mention_id=mention_id, after=after)
+
+
+def add_refusal(s: Session, *, at: datetime, actor: str, action: str, reason: str, mention_id: int | None = None,
+                after: dict[str, Any] | None = None) -> None:
+    """`record_refusal` in the caller's transaction (which may also queue the answer to the actor)."""
+    if mention_id is not None and s.get(Mention, mention_id) is None:
+        mention_id = None
+    s.add(AuditEvent(at=at, actor=actor, action=f"refused.{action}", mention_id=mention_id, before=None,
+                     after=after, reason=reason))
 
 
 # --- append-only guard -------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from sqlmodel import Session, col, select
 
 from bot.domain.access import Sight
 from bot.domain.workflow import OPEN_STATES
-from bot.i18n import t
 from bot.store.models import (
     Crisis,
     CrisisSignal,
@@ -34,17 +33,6 @@ def team_filter(sight: Sight) -> list[Any]:
     if sight.all_teams:
         return []
     return [col(Mention.team).in_(sorted(sight.teams))]
-
-
-def no_role_text(protocol: Any, lang: str) -> str:
-    """"You have no role in the protocol, ask a community manager (@…)", in `lang`."""
-    cms = ", ".join(f"<@{user}>" for user in protocol.community_managers)
-    return t("access.no_role", lang, cms=cms)
-
-
-def refusal_text(reason: str, *, protocol: Any, lang: str) -> str:
-    """The sentence for a read refused with `reason` ("no_role", or a `refusal.<reason>` key), in `lang`."""
-    return no_role_text(protocol, lang) if reason == "no_role" else t(f"refusal.{reason}", lang)
 
 
 # --- named reads used by the use cases ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ __all__ = ["Outcome", "Refused", "Target"]
 class Outcome:
     ok: bool
     message: str | None = None  # for the actor only (ephemeral), already in their language
+    told: bool = False  # the message is already queued for the actor, in the action's own transaction
 
 
 class Refused(Exception):

@@ -39,7 +39,7 @@ from bot.protocol.schema import Protocol
 from bot.slack.gateway import SlackCallError
 from bot.slack.views import cards as blocks
 from bot.store import queries as q
-from bot.store.audit import record_refusal
+from bot.store.audit import add_refusal
 from bot.store.db import session_scope
 from bot.store.locks import Conflict, compare_and_set, lock_draft, lock_mention
 from bot.store.models import AuditEvent, Draft, Mention, ReviewDecision
@@ -98,14 +98,6 @@ class Workflow(Publishing):
         elif reason.startswith("draft_state:"):
             params["state"] = t(f"draft_state.{reason.split(':', 1)[1]}", lang)
         return Outcome(False, t(key, lang, **params))
-
-    def tell_about(self, mention_id: int, *, user: str, text: str) -> None:
-        """An ephemeral answer in the channel of a mention (for actions that came from a modal)."""
-        with Session(self.vigie.engine) as s:
-            mention = s.get(Mention, mention_id)
-        channel = (mention.channel or self.protocol.team(mention.team).channel) if mention else None
-        if channel:
-            self.vigie.tell_user(channel=channel, user=user, text=text)
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -180,33 +172,54 @@ class Workflow(Publishing):
         if not decision.allowed:
             raise Refused(decision.reason or "not_allowed")
 
-    def _run(self, actor: str, action: str, target: Target, fn: Callable[[Session, str], str | None]) -> Outcome:
+    def _run(self, actor: str, action: str, target: Target, fn: Callable[[Session, str], str | None], *,
+             reply_in: str | None = None) -> Outcome:
+        """One click, one transaction: lock, re-check, write, queue Slack's messages and commit once.
+
+        With `reply_in` (the channel the click came from), the actor's ephemeral answer is queued in that same
+        transaction, so it exists exactly when what it announces does; a refusal and its answer likewise share
+        one (the action's own transaction having been rolled back).
+        """
         lang = self.lang_of(actor)  # before the transaction: it may ask Slack
         try:
             with session_scope(self.vigie.engine) as s:
                 message = fn(s, lang)
+                if message and reply_in:
+                    self._answer(s, channel=reply_in, user=actor, text=message)
         except Refused as exc:
-            self.record_refusal(actor, action, target, exc.reason)
-            return self.refusal(actor, exc.reason, **exc.params)
+            outcome = self.refusal(actor, exc.reason, **exc.params)
+            self.record_refusal(actor, action, target, exc.reason, answer=outcome.message, reply_in=reply_in)
+            return Outcome(False, outcome.message, told=bool(reply_in and outcome.message))
         except (Conflict, IntegrityError) as exc:
             # A unique fact another request recorded first (the lock makes this rare: it is the safety net).
             log.info("action_conflict", actor=actor, action=action, error=type(exc).__name__)
-            self.record_refusal(actor, action, target, "conflict")
-            return self.refusal(actor, "conflict")
+            outcome = self.refusal(actor, "conflict")
+            self.record_refusal(actor, action, target, "conflict", answer=outcome.message, reply_in=reply_in)
+            return Outcome(False, outcome.message, told=bool(reply_in and outcome.message))
         self.vigie.on_commit()
-        return Outcome(True, message)
+        return Outcome(True, message, told=bool(message and reply_in))
 
-    def record_refusal(self, actor: str, action: str, target: Target, reason: str) -> None:
-        """A refused attempt goes in the audit trail too: who tried what, on what, and why it was refused."""
+    def _answer(self, s: Session, *, channel: str, user: str, text: str) -> None:
+        enqueue(s, kind="ephemeral", method="chat.postEphemeral", now=self.vigie.clock.now(),
+                args={"channel": channel, "user": user, "text": text})
+
+    def record_refusal(self, actor: str, action: str, target: Target, reason: str, *, answer: str | None = None,
+                       reply_in: str | None = None) -> None:
+        """A refused attempt goes in the audit trail too: who tried what, on what, and why it was refused;
+        with `reply_in`, the answer to the actor is queued in the same transaction."""
         log.info("action_refused", actor=actor, action=action, reason=reason, mention=target.mention,
                  draft=target.draft)
-        mention_id = target.mention
-        if target.draft is not None:
-            with Session(self.vigie.engine) as s:
+        with session_scope(self.vigie.engine) as s:
+            mention_id = target.mention
+            if target.draft is not None:
                 draft = s.get(Draft, target.draft)
-            mention_id = draft.mention_id if draft is not None else mention_id
-        record_refusal(self.vigie.engine, at=self.vigie.clock.now(), actor=actor, action=action, reason=reason,
-                       mention_id=mention_id, after={"mention": target.mention, "draft": target.draft})
+                mention_id = draft.mention_id if draft is not None else mention_id
+            add_refusal(s, at=self.vigie.clock.now(), actor=actor, action=action, reason=reason,
+                        mention_id=mention_id, after={"mention": target.mention, "draft": target.draft})
+            if answer and reply_in:
+                self._answer(s, channel=reply_in, user=actor, text=answer)
+        if answer and reply_in:
+            self.vigie.on_commit()
 
     # --- what Slack must show -------------------------------------------------------------------
 
@@ -293,7 +306,7 @@ class Workflow(Publishing):
 
     # --- the actions ----------------------------------------------------------------------------
 
-    def claim(self, *, mention_id: int, actor: str) -> Outcome:
+    def claim(self, *, mention_id: int, actor: str, reply_in: str | None = None) -> Outcome:
         def apply(s: Session, lang: str) -> str:
             mention = self.lock(s, mention_id)
             self.check_allowed(wf.Action.claim, s, actor=actor, mention=mention, draft=None)
@@ -305,7 +318,7 @@ class Workflow(Publishing):
             self._say_in_thread(s, mention, t("thread.claimed", self.protocol.language, user=f"<@{actor}>"))
             self._refresh_card(s, mention)
             return t("ack.claimed", lang, id=mention.id)
-        return self._run(actor, wf.Action.claim.value, Target(mention=mention_id), apply)
+        return self._run(actor, wf.Action.claim.value, Target(mention=mention_id), apply, reply_in=reply_in)
 
     def assign(self, *, mention_id: int, actor: str, assignee: str) -> Outcome:
         def apply(s: Session, lang: str) -> str:

@@ -22,11 +22,12 @@ from bot.i18n import t
 from bot.slack.command_parser import Parsed, ParseError, help_lines, parse
 from bot.slack.text import escape, slack_date
 from bot.slack.views import cards as blocks
+from bot.slack.views.answers import no_role_text
 from bot.slack.views.digest import duration_words, mention_ref
 from bot.store import queries as q
 from bot.store.db import session_scope
 from bot.store.models import AuditEvent, Mention, OncallOverride
-from bot.store.queries import no_role_text, team_filter
+from bot.store.queries import team_filter
 from bot.usecases.crisis import CrisisDesk
 from bot.usecases.digests import DigestDesk
 from bot.usecases.escalation import Escalation

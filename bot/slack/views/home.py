@@ -18,6 +18,7 @@ from bot.i18n import t
 from bot.reports.home import TEXT_CHARS, ApprovalItem, HomeData, MentionItem
 from bot.slack.ids import CONVERSATION_ID, USER_ID
 from bot.slack.text import escape, quote, slack_date
+from bot.slack.views.answers import no_role_text
 from bot.slack.views.cards import SEVERITY_EMOJI
 
 __all__ = ["SHOW_LIMIT", "home_view", "permalink_url"]
@@ -153,7 +154,7 @@ def home_view(data: HomeData, *, protocol: Any) -> dict[str, Any]:
     blocks.append({"type": "header",
                    "text": {"type": "plain_text", "text": _cut(t("home.header", lang), HEADER_CHARS), "emoji": True}})
     if not data.has_role:
-        blocks.append(_section(_no_role_text(protocol, lang)))
+        blocks.append(_section(no_role_text(protocol, lang)))
         if data.now is not None:
             blocks.append(_context(t("home.updated", lang, at=slack_date(data.now))))
         return {"type": "home", "blocks": blocks}
@@ -181,10 +182,3 @@ def home_view(data: HomeData, *, protocol: Any) -> dict[str, Any]:
         blocks.append(_context(t("home.updated", lang, at=slack_date(data.now))))
     assert len(blocks) <= MAX_BLOCKS, len(blocks)  # 3 lists x (SHOW_LIMIT + 2) + 11 fixed blocks at most
     return {"type": "home", "blocks": blocks}
-
-
-def _no_role_text(protocol: Any, lang: str) -> str:
-    """"You have no role in the protocol, ask a community manager (@…)": the sentence of
-    `bot.store.queries.no_role_text`, written here because a view does not import the store."""
-    cms = ", ".join(f"<@{user}>" for user in protocol.community_managers)
-    return t("access.no_role", lang, cms=cms)
