@@ -35,10 +35,10 @@ from bot.intake.files import read_mentions
 from bot.slack.ids import Action, View
 from bot.slack.views import modals
 from bot.store.models import Draft, Mention, Story
+from tests import driver
 from tests.conftest import AUTH, SIGNING_SECRET, drain, make_settings
 from tests.slack_requests import (
     block_action,
-    interactive_body,
     message_shortcut,
     signed_headers,
     view_submission,
@@ -86,9 +86,7 @@ def app(engine, slack, database_url):
 
 
 def send(http, payload) -> dict:
-    body = interactive_body(payload)
-    r = http.post("/slack/events", content=body, headers=signed_headers(SIGNING_SECRET, body))
-    assert r.status_code == 200, r.text
+    r = driver.send(http, payload)  # the shared driver (tests/driver.py); it asserts the 200
     return r.json() if r.content else {}
 
 

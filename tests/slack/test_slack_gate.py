@@ -319,7 +319,7 @@ def test_json_nesting_below_the_limit_is_fine(http, runtime):
 
 
 def test_a_replayed_slash_command_runs_once_and_the_replay_gets_an_empty_answer(clocked):  # noqa: F811
-    mid = clocked.intake(1, "Un procès est annoncé")
+    mid = clocked.intake("Un procès est annoncé", 1)
     body = _command(text=f"escalader {mid} urgent", user_id=CM1, channel_id="C0LEGAL001")
 
     def send():

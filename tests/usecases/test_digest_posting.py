@@ -32,7 +32,7 @@ def desk(engine, slack, settings):
     runtime = build_runtime(settings, clock=clock)
     runtime.start()
     with TestClient(build_http_app(runtime)) as http:
-        yield Clocked(runtime, http, slack, clock)
+        yield Clocked(http, slack, runtime, clock)
     runtime.stop()
     runtime.engine.dispose()
 
@@ -45,8 +45,8 @@ def digests_sent(slack) -> list:
 def test_daily_digests_go_out_once_at_the_local_time(desk):
     clock, slack = desk.clock, desk.slack
     clock.set(datetime(2026, 11, 22, 10, 0, tzinfo=PARIS))  # Sunday: some activity
-    desk.intake(1, "Un procès est annoncé")
-    desk.intake(2, "Joli packaging")
+    desk.intake("Un procès est annoncé", 1)
+    desk.intake("Joli packaging", 2)
     clock.set(datetime(2026, 11, 23, 8, 29, tzinfo=PARIS))
     desk.sweep()
     assert digests_sent(slack) == []  # not before 08:30
@@ -73,7 +73,7 @@ def test_daily_digests_go_out_once_at_the_local_time(desk):
 
 def test_vigie_digest_is_a_private_preview_in_the_askers_language(desk):
     desk.clock.set(datetime(2026, 11, 22, 10, 0, tzinfo=PARIS))
-    desk.intake(1, "Un procès est annoncé")
+    desk.intake("Un procès est annoncé", 1)
     desk.clock.set(datetime(2026, 11, 23, 7, 0, tzinfo=PARIS))
     fr = desk.slash("résumé", user=CM1)
     en = desk.slash("digest", user="U0LEG0002")

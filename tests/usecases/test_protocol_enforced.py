@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,9 +15,10 @@ from bot.clock import ManualClock
 from bot.domain import oncall
 from bot.http import build_http_app
 from bot.protocol.load import oncall_rotation
-from bot.store.models import Crisis, Reminder
+from bot.store.models import Crisis
 from tests.conftest import AUTH, SIGNING_SECRET, drain, mention
-from tests.slack_requests import block_action, interactive_body, signed_headers, trigger_id
+from tests.driver import Driver
+from tests.slack_requests import block_action, interactive_body, signed_headers
 
 PARIS = ZoneInfo("Europe/Paris")
 CM1, CM2, DM, LEGAL_EXPERT = "U0CM00001", "U0CM00002", "U0DM00001", "U0LEG0002"
@@ -28,41 +28,8 @@ def paris(*args: int) -> datetime:
     return datetime(*args, tzinfo=PARIS)
 
 
-class Clocked:
-    def __init__(self, runtime, http, slack, clock):
-        self.runtime, self.http, self.slack, self.clock = runtime, http, slack, clock
-
-    def at(self, when: datetime) -> None:
-        self.clock.set(when)
-
-    def intake(self, i: int, text: str, **extra) -> int:
-        r = self.http.post("/intake/mentions", headers=AUTH, json=mention(i, text=text, **extra))
-        assert r.status_code == 202, r.text
-        drain(self.runtime, frozen=True)
-        return r.json()["mentions"][0]["id"]
-
-    def sweep(self) -> None:
-        self.runtime.sweep()
-        drain(self.runtime, frozen=True)
-
-    def reminders(self, mention_id: int) -> list[tuple[str, str]]:
-        with Session(self.runtime.engine) as s:
-            return [(r.stage, r.step) for r in s.exec(select(Reminder).where(Reminder.mention_id == mention_id)
-                                                       .order_by(Reminder.id)).all()]
-
-    def dms(self, user: str) -> list[str]:
-        return [c.args["text"] for c in self.slack.calls("chat.postMessage") if c.args["channel"] == user]
-
-    def slash(self, text: str, user: str = CM1, channel: str = "C0GENERAL1") -> str:
-        body = urlencode({"token": "t", "team_id": "T0TEAM0001", "team_domain": "acme", "channel_id": channel,
-                          "channel_name": "x", "user_id": user, "user_name": "u", "command": "/vigie", "text": text,
-                          "api_app_id": "A0VIGIE001", "response_url": "https://hooks.slack.invalid/commands/1",
-                          "trigger_id": trigger_id()})  # each command its own, as Slack gives
-        r = self.http.post("/slack/events", content=body, headers=signed_headers(SIGNING_SECRET, body))
-        assert r.status_code == 200, r.text
-        answer = r.json()
-        assert answer["response_type"] == "ephemeral"
-        return answer["text"]
+class Clocked(Driver):
+    """The shared Slack driver (tests/driver.py) on a clock the test moves: people act at given instants."""
 
 
 @pytest.fixture
@@ -73,13 +40,13 @@ def clocked(engine, slack, settings):
     runtime = build_runtime(settings, clock=clock)
     runtime.start()
     with TestClient(build_http_app(runtime)) as http:
-        yield Clocked(runtime, http, slack, clock)
+        yield Clocked(http, slack, runtime, clock)
     runtime.stop()
     runtime.engine.dispose()
 
 
 def test_a_mention_left_alone_climbs_the_ladder_once_each_step(clocked):
-    mid = clocked.intake(1, "Joli packaging !")  # general team, low: first response within 8 business hours
+    mid = clocked.intake("Joli packaging !", 1)  # general team, low: first response within 8 business hours
     card = json.dumps(clocked.slack.messages("C0GENERAL1")[0]["blocks"], ensure_ascii=False)
     assert "première réponse attendue avant <!date^1795449600^" in card  # 17:00 Paris = 16:00 UTC
     clocked.at(paris(2026, 11, 23, 12, 59))
@@ -106,7 +73,7 @@ def test_a_mention_left_alone_climbs_the_ladder_once_each_step(clocked):
 
 
 def test_a_mention_claimed_in_time_is_not_escalated(clocked):
-    mid = clocked.intake(2, "Un procès est annoncé")  # legal
+    mid = clocked.intake("Un procès est annoncé", 2)  # legal
     clocked.at(paris(2026, 11, 23, 10, 0))
     body = interactive_body(block_action(action_id="mention_claim", value=str(mid), user=LEGAL_EXPERT,
                                          channel="C0LEGAL001"))
@@ -119,7 +86,7 @@ def test_a_mention_claimed_in_time_is_not_escalated(clocked):
 
 def test_a_critical_mention_on_saturday_night_reaches_the_on_call_people(clocked):
     clocked.at(paris(2026, 11, 28, 23, 10))
-    mid = clocked.intake(3, "Intoxication après avoir mangé vos biscuits, boycott !", reach=50_000)
+    mid = clocked.intake("Intoxication après avoir mangé vos biscuits, boycott !", 3, reach=50_000)
     clocked.at(paris(2026, 11, 28, 23, 10, 30))  # the next sweep, within a minute
     clocked.sweep()
     assert ("alert", "off-hours") in clocked.reminders(mid)
@@ -138,7 +105,7 @@ def test_a_critical_mention_on_saturday_night_reaches_the_on_call_people(clocked
 
 
 def test_vigie_command_in_both_languages_with_bad_input(clocked):
-    clocked.intake(4, "Un procès est annoncé")
+    clocked.intake("Un procès est annoncé", 4)
     assert "attribuer" in clocked.slash("aide")
     assert "assign" in clocked.slash("help", user=DM)  # DM's Slack locale is English
     assert "Juridique" in clocked.slash("statut")
@@ -166,7 +133,7 @@ def test_on_call_take_and_swap(clocked):
 
 def test_a_spike_proposes_a_crisis_which_is_declared_and_stood_down(clocked):
     for i in range(6):  # 6 mentions in the hour against none in the baseline week
-        clocked.intake(100 + i, f"Encore un message n°{i} sur la marque")
+        clocked.intake(f"Encore un message n°{i} sur la marque", 100 + i)
     clocked.sweep()
     def proposals() -> list:
         return [c for c in clocked.slack.calls("chat.postMessage")

@@ -16,8 +16,9 @@ from bot.http import build_http_app
 from bot.outbox.webhook import verify
 from bot.store.models import Draft, Mention
 from tests.conftest import TEST_PROTOCOL, drain, make_settings
+from tests.driver import CM, LEGAL_EXPERT, LEGAL_LEAD, STRANGER, send
 from tests.slack_requests import block_action, message_shortcut
-from tests.usecases.test_response_loop import CM, LEGAL_EXPERT, LEGAL_LEAD, STRANGER, Loop, send
+from tests.usecases.test_response_loop import Loop
 
 SECRET = "webhook-secret-for-tests-0123456789"
 

@@ -8,70 +8,17 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.domain import deadlines as deadline_rules
 from bot.slack.text import slack_date
 from bot.store.audit import export_audit
-from bot.store.models import Draft, Mention
-from tests.conftest import AUTH, SIGNING_SECRET, drain, mention
-from tests.slack_requests import block_action, interactive_body, signed_headers, view_submission
+from bot.store.models import Mention
+from tests.conftest import drain
+from tests.driver import CM, FIN_EXPERT, LEGAL_EXPERT, LEGAL_LEAD, NEWBIE, STRANGER, Driver
 
-CM, LEGAL_LEAD, LEGAL_EXPERT, NEWBIE, STRANGER, FIN_EXPERT = (
-    "U0CM00001", "U0LEG0001", "U0LEG0002", "U0NEWBIE1", "U0STRANGE1", "U0FIN0002")
-
-
-def send(http, payload):
-    body = interactive_body(payload)
-    r = http.post("/slack/events", content=body, headers=signed_headers(SIGNING_SECRET, body))
-    assert r.status_code == 200, r.text
-    return r
-
-
-class Loop:
-    """Drives the app like the people in the channel would."""
-
-    def __init__(self, http, slack, runtime):
-        self.http, self.slack, self.runtime = http, slack, runtime
-
-    def intake(self, text: str, i: int = 1, **extra) -> int:
-        r = self.http.post("/intake/mentions", headers=AUTH, json=mention(i, text=text, **extra))
-        mention_id = r.json()["mentions"][0]["id"]
-        drain(self.runtime)
-        return mention_id
-
-    def click(self, action_id: str, value: int, user: str, channel: str = "C0LEGAL001") -> None:
-        send(self.http, block_action(action_id=action_id, value=str(value), user=user, channel=channel))
-        drain(self.runtime)
-
-    def modal(self) -> dict:
-        return self.slack.last("views.open").args["view"]
-
-    def submit(self, user: str, values: dict[str, str], view: dict | None = None):
-        r = send(self.http, view_submission(view or self.modal(), user=user, values=values))
-        drain(self.runtime)
-        return r.json() if r.content else {}
-
-    def ephemeral(self, user: str) -> str:
-        calls = [c for c in self.slack.calls("chat.postEphemeral") if c.args["user"] == user]
-        assert calls, f"no ephemeral answer for {user}"
-        return calls[-1].args["text"]
-
-    def thread(self, mention_id: int) -> list[str]:
-        with Session(self.runtime.engine) as s:
-            relay_ts = s.get(Mention, mention_id).relay_ts
-        return [m["text"] for m in self.slack.messages("C0LEGAL001")
-                if m.get("thread_ts") == relay_ts and m["ts"] != relay_ts][::-1]
-
-    def draft(self, mention_id: int) -> Draft:
-        with Session(self.runtime.engine) as s:
-            return s.exec(select(Draft).where(Draft.mention_id == mention_id).order_by(Draft.version.desc())).first()
-
-    def card(self, mention_id: int) -> str:
-        with Session(self.runtime.engine) as s:
-            relay_ts = s.get(Mention, mention_id).relay_ts
-        [message] = [m for m in self.slack.messages("C0LEGAL001") if m["ts"] == relay_ts]
-        return json.dumps(message["blocks"], ensure_ascii=False)
+# The people and the Slack driver are shared by every scenario test (tests/driver.py).
+Loop = Driver
 
 
 @pytest.fixture

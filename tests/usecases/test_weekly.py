@@ -332,7 +332,7 @@ def desk(engine, slack, database_url, tmp_path):  # type: ignore[no-untyped-def]
         client = TestClient(build_http_app(runtime))
         client.__enter__()
         started.append((runtime, client))
-        return Clocked(runtime, client, slack, clock)
+        return Clocked(client, slack, runtime, clock)
 
     started: list = []
     yield start
@@ -355,7 +355,7 @@ def runs(engine) -> set[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
 def test_posted_once_on_the_protocols_day_at_its_local_time(desk, engine, slack) -> None:  # type: ignore[no-untyped-def]
     bot = desk()
     bot.clock.set(datetime(2026, 11, 19, 10, 0, tzinfo=PARIS))  # Thursday of the week: a legal mention
-    bot.intake(1, "Un procès est annoncé")
+    bot.intake("Un procès est annoncé", 1)
     for when in (datetime(2026, 11, 22, 9, 30, tzinfo=PARIS),  # Sunday: not the day
                  datetime(2026, 11, 23, 8, 59, tzinfo=PARIS)):  # Monday, a minute early
         bot.clock.set(when)
