@@ -298,3 +298,8 @@ def slack_health(engine: Engine) -> dict[str, Any]:
     if channels:
         health["held_channels"] = channels
     return health
+
+
+def queue_home(session: Any, user: str, *, now: datetime) -> None:
+    """Queue a refresh of `user`'s Home tab, built when it is delivered (so it is never older than the data)."""
+    enqueue(session, kind="home", method=Deliver.home, now=now, args={"channel": f"home:{user}", "user": user})

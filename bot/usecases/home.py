@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.outbox.queue import Deliver, enqueue
+from bot.outbox.queue import Deliver, queue_home
 from bot.reports import home as homes
 from bot.slack.views import home as home_views
 from bot.store.db import session_scope
@@ -31,7 +31,7 @@ class HomeDesk:
 
     def refresh(self, user: str) -> None:
         with session_scope(self.vigie.engine) as s:
-            queue(s, user, now=self.vigie.clock.now())
+            queue_home(s, user, now=self.vigie.clock.now())
         self.vigie.on_commit()
 
     def deliver(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -40,7 +40,3 @@ class HomeDesk:
         if gateway is None:
             return {}
         return gateway.call("views.publish", user_id=args["user"], view=self.view_for(args["user"]))
-
-
-def queue(session: Any, user: str, *, now: Any) -> None:
-    enqueue(session, kind="home", method=HOME_METHOD, now=now, args={"channel": f"home:{user}", "user": user})

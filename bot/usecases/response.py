@@ -34,7 +34,7 @@ from bot.domain import checks as checks_rules
 from bot.domain import workflow as wf
 from bot.domain.text import is_real_text
 from bot.i18n import t
-from bot.outbox.queue import enqueue
+from bot.outbox.queue import enqueue, queue_home
 from bot.protocol.schema import Protocol
 from bot.slack.gateway import SlackCallError
 from bot.slack.views import cards as blocks
@@ -230,8 +230,6 @@ class Workflow(Publishing):
 
     def _refresh_homes(self, s: Session, mention: Mention) -> None:
         """The Home tabs of the people this mention concerns: its owner and those whose approval is awaited."""
-        from bot.usecases.home import queue  # here, not at the top: home_desk imports this module
-
         users = {mention.owner} if mention.owner else set()
         draft = self.current_draft(s, mention.id)  # type: ignore[arg-type]
         if draft is not None:
@@ -242,7 +240,7 @@ class Workflow(Publishing):
             users |= set(approvals) | wf.awaited_approvers(status=status, team=mention.team, people=self.people,
                                                            author=draft.author)
         for user in sorted(u for u in users if u):
-            queue(s, user, now=self.vigie.clock.now())
+            queue_home(s, user, now=self.vigie.clock.now())
 
     def _refresh_card(self, s: Session, mention: Mention, note: str | None = None,
                       relay_outbox_id: int | None = None) -> None:
