@@ -57,3 +57,23 @@ def test_a_missing_setting_in_both_languages():
     assert caught.value.message("en") == (
         "SLACK_SIGNING_SECRET is not set: set it to the Signing Secret from the Slack app's 'Basic Information' "
         "page (needed by `vigie serve`, HTTP mode).")
+
+
+def test_env_example_lists_every_setting_and_loads_as_the_defaults(tmp_path, monkeypatch):
+    """.env.example names every setting Vigie reads (and nothing else); copied as is to .env, it starts with
+    the defaults instead of failing on its empty values."""
+    import re
+    from pathlib import Path
+
+    from bot.config import Settings
+
+    root = Path(__file__).parents[1]
+    example = (root / ".env.example").read_text("utf-8")
+    listed = set(re.findall(r"^([A-Z_]+)=", example, re.M))
+    aliases = {field.alias for field in Settings.model_fields.values()}
+    assert listed == aliases, (sorted(aliases - listed), sorted(listed - aliases))
+    for name in aliases:
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / ".env").write_text(example, "utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings() == Settings(_env_file=None)
