@@ -25,8 +25,7 @@ import hashlib
 import html
 import io
 import re
-from collections.abc import Collection
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from html.parser import HTMLParser
@@ -420,7 +419,7 @@ _HTML_ELEMENTS = frozenset(
     i iframe img input ins kbd label legend li link main map mark marquee math menu meta meter nav nobr noembed
     noframes noscript object ol optgroup option output p param picture plaintext pre progress q rp rt ruby s samp
     script search section select slot small source span strike strong style sub summary sup svg table tbody td
-    template textarea tfoot th thead time title tr track tt u ul var video wbr xmp""".split()
+    template textarea tfoot th thead time title tr track tt u ul var video wbr xmp""".split()  # noqa: SIM905
 )
 
 

@@ -104,8 +104,8 @@ def test_the_date_that_cannot_be_read_is_in_the_feeds_report_not_silently_the_po
 
     assert [entry.published_at is None for entry in poll.entries] == [False, False, False, False, True]
     assert poll.warnings == [
-        "entry 5 (https://conso-malin.example/2026/11/acme-sav): unreadable date 'bientôt': published_at unknown; "
-        "the mention is stored with the poll time (a mention must have a date)"
+        ("entry 5 (https://conso-malin.example/2026/11/acme-sav): unreadable date 'bientôt': published_at unknown; "
+         "the mention is stored with the poll time (a mention must have a date)")
     ]
 
 
