@@ -470,3 +470,72 @@ def check(
         out.print(_plural("cli.check.found", len(found), language) if found else t("cli.check.clean", language),
                   markup=False, highlight=False)
     raise typer.Exit(1 if found else 0)
+
+
+# --- vigie feed check (issue 14, item 5) ----------------------------------------------------------------------
+
+feed_app = typer.Typer(help="RSS and Atom feeds.", no_args_is_help=True)
+app.add_typer(feed_app, name="feed")
+
+
+@feed_app.command("check")
+def feed_check(
+    url: Annotated[str, typer.Argument(help="The feed's address (http or https).")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per mention (and per skipped entry).")]
+    = False,
+    source: Annotated[str | None, typer.Option(help="Source name (default: the protocol's feed, else the host).")]
+    = None,
+    timezone: Annotated[str | None, typer.Option(help="Zone of dates written without one (default: the "
+                                                      "protocol's).")] = None,
+    language: Annotated[str | None, typer.Option(help="ISO 639-1 code forced on every entry.")] = None,
+) -> None:
+    """The mentions a feed would give now, with their warnings; nothing is stored (exit 1 if unreadable)."""
+    import json
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    import httpx
+
+    from bot.clock import SystemClock
+    from bot.intake.feeds import FeedValidators, fetch_feed, link_host
+    from bot.protocol.load import EXAMPLE_PROTOCOL, ProtocolError, load_protocol
+    from bot.protocol.schema import Protocol
+
+    lang = _language()
+    try:  # the protocol gives the zone and, for a feed it already lists, the feed's name and language
+        settings = load_settings()
+        protocol: Protocol | None = load_protocol(settings.protocol_file or EXAMPLE_PROTOCOL)
+    except (ConfigError, ProtocolError, OSError):
+        protocol = None
+    listed = next((f for f in (protocol.feeds if protocol else ()) if str(f.url) == url), None)
+    zone_name = timezone or (protocol.timezone if protocol else Protocol.model_fields["timezone"].default)
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail(t("cli.feed.bad_timezone", lang, zone=zone_name)) from None
+    name = source or (listed.name if listed else None) or link_host(url) or "feed"
+    try:
+        with httpx.Client(timeout=15.0) as client:
+            poll = fetch_feed(client, url=url, source=name, validators=FeedValidators(), now=SystemClock().now(),
+                              language=language or (listed.language if listed else None), zone=zone)
+    except ValueError as exc:  # a --language that is not a code
+        raise _fail(t("cli.import.bad_option", lang, error=exc)) from None
+    if poll.status == "error":
+        raise _fail(t("cli.feed.unreadable", lang, url=url, error=poll.error or ""), code=1)
+    if as_json:
+        for entry in poll.entries:
+            out.print(json.dumps(entry.as_json(), ensure_ascii=False), markup=False, highlight=False)
+        for reason in poll.skipped:
+            out.print(json.dumps({"skipped": reason}, ensure_ascii=False), markup=False, highlight=False)
+        raise typer.Exit(0)
+    for entry in poll.entries:
+        when = entry.published_at.isoformat() if entry.published_at else t("cli.feed.no_date", lang)
+        first_line = entry.mention.text.splitlines()[0]
+        out.print(f"{when}  {entry.mention.url}\n  {entry.mention.author} — {first_line}", markup=False,
+                  highlight=False)
+        for warning in entry.warnings:
+            out.print("  " + t("cli.feed.warning", lang, warning=warning), markup=False, highlight=False)
+    for reason in poll.skipped:
+        out.print(t("cli.feed.skipped", lang, reason=reason), markup=False, highlight=False)
+    out.print(_plural("cli.feed.count", len(poll.entries), lang) if poll.entries or poll.skipped
+              else t("cli.feed.empty", lang), markup=False, highlight=False)
+    raise typer.Exit(0)

@@ -1,7 +1,19 @@
 """RSS and Atom polling (Google Alerts, Talkwalker Alerts, any feed) turned into `MentionIn` objects.
 
 Pure apart from the HTTP GET in `fetch_feed`: no database, no Slack, and no clock reads (the caller passes
-`now`, used as the publication time of entries that carry no date). Storage is wired elsewhere.
+`now`). Storage is wired elsewhere.
+
+Read the way the feed means it:
+- links are resolved against the feed's own URL (`<link>/acme-greve</link>`, `../a`, `a?b=1`);
+- dates go through `bot.intake.dates` (French and English names, `21/11/2026 09:30`, CET/CEST/EST/EDT...),
+  a date without a zone being in the feed's zone (the protocol's). A date that cannot be read is unknown:
+  `FeedEntry.published_at` is None with a warning. `MentionIn.published_at` (and the mentions table) cannot be
+  null, so the stored mention carries the poll time, and the warning says so;
+- text typed as plain (Atom `type="text"`, an RSS title with no HTML in it) is kept verbatim; HTML is turned
+  into text, and a "tag" that names no HTML element (`<Support>`, `<chat>`) is words, kept as written;
+- title and body are joined by a blank line (`presets.join_text`, the same rule as the file import);
+- the HTTP headers go to the parser (Content-Type's charset wins over the XML declaration, RFC 7303);
+- a valid feed without entries is a healthy feed giving no mentions.
 
 `fetch_feed` never raises for network or content problems: a monitoring loop polls many feeds and one broken
 feed must not stop the others, so failures come back as `FeedPoll(status="error", error=<sentence>)`.
@@ -13,17 +25,19 @@ import hashlib
 import html
 import io
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from html.parser import HTMLParser
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import feedparser
 import httpx
 from pydantic import ValidationError
 
+from bot.intake.dates import parse_date
+from bot.intake.presets import join_text
 from bot.intake.schema import MAX_TEXT, MentionIn
 
 # Sent so that servers doing content negotiation hand us the feed rather than an HTML page.
@@ -45,6 +59,43 @@ class FeedValidators:
     last_modified: str | None = None
 
 
+@dataclass(frozen=True)
+class FeedEntry:
+    """One entry as read: its mention, the feed's own date (None when unknown) and what went wrong."""
+
+    mention: MentionIn  # published_at: the feed's date, or the poll time when the feed gives none we can read
+    published_at: datetime | None
+    warnings: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        """The mention's fields with the feed's own date (null when unknown), plus warnings when there are."""
+        row: dict[str, Any] = self.mention.model_dump(
+            mode="json", include={"source", "external_id", "url", "author", "text", "language", "reach"})
+        row["url"] = str(self.mention.url)
+        row["published_at"] = self.published_at.isoformat() if self.published_at else None
+        row = {key: row[key] for key in ("source", "external_id", "url", "author", "text", "published_at",
+                                         "language", "reach")}
+        if self.warnings:
+            row["warnings"] = list(self.warnings)
+        return row
+
+
+@dataclass
+class FeedReport:
+    entries: list[FeedEntry] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # entries that could not become a mention, and why
+
+    @property
+    def mentions(self) -> list[MentionIn]:
+        return [entry.mention for entry in self.entries]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every entry's warnings, each naming its entry ("entry 5 (id): unreadable date ...")."""
+        return [f"entry {position} ({_label(entry.mention.external_id)}): {warning}"
+                for position, entry in enumerate(self.entries, start=1) for warning in entry.warnings]
+
+
 @dataclass
 class FeedPoll:
     status: Literal["ok", "not_modified", "error"]
@@ -52,6 +103,8 @@ class FeedPoll:
     validators: FeedValidators  # store these for the next poll (unchanged after an error)
     error: str | None = None  # a short sentence for humans when status == "error"
     skipped: list[str] = field(default_factory=list)  # entries that could not become a mention, and why
+    entries: list[FeedEntry] = field(default_factory=list)  # the mentions with their own dates and warnings
+    warnings: list[str] = field(default_factory=list)  # the feed's report: one sentence per entry warning
 
 
 def fetch_feed(
@@ -63,10 +116,12 @@ def fetch_feed(
     now: datetime,
     language: str | None = None,
     max_bytes: int = 5_000_000,
+    zone: tzinfo = UTC,
 ) -> FeedPoll:
     """Poll one feed with a conditional GET and turn its entries into mentions.
 
-    `now` is the poll time, used as `published_at` for entries without a date. Timeouts come from `client`.
+    `now` is the poll time, stored as `published_at` for entries whose date is missing or unreadable (with a
+    warning); `zone` is the zone of dates written without one. Timeouts come from `client`.
     Raises only for caller mistakes (an invalid `language`); network and content problems are an "error" poll.
     """
     _checked_language(language)  # a configuration mistake: say so before any network traffic
@@ -100,6 +155,8 @@ def fetch_feed(
             new_validators = FeedValidators(
                 etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified")
             )
+            final_url = str(response.url)  # after redirects: the base of the feed's relative links
+            response_headers = dict(response.headers)
     except httpx.TimeoutException as exc:
         return failed(_timeout_sentence(client, exc))
     except httpx.TooManyRedirects:
@@ -112,44 +169,75 @@ def fetch_feed(
         return failed(f"could not reach {url} ({str(exc) or type(exc).__name__})")
 
     try:
-        mentions, skipped = parse_feed(body, source=source, language=language, fallback_time=now)
+        report = read_feed(body, source=source, language=language, fallback_time=now, url=final_url,
+                           headers=response_headers, zone=zone)
     except NotAFeedError as exc:
         return failed(str(exc))
-    return FeedPoll(status="ok", mentions=mentions, validators=new_validators, skipped=skipped)
+    return FeedPoll(status="ok", mentions=report.mentions, validators=new_validators, skipped=report.skipped,
+                    entries=report.entries, warnings=report.warnings)
 
 
 def parse_feed(
-    content: bytes, *, source: str, language: str | None = None, fallback_time: datetime
+    content: bytes, *, source: str, language: str | None = None, fallback_time: datetime, url: str | None = None,
+    headers: Mapping[str, str] | None = None, zone: tzinfo = UTC,
 ) -> tuple[list[MentionIn], list[str]]:
-    """Turn an RSS or Atom document into mentions, plus one "why" sentence per entry that was skipped.
+    """`read_feed`'s mentions and skipped entries (the shape older callers use)."""
+    report = read_feed(content, source=source, language=language, fallback_time=fallback_time, url=url,
+                       headers=headers, zone=zone)
+    return report.mentions, report.skipped
 
-    Raises `NotAFeedError` when `content` is not a feed at all (an empty but valid feed gives `([], [])`),
-    and `ValueError` when `language` is not an ISO 639-1 code.
+
+# The headers that tell the parser how to read the body; Content-Location is left out on purpose: feedparser
+# would resolve <guid>s against it ("gazette-88121" -> "https://host/flux/gazette-88121"), and ids are names.
+_PARSER_HEADERS = ("content-type", "content-language")
+# Bozo reasons that are no reason to doubt the document is a feed (the HTTP charset overrode the XML one).
+_HARMLESS_BOZO = (feedparser.CharacterEncodingOverride,)
+
+
+def read_feed(
+    content: bytes, *, source: str, language: str | None = None, fallback_time: datetime, url: str | None = None,
+    headers: Mapping[str, str] | None = None, zone: tzinfo = UTC,
+) -> FeedReport:
+    """Turn an RSS or Atom document into entries, plus one "why" sentence per entry that was skipped.
+
+    `url` is the feed's address (the base of relative links), `headers` the HTTP response headers (the
+    charset of Content-Type), `zone` the zone of dates written without one, `fallback_time` the poll time.
+    Raises `NotAFeedError` when `content` is not a feed at all (a valid feed without entries gives an empty
+    report), and `ValueError` when `language` is not an ISO 639-1 code.
     """
     forced_language = _checked_language(language)
+    given = {name.lower(): value for name, value in (headers or {}).items()}
+    parser_headers = {name: given[name] for name in _PARSER_HEADERS if name in given}
+    base = urljoin(url or "", given.get("content-location", ""))
 
     # A file object, never the bytes themselves: feedparser treats a bare string as a URL or a file path
-    # to open, and feed content must never make us read local files or fetch other URLs.
+    # to open, and feed content must never make us read local files or fetch other URLs. No sanitising:
+    # we only ever take text out of the HTML, and the sanitiser drops words that look like tags (<Support>).
     try:
-        parsed = feedparser.parse(io.BytesIO(content))
+        parsed = feedparser.parse(io.BytesIO(content), response_headers=parser_headers, sanitize_html=False,
+                                  resolve_relative_uris=False)
     except Exception as exc:  # feedparser has crashed on malformed input (KeyError on a stray </category>)
         raise NotAFeedError(f"not an RSS or Atom feed (the parser failed: {type(exc).__name__})") from exc
     # `bozo` alone is not fatal: feedparser's lenient parser recovers entries from slightly broken feeds.
     # .get everywhere: for some inputs (an empty body) feedparser leaves keys such as "version" out.
     entries = parsed.get("entries") or []
-    if not entries and (parsed.get("bozo") or not parsed.get("version")):
+    doubtful = parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), _HARMLESS_BOZO)
+    if not entries and (doubtful or not parsed.get("version")):
         raise NotAFeedError("not an RSS or Atom feed")
 
     entry_language = forced_language or language_code((parsed.get("feed") or {}).get("language"))
-    mentions: list[MentionIn] = []
-    skipped: list[str] = []
+    report = FeedReport()
     for position, entry in enumerate(entries, start=1):
         try:
-            mentions.append(_mention_from_entry(entry, source, entry_language, fallback_time))
+            report.entries.append(_entry(entry, source, entry_language, fallback_time, base, zone))
         except ValidationError as exc:
             label = entry.get("id") or entry.get("link") or _plain_text(entry.get("title") or "") or "no id"
-            skipped.append(f"entry {position} ({label[:80]}): {describe_validation_error(exc)}")
-    return mentions, skipped
+            report.skipped.append(f"entry {position} ({_label(label)}): {describe_validation_error(exc)}")
+    return report
+
+
+def _label(value: str) -> str:
+    return value[:80]
 
 
 def _checked_language(language: str | None) -> str | None:
@@ -159,51 +247,77 @@ def _checked_language(language: str | None) -> str | None:
     return code
 
 
-def _mention_from_entry(entry: Any, source: str, language: str | None, fallback_time: datetime) -> MentionIn:
-    link = unwrap_redirect((entry.get("link") or "").strip())
+def _entry(entry: Any, source: str, language: str | None, fallback_time: datetime, base: str,
+           zone: tzinfo) -> FeedEntry:
+    link = (entry.get("link") or "").strip()
+    if link and base:
+        link = urljoin(base, link)  # "/acme-greve", "../a", "a?b=1": against the feed's URL, as a reader would
+    link = unwrap_redirect(link)
     detail = entry.get("author_detail") or {}
     # author_detail.name drops the e-mail part of RSS <author>"noreply@x.com (Name)"</author>.
     author = _plain_text(detail.get("name") or entry.get("author") or "") or link_host(link)
-    return MentionIn.model_validate(
+    published, warning = _entry_time(entry, zone)
+    mention = MentionIn.model_validate(
         {
             "source": source,
             "external_id": fit_external_id(entry.get("id") or link),
             "url": link,
             "author": author,
             "text": _entry_text(entry),
-            "published_at": _entry_time(entry) or fallback_time,
+            "published_at": published or fallback_time,
             "language": language,
             "tags": _entry_tags(entry),
         }
     )
+    return FeedEntry(mention=mention, published_at=published, warnings=(warning,) if warning else ())
 
 
 def _entry_text(entry: Any) -> str:
-    title = _plain_text(entry.get("title") or "")
-    summary = entry.get("summary") or ""
+    title = _detail_text(entry, "title")
+    summary = _detail_text(entry, "summary")
     if not summary and entry.get("content"):
-        summary = entry["content"][0].get("value") or ""
-    summary = _plain_text(summary)
-    # Tweets and short posts often repeat the title as the summary; saying it twice helps no one.
-    if summary.startswith(title):
-        title = ""
-    text = " — ".join(part for part in (title, summary) if part)
+        summary = _text_of(entry["content"][0])
+    # Tweets and short posts often repeat the title as the summary; join_text says it once.
+    text = join_text(title, summary)
     if len(text) > MAX_TEXT:
         text = text[: MAX_TEXT - 1].rstrip() + "…"
     return text
 
 
-def _entry_time(entry: Any) -> datetime | None:
-    # feedparser already normalised these struct_times to UTC, whatever offset the feed used.
-    for key in ("published_parsed", "updated_parsed"):
-        # dict.get: FeedParserDict.get maps a missing updated_parsed to published_parsed with a warning.
-        value = dict.get(entry, key)
-        if value:
-            try:
-                return datetime(*value[:6], tzinfo=UTC)
-            except (TypeError, ValueError):
-                continue
-    return None
+def _detail_text(entry: Any, key: str) -> str:
+    detail = entry.get(f"{key}_detail")
+    if detail is not None and dict.get(detail, "value") is not None:
+        return _text_of(detail)
+    return _plain_text(entry.get(key) or "")
+
+
+def _text_of(detail: Any) -> str:
+    """Plain text as written (whitespace collapsed); HTML (and XHTML) turned into text."""
+    value = detail.get("value") or ""
+    if (detail.get("type") or "").lower() == "text/plain":
+        return " ".join(value.split())
+    return _plain_text(value)
+
+
+_WHY_NO_POLL_TIME = "the mention is stored with the poll time (a mention must have a date)"
+
+
+def _entry_time(entry: Any, zone: tzinfo) -> tuple[datetime | None, str | None]:
+    """The entry's own instant read from the text the feed wrote, or None and why."""
+    # Our own reading of the raw text rather than feedparser's *_parsed, which takes CET for UTC and gives up
+    # on French. dict.get: FeedParserDict.get maps a missing "updated" to "published" with a warning.
+    unreadable = None
+    for key in ("published", "updated"):
+        raw = dict.get(entry, key)
+        if not isinstance(raw, str) or not raw.strip():
+            continue
+        try:
+            return parse_date(raw, zone), None
+        except (ValueError, OverflowError):  # ImportProblem is a ValueError
+            unreadable = unreadable or raw.strip()
+    if unreadable is not None:
+        return None, f"unreadable date {unreadable[:80]!r}: published_at unknown; {_WHY_NO_POLL_TIME}"
+    return None, f"no date: published_at unknown; {_WHY_NO_POLL_TIME}"
 
 
 def _entry_tags(entry: Any) -> list[str]:
@@ -296,6 +410,17 @@ def language_code(value: str | None) -> str | None:
 _BLOCK_TAGS = frozenset(
     {"br", "p", "div", "li", "tr", "td", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
 )
+# The elements of HTML (living standard, plus the obsolete ones feeds still carry): any other "<word>" in a
+# feed's HTML is text that happens to be in angle brackets ("Le <chat> du site", "<Support>"), kept as written.
+_HTML_ELEMENTS = frozenset(
+    """a abbr acronym address area article aside audio b base basefont bdi bdo big blink blockquote body br
+    button canvas caption center cite code col colgroup data datalist dd del details dfn dialog dir div dl dt em
+    embed fieldset figcaption figure font footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html
+    i iframe img input ins kbd label legend li link main map mark marquee math menu meta meter nav nobr noembed
+    noframes noscript object ol optgroup option output p param picture plaintext pre progress q rp rt ruby s samp
+    script search section select slot small source span strike strong style sub summary sup svg table tbody td
+    template textarea tfoot th thead time title tr track tt u ul var video wbr xmp""".split()  # noqa: SIM905
+)
 
 
 class _TextExtractor(HTMLParser):
@@ -305,13 +430,29 @@ class _TextExtractor(HTMLParser):
         self._hidden = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
+        if tag not in _HTML_ELEMENTS:
+            self.handle_data(self.get_starttag_text() or "")
+        elif tag in ("script", "style"):
             self._hidden += 1
         elif tag in _BLOCK_TAGS:
             self.parts.append(" ")  # "<p>a</p><p>b</p>" must read "a b", not "ab"
 
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _HTML_ELEMENTS:
+            self.handle_data(self.get_starttag_text() or "")
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def parse_endtag(self, i: int) -> int:
+        # html.parser lowercases the name it hands to handle_endtag: keep "</Support>" as it was written.
+        end = self.rawdata.find(">", i)
+        self._end_text = self.rawdata[i : end + 1] if end >= 0 else ""
+        return super().parse_endtag(i)  # type: ignore[misc]
+
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._hidden:
+        if tag not in _HTML_ELEMENTS:
+            self.handle_data(getattr(self, "_end_text", "") or f"</{tag}>")
+        elif tag in ("script", "style") and self._hidden:
             self._hidden -= 1
         elif tag in _BLOCK_TAGS:
             self.parts.append(" ")

@@ -475,8 +475,10 @@ class Vigie(Cards):
                 if state.last_polled_at and (now - state.last_polled_at).total_seconds() < feed.every_minutes * 60:
                     continue
                 validators = FeedValidators(etag=state.etag, last_modified=state.last_modified)
+            # Dates written without a zone are in the protocol's; unreadable ones are stored with the poll time
+            # and named in the poll's warnings (logged below).
             poll = fetch_feed(client, url=url, source=feed.name, validators=validators, now=now,
-                              language=feed.language)
+                              language=feed.language, zone=self.protocol.tz)
             outcome[feed.name] = poll.status
             new = 0
             if poll.mentions:
@@ -484,7 +486,9 @@ class Vigie(Cards):
                                                                 forced_team=feed.team))
             self._record_feed(feed.name, url, poll.status, poll.error, poll.validators, now)
             log.info("feed_polled", feed=feed.name, status=poll.status, entries=len(poll.mentions), new=new,
-                     skipped=len(poll.skipped), error=poll.error)
+                     skipped=len(poll.skipped), error=poll.error, warnings=len(poll.warnings))
+            for warning in poll.warnings:
+                log.warning("feed_entry_warning", feed=feed.name, warning=warning)
         return outcome
 
     def _record_feed(self, name: str, url: str, status: str, error: str | None,

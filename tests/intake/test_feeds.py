@@ -63,7 +63,7 @@ def test_google_alerts_entries_become_mentions_with_real_links_and_plain_text() 
     assert first.source == "google-alerts"
     assert first.external_id == "tag:google.com,2013:googlealerts/feed:4728106399127054571"
     assert first.text == (
-        "Acme Industries annonce l'ouverture d'une usine à Lyon — Le groupe Acme Industries a confirmé jeudi "
+        "Acme Industries annonce l'ouverture d'une usine à Lyon\n\nLe groupe Acme Industries a confirmé jeudi "
         "l'ouverture d'un site de production & de recherche dans la métropole lyonnaise ..."
     )
     assert first.author == "leprogres.fr"  # Google Alerts entries have an empty <author><name/>
@@ -89,7 +89,7 @@ def test_talkwalker_rss_items_keep_guid_author_tags_and_feed_language() -> None:
         tweet.text
         == "@acme_support pourquoi ma commande n'arrive jamais ?? 3 semaines d'attente & aucune réponse"
     )
-    assert forum.published_at == NOW  # no date at all: the poll time
+    assert forum.published_at == NOW  # no date at all: stored with the poll time (warned in read_feed)
     assert forum.author == "forum.example.org"
 
 
