@@ -43,7 +43,9 @@ __all__ = ["CueMatcher", "Tone", "stems", "tone"]
 _TOKEN = re.compile(r"[^\W_]+|!+|[.,;:?()\[\]|]")
 _BREAK = frozenset(".,;:?()[]|")
 _STEMMERS = {"fr": snowballstemmer.stemmer("french"), "en": snowballstemmer.stemmer("english")}
-_MIN_PREFIX = 4  # a cue's stem this long also finds longer stems ("pirat" -> "piratag", "grev" -> "grevist")
+# A cue's stem this long also finds longer stems ("grev" -> "grevist"), and a text's stem longer than this
+# finds the cue's longer one ("piraté" -> "pirat" finds "piratage" -> "piratag").
+_MIN_PREFIX = 4
 
 
 @lru_cache(maxsize=50_000)
@@ -106,7 +108,11 @@ def _word_matches(term_stems: frozenset[str], word: str) -> bool:
     text_stems = stems(word)
     if term_stems & text_stems:
         return True
-    return any(len(t) >= _MIN_PREFIX and s.startswith(t) for t in term_stems for s in text_stems)
+    return any(
+        (len(t) >= _MIN_PREFIX and s.startswith(t)) or (len(s) > _MIN_PREFIX and t.startswith(s))
+        for t in term_stems
+        for s in text_stems
+    )
 
 
 @dataclass(frozen=True)
