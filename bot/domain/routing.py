@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.domain.language import detect_language
+from bot.domain.sentiment import CueMatcher, Tone, tone
 from bot.domain.text import Folded, TermMatcher, compile_terms
 from bot.domain.workflow import Severity
 
@@ -43,6 +44,9 @@ class ReasonCode(StrEnum):
     severity_reach = "severity.reach"  # {reach, threshold, severity}
     severity_negative = "severity.negative"  # {words: [...], severity}
     severity_crisis_word = "severity.crisis_word"  # {words: [...], severity}
+    severity_tone = "severity.tone"  # {score: -100..100, severity}: a negative tone
+    severity_tone_strong = "severity.tone_strong"  # {score, severity}: a very negative tone
+    severity_storm = "severity.storm"  # {copies, severity}: the story has grown to this many copies
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,11 @@ class SeverityRules:
     negative_words: tuple[str, ...] = ()
     crisis_severity: Severity = Severity.critical
     crisis_words: tuple[str, ...] = ()
+    # The text's tone (bot.domain.sentiment) raises like negative words: 1 level when negative, 2 when very
+    # negative, never above high.
+    tone: bool = True
+    # A story reaching this many copies (a storm) raises its severity to at least this level.
+    storm: tuple[tuple[int, Severity], ...] = ((10, Severity.medium), (30, Severity.high))
 
 
 @dataclass(frozen=True)
@@ -132,8 +141,9 @@ class Router:
             )
             for rule in table.rules
         )
-        self._negative = compile_terms(self._policy.negative_words)
-        self._crisis = compile_terms(self._policy.crisis_words)
+        # Negative and crisis words are found in any inflected form (Snowball stems), not when negated.
+        self._negative = CueMatcher.of(self._policy.negative_words)
+        self._crisis = CueMatcher.of(self._policy.crisis_words)
 
     def triage(
         self,
@@ -166,7 +176,7 @@ class Router:
         searchable = _TAG_SEPARATOR.join([text, *tags]) if tags else text
         folded = Folded(searchable)  # folded once, scanned by every term list
         team = self._route(folded, source.strip().lower(), language, forced_team, reasons)
-        severity = self._severity(folded, reach, reasons)
+        severity = self._severity(searchable, text, language, reach, reasons)
         return Triage(team, severity, language, detected, tuple(reasons))
 
     def _route(
@@ -213,7 +223,10 @@ class Router:
             reasons.append(Reason(ReasonCode.route_source, {"team": rule.team, "source": source}))
         return rule.team
 
-    def _severity(self, folded: Folded, reach: int | None, reasons: list[Reason]) -> Severity:
+    def _severity(
+        self, searchable: str, text: str, language: str | None, reach: int | None, reasons: list[Reason]
+    ) -> Severity:
+        """`searchable` (text and tags) for the listed words, `text` alone for the tone."""
         policy = self._policy
         severity = policy.default
         reasons.append(Reason(ReasonCode.severity_default, {"severity": severity.value}))
@@ -231,17 +244,26 @@ class Router:
                         )
                     )
 
-        negative = _distinct(self._negative.find(folded))
+        # Capped at high: anger alone never makes a crisis; only crisis words (or a reach threshold the
+        # company set to critical) do. Words and tone do not add up: the stronger of the two raises.
+        negative = self._negative.find(searchable)
+        mood = tone(text, language) if policy.tone else Tone(0.0, language)
+        by_words = policy.negative_raise_by if negative else 0
+        by_tone = 2 if mood.very_negative else 1 if mood.negative else 0
+        base = severity
         if negative:
-            # Capped at high: angry words alone never make a crisis; only crisis words (or a reach threshold
-            # the company set to critical) do.
-            raised = min(severity.rank + policy.negative_raise_by, Severity.high.rank)
-            severity = _SEVERITIES[max(severity.rank, raised)]
+            severity = _raise(base, by_words)
             reasons.append(
                 Reason(ReasonCode.severity_negative, {"words": negative, "severity": severity.value})
             )
+        if by_tone:
+            raised = _raise(base, by_tone)
+            if raised.rank > severity.rank or not negative:
+                severity = _SEVERITIES[max(severity.rank, raised.rank)]
+                code = ReasonCode.severity_tone_strong if mood.very_negative else ReasonCode.severity_tone
+                reasons.append(Reason(code, {"score": round(mood.score * 100), "severity": severity.value}))
 
-        crisis = _distinct(self._crisis.find(folded))
+        crisis = self._crisis.find(searchable)
         if crisis:
             severity = _SEVERITIES[max(severity.rank, policy.crisis_severity.rank)]
             reasons.append(
@@ -249,3 +271,19 @@ class Router:
             )
         return severity
 
+    def storm(self, severity: Severity, copies: int) -> tuple[Severity, Reason | None]:
+        """The severity of a story of `copies` mentions (its first one included) now at `severity`: raised to
+        the highest storm threshold met, with its reason; unchanged (and None) when no threshold raises it."""
+        met = [level for at_least, level in self._policy.storm if copies >= at_least]
+        if not met:
+            return severity, None
+        top = max(met, key=lambda level: level.rank)
+        if top.rank <= severity.rank:
+            return severity, None
+        return top, Reason(ReasonCode.severity_storm, {"copies": copies, "severity": top.value})
+
+
+def _raise(severity: Severity, by: int) -> Severity:
+    """`severity` raised `by` levels, never above high (and never lowered)."""
+    raised = min(severity.rank + by, Severity.high.rank)
+    return _SEVERITIES[max(severity.rank, raised)]
