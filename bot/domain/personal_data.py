@@ -205,7 +205,9 @@ def find_phones(text: str, regions: Sequence[str] = ("FR",)) -> list[Finding]:
     """
     urls = [m.span() for m in _URL.finditer(text)]
     found: list[Finding] = []
-    for region in regions or ("FR",):
+    # An unknown region is ignored; with none, only international numbers ("+32 ...") are read.
+    known = [r.upper() for r in regions if r.upper() in phonenumbers.SUPPORTED_REGIONS] or ["ZZ"]
+    for region in known:
         for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=_leniency(region)):
             if _is_reference(text, match.start) or _in_url(match.start, urls) or _glued(text, match.start):
                 continue
@@ -258,7 +260,7 @@ def contact_keys(contacts: Iterable[str], regions: Sequence[str] = ("FR",)) -> f
         if "@" in contact:
             keys.add(contact.casefold())
             continue
-        for region in regions or ("FR",):
+        for region in [*regions, "ZZ"]:
             try:
                 number = phonenumbers.parse(contact, region)
             except phonenumbers.NumberParseException:
