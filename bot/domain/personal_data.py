@@ -58,10 +58,12 @@ _EMAIL = re.compile(
 )
 _DOT_ANY = re.compile(_DOT_WORD + r"|\.", re.IGNORECASE)
 # A spelled-out address ends with a real top-level domain: "livré chez vous point relais" is not an address.
-_TLDS = frozenset(
-    "com net org info biz io co eu fr be ch lu de uk es it nl pt at ca us bzh paris corsica alsace re gp mq "
-    "yt nc pf ma tn dz sn ci cm pl se dk no fi ie gr cz ro hu me tv app dev email online shop".split()
-)
+_TLDS = frozenset({
+    "com", "net", "org", "info", "biz", "io", "co", "eu", "fr", "be", "ch", "lu", "de", "uk", "es", "it", "nl",
+    "pt", "at", "ca", "us", "bzh", "paris", "corsica", "alsace", "re", "gp", "mq", "yt", "nc", "pf", "ma",
+    "tn", "dz", "sn", "ci", "cm", "pl", "se", "dk", "no", "fi", "ie", "gr", "cz", "ro", "hu", "me", "tv",
+    "app", "dev", "email", "online", "shop",
+})
 
 
 def _email_finding(match: re.Match[str]) -> Finding | None:
