@@ -14,19 +14,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-import phonenumbers
-
 from bot.domain.findings import Finding
 from bot.domain.grammar import check_confusions
+from bot.domain.personal_data import CODES as PERSONAL_DATA_CODES
+from bot.domain.personal_data import find_personal_data
 from bot.domain.spelling import SpellChecker, get_spellchecker, misspellings
 from bot.domain.text import find_terms
 
 __all__ = ["CODES", "CheckPolicy", "Finding", "GrammarChecker", "run_checks", "summary"]
 
-CODES = (
-    "spelling", "grammar", "confidential_term", "email", "phone", "iban", "employee_name", "too_long",
-    "label_not_public",
-)
+CODES = ("spelling", "grammar", "confidential_term", *PERSONAL_DATA_CODES, "too_long", "label_not_public")
 PRIVATE_LABELS = frozenset({"internal", "confidential"})
 X_URL_LENGTH = 23  # X wraps every link in t.co and counts it as 23 characters, however long it is
 
@@ -44,6 +41,8 @@ class CheckPolicy:
     network_limits: Mapping[str, int | None] = field(default_factory=lambda: MappingProxyType({"x": 280}))
     # The company's own phone numbers and e-mail addresses: never flagged as personal data in a reply.
     allowed_contacts: tuple[str, ...] = ()
+    # Regions whose national phone numbers are read (international ones always are): the protocol's list.
+    phone_regions: tuple[str, ...] = ("FR",)
 
 
 # --- grammar ---------------------------------------------------------------------------------------------------
@@ -94,81 +93,9 @@ def _distinct(findings: Iterable[Finding], taken: list[Finding]) -> list[Finding
     return kept
 
 
-# --- personal data -------------------------------------------------------------------------------------------
+# --- personal data: bot.domain.personal_data ------------------------------------------------------------------
 
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
 _URL = re.compile(r"\bhttps?://\S+", re.IGNORECASE)
-# Country code, check digits, then 11 to 30 letters/digits, optionally in groups of 4 ("FR76 3000 6000 ...").
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
-
-
-def _iban_valid(compact: str) -> bool:
-    """ISO 7064 mod 97-10: move the first four characters to the end, letters become 10..35, remainder 1."""
-    if not 15 <= len(compact) <= 34:
-        return False
-    rearranged = compact[4:] + compact[:4]
-    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
-
-
-def check_ibans(text: str) -> list[Finding]:
-    found = []
-    for match in _IBAN.finditer(text):
-        # The regex may have swallowed a following group of digits ("... 7034 2026"): try the longest valid
-        # prefix that ends at a group boundary.
-        raw = match.group()
-        ends = [i for i in range(len(raw), 0, -1) if i == len(raw) or raw[i] == " "]
-        for end in ends:
-            if _iban_valid(raw[:end].replace(" ", "")):
-                start = match.start()
-                found.append(Finding("iban", start, start + end, raw[:end]))
-                break
-    return found
-
-
-def check_emails(text: str) -> list[Finding]:
-    return [Finding("email", m.start(), m.end(), m.group()) for m in _EMAIL.finditer(text)]
-
-
-def check_phones(text: str) -> list[Finding]:
-    """Valid French and international numbers (libphonenumber's metadata, region FR).
-
-    Leniency VALID rejects "commande 123456789" (no trunk 0), dates and prices. Digits right after "#" or
-    "n°" are a reference, not a number to call; digits inside a link are part of the link.
-    """
-    urls = [m.span() for m in _URL.finditer(text)]
-    found = []
-    for match in phonenumbers.PhoneNumberMatcher(text, "FR", leniency=phonenumbers.Leniency.VALID):
-        before = text[:match.start].rstrip()
-        if before.endswith(("#", "°", "º")) or any(s <= match.start < e for s, e in urls):
-            continue
-        number = match.number
-        found.append(Finding(
-            "phone", match.start, match.end, match.raw_string,
-            params={"e164": phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)},
-        ))
-    return found
-
-
-def _contact_keys(contacts: Iterable[str]) -> frozenset[str]:
-    """E-mail addresses case-folded, phone numbers as E.164 ("01 23 45 67 89" -> "+33123456789")."""
-    keys = set()
-    for contact in contacts:
-        contact = contact.strip()
-        if "@" in contact:
-            keys.add(contact.casefold())
-            continue
-        try:
-            keys.add(phonenumbers.format_number(phonenumbers.parse(contact, "FR"),
-                                                phonenumbers.PhoneNumberFormat.E164))
-        except phonenumbers.NumberParseException:
-            continue
-    return frozenset(keys)
-
-
-def _allowed(finding: Finding, keys: frozenset[str]) -> bool:
-    if finding.code == "email":
-        return finding.text.casefold() in keys
-    return finding.code == "phone" and finding.params.get("e164") in keys
 
 
 def _terms(code: str, text: str, terms: Iterable[str]) -> list[Finding]:
@@ -237,15 +164,9 @@ def run_checks(
     if label in PRIVATE_LABELS:
         findings.append(Finding("label_not_public", None, None, label, params={"label": label},
                                 overridable=False))
-    findings += check_ibans(text)
-    # An IBAN's digit groups can look like a phone number: the IBAN finding says it better.
-    findings += [f for f in check_phones(text) if not _overlaps(f, findings)]
-    findings += check_emails(text)
-    if policy.allowed_contacts:
-        contacts = _contact_keys(policy.allowed_contacts)
-        findings = [f for f in findings if not _allowed(f, contacts)]
+    findings += find_personal_data(text, employee_names=policy.employee_names, phone_regions=policy.phone_regions,
+                                   allowed_contacts=policy.allowed_contacts)
     findings += _terms("confidential_term", text, policy.confidential_terms)
-    findings += _terms("employee_name", text, policy.employee_names)
     findings += _distinct(check_grammar(text, language), findings)
     findings += _distinct(grammar_findings, findings)
     if grammar is not None:

@@ -238,6 +238,10 @@ class ChecksConfig(_Model):
     # CSV of employees (a "name" column, optionally "email"), so a reply does not name a colleague.
     # A path relative to the protocol file's folder, or absolute.
     roster: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = None
+    # Countries whose national phone numbers ("0470 12 34 56" in Belgium) count as personal data in a reply;
+    # international ones ("+32 ...") always do. ISO 3166 codes.
+    phone_regions: list[Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
+                                                         pattern=r"^[A-Za-z]{2}$")]] = ["FR"]
 
 
 class PublishingConfig(_Model):

@@ -48,6 +48,7 @@ def policy_of(protocol: Any) -> CheckPolicy:
         employee_names=tuple(protocol.employee_names),
         network_limits=dict(protocol.networks),
         allowed_contacts=tuple(protocol.checks.allowed_contacts),
+        phone_regions=tuple(protocol.checks.phone_regions),
     )
 
 

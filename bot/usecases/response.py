@@ -70,6 +70,7 @@ class Workflow(Publishing):
             employee_names=tuple(self.protocol.employee_names),
             network_limits=dict(self.protocol.networks),
             allowed_contacts=tuple(self.protocol.checks.allowed_contacts),
+            phone_regions=tuple(self.protocol.checks.phone_regions),
         )
         self.publish_secret = publish_secret
         self.http = http

@@ -253,12 +253,13 @@ def test_private_label_can_never_be_published(checker: SpellChecker, label: str)
 
 def test_findings_are_sorted_and_serialisable(checker: SpellChecker) -> None:
     text = ("Nous sommes désolé, Claire Martin vous rappelle au 06 12 34 56 78 ou écrivez à a@b.fr "
-            "(rachat, IBAN FR76 3000 6000 0112 3456 7890 189). Merci de votre patiance. " + "Merci. " * 25)
+            "(rachat, IBAN FR76 3000 6000 0112 3456 7890 189, NIR 181048615189139, carte 4995 2432 8132 1690). "
+            "Merci de votre patiance. " + "Merci. " * 25)
     found = check(text, checker, label="internal")
     assert codes(found) == ["label_not_public", "grammar", "employee_name", "phone", "email",
-                            "confidential_term", "iban", "spelling", "too_long"]
+                            "confidential_term", "iban", "nir", "card", "spelling", "too_long"]
     assert set(codes(found)) == set(CODES)
-    assert [f.overridable for f in found] == [False] + [True] * 8
+    assert [f.overridable for f in found] == [False] + [True] * 10
     starts = [f.start for f in found[1:]]
     assert starts == sorted(starts)
     json.dumps([f.params for f in found])
