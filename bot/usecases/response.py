@@ -22,7 +22,7 @@ signed for; ids in buttons or modal metadata only say which mention or draft is 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -60,8 +60,12 @@ def people_of(protocol: Protocol) -> wf.People:
 
 class Workflow(Publishing):
     def __init__(self, vigie: Vigie, *, publish_secret: str | None = None,
-                 http: Callable[[], httpx.Client] = lambda: httpx.Client(timeout=10.0)):
+                 http: Callable[[], httpx.Client] = lambda: httpx.Client(timeout=10.0),
+                 grammar: Sequence[checks_rules.GrammarChecker] = ()):
+        """`grammar`: the outside grammar checkers (Grammalecte, LanguageTool) the composition root found at
+        start-up; every draft check runs them after Vigie's own rules."""
         self.vigie = vigie
+        self.grammar = tuple(grammar)
         self.protocol = vigie.protocol
         self.people = people_of(vigie.protocol)
         self.policy = checks_rules.CheckPolicy(
@@ -266,7 +270,7 @@ class Workflow(Publishing):
         card = blocks.draft_card(
             draft_id=draft.id, version=draft.version, kind=draft.kind, author=draft.author,  # type: ignore[arg-type]
             text=draft.text, network=draft.network, language=draft.language, label=draft.label, state=draft.state,
-            findings=[f for f in draft.findings if not f.get("overridden")],
+            findings=draft.findings,  # every one, overridden or not: the card marks who overrode which
             decisions=[{"user": d.user, "kind": d.kind, "comment": d.comment, "override_reason": d.override_reason}
                        for d in decisions],
             required=marks, publish_mode=self.protocol.publishing.mode, public_url=draft.public_url, lang=lang)
@@ -422,8 +426,13 @@ class Workflow(Publishing):
             return t("ack.draft", lang, version=draft.version, findings=len(findings))
         return self._run(actor, wf.Action.submit_draft.value, Target(mention=mention_id), apply)
 
+    def _outside_grammar(self, text: str, language: str) -> list[checks_rules.Finding]:
+        return [finding for checker in self.grammar for finding in checker(text, language)]
+
     def run_checks(self, text: str, *, language: str, network: str, label: str) -> list[dict[str, Any]]:
-        found = checks_rules.run_checks(text, language=language, network=network, label=label, policy=self.policy)
+        """The findings on a draft (the same checks as `vigie check`), as the dicts a Draft row stores."""
+        found = checks_rules.run_checks(text, language=language, network=network, label=label, policy=self.policy,
+                                        grammar=self._outside_grammar if self.grammar else None)
         return [{"code": f.code, "start": f.start, "end": f.end, "text": f.text, "suggestions": list(f.suggestions),
                  "params": dict(f.params), "overridable": f.overridable} for f in found]
 
@@ -466,8 +475,8 @@ class Workflow(Publishing):
             if fresh is not None:
                 if checked_hash != text_hash:  # cannot happen while drafts are immutable: refuse rather than guess
                     raise Refused("old_version")
-                findings = [{**f, "overridden": f["overridable"]} for f in fresh] if is_real_text(comment) \
-                    else fresh
+                findings = overridden(fresh, draft.findings, user=actor, reason=comment) \
+                    if is_real_text(comment) else fresh
             self.check_allowed(action, s, actor=actor, mention=mention, draft=draft, reason=comment,
                                findings=findings)
             now = self.vigie.clock.now()
@@ -509,6 +518,19 @@ class Workflow(Publishing):
             self._refresh_card(s, mention)
             return t(f"ack.{kind}", lang)
         return self._run(actor, action.value, Target(draft=draft_id), apply)
+
+
+def _same(finding: dict[str, Any]) -> tuple[Any, ...]:
+    return finding.get("code"), finding.get("start"), finding.get("end"), finding.get("text")
+
+
+def overridden(fresh: list[dict[str, Any]], stored: list[dict[str, Any]], *, user: str,
+               reason: str | None) -> list[dict[str, Any]]:
+    """The findings just checked, each overridable one marked overridden by `user` for `reason` (after the
+    overrides the same finding already had on this draft, so the card says who overrode it and why)."""
+    before = {_same(f): list(f.get("overrides") or []) for f in stored}
+    return [{**f, "overridden": True, "overrides": [*before.get(_same(f), []), {"user": user, "reason": reason}]}
+            if f["overridable"] else {**f, "overridden": False} for f in fresh]
 
 
 def metadata(value: str | None) -> dict[str, Any]:
