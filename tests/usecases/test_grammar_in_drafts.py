@@ -20,7 +20,7 @@ NBSP = "\u00a0"
 
 def _grammalecte_here() -> bool:
     try:
-        return subprocess.run(["/usr/bin/python3", "-c", "import grammalecte"], capture_output=True,
+        return subprocess.run(["/usr/bin/python3", "-c", "import grammalecte"], check=False, capture_output=True,
                               timeout=60).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
