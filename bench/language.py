@@ -22,6 +22,7 @@ import argparse
 import csv
 import dataclasses
 import json
+import os
 import statistics
 import sys
 import time
@@ -128,8 +129,11 @@ def _missed(result: dict[str, Any]) -> str:
 def markdown(results: dict[str, Any], info: dict[str, Any]) -> str:
     m = info["machine"]
     grammar = ", ".join(results["grammar"]) or "none (Vigie's own rules only)"
-    head = (f"## Language checks — {info['date']} — commit {m['commit']}{' (+ uncommitted changes)' if m['dirty'] else ''}\n\n"
-            f"{m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB, {m['os']}, Python {m['python']}. "
+    dirty = " (+ uncommitted changes)" if m["dirty"] else ""
+    load = "" if info.get("load") is None else \
+        f" Load average {info['load'][0]:.1f} at the start, {info['load'][1]:.1f} at the end (a shared machine)."
+    head = (f"### Run of {info['date']} — commit {m['commit']}{dirty}\n\n"
+            f"{m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB, {m['os']}, Python {m['python']}.{load} "
             f"`python -m bench language`: the checks of `vigie check` (grammar tools: {grammar}; spelling: "
             f"{results['spelling']}) over bench/corpus/, scored by bench/language_score.py. "
             "Strict scoring counts a finding that overlaps the error; near=1 also counts one on the neighbouring "
@@ -169,8 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also save every raw number (findings' scores, times) here")
     parser.add_argument("--languagetool-url", help="also check with this LanguageTool server")
     args = parser.parse_args(argv)
+    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     results = run(languagetool_url=args.languagetool_url)
-    info = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(None)}
+    load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    info = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(None),
+            "load": None if load_start is None else (load_start, load_end)}
     text = markdown(results, info)
     print(text)
     if args.json:
