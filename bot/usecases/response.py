@@ -43,6 +43,7 @@ from bot.store.audit import add_refusal
 from bot.store.db import session_scope
 from bot.store.locks import Conflict, compare_and_set, lock_draft, lock_mention
 from bot.store.models import AuditEvent, Draft, Mention, ReviewDecision
+from bot.usecases.check import policy_of
 from bot.usecases.intake import Vigie
 from bot.usecases.outcome import Outcome, Refused, Target
 from bot.usecases.response_publish import WEBHOOK_METHOD, Publishing, network_of, on_delivery_failure
@@ -68,13 +69,7 @@ class Workflow(Publishing):
         self.grammar = tuple(grammar)
         self.protocol = vigie.protocol
         self.people = people_of(vigie.protocol)
-        self.policy = checks_rules.CheckPolicy(
-            company_words=frozenset(w.casefold() for w in self.protocol.checks.company_words),
-            confidential_terms=tuple(self.protocol.checks.confidential_terms),
-            employee_names=tuple(self.protocol.employee_names),
-            network_limits=dict(self.protocol.networks),
-            allowed_contacts=tuple(self.protocol.checks.allowed_contacts),
-        )
+        self.policy = policy_of(self.protocol)  # the same policy as `vigie check`
         self.publish_secret = publish_secret
         self.http = http
         self._langs: dict[str, str] = {}
