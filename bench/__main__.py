@@ -94,6 +94,11 @@ def run(parts: list[str], *, quick: bool, keep_digest_db: bool = False, sqlite_o
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["language"]:  # the language checks have their own runner and options (bench/language.py)
+        from bench import language
+
+        return language.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("parts", nargs="*", choices=[[], *PARTS], metavar="PART",
                         help=f"parts to run, among {', '.join(PARTS)} (default: all)")

@@ -27,6 +27,7 @@ from bot.store import db
 from bot.store.audit import install_append_only_guard
 from bot.store.deliveries import forget_deliveries
 from bot.store.models import Mention
+from bot.usecases.check import outside_grammar
 from bot.usecases.crisis import CrisisDesk
 from bot.usecases.digests import DigestDesk
 from bot.usecases.escalation import Escalation
@@ -62,6 +63,12 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bo
     log.info("spelling_backend", backend=get_spellchecker().name,
              hint=None if get_spellchecker().name.startswith("enchant") else
              "install libenchant-2-2 hunspell-fr hunspell-en-us for better French spelling checks")
+    # The outside grammar tools (Grammalecte in its own process, a LanguageTool server), found once at start-up
+    # and run on every draft check; each logs whether it was found.
+    grammar = outside_grammar(grammalecte_python=settings.grammalecte_python,
+                              languagetool_url=settings.languagetool_url)
+    log.info("grammar_checkers", found=[getattr(c, "name", type(c).__name__) for c in grammar],
+             hint=None if grammar else "install python3-grammalecte (Debian) for French grammar checks")
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     lease = settings.outbox_lease_seconds
     # A Slack call must end well within the lease, or another worker could take the row while it is in flight.
@@ -79,7 +86,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bo
     vigie = Vigie(engine=engine, protocol=protocol, clock=clock, gateway=gateway, on_commit=doorbell.set,
                   deadline_of=deadline_of)
     secret = settings.publish_webhook_secret.get_secret_value() if settings.publish_webhook_secret else None
-    workflow = Workflow(vigie, publish_secret=secret)
+    workflow = Workflow(vigie, publish_secret=secret, grammar=grammar)
     escalation = Escalation(vigie)
     crisis = CrisisDesk(escalation)
     digest_desk = DigestDesk(vigie)

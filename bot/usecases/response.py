@@ -22,7 +22,7 @@ signed for; ids in buttons or modal metadata only say which mention or draft is 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -43,6 +43,7 @@ from bot.store.audit import add_refusal
 from bot.store.db import session_scope
 from bot.store.locks import Conflict, compare_and_set, lock_draft, lock_mention
 from bot.store.models import AuditEvent, Draft, Mention, ReviewDecision
+from bot.usecases.check import policy_of
 from bot.usecases.intake import Vigie
 from bot.usecases.outcome import Outcome, Refused, Target
 from bot.usecases.response_publish import WEBHOOK_METHOD, Publishing, network_of, on_delivery_failure
@@ -60,18 +61,15 @@ def people_of(protocol: Protocol) -> wf.People:
 
 class Workflow(Publishing):
     def __init__(self, vigie: Vigie, *, publish_secret: str | None = None,
-                 http: Callable[[], httpx.Client] = lambda: httpx.Client(timeout=10.0)):
+                 http: Callable[[], httpx.Client] = lambda: httpx.Client(timeout=10.0),
+                 grammar: Sequence[checks_rules.GrammarChecker] = ()):
+        """`grammar`: the outside grammar checkers (Grammalecte, LanguageTool) the composition root found at
+        start-up; every draft check runs them after Vigie's own rules."""
         self.vigie = vigie
+        self.grammar = tuple(grammar)
         self.protocol = vigie.protocol
         self.people = people_of(vigie.protocol)
-        self.policy = checks_rules.CheckPolicy(
-            company_words=frozenset(w.casefold() for w in self.protocol.checks.company_words),
-            confidential_terms=tuple(self.protocol.checks.confidential_terms),
-            employee_names=tuple(self.protocol.employee_names),
-            network_limits=dict(self.protocol.networks),
-            allowed_contacts=tuple(self.protocol.checks.allowed_contacts),
-            phone_regions=tuple(self.protocol.checks.phone_regions),
-        )
+        self.policy = policy_of(self.protocol)  # the same policy as `vigie check`
         self.publish_secret = publish_secret
         self.http = http
         self._langs: dict[str, str] = {}
@@ -267,7 +265,7 @@ class Workflow(Publishing):
         card = blocks.draft_card(
             draft_id=draft.id, version=draft.version, kind=draft.kind, author=draft.author,  # type: ignore[arg-type]
             text=draft.text, network=draft.network, language=draft.language, label=draft.label, state=draft.state,
-            findings=[f for f in draft.findings if not f.get("overridden")],
+            findings=draft.findings,  # every one, overridden or not: the card marks who overrode which
             decisions=[{"user": d.user, "kind": d.kind, "comment": d.comment, "override_reason": d.override_reason}
                        for d in decisions],
             required=marks, publish_mode=self.protocol.publishing.mode, public_url=draft.public_url, lang=lang)
@@ -423,8 +421,13 @@ class Workflow(Publishing):
             return t("ack.draft", lang, version=draft.version, findings=len(findings))
         return self._run(actor, wf.Action.submit_draft.value, Target(mention=mention_id), apply)
 
+    def _outside_grammar(self, text: str, language: str) -> list[checks_rules.Finding]:
+        return [finding for checker in self.grammar for finding in checker(text, language)]
+
     def run_checks(self, text: str, *, language: str, network: str, label: str) -> list[dict[str, Any]]:
-        found = checks_rules.run_checks(text, language=language, network=network, label=label, policy=self.policy)
+        """The findings on a draft (the same checks as `vigie check`), as the dicts a Draft row stores."""
+        found = checks_rules.run_checks(text, language=language, network=network, label=label, policy=self.policy,
+                                        grammar=self._outside_grammar if self.grammar else None)
         return [{"code": f.code, "start": f.start, "end": f.end, "text": f.text, "suggestions": list(f.suggestions),
                  "params": dict(f.params), "overridable": f.overridable} for f in found]
 
@@ -467,8 +470,8 @@ class Workflow(Publishing):
             if fresh is not None:
                 if checked_hash != text_hash:  # cannot happen while drafts are immutable: refuse rather than guess
                     raise Refused("old_version")
-                findings = [{**f, "overridden": f["overridable"]} for f in fresh] if is_real_text(comment) \
-                    else fresh
+                findings = overridden(fresh, draft.findings, user=actor, reason=comment) \
+                    if is_real_text(comment) else fresh
             self.check_allowed(action, s, actor=actor, mention=mention, draft=draft, reason=comment,
                                findings=findings)
             now = self.vigie.clock.now()
@@ -510,6 +513,19 @@ class Workflow(Publishing):
             self._refresh_card(s, mention)
             return t(f"ack.{kind}", lang)
         return self._run(actor, action.value, Target(draft=draft_id), apply)
+
+
+def _same(finding: dict[str, Any]) -> tuple[Any, ...]:
+    return finding.get("code"), finding.get("start"), finding.get("end"), finding.get("text")
+
+
+def overridden(fresh: list[dict[str, Any]], stored: list[dict[str, Any]], *, user: str,
+               reason: str | None) -> list[dict[str, Any]]:
+    """The findings just checked, each overridable one marked overridden by `user` for `reason` (after the
+    overrides the same finding already had on this draft, so the card says who overrode it and why)."""
+    before = {_same(f): list(f.get("overrides") or []) for f in stored}
+    return [{**f, "overridden": True, "overrides": [*before.get(_same(f), []), {"user": user, "reason": reason}]}
+            if f["overridable"] else {**f, "overridden": False} for f in fresh]
 
 
 def metadata(value: str | None) -> dict[str, Any]:

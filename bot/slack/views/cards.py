@@ -5,10 +5,12 @@ Every piece of outside text goes through `bot.slack.text` here, and nowhere else
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from babel import Locale
 from babel.numbers import format_decimal
 
 from bot.domain.workflow import CLOSED_STATES
@@ -206,6 +208,23 @@ def render_finding(finding: dict[str, Any], lang: str) -> str:
         return escape(str(finding.get("code")))
 
 
+def plural(key: str, n: int, lang: str, **params: Any) -> str:
+    """`key.one` or `key.other` by the language's plural rule (French: 0 and 1 are singular)."""
+    form = "one" if Locale.parse(lang).plural_form(n) == "one" else "other"
+    return t(f"{key}.{form}", lang, n=number(n, lang), **params)
+
+
+def finding_line(finding: dict[str, Any], lang: str, fallback: Sequence[tuple[str, str]] = ()) -> str:
+    """A finding, and for an overridden one each "overridden by @X: reason". `fallback`: the (user, reason) of
+    the draft's override decisions, for findings stored before each finding kept its own overrides."""
+    line = render_finding(finding, lang)
+    if not finding.get("overridden"):
+        return line
+    overrides = [(o.get("user", ""), o.get("reason") or "") for o in finding.get("overrides") or []] or fallback
+    marks = [t("finding.overridden_by", lang, user=f"<@{user}>", reason=escape(reason)) for user, reason in overrides]
+    return " · ".join([line, *marks]) if marks else " · ".join([line, t("finding.overridden", lang)])
+
+
 def draft_card(
     *,
     draft_id: int,
@@ -233,10 +252,15 @@ def draft_card(
         {"type": "section", "text": {"type": "mrkdwn", "text": quote(text, 2900)}},
     ]
     if findings:
-        lines = [f"• {render_finding(f, lang)}" for f in findings[:MAX_FINDINGS_SHOWN]]
+        # Every finding stays listed after an override, marked with who overrode it and why: the next
+        # approver reads what is still in the text. "Nothing to report" only when there is nothing.
+        fallback = [(d["user"], d["override_reason"]) for d in decisions if d.get("override_reason")]
+        lines = [f"• {finding_line(f, lang, fallback)}" for f in findings[:MAX_FINDINGS_SHOWN]]
         if len(findings) > MAX_FINDINGS_SHOWN:
             lines.append(t("draft.more_findings", lang, count=len(findings) - MAX_FINDINGS_SHOWN))
-        head = t("draft.checks_failed", lang, count=len(findings))
+        still_open = sum(1 for f in findings if not f.get("overridden"))
+        head = t("draft.checks_failed", lang, count=still_open) if still_open else \
+            plural("draft.checks_overridden", len(findings), lang)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (head + "\n" + "\n".join(lines))[:3000]}})
     else:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": t("draft.checks_ok", lang)}]})
