@@ -58,6 +58,12 @@ class IngestResult:
     team: str | None = None
     severity: str | None = None
     story: int | None = None  # set for a copy grouped into an existing story (it gets no card of its own)
+    archived: bool = False  # stored as history: no card, never open
+
+    @property
+    def relayed(self) -> bool:
+        """A relay card was queued for it."""
+        return not self.duplicate and not self.archived and self.story is None
 
 
 def _dialect(session: Session) -> str:
@@ -96,6 +102,7 @@ def _insert_outbox_returning(dialect: str) -> Any:
 # --- intake -------------------------------------------------------------------------------------
 
 GROUPED = "grouped"  # the state of a copy: its story's leader carries the workflow
+ARCHIVED = "archived"  # the state of a mention imported as history (bot.domain.workflow.MentionState.archived)
 BUCKET_MINUTES = 5
 
 
@@ -111,6 +118,7 @@ class _Incoming:
     leader: int | None = None  # or: the index, in the batch, of the new mention it copies
     id: int | None = None
     duplicate: bool = False
+    archived: bool = False
 
 
 def ingest_mention(session: Session, mention: MentionIn, *, protocol: Protocol, router: Router, now: datetime,
@@ -132,6 +140,8 @@ def ingest_batch(
     forced_team: str | None = None,
     flagged_by: str | None = None,
     stories: StoryIndex | None = None,
+    history: bool = False,
+    history_before: datetime | None = None,
 ) -> list[IngestResult]:
     """Store mentions once, triage them, group copies into stories and queue the relay cards of the others,
     all in the caller's transaction.
@@ -139,6 +149,9 @@ def ingest_batch(
     Rows are written a statement per kind for the whole batch (mentions, stories, outbox, audit), not a
     statement per mention: that was most of intake's time (see BENCHMARKS.md). Without `stories`, or for a
     mention a person flagged on purpose, every mention gets its own card.
+
+    History (`history`, or a mention published before `history_before`) is stored, counted and grouped into
+    stories like the rest, but archived: closed at its arrival, no deadline, no relay card.
     """
     conn = session.connection()
     dialect = _dialect(session)
@@ -153,6 +166,9 @@ def ingest_batch(
     for m in mentions:
         item = _triaged(m, protocol=protocol, router=router, now=now, forced_team=forced_team,
                         flagged_by=flagged_by, deadlines=deadlines, crisis_factor=crisis_factor, grouped=stories is not None and not flagged_by)
+        if history or (history_before is not None and m.published_at < history_before):
+            item.archived = True
+            item.values.update(state=ARCHIVED, closed_at=now, first_response_due=None, published_due=None)
         if item.shape is not None and stories is not None:
             item.story = stories.find(item.shape, now)
             if item.story is None:
@@ -202,11 +218,12 @@ def ingest_batch(
         item.story = None
 
     fresh = [i for i in batch if not i.duplicate]
-    _queue_relays(session, [i for i in fresh if i.story is None], protocol=protocol, now=now)
+    _queue_relays(session, [i for i in fresh if i.story is None and not i.archived], protocol=protocol, now=now)
     if fresh:
         conn.execute(_AUDIT, [_audit_row(i, actor=actor, now=now) for i in fresh])
     return [IngestResult(id=i.id, duplicate=i.duplicate, team=None if i.duplicate else i.values["team"],  # type: ignore[arg-type]
-                         severity=None if i.duplicate else i.values["severity"], story=i.story) for i in batch]
+                         severity=None if i.duplicate else i.values["severity"], story=i.story,
+                         archived=i.archived and not i.duplicate) for i in batch]
 
 
 def _audit_row(item: _Incoming, *, actor: str, now: datetime) -> dict[str, Any]:
@@ -215,6 +232,8 @@ def _audit_row(item: _Incoming, *, actor: str, now: datetime) -> dict[str, Any]:
     else:
         action = "mention.received"
         after = {"team": item.values["team"], "severity": item.values["severity"], "reasons": item.values["reasons"]}
+        if item.archived:
+            action, after = "mention.archived", {**after, "history": True}
     return {"at": now, "actor": actor, "action": action, "mention_id": item.id, "before": None, "reason": None,
             "after": after}
 
@@ -273,7 +292,9 @@ def _insert_mentions(conn: Any, dialect: str, items: list[_Incoming]) -> None:
 
 def _regroup(conn: Any, item: _Incoming, now: datetime, *, leader: bool = False) -> None:
     """Turn a stored leader into a copy of `item.story`, or (leader=True) a stored copy into a leader."""
-    if leader:
+    if leader and item.archived:  # history leading its own story: still no card, still closed
+        values = {"state": ARCHIVED, "story_id": None, "closed_at": now}
+    elif leader:
         values = {"state": "open", "story_id": None, "closed_at": None,
                   "first_response_due": item.values["first_response_due"], "published_due": item.values["published_due"]}
     else:
@@ -371,16 +392,34 @@ class Vigie(Cards):
         self.deadline_of = deadline_of
         self.stories = StoryIndex()
 
-    def ingest(self, mentions: Iterable[MentionIn], *, actor: str,
-               forced_team: str | None = None) -> list[IngestResult]:
-        """Store a batch in one transaction: all are durable, or none is (then the caller reports an error)."""
+    def ingest(self, mentions: Iterable[MentionIn], *, actor: str, forced_team: str | None = None,
+               history: bool = False, history_after: timedelta | None = None) -> list[IngestResult]:
+        """Store a batch in one transaction: all are durable, or none is (then the caller reports an error).
+
+        `history`: every mention is stored as history (no card); `history_after`: the ones published longer
+        ago than that are."""
         now = self.clock.now()
+        before = None if history_after is None else now - history_after
         with session_scope(self.engine) as session:
             results = ingest_batch(session, mentions, protocol=self.protocol, router=self.router, now=now,
-                                   actor=actor, forced_team=forced_team, stories=self.stories)
-        if any(not r.duplicate for r in results):
+                                   actor=actor, forced_team=forced_team, stories=self.stories, history=history,
+                                   history_before=before)
+        if any(r.relayed for r in results):
             self.on_commit()
         return results
+
+    def preview(self, mentions: Iterable[MentionIn], *, actor: str, history: bool = False,
+                history_after: timedelta | None = None) -> list[IngestResult]:
+        """What `ingest` would do with a batch, worked out in a transaction that is rolled back: nothing is
+        written, and the stories of the live index are left alone (ids in the results mean nothing)."""
+        now = self.clock.now()
+        before = None if history_after is None else now - history_after
+        with Session(self.engine) as session:
+            try:
+                return ingest_batch(session, mentions, protocol=self.protocol, router=self.router, now=now,
+                                    actor=actor, stories=StoryIndex(), history=history, history_before=before)
+            finally:
+                session.rollback()
 
     # --- Slack: a person flags a message as a mention -------------------------------------------
 
