@@ -94,6 +94,11 @@ def run(parts: list[str], *, quick: bool, keep_digest_db: bool = False, sqlite_o
 
 
 def main(argv: list[str] | None = None) -> int:
+    args_in = sys.argv[1:] if argv is None else argv
+    if args_in[:1] == ["import"]:  # `python -m bench import`: its own figures (bench/importing.py)
+        from bench import importing
+
+        return importing.main(args_in[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("parts", nargs="*", choices=[[], *PARTS], metavar="PART",
                         help=f"parts to run, among {', '.join(PARTS)} (default: all)")
