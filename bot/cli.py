@@ -292,6 +292,7 @@ def import_file(
         batch.clear()
         lines.clear()
 
+    started = runtime.clock.now()
     total_lines = _count_lines(file)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=False) as progress, reader:
@@ -317,6 +318,8 @@ def import_file(
         progress.update(task, completed=total_lines)
     for warning in reader.warnings:
         err.print(f"[yellow]{warning}[/yellow]")
+    if archived and not dry_run:
+        runtime.vigie.retire_history_stories(since=started)
     if not dry_run:
         for e in errors:
             err.print(t("cli.import.line_error", lang, line=e.line, error=e.message), markup=False, highlight=False)

@@ -41,6 +41,7 @@ from bot.store.models import (
     Mention,
     MentionStatus,
     Outbox,
+    Story,
 )
 from bot.store.queries import is_crisis_active
 from bot.store.stories import StoryIndex
@@ -102,7 +103,9 @@ def _insert_outbox_returning(dialect: str) -> Any:
 # --- intake -------------------------------------------------------------------------------------
 
 GROUPED = "grouped"  # the state of a copy: its story's leader carries the workflow
-ARCHIVED = "archived"  # the state of a mention imported as history (bot.domain.workflow.MentionState.archived)
+# The state of a mention imported as history, a story's copy included (bot.domain.workflow.MentionState.archived):
+# spike detection leaves them out.
+ARCHIVED = "archived"
 BUCKET_MINUTES = 5
 
 
@@ -275,7 +278,8 @@ def _insert_mentions(conn: Any, dialect: str, items: list[_Incoming]) -> None:
         return
     for item in items:
         if item.story is not None:  # a copy: counted on its story's card, no deadline of its own
-            item.values.update(state=GROUPED, story_id=item.story, closed_at=item.values["received_at"],
+            item.values.update(state=ARCHIVED if item.archived else GROUPED, story_id=item.story,
+                               closed_at=item.values["received_at"],
                                first_response_due=None, published_due=None)
     rows = conn.execute(_insert_mention_returning(dialect), [i.values for i in items]).all()
     ids = {(r.source, r.external_id): r.id for r in rows}
@@ -298,7 +302,8 @@ def _regroup(conn: Any, item: _Incoming, now: datetime, *, leader: bool = False)
         values = {"state": "open", "story_id": None, "closed_at": None,
                   "first_response_due": item.values["first_response_due"], "published_due": item.values["published_due"]}
     else:
-        values = {"state": GROUPED, "story_id": item.story, "closed_at": now, "first_response_due": None,
+        values = {"state": ARCHIVED if item.archived else GROUPED, "story_id": item.story, "closed_at": now,
+                  "first_response_due": None,
                   "published_due": None}
     conn.execute(update(Mention).where(col(Mention.id) == item.id).values(**values))
 
@@ -407,6 +412,18 @@ class Vigie(Cards):
         if any(r.relayed for r in results):
             self.on_commit()
         return results
+
+    def retire_history_stories(self, *, since: datetime) -> int:
+        """Put the stories history led since `since` out of the live window (their last activity long past):
+        a live copy of an old text then leads a new story with its own card instead of joining one that
+        nobody sees. Run after an import; returns how many were retired."""
+        long_ago = since - storms.WINDOW - timedelta(minutes=1)
+        leaders = select(Mention.id).where(col(Mention.state) == ARCHIVED, col(Mention.story_id).is_(None),
+                                           col(Mention.received_at) >= since)
+        with session_scope(self.engine) as session:
+            done = session.connection().execute(update(Story).where(col(Story.id).in_(leaders.scalar_subquery()))
+                                                .values(last_at=long_ago))
+        return int(done.rowcount or 0)
 
     def preview(self, mentions: Iterable[MentionIn], *, actor: str, history: bool = False,
                 history_after: timedelta | None = None) -> list[IngestResult]:

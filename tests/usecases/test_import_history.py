@@ -17,8 +17,10 @@ from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.intake.schema import MentionIn
 from bot.protocol.load import load_protocol
 from bot.reports.digest import compute_digest
+from bot.store import queries as q
 from bot.store.models import AuditEvent, Mention, Outbox, Story
 from tests.conftest import TEST_PROTOCOL, drain
 
@@ -82,10 +84,12 @@ def test_an_old_export_lands_as_history_without_a_single_card(tmp_path, env, eng
         assert all(m.closed_at is not None and m.first_response_due is None for m in stored)
         story = [m for m in stored if m.external_id.startswith("s")]
         copies = [m for m in story if m.story_id is not None]  # the first leads the story, 4 copies join it
-        assert len(copies) == 4 and {m.state for m in copies} == {"grouped"}
+        assert len(copies) == 4 and {m.state for m in copies} == {"archived"}
         assert len({m.story_id for m in copies}) == 1
         assert s.exec(select(Story.size).where(Story.leader_id == copies[0].story_id)).one() == 5
         assert s.exec(select(Outbox)).all() == []
+        # Received all at once, but published weeks ago: no volume spike.
+        assert q.received_times_since(s, since=NOW - timedelta(hours=1)) == []
     drain(runtime)
     assert slack.calls("chat.postMessage") == []
     # The digest counts them as received today, none as open.
@@ -94,6 +98,12 @@ def test_an_old_export_lands_as_history_without_a_single_card(tmp_path, env, eng
     figures = compute_digest(engine, protocol=protocol, day=today, team=None, now=datetime.now(UTC))
     assert figures.received == 35
     assert figures.still_open == 0 and figures.oldest_open == ()
+    # The same text arriving live now is news: it leads a new story, with its card, instead of joining history.
+    live = runtime.vigie.ingest([MentionIn(source="x", external_id="live", url="https://x.example/live",
+                                           author="@z", text=STORY, published_at=NOW)], actor="test")[0]
+    assert live.relayed and live.story is None
+    drain(runtime)
+    assert len(slack.calls("chat.postMessage")) == 1
 
 
 def test_mentions_older_than_the_protocol_setting_are_history_the_recent_ones_relayed(tmp_path, env, engine,
