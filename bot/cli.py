@@ -253,6 +253,8 @@ def import_file(
         raise typer.Exit(0)
     if file is None or not file.is_file():
         raise _fail(t("cli.import.no_file", lang, file=file))
+    if as_json and not dry_run:
+        raise _fail(t("cli.import.json_needs_dry_run", lang))
     if fmt not in (None, "csv", "jsonl"):
         raise _fail(t("cli.import.bad_format", lang))
     try:

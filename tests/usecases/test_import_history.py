@@ -152,6 +152,7 @@ def test_a_dry_run_writes_nothing_and_tells_each_line(tmp_path, env, engine):
     assert set(by_id["n1"]) >= {"source", "external_id", "url", "author", "text", "published_at", "language",
                                 "reach", "outcome"}
     assert by_id["n1"]["url"] == "https://x.example/n1" and by_id["n1"]["reach"] == 100
+    assert runner.invoke(app, ["import", str(f), "--json"], env=env).exit_code == 2  # --json is for previews
     assert lines[-1]["line"] == 11 and lines[-1]["outcome"] == "refused" and "url" in lines[-1]["error"]
     assert counts(engine) == before
 
