@@ -409,7 +409,7 @@ class Vigie(Cards):
             results = ingest_batch(session, mentions, protocol=self.protocol, router=self.router, now=now,
                                    actor=actor, forced_team=forced_team, stories=self.stories, history=history,
                                    history_before=before)
-        if any(r.relayed for r in results):
+        if any(not r.duplicate for r in results):  # cards, and story card refreshes, to send
             self.on_commit()
         return results
 
