@@ -99,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import language
 
         return language.main(argv[1:])
+    if argv[:1] == ["import"]:  # `python -m bench import`: its own figures (bench/importing.py)
+        from bench import importing
+
+        return importing.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("parts", nargs="*", choices=[[], *PARTS], metavar="PART",
                         help=f"parts to run, among {', '.join(PARTS)} (default: all)")

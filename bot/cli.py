@@ -231,6 +231,11 @@ def import_file(
     ignore: Annotated[list[str] | None, typer.Option("--ignore", help="A column to leave out (repeatable).")] = None,
     timezone: Annotated[str | None, typer.Option(help="Time zone of the file's dates (default: the protocol's).")]
     = None,
+    history: Annotated[bool, typer.Option("--history", help="Store every mention as history: counted and grouped, "
+                                          "no relay card, never open.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be stored, relayed and refused, "
+                                          "line by line, without writing anything.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="With --dry-run: one JSON line per row.")] = False,
 ) -> None:
     """Import mentions from a file: every valid line is kept, every bad line reported with its number."""
     from bot.intake.dates import check_date_order
@@ -248,6 +253,8 @@ def import_file(
         raise typer.Exit(0)
     if file is None or not file.is_file():
         raise _fail(t("cli.import.no_file", lang, file=file))
+    if as_json and not dry_run:
+        raise _fail(t("cli.import.json_needs_dry_run", lang))
     if fmt not in (None, "csv", "jsonl"):
         raise _fail(t("cli.import.bad_format", lang))
     try:
@@ -267,16 +274,27 @@ def import_file(
     except ValueError as exc:  # an unknown preset or time zone, a negative --skip-rows
         raise _fail(t("cli.import.bad_option", lang, error=exc)) from None
     errors: list[LineError] = []
-    new = dup = 0
+    new = dup = archived = relayed = 0
     batch = []
+    lines: list[int] = []
+    older = None if history else runtime.protocol.intake.history_after
 
     def flush() -> None:
-        nonlocal new, dup
-        results = runtime.vigie.ingest(batch, actor=f"import:{file.name}")
+        nonlocal new, dup, archived, relayed
+        if dry_run:
+            results = runtime.vigie.preview(batch, actor=f"import:{file.name}", history=history, history_after=older)
+            for line, mention, result in zip(lines, batch, results, strict=True):
+                _preview_line(line, mention, result, as_json=as_json, lang=lang)
+        else:
+            results = runtime.vigie.ingest(batch, actor=f"import:{file.name}", history=history, history_after=older)
         new += sum(not r.duplicate for r in results)
         dup += sum(r.duplicate for r in results)
+        archived += sum(r.archived for r in results)
+        relayed += sum(r.relayed for r in results)
         batch.clear()
+        lines.clear()
 
+    started = runtime.clock.now()
     total_lines = _count_lines(file)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=False) as progress, reader:
@@ -285,9 +303,13 @@ def import_file(
             items = iter(reader)
             for line, item in items:
                 if isinstance(item, LineError):
+                    if dry_run:  # in the file's order: what is waiting in the batch first
+                        flush()
+                        _preview_error(item, as_json=as_json, lang=lang)
                     errors.append(item)
                 else:
                     batch.append(item)
+                    lines.append(line)
                     if len(batch) >= batch_size:
                         flush()
                 progress.update(task, completed=min(line, total_lines))
@@ -298,15 +320,69 @@ def import_file(
         progress.update(task, completed=total_lines)
     for warning in reader.warnings:
         err.print(f"[yellow]{warning}[/yellow]")
-    for e in errors:
-        err.print(t("cli.import.line_error", lang, line=e.line, error=e.message), markup=False, highlight=False)
-    out.print(t("cli.import.summary", lang, new=_plural("cli.count.new", new, lang),
-                known=_plural("cli.count.known", dup, lang), errors=_plural("cli.count.line_errors", len(errors), lang)),
-              markup=False)
-    if new:
+    if archived and not dry_run:
+        runtime.vigie.retire_history_stories(since=started)
+    if not dry_run:
+        for e in errors:
+            err.print(t("cli.import.line_error", lang, line=e.line, error=e.message), markup=False, highlight=False)
+    summary = (err if as_json else out).print  # --json keeps stdout to its JSON lines
+    summary(t("cli.import.summary", lang, new=_plural("cli.count.new", new, lang),
+              known=_plural("cli.count.known", dup, lang), errors=_plural("cli.count.line_errors", len(errors), lang)),
+            markup=False)
+    if archived:
+        summary(t("cli.import.history_summary", lang, history=_counted("cli.count.history", archived, lang),
+                  relayed=_counted("cli.count.relayed", relayed, lang)), markup=False)
+    if dry_run:
+        summary(t("cli.import.dry_run_done", lang), markup=False)
+        raise typer.Exit(1 if errors else 0)
+    if relayed:
         # Relays are delivered by the outbox of the running bot (or of the next `vigie run`/`serve`).
         out.print(t("cli.import.queued", lang), markup=False)
     raise typer.Exit(1 if errors else 0)
+
+
+def _counted(key: str, n: int, lang: str) -> str:
+    """`_plural`, with the number written the language's way (1 200 in French, 1,200 in English)."""
+    from babel.numbers import format_decimal
+
+    form = "one" if Locale.parse(lang).plural_form(n) == "one" else "other"
+    return t(f"{key}.{form}", lang, n=format_decimal(n, locale=lang))
+
+
+_OUTCOMES = ("relayed", "history", "grouped", "known")
+
+
+def _outcome(result) -> str:  # type: ignore[no-untyped-def]
+    if result.duplicate:
+        return "known"
+    if result.archived:
+        return "history"
+    return "grouped" if result.story is not None else "relayed"
+
+
+def _preview_line(line: int, mention, result, *, as_json: bool, lang: str) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    outcome = _outcome(result)
+    if as_json:
+        row = {"line": line, **{k: v for k, v in mention.model_dump(mode="json").items() if k in _PREVIEW_FIELDS},
+               "outcome": outcome, "team": result.team, "severity": result.severity}
+        typer.echo(json.dumps(row, ensure_ascii=False))
+        return
+    typer.echo(t("cli.import.dry_line", lang, line=line, outcome=t(f"cli.import.outcome.{outcome}", lang),
+                 source=mention.source, external_id=mention.external_id))
+
+
+def _preview_error(e, *, as_json: bool, lang: str) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    if as_json:
+        typer.echo(json.dumps({"line": e.line, "outcome": "refused", "error": e.message}, ensure_ascii=False))
+        return
+    typer.echo(t("cli.import.dry_refused", lang, line=e.line, error=e.message))
+
+
+_PREVIEW_FIELDS = ("source", "external_id", "url", "author", "text", "published_at", "language", "reach")
 
 
 def _count_lines(path: Path) -> int:

@@ -73,6 +73,7 @@ class MentionState(StrEnum):
     published = "published"
     dismissed = "dismissed"
     grouped = "grouped"  # a copy of another mention (a storm): its story's first mention carries the workflow
+    archived = "archived"  # imported as history: counted and grouped, never relayed nor open
 
 
 # The one list of open states: a mention someone still has to answer (reminders, escalation, "liste", Home, the
@@ -110,7 +111,8 @@ COMMUNITY_MANAGER: Requirement = "community_manager"
 DECISION_MAKER: Requirement = "decision_maker"
 PUBLIC_LABEL = "public"
 
-_TERMINAL = frozenset({MentionState.published, MentionState.dismissed, MentionState.grouped})
+_TERMINAL = frozenset({MentionState.published, MentionState.dismissed, MentionState.grouped,
+                       MentionState.archived})
 
 
 def text_hash(text: str) -> str:

@@ -263,6 +263,12 @@ class HoldingStatement(_Model):
     text: LocalizedText  # what is published
 
 
+class IntakeConfig(_Model):
+    # `vigie import` stores a mention published longer ago than this (e.g. 48h) as history: counted, grouped,
+    # never relayed as a card nor open. Unset: every mention of a file is relayed (unless --history).
+    history_after: Duration | None = None
+
+
 class Protocol(_Model):
     version: Literal[1]
     language: Language = "fr"
@@ -288,6 +294,7 @@ class Protocol(_Model):
     oncall: OnCallConfig = OnCallConfig()
     crisis: CrisisConfig = CrisisConfig()
     digest: DigestConfig = DigestConfig()
+    intake: IntakeConfig = IntakeConfig()
 
     # Read from checks.roster during validation (see _cross_checks); private, so the model stays frozen.
     _employee_names: tuple[str, ...] = PrivateAttr(default=())

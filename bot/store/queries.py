@@ -158,7 +158,9 @@ def latest_volume_bucket(s: Session) -> datetime | None:
 
 
 def received_times_since(s: Session, *, since: datetime) -> list[datetime]:
-    return list(s.exec(select(Mention.received_at).where(col(Mention.received_at) >= since)).all())
+    # History (`vigie import --history`) arrives all at once but was published long ago: not a spike.
+    return list(s.exec(select(Mention.received_at).where(col(Mention.received_at) >= since,
+                                                         col(Mention.state) != "archived")).all())
 
 
 def volume_between(s: Session, *, start: datetime, end: datetime) -> int:

@@ -41,6 +41,7 @@ from bot.store.models import (
     Mention,
     MentionStatus,
     Outbox,
+    Story,
 )
 from bot.store.queries import is_crisis_active
 from bot.store.stories import StoryIndex
@@ -58,6 +59,12 @@ class IngestResult:
     team: str | None = None
     severity: str | None = None
     story: int | None = None  # set for a copy grouped into an existing story (it gets no card of its own)
+    archived: bool = False  # stored as history: no card, never open
+
+    @property
+    def relayed(self) -> bool:
+        """A relay card was queued for it."""
+        return not self.duplicate and not self.archived and self.story is None
 
 
 def _dialect(session: Session) -> str:
@@ -96,6 +103,9 @@ def _insert_outbox_returning(dialect: str) -> Any:
 # --- intake -------------------------------------------------------------------------------------
 
 GROUPED = "grouped"  # the state of a copy: its story's leader carries the workflow
+# The state of a mention imported as history, a story's copy included (bot.domain.workflow.MentionState.archived):
+# spike detection leaves them out.
+ARCHIVED = "archived"
 BUCKET_MINUTES = 5
 
 
@@ -111,6 +121,7 @@ class _Incoming:
     leader: int | None = None  # or: the index, in the batch, of the new mention it copies
     id: int | None = None
     duplicate: bool = False
+    archived: bool = False
 
 
 def ingest_mention(session: Session, mention: MentionIn, *, protocol: Protocol, router: Router, now: datetime,
@@ -132,6 +143,8 @@ def ingest_batch(
     forced_team: str | None = None,
     flagged_by: str | None = None,
     stories: StoryIndex | None = None,
+    history: bool = False,
+    history_before: datetime | None = None,
 ) -> list[IngestResult]:
     """Store mentions once, triage them, group copies into stories and queue the relay cards of the others,
     all in the caller's transaction.
@@ -139,6 +152,9 @@ def ingest_batch(
     Rows are written a statement per kind for the whole batch (mentions, stories, outbox, audit), not a
     statement per mention: that was most of intake's time (see BENCHMARKS.md). Without `stories`, or for a
     mention a person flagged on purpose, every mention gets its own card.
+
+    History (`history`, or a mention published before `history_before`) is stored, counted and grouped into
+    stories like the rest, but archived: closed at its arrival, no deadline, no relay card.
     """
     conn = session.connection()
     dialect = _dialect(session)
@@ -153,6 +169,9 @@ def ingest_batch(
     for m in mentions:
         item = _triaged(m, protocol=protocol, router=router, now=now, forced_team=forced_team,
                         flagged_by=flagged_by, deadlines=deadlines, crisis_factor=crisis_factor, grouped=stories is not None and not flagged_by)
+        if history or (history_before is not None and m.published_at < history_before):
+            item.archived = True
+            item.values.update(state=ARCHIVED, closed_at=now, first_response_due=None, published_due=None)
         if item.shape is not None and stories is not None:
             item.story = stories.find(item.shape, now)
             if item.story is None:
@@ -202,11 +221,12 @@ def ingest_batch(
         item.story = None
 
     fresh = [i for i in batch if not i.duplicate]
-    _queue_relays(session, [i for i in fresh if i.story is None], protocol=protocol, now=now)
+    _queue_relays(session, [i for i in fresh if i.story is None and not i.archived], protocol=protocol, now=now)
     if fresh:
         conn.execute(_AUDIT, [_audit_row(i, actor=actor, now=now) for i in fresh])
     return [IngestResult(id=i.id, duplicate=i.duplicate, team=None if i.duplicate else i.values["team"],  # type: ignore[arg-type]
-                         severity=None if i.duplicate else i.values["severity"], story=i.story) for i in batch]
+                         severity=None if i.duplicate else i.values["severity"], story=i.story,
+                         archived=i.archived and not i.duplicate) for i in batch]
 
 
 def _audit_row(item: _Incoming, *, actor: str, now: datetime) -> dict[str, Any]:
@@ -215,6 +235,8 @@ def _audit_row(item: _Incoming, *, actor: str, now: datetime) -> dict[str, Any]:
     else:
         action = "mention.received"
         after = {"team": item.values["team"], "severity": item.values["severity"], "reasons": item.values["reasons"]}
+        if item.archived:
+            action, after = "mention.archived", {**after, "history": True}
     return {"at": now, "actor": actor, "action": action, "mention_id": item.id, "before": None, "reason": None,
             "after": after}
 
@@ -256,7 +278,8 @@ def _insert_mentions(conn: Any, dialect: str, items: list[_Incoming]) -> None:
         return
     for item in items:
         if item.story is not None:  # a copy: counted on its story's card, no deadline of its own
-            item.values.update(state=GROUPED, story_id=item.story, closed_at=item.values["received_at"],
+            item.values.update(state=ARCHIVED if item.archived else GROUPED, story_id=item.story,
+                               closed_at=item.values["received_at"],
                                first_response_due=None, published_due=None)
     rows = conn.execute(_insert_mention_returning(dialect), [i.values for i in items]).all()
     ids = {(r.source, r.external_id): r.id for r in rows}
@@ -273,11 +296,14 @@ def _insert_mentions(conn: Any, dialect: str, items: list[_Incoming]) -> None:
 
 def _regroup(conn: Any, item: _Incoming, now: datetime, *, leader: bool = False) -> None:
     """Turn a stored leader into a copy of `item.story`, or (leader=True) a stored copy into a leader."""
-    if leader:
+    if leader and item.archived:  # history leading its own story: still no card, still closed
+        values = {"state": ARCHIVED, "story_id": None, "closed_at": now}
+    elif leader:
         values = {"state": "open", "story_id": None, "closed_at": None,
                   "first_response_due": item.values["first_response_due"], "published_due": item.values["published_due"]}
     else:
-        values = {"state": GROUPED, "story_id": item.story, "closed_at": now, "first_response_due": None,
+        values = {"state": ARCHIVED if item.archived else GROUPED, "story_id": item.story, "closed_at": now,
+                  "first_response_due": None,
                   "published_due": None}
     conn.execute(update(Mention).where(col(Mention.id) == item.id).values(**values))
 
@@ -371,16 +397,46 @@ class Vigie(Cards):
         self.deadline_of = deadline_of
         self.stories = StoryIndex()
 
-    def ingest(self, mentions: Iterable[MentionIn], *, actor: str,
-               forced_team: str | None = None) -> list[IngestResult]:
-        """Store a batch in one transaction: all are durable, or none is (then the caller reports an error)."""
+    def ingest(self, mentions: Iterable[MentionIn], *, actor: str, forced_team: str | None = None,
+               history: bool = False, history_after: timedelta | None = None) -> list[IngestResult]:
+        """Store a batch in one transaction: all are durable, or none is (then the caller reports an error).
+
+        `history`: every mention is stored as history (no card); `history_after`: the ones published longer
+        ago than that are."""
         now = self.clock.now()
+        before = None if history_after is None else now - history_after
         with session_scope(self.engine) as session:
             results = ingest_batch(session, mentions, protocol=self.protocol, router=self.router, now=now,
-                                   actor=actor, forced_team=forced_team, stories=self.stories)
-        if any(not r.duplicate for r in results):
+                                   actor=actor, forced_team=forced_team, stories=self.stories, history=history,
+                                   history_before=before)
+        if any(not r.duplicate for r in results):  # cards, and story card refreshes, to send
             self.on_commit()
         return results
+
+    def retire_history_stories(self, *, since: datetime) -> int:
+        """Put the stories history led since `since` out of the live window (their last activity long past):
+        a live copy of an old text then leads a new story with its own card instead of joining one that
+        nobody sees. Run after an import; returns how many were retired."""
+        long_ago = since - storms.WINDOW - timedelta(minutes=1)
+        leaders = select(Mention.id).where(col(Mention.state) == ARCHIVED, col(Mention.story_id).is_(None),
+                                           col(Mention.received_at) >= since)
+        with session_scope(self.engine) as session:
+            done = session.connection().execute(update(Story).where(col(Story.id).in_(leaders.scalar_subquery()))
+                                                .values(last_at=long_ago))
+        return int(done.rowcount or 0)
+
+    def preview(self, mentions: Iterable[MentionIn], *, actor: str, history: bool = False,
+                history_after: timedelta | None = None) -> list[IngestResult]:
+        """What `ingest` would do with a batch, worked out in a transaction that is rolled back: nothing is
+        written, and the stories of the live index are left alone (ids in the results mean nothing)."""
+        now = self.clock.now()
+        before = None if history_after is None else now - history_after
+        with Session(self.engine) as session:
+            try:
+                return ingest_batch(session, mentions, protocol=self.protocol, router=self.router, now=now,
+                                    actor=actor, stories=StoryIndex(), history=history, history_before=before)
+            finally:
+                session.rollback()
 
     # --- Slack: a person flags a message as a mention -------------------------------------------
 

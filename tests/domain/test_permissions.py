@@ -137,19 +137,19 @@ def test_who(action: Action, role: str, expected: str) -> None:
 
 # ok: allowed; "-": refused with state:<column>. The mention is owned by AUTHOR except when open, so a
 # community manager claiming it elsewhere is told who has it rather than what state it is in. A grouped
-# mention (a copy in a storm) takes no action: its story's first mention does.
+# mention (a copy in a storm) takes no action: its story's first mention does; nor does history (archived).
 WHEN = """
-                    open       claimed           in_review         ready             published   dismissed   grouped
-claim               ok         already_claimed   already_claimed   already_claimed   -           -           -
-assign              ok         ok                ok                -                 -           -           -
-reroute             ok         ok                -                 -                 -           -           -
-dismiss             ok         ok                ok                -                 -           -           -
-submit_draft        ok         ok                ok                ok                -           -           -
-approve             -          -                 ok                -                 -           -           -
-request_changes     -          -                 ok                -                 -           -           -
-reject              -          -                 ok                -                 -           -           -
-publish             -          -                 -                 ok                -           -           -
-holding_statement   ok         ok                ok                ok                -           -           -
+                    open       claimed           in_review         ready             published   dismissed   grouped     archived
+claim               ok         already_claimed   already_claimed   already_claimed   -           -           -           -
+assign              ok         ok                ok                -                 -           -           -           -
+reroute             ok         ok                -                 -                 -           -           -           -
+dismiss             ok         ok                ok                -                 -           -           -           -
+submit_draft        ok         ok                ok                ok                -           -           -           -
+approve             -          -                 ok                -                 -           -           -           -
+request_changes     -          -                 ok                -                 -           -           -           -
+reject              -          -                 ok                -                 -           -           -           -
+publish             -          -                 -                 ok                -           -           -           -
+holding_statement   ok         ok                ok                ok                -           -           -           -
 """
 _when_states, _when_rows = parse(WHEN)
 
