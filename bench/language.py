@@ -3,7 +3,8 @@
 The checks are the ones `vigie check` runs (`bot.usecases.check.DraftChecker`, with the outside grammar tools
 found here: Grammalecte in its own process, a LanguageTool server when `--languagetool-url` is given), under the
 policy of the shipped example protocol with `bench/corpus/roster.csv` as its roster and the company's own contact
-details (`02 98 00 00 00`, contact@ and support@armorine.example) as `checks.allowed_contacts`, as
+details (`02 98 00 00 00`, contact@ and support@armorine.example) as `checks.allowed_contacts`, the corpus's
+phone countries as `checks.phone_regions`, as
 bench/corpus/SOURCES.md describes. The findings are scored by `bench/language_score.py`:
 
 - checks_fr.jsonl, checks_en.jsonl: recall per error class, false alarms per 100 clean drafts (any finding on a
@@ -56,11 +57,17 @@ def roster_names(path: Path = CORPUS / "roster.csv") -> tuple[str, ...]:
         return tuple(row["name"].strip() for row in csv.DictReader(fh) if row.get("name", "").strip())
 
 
+PHONE_REGIONS = ("FR", "BE", "CH", "GB", "US", "DE")
+
+
 def bench_policy() -> CheckPolicy:
     """The example protocol's checks, with the corpus's roster and the company's own contact details."""
     policy = policy_of(load_protocol(EXAMPLE_PROTOCOL))
+    # The countries whose national phone formats the corpus uses, as a company serving them would list them
+    # (`checks.phone_regions`); the default protocol lists France only.
     return dataclasses.replace(policy, employee_names=roster_names(),
-                               allowed_contacts=(*policy.allowed_contacts, *COMPANY_CONTACTS))
+                               allowed_contacts=(*policy.allowed_contacts, *COMPANY_CONTACTS),
+                               phone_regions=PHONE_REGIONS)
 
 
 def run_rows(checker: DraftChecker, rows: Iterable[dict[str, Any]]) -> tuple[dict[str, list[dict]], list[float]]:
