@@ -615,3 +615,58 @@ def feed_check(
     out.print(_plural("cli.feed.count", len(poll.entries), lang) if poll.entries or poll.skipped
               else t("cli.feed.empty", lang), markup=False, highlight=False)
     raise typer.Exit(0)
+
+
+# --- vigie protocol test (issue 13, item 6) -------------------------------------------------------------------
+
+
+@protocol_app.command("test")
+def protocol_test(
+    file: Annotated[Path, typer.Argument(help="The protocol YAML file.", exists=False)],
+    samples: Annotated[Path, typer.Argument(help="Sample mentions, .csv with a header row or .jsonl: text, lang, "
+                                                 "and optionally source, reach, author, expected_team, "
+                                                 "expected_severity.", exists=False)],
+    lang: Annotated[str | None, typer.Option(help="fr or en (default: the file's own language).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per sample: "
+                                                         "{\"team\", \"severity\", \"reasons\"}.")] = False,
+) -> None:
+    """Each sample mention's team, severity and reasons with this protocol (exit code 1 when an expected team
+    or severity differs)."""
+    import json
+
+    from rich.table import Table
+
+    from bot.protocol.load import ProtocolError, load_protocol
+    from bot.usecases.protocol_test import (SamplesError, read_samples, result_json, table_columns, table_rows,
+                                            triage_samples)
+
+    try:
+        protocol = load_protocol(file)
+    except ProtocolError as exc:
+        exc = exc.in_language(lang) if lang is not None else exc
+        err.print(f"[red]{markup(_plural('cli.protocol.errors', len(exc.issues), exc.lang, file=file))}[/red]")
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    language = _language(lang) if lang is not None else protocol.language
+    try:
+        results = triage_samples(read_samples(samples), protocol)
+    except SamplesError as exc:
+        raise _fail(t(exc.key, language, **exc.params)) from None
+    checked = [r for r in results if r.agrees is not None]
+    agree = sum(1 for r in checked if r.agrees)
+    if as_json:
+        for r in results:
+            out.print(json.dumps(result_json(r), ensure_ascii=False), markup=False, highlight=False)
+        if checked:
+            out.print(json.dumps({"agree": agree, "checked": len(checked)}), markup=False, highlight=False)
+    else:
+        table = Table()
+        for column in table_columns(language, with_expected=bool(checked)):
+            table.add_column(column, overflow="fold")
+        for row in table_rows(results, language, with_expected=bool(checked)):
+            table.add_row(*row)
+        out.print(table)
+        if checked:
+            out.print(_plural("cli.protocol_test.agreement", agree, language, total=len(checked)),
+                      markup=False, highlight=False)
+    raise typer.Exit(1 if agree < len(checked) else 0)

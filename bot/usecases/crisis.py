@@ -36,6 +36,8 @@ from bot.usecases.intake import BUCKET_MINUTES, volume_bucket
 
 BUCKET = timedelta(minutes=BUCKET_MINUTES)
 OVERLAP = timedelta(minutes=1)
+# What makes a high-reach mention a crisis signal: listed negative words, or a negative tone (bot.domain.sentiment).
+NEGATIVE_REASONS = frozenset({"severity.negative", "severity.tone", "severity.tone_strong"})
 
 log = structlog.get_logger(__name__)
 
@@ -127,7 +129,7 @@ class CrisisDesk:
             codes = {r["code"] for r in m.reasons}
             if "severity.crisis_word" in codes:
                 proposed += self._propose(f"words:{m.id}", "crisis_words", {"mention": m.id}, now)
-            elif (m.reach or 0) >= cfg.high_reach and "severity.negative" in codes:
+            elif (m.reach or 0) >= cfg.high_reach and codes & NEGATIVE_REASONS:
                 proposed += self._propose(f"reach:{m.id}", "high_reach", {"mention": m.id, "reach": m.reach}, now)
         if proposed:
             self.vigie.on_commit()

@@ -23,6 +23,7 @@ from bot.clock import Clock
 from bot.domain import deadlines as deadline_rules
 from bot.domain import storms as storm_rules
 from bot.domain.routing import Router
+from bot.domain.workflow import Severity
 from bot.domain.storms import Shape
 from bot.i18n import t
 from bot.intake.feeds import FeedValidators, fetch_feed
@@ -213,7 +214,7 @@ def ingest_batch(
     copies = [i for i in batch if i.story is not None and i.id is None]
     _insert_mentions(conn, dialect, copies)
     joined = _join_stories(session, [i for i in batch if i.story is not None and not i.duplicate],
-                           stories=stories, now=now)
+                           stories=stories, now=now, router=router, actor=actor)
     for item in joined:  # their story had gone quiet: they lead new ones and get cards
         _regroup(conn, item, now, leader=True)
         if storms.create(conn, _story_row(item, now), now):
@@ -309,9 +310,10 @@ def _regroup(conn: Any, item: _Incoming, now: datetime, *, leader: bool = False)
 
 
 def _join_stories(session: Session, items: list[_Incoming], *, stories: StoryIndex | None,
-                  now: datetime) -> list[_Incoming]:
-    """Count the copies on their stories and queue a refresh of each story's card; return the copies whose
-    story had gone quiet meanwhile (they will lead new stories)."""
+                  now: datetime, router: Router, actor: str) -> list[_Incoming]:
+    """Count the copies on their stories, raise a growing story's severity (`Router.storm`, on its leader) and
+    queue a refresh of each story's card; return the copies whose story had gone quiet meanwhile (they will
+    lead new stories)."""
     conn = session.connection()
     by_story: dict[int, list[_Incoming]] = {}
     for item in items:
@@ -327,6 +329,7 @@ def _join_stories(session: Session, items: list[_Incoming], *, stories: StoryInd
             continue
         if stories is not None:
             stories.touch(story_id, now)
+        _storm_severity(conn, row["leader_id"], story_id, router=router, now=now, actor=actor)
         due = storms.refresh_due(conn, row, now)
         if due is None:
             continue
@@ -339,6 +342,27 @@ def _join_stories(session: Session, items: list[_Incoming], *, stories: StoryInd
                             args={"channel": lane, "mention_id": row["leader_id"], "ts_from_outbox": leader_relay})
         storms.record_refresh(conn, story_id, outbox_id, due)
     return orphans
+
+
+def _storm_severity(conn: Any, leader_id: int, story_id: int, *, router: Router, now: datetime, actor: str) -> None:
+    """Raise the leader of a story that has grown into a storm, with the reason ("30 reprises"), audited.
+
+    Runs after `storms.join` updated the story row: on PostgreSQL that row stays locked until commit, so
+    copies joining at once read the size one after the other and the last one sees the final count."""
+    size = conn.execute(select(storms.STORY.c.size).where(storms.STORY.c.id == story_id)).scalar_one()
+    leader = conn.execute(select(_MENTION.c.severity, _MENTION.c.reasons).where(_MENTION.c.id == leader_id)
+                          .with_for_update()).first()
+    if leader is None:
+        return
+    severity, reason = router.storm(Severity(leader.severity), int(size))
+    if reason is None:
+        return
+    # One storm reason on the card: the latest count replaces the earlier one.
+    reasons = [r for r in leader.reasons or [] if r.get("code") != str(reason.code)] + [reason.to_dict()]
+    conn.execute(update(_MENTION).where(_MENTION.c.id == leader_id).values(severity=severity.value, reasons=reasons))
+    conn.execute(_AUDIT, [{"at": now, "actor": actor, "action": "mention.severity_raised", "mention_id": leader_id,
+                           "before": {"severity": leader.severity}, "reason": None,
+                           "after": {"severity": severity.value, "reasons": [reason.to_dict()]}}])
 
 
 def _queue_relays(session: Session, items: list[_Incoming], *, protocol: Protocol, now: datetime) -> None:
