@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-import httpx
 import structlog
 from sqlalchemy import bindparam, func, update
 from sqlalchemy import insert as sa_insert
@@ -23,22 +22,19 @@ from bot.clock import Clock
 from bot.domain import deadlines as deadline_rules
 from bot.domain import storms as storm_rules
 from bot.domain.routing import Router
-from bot.domain.workflow import Severity
 from bot.domain.storms import Shape
+from bot.domain.workflow import Severity
 from bot.i18n import t
-from bot.intake.feeds import FeedValidators, fetch_feed
 from bot.intake.schema import MentionIn
 from bot.outbox.queue import Render, enqueue, outbox_row
 from bot.protocol.load import router_for
 from bot.protocol.schema import Protocol
 from bot.slack.gateway import SlackCallError, SlackGateway
 from bot.slack.text import escape
-from bot.slack.views import cards as blocks
 from bot.store import stories as storms
 from bot.store.db import session_scope
 from bot.store.models import (
     AuditEvent,
-    FeedState,
     Mention,
     MentionStatus,
     Outbox,
@@ -47,6 +43,7 @@ from bot.store.models import (
 from bot.store.queries import is_crisis_active
 from bot.store.stories import StoryIndex
 from bot.usecases.cards import CARD_METHOD, Cards, card_lane
+from bot.usecases.feeds import Feeds
 
 RELAY_RENDER = Render.relay  # an outbox payload rendered when sent: a mention's relay card
 
@@ -401,7 +398,7 @@ def sla_deadlines(protocol: Protocol, values: dict[str, Any], *,
 
 
 
-class Vigie(Cards):
+class Vigie(Cards, Feeds):
     """The use cases bound to one database, protocol and clock; each call is one transaction.
 
     After a transaction that queued Slack calls commits, `on_commit` wakes the outbox worker, so a relay
@@ -541,64 +538,6 @@ class Vigie(Cards):
             enqueue(session, kind="ephemeral", method="chat.postEphemeral", now=self.clock.now(),
                     args={"channel": channel, "user": user, "text": text})
         self.on_commit()
-
-    # --- feeds ----------------------------------------------------------------------------------
-
-    def poll_feeds(self, client: httpx.Client) -> dict[str, str]:
-        """Poll every feed that is due; a broken feed is reported once to the default team, never fatal."""
-        outcome: dict[str, str] = {}
-        for feed in self.protocol.feeds:
-            now = self.clock.now()
-            url = str(feed.url)
-            with session_scope(self.engine) as session:
-                state = session.get(FeedState, url) or FeedState(url=url)
-                if state.last_polled_at and (now - state.last_polled_at).total_seconds() < feed.every_minutes * 60:
-                    continue
-                validators = FeedValidators(etag=state.etag, last_modified=state.last_modified)
-            # Dates written without a zone are in the protocol's; unreadable ones are stored with the poll time
-            # and named in the poll's warnings (logged below).
-            poll = fetch_feed(client, url=url, source=feed.name, validators=validators, now=now,
-                              language=feed.language, zone=self.protocol.tz)
-            outcome[feed.name] = poll.status
-            new = 0
-            if poll.mentions:
-                new = sum(not r.duplicate for r in self.ingest(poll.mentions, actor=f"feed:{feed.name}",
-                                                                forced_team=feed.team))
-            self._record_feed(feed.name, url, poll.status, poll.error, poll.validators, now)
-            log.info("feed_polled", feed=feed.name, status=poll.status, entries=len(poll.mentions), new=new,
-                     skipped=len(poll.skipped), error=poll.error, warnings=len(poll.warnings))
-            for warning in poll.warnings:
-                log.warning("feed_entry_warning", feed=feed.name, warning=warning)
-        return outcome
-
-    def _record_feed(self, name: str, url: str, status: str, error: str | None,
-                     validators: FeedValidators, now: datetime) -> None:
-        lang = self.protocol.language
-        channel = self.protocol.team(self.protocol.default_team).channel
-        with session_scope(self.engine) as session:
-            state = session.get(FeedState, url) or FeedState(url=url)
-            state.last_polled_at = now
-            if status == "error":
-                state.consecutive_failures += 1
-                state.last_error = (error or "")[:500]
-                if state.consecutive_failures == 1:  # report the first failure of a streak, once
-                    enqueue(session, kind="notice", method="chat.postMessage", now=now,
-                            dedupe_key=f"feed-broken:{url}:{now.isoformat()}",
-                            args=blocks.notice(channel=channel, text=t("feed.broken", lang, name=escape(name),
-                                                                       error=escape(error or ""))))
-            else:
-                if state.consecutive_failures:
-                    enqueue(session, kind="notice", method="chat.postMessage", now=now,
-                            dedupe_key=f"feed-back:{url}:{now.isoformat()}",
-                            args=blocks.notice(channel=channel, text=t("feed.recovered", lang, name=escape(name))))
-                state.consecutive_failures = 0
-                state.last_error = None
-                state.last_ok_at = now
-                state.etag = validators.etag
-                state.last_modified = validators.last_modified
-            session.add(state)
-        self.on_commit()
-
 
     # --- read side ------------------------------------------------------------------------------
 

@@ -1,0 +1,92 @@
+"""Feed polling: every RSS/Atom feed the protocol lists, polled when due, its mentions ingested like any other.
+
+`Feeds` is the part of `bot.usecases.intake.Vigie` that polls; parsing is `bot.intake.feeds` (pure), storing is
+`Vigie.ingest`. A feed that breaks is reported once to the default team, and once more when it recovers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+import structlog
+from sqlalchemy.engine import Engine
+
+from bot.clock import Clock
+from bot.i18n import t
+from bot.intake.feeds import FeedValidators, fetch_feed
+from bot.outbox.queue import enqueue
+from bot.protocol.schema import Protocol
+from bot.slack.text import escape
+from bot.slack.views import cards as blocks
+from bot.store.db import session_scope
+from bot.store.models import FeedState
+
+log = structlog.get_logger(__name__)
+
+
+class Feeds:
+    """Feed polling; mixed into `Vigie`, which provides these attributes and `ingest`."""
+
+    engine: Engine
+    protocol: Protocol
+    clock: Clock
+    on_commit: Callable[[], None]
+    ingest: Callable[..., list[Any]]
+
+    def poll_feeds(self, client: httpx.Client) -> dict[str, str]:
+        """Poll every feed that is due; a broken feed is reported once to the default team, never fatal."""
+        outcome: dict[str, str] = {}
+        for feed in self.protocol.feeds:
+            now = self.clock.now()
+            url = str(feed.url)
+            with session_scope(self.engine) as session:
+                state = session.get(FeedState, url) or FeedState(url=url)
+                if state.last_polled_at and (now - state.last_polled_at).total_seconds() < feed.every_minutes * 60:
+                    continue
+                validators = FeedValidators(etag=state.etag, last_modified=state.last_modified)
+            # Dates written without a zone are in the protocol's; unreadable ones are stored with the poll time
+            # and named in the poll's warnings (logged below).
+            poll = fetch_feed(client, url=url, source=feed.name, validators=validators, now=now,
+                              language=feed.language, zone=self.protocol.tz)
+            outcome[feed.name] = poll.status
+            new = 0
+            if poll.mentions:
+                new = sum(not r.duplicate for r in self.ingest(poll.mentions, actor=f"feed:{feed.name}",
+                                                                forced_team=feed.team))
+            self._record_feed(feed.name, url, poll.status, poll.error, poll.validators, now)
+            log.info("feed_polled", feed=feed.name, status=poll.status, entries=len(poll.mentions), new=new,
+                     skipped=len(poll.skipped), error=poll.error, warnings=len(poll.warnings))
+            for warning in poll.warnings:
+                log.warning("feed_entry_warning", feed=feed.name, warning=warning)
+        return outcome
+
+    def _record_feed(self, name: str, url: str, status: str, error: str | None,
+                     validators: FeedValidators, now: datetime) -> None:
+        lang = self.protocol.language
+        channel = self.protocol.team(self.protocol.default_team).channel
+        with session_scope(self.engine) as session:
+            state = session.get(FeedState, url) or FeedState(url=url)
+            state.last_polled_at = now
+            if status == "error":
+                state.consecutive_failures += 1
+                state.last_error = (error or "")[:500]
+                if state.consecutive_failures == 1:  # report the first failure of a streak, once
+                    enqueue(session, kind="notice", method="chat.postMessage", now=now,
+                            dedupe_key=f"feed-broken:{url}:{now.isoformat()}",
+                            args=blocks.notice(channel=channel, text=t("feed.broken", lang, name=escape(name),
+                                                                       error=escape(error or ""))))
+            else:
+                if state.consecutive_failures:
+                    enqueue(session, kind="notice", method="chat.postMessage", now=now,
+                            dedupe_key=f"feed-back:{url}:{now.isoformat()}",
+                            args=blocks.notice(channel=channel, text=t("feed.recovered", lang, name=escape(name))))
+                state.consecutive_failures = 0
+                state.last_error = None
+                state.last_ok_at = now
+                state.etag = validators.etag
+                state.last_modified = validators.last_modified
+            session.add(state)
+        self.on_commit()
