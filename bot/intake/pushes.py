@@ -4,7 +4,7 @@
     mentions = push.read(body, lang="fr")     # [MentionIn, ...], or PushRefused naming each field at fault
 
 Each vendor's body is an envelope around a list of items (`items` gives the paths where the list may sit, the
-first one present wins; a path ending in a single object, like Talkwalker's stream chunk, is one item). Each
+first one present wins; `single` paths hold one item, like Talkwalker's stream chunk). Each
 item's fields are read by dotted paths and joined as the file presets join columns (title + body, "Name
 (@handle)"), then validated as a `MentionIn`: an error names the vendor's own field ("documents[2].url").
 Where each shape comes from, and what is assumed, is in tests/fixtures/exports/SOURCES.md ("Pushes").
@@ -51,6 +51,7 @@ class Push:
     date: str
     text: tuple[str | None, tuple[str, ...]]
     author: tuple[str | None, str | None]
+    single: tuple[str, ...] = ()
     fallback_author: str | None = None
     language: str | None = None
     reach: str | None = None
@@ -75,7 +76,7 @@ class Push:
 
     def _items(self, body: Any, lang: str) -> list[tuple[str, Any]]:
         """(where, item) for each item: "list.path[].inner" is a list of objects each wrapping its item under
-        `inner`; a path without "[]" is a list of items, or a single item."""
+        `inner`; a path without "[]" is a list of items; a path of `single` is one item (a stream chunk)."""
         for spec in self.items:
             path, _, inner = spec.partition("[]")
             inner = inner.lstrip(".")
@@ -83,9 +84,11 @@ class Push:
             if isinstance(found, list):
                 return [(f"{path}[{i}]" + (f".{inner}" if inner else ""), _get(item, inner) if inner else item)
                         for i, item in enumerate(found)]
-            if isinstance(found, dict) and not inner:
+        for path in self.single:
+            found = _get(body, path)
+            if isinstance(found, dict):
                 return [(path, found)]
-        paths = t("intake.push.or", lang).join(self.items)
+        paths = t("intake.push.or", lang).join(self.items + self.single)
         raise PushRefused([_error(self.items[0].partition("[]")[0], "missing", t("intake.push.items", lang,
                                                                                   paths=paths))], shape=True)
 
@@ -186,7 +189,8 @@ PUSHES: tuple[Push, ...] = (
     # Talkwalker (developer.talkwalker.com Search and Streaming API): a results page's `result_content.data[].data`
     # or a stream chunk's `chunk_result.data.data`; `published` in epoch milliseconds; the url is the id.
     Push("talkwalker", "Talkwalker (search results or stream chunk)",
-         items=("result_content.data[].data", "chunk_result.data.data"), external_id="url", url="url", date="published",
+         items=("result_content.data[].data",), single=("chunk_result.data.data",), external_id="url", url="url",
+         date="published",
          text=("title", ("content",)),
          author=("extra_author_attributes.name", "extra_author_attributes.short_name"),
          fallback_author="extra_source_attributes.name", language="lang", reach="reach",
