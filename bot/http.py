@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from fastapi import FastAPI, Path, Request
+from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import TypeAdapter, ValidationError
@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.edge import MAX_JSON_DEPTH, BadJson, BodyIncomplete, BodyTooLarge, load_json, read_capped
 from bot.i18n import t
-from bot.intake.pushes import PUSHES, PushRefused, get_push, push_names
+from bot.intake.pushes import PUSHES, Push, PushRefused, get_push, push_names, push_schema
 from bot.intake.schema import (
     MAX_BATCH,
     MAX_BODY_BYTES,
@@ -182,38 +182,9 @@ def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
         }
         return JSONResponse(body, status_code=202)
 
-    @api.post(
-        "/intake/{preset}",
-        status_code=202,
-        summary="Submit a monitoring tool's own push (its webhook or stream body)",
-        description="The body is the tool's own JSON, as its webhook sends it; the path names the tool "
-                    f"({', '.join(push_names())}). Each item becomes a mention, stored once as with "
-                    "/intake/mentions.",
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {
-                    "schema": {"type": "object"},
-                    "examples": {push.name: {"summary": push.label, "value": push.example} for push in PUSHES},
-                }},
-            },
-            "security": [{"bearer": []}],
-            "responses": {
-                "202": {"description": "Every item stored (durably) and queued for relay; duplicates are marked. "
-                                       "A push with no items is acknowledged with nothing stored."},
-                "400": {"description": f"The body is not JSON in UTF-8, or nests more than {MAX_JSON_DEPTH} "
-                                       "levels of lists and objects."},
-                "401": {"description": "Missing or wrong bearer token."},
-                "404": {"description": "No push of that name; the sentence lists the ones there are."},
-                "413": {"description": f"Body over {MAX_BODY_BYTES} bytes or more than {MAX_BATCH} items."},
-                "422": {"description": "Not the tool's shape, or items that cannot be mentions: each field at "
-                                       "fault is named by the tool's own path (documents[2].url)."},
-                "503": {"description": "The database is unavailable; try again after Retry-After seconds."},
-            },
-        },
-    )
-    async def intake_push(request: Request,
-                          preset: Annotated[str, Path(json_schema_extra={"enum": list(push_names())})]) -> Response:
+    # Documented as one path per preset (see push_operation), each with its own body schema and example.
+    @api.post("/intake/{preset}", status_code=202, include_in_schema=False)
+    async def intake_push(request: Request, preset: str) -> Response:
         lang = request_language(request.headers.get("accept-language"), runtime.protocol.language)
         actor = token_name(request.headers.get("authorization"))
         if actor is None:
@@ -298,8 +269,35 @@ def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
         components = schema.setdefault("components", {})
         components.setdefault("schemas", {}).update({"MentionIn": mention_schema, **defs})
         components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        for push in PUSHES:
+            components["schemas"][f"Push_{push.name}"] = push_schema(push)
+            schema["paths"][f"/intake/{push.name}"] = {"post": push_operation(push)}
         api.openapi_schema = schema
         return schema
 
     api.openapi = openapi  # type: ignore[method-assign]
     return api
+
+
+def push_operation(push: Push) -> dict[str, Any]:
+    """The OpenAPI operation of POST /intake/<preset>: the vendor's own body, its example, the intake's answers."""
+    return {
+        "summary": f"Submit a push from {push.label}",
+        "description": "The tool's own JSON, as its webhook sends it (any other /intake/<name> is a 404). Each "
+                       f"item becomes a mention, stored once as with /intake/mentions. Source: {push.source_note}.",
+        "operationId": f"intake_push_{push.name}",
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/Push_{push.name}"}, "example": push.example}}},
+        "security": [{"bearer": []}],
+        "responses": {
+            "202": {"description": "Every item stored (durably) and queued for relay; duplicates are marked. "
+                                   "A push with no items is acknowledged with nothing stored."},
+            "400": {"description": f"The body is not JSON in UTF-8, or nests more than {MAX_JSON_DEPTH} "
+                                   "levels of lists and objects."},
+            "401": {"description": "Missing or wrong bearer token."},
+            "413": {"description": f"Body over {MAX_BODY_BYTES} bytes or more than {MAX_BATCH} items."},
+            "422": {"description": "Not the tool's shape, or items that cannot be mentions: each field at fault "
+                                   "is named by the tool's own path (documents[2].url)."},
+            "503": {"description": "The database is unavailable; try again after Retry-After seconds."},
+        },
+    }

@@ -116,15 +116,17 @@ def test_too_many_items_is_a_413_and_an_empty_push_stores_nothing(http, runtime)
     assert stored(runtime) == []
 
 
-def test_the_openapi_document_has_the_push_route_with_an_example_per_preset(http):
+def test_the_openapi_document_has_a_path_per_preset_with_its_example(http):
     doc = http.get("/openapi.json").json()
-    op = doc["paths"]["/intake/{preset}"]["post"]
-    assert set(op["responses"]) >= {"202", "400", "401", "404", "413", "422", "503"}
-    [param] = op["parameters"]
-    assert param["name"] == "preset" and set(param["schema"]["enum"]) == {m["preset"] for m in INDEX.values()}
-    examples = op["requestBody"]["content"]["application/json"]["examples"]
-    assert set(examples) == set(param["schema"]["enum"])
-    assert op["security"] == [{"bearer": []}]
+    presets = {m["preset"] for m in INDEX.values()}
+    assert "/intake/{preset}" not in doc["paths"]
+    for preset in presets:
+        op = doc["paths"][f"/intake/{preset}"]["post"]
+        assert set(op["responses"]) >= {"202", "400", "401", "413", "422", "503"}
+        assert op["security"] == [{"bearer": []}]
+        example = op["requestBody"]["content"]["application/json"]["example"]
+        r = http.post(f"/intake/{preset}", json=example, headers=AUTH)
+        assert r.status_code == 202 and r.json()["accepted"] == 1, r.text
 
 
 def test_the_same_push_delivered_twice_at_once_is_stored_once(runtime):

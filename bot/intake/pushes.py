@@ -23,7 +23,7 @@ from bot.intake.dates import parse_date
 from bot.intake.languages import language_code
 from bot.intake.presets import join_author, join_text
 from bot.intake.problems import ImportProblem
-from bot.intake.schema import MentionIn, field_message
+from bot.intake.schema import MAX_BATCH, MAX_REACH, MentionIn, field_message
 
 
 class PushRefused(ValueError):
@@ -240,3 +240,56 @@ def read_push(name: str, body: Any, lang: str) -> list[MentionIn]:
         raise KeyError(name)
     return push.read(body, lang)
 
+
+
+# --- the JSON Schema of each push, for the OpenAPI document: what it calls valid is accepted ----------------
+# (schemathesis checks it in tests/scenarios/test_fuzz.py). Narrower than what is read: the dates a vendor
+# writes (ISO 8601 from 2000 to 2099, or epoch milliseconds), title and body short enough to join.
+_ISO = ("^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+        "(\\.[0-9]{3})?(Z|[+-]0[0-9]:?00)$")
+_EPOCH_MS = {"type": "integer", "minimum": 10**12, "maximum": 4 * 10**12}
+
+
+def push_schema(push: Push) -> dict[str, Any]:
+    fields = MentionIn.model_json_schema()["properties"]
+    plain = {"type": ["string", "null"], "maxLength": 140, "pattern": "^[^\\x00]*$"}
+    url = dict(fields["url"], type="string")
+    leaves: dict[str, dict[str, Any]] = {
+        push.external_id: dict(url, maxLength=200) if push.external_id == push.url
+        else {"type": "string", "minLength": 1, "maxLength": 200, "pattern": fields["external_id"]["pattern"]},
+        push.url: dict(url, maxLength=200) if push.external_id == push.url else url,
+        push.date: _EPOCH_MS if push.name == "talkwalker" else {"type": "string", "pattern": _ISO},
+        push.text[1][0]: dict(fields["text"], type="string", maxLength=9000),
+    }
+    if push.text[0]:
+        leaves[push.text[0]] = dict(plain, maxLength=9000)
+    name, handle = push.author
+    leaves[name or ""] = {"type": "string", "minLength": 1, "maxLength": 140, "pattern": fields["author"]["pattern"]}
+    if handle:
+        leaves[handle] = plain
+    if push.reach:
+        leaves[push.reach] = {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_REACH}
+    if push.tags:
+        leaves[push.tags] = {"anyOf": [fields["tags"], {"type": "null"}]}
+    required = {push.external_id, push.url, push.date, push.text[1][0], name or ""}
+    item = _nested(leaves, required)
+    path, _, inner = push.items[0].partition("[]")
+    if inner:
+        item = _nested({inner.lstrip("."): item}, {inner.lstrip(".")})
+    return _nested({path: {"type": "array", "maxItems": MAX_BATCH, "items": item}}, {path})
+
+
+def _nested(leaves: dict[str, dict[str, Any]], required: set[str]) -> dict[str, Any]:
+    """{"a.b": schema} -> {"type": "object", "properties": {"a": {"type": "object", "properties": {"b": ...}}}}."""
+    node: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
+    for path, schema in leaves.items():
+        here, keys = node, path.split(".")
+        for depth, key in enumerate(keys):
+            needed = ".".join(keys[: depth + 1])
+            if any(r == needed or r.startswith(needed + ".") for r in required) and key not in here["required"]:
+                here["required"].append(key)
+            if depth == len(keys) - 1:
+                here["properties"][key] = schema
+            else:
+                here = here["properties"].setdefault(key, {"type": "object", "properties": {}, "required": []})
+    return node
