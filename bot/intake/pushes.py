@@ -194,10 +194,10 @@ PUSHES: tuple[Push, ...] = (
          text=("title", ("content",)),
          author=("extra_author_attributes.name", "extra_author_attributes.short_name"),
          fallback_author="extra_source_attributes.name", language="lang", reach="reach",
-         example={"chunk_type": "CT_RESULT", "chunk_result": {"data": {"data": {
+         example={"status_code": "0", "result_content": {"data": [{"data": {
              "url": "https://forum.example/t/greve-acme/4412", "published": 1795068900000,
              "title": "Grève chez Acme", "content": "Les syndicats appellent à poursuivre le mouvement.",
-             "extra_author_attributes": {"name": "cgt_roubaix"}, "lang": "fr", "reach": 3400}}}},
+             "extra_author_attributes": {"name": "cgt_roubaix"}, "lang": "fr", "reach": 3400}}]}},
          source_note="developer.talkwalker.com (Search/Streaming API)"),
     # Mention (mention.com API mention model); the {"mentions": [...]} envelope is assumed.
     Push("mention", "Mention", items=("mentions",), external_id="id", url="original_url", date="published_at",
