@@ -101,7 +101,7 @@ def test_wrong_types_never_escape_as_exceptions():
                         "reach", "tags", "content", "title"):
                 data = copy.deepcopy(push.example)
                 items = data.get("documents") or data.get("mentions") or data.get("results")
-                item = items[0] if items else data["chunk_result"]["data"]["data"]
+                item = items[0] if items else data["result_content"]["data"][0]["data"]
                 item[key] = value
                 try:
                     push.read(data, "fr")
