@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.edge import MAX_JSON_DEPTH, BadJson, BodyIncomplete, BodyTooLarge, load_json, read_capped
 from bot.i18n import t
+from bot.intake.pushes import PUSHES, Push, PushRefused, get_push, push_names, push_schema
 from bot.intake.schema import (
     MAX_BATCH,
     MAX_BODY_BYTES,
@@ -120,20 +121,10 @@ def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
         lang = request_language(request.headers.get("accept-language"), runtime.protocol.language)
         actor = token_name(request.headers.get("authorization"))
         if actor is None:
-            if tokens:
-                return _problem(401, "unauthorized", t("intake.error.unauthorized", lang), bearer=True)
-            return _problem(401, "intake_disabled", t("intake.error.intake_disabled", lang), bearer=True)
-        try:
-            raw = await read_capped(request, MAX_BODY_BYTES)
-        except BodyTooLarge:
-            return _problem(413, "body_too_large", t("intake.error.body_too_large", lang, limit=MAX_BODY_BYTES))
-        except BodyIncomplete:
-            return _problem(400, "body_incomplete", t("edge.body_incomplete", lang))
-        try:
-            data = load_json(raw)
-        except BadJson as exc:
-            code, key = _JSON_PROBLEMS[exc.reason]
-            return _problem(400, code, t(key, lang, **exc.params))
+            return refused(lang)
+        data = await read_body(request, lang)
+        if isinstance(data, Response):
+            return data
         batch = isinstance(data, list)
         if batch and len(data) > MAX_BATCH:
             return _problem(413, "too_many_mentions", t("intake.error.too_many_mentions", lang, count=len(data),
@@ -147,16 +138,41 @@ def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
             summary = field_summary(fields, lang)
             return _problem(422, "invalid_mention", t("intake.error.invalid_mention", lang, summary=summary),
                             fields=fields)
+        return await store(mentions, actor, lang, door="api")
+
+    def refused(lang: str) -> Response:
+        if tokens:
+            return _problem(401, "unauthorized", t("intake.error.unauthorized", lang), bearer=True)
+        return _problem(401, "intake_disabled", t("intake.error.intake_disabled", lang), bearer=True)
+
+    async def read_body(request: Request, lang: str) -> Any:
+        """The JSON body, or the Response refusing it (too large, cut off, not JSON, too deep)."""
         try:
-            results = await run_in_threadpool(runtime.vigie.ingest, mentions, actor=actor)
+            raw = await read_capped(request, MAX_BODY_BYTES)
+        except BodyTooLarge:
+            return _problem(413, "body_too_large", t("intake.error.body_too_large", lang, limit=MAX_BODY_BYTES))
+        except BodyIncomplete:
+            return _problem(400, "body_incomplete", t("edge.body_incomplete", lang))
+        try:
+            return load_json(raw)
+        except BadJson as exc:
+            code, key = _JSON_PROBLEMS[exc.reason]
+            return _problem(400, code, t(key, lang, **exc.params))
+
+    async def store(mentions: list[MentionIn], actor: str, lang: str, *, door: str,
+                    **extra: Any) -> Response:
+        """Stored in one transaction before the 202 (durable before acknowledged), or a 503 and nothing stored."""
+        try:
+            results = await run_in_threadpool(runtime.vigie.ingest, mentions, actor=actor) if mentions else []
         except (*DATABASE_UNAVAILABLE, DBAPIError) as exc:
             if not unavailable(exc):
                 raise
             log.warning("intake_database_unavailable", error=type(exc).__name__)
             return _problem(503, "database_unavailable", t("intake.error.database_unavailable", lang),
                             retry_after=5)
-        runtime.metrics.ingested(results, door="api")
+        runtime.metrics.ingested(results, door=door)
         body = {
+            **extra,
             "accepted": sum(not r.duplicate for r in results),
             "duplicates": sum(r.duplicate for r in results),
             # "story": the id of the story a copy joined (the mention that has the card), else absent.
@@ -165,6 +181,31 @@ def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
                          for r, m in zip(results, mentions, strict=True)],
         }
         return JSONResponse(body, status_code=202)
+
+    # Documented as one path per preset (see push_operation), each with its own body schema and example.
+    @api.post("/intake/{preset}", status_code=202, include_in_schema=False)
+    async def intake_push(request: Request, preset: str) -> Response:
+        lang = request_language(request.headers.get("accept-language"), runtime.protocol.language)
+        actor = token_name(request.headers.get("authorization"))
+        if actor is None:
+            return refused(lang)
+        push = get_push(preset)
+        if push is None:
+            return _problem(404, "unknown_preset", t("intake.error.unknown_preset", lang, preset=preset[:40],
+                                                     presets=", ".join(push_names())))
+        data = await read_body(request, lang)
+        if isinstance(data, Response):
+            return data
+        try:
+            mentions = push.read(data, lang)
+        except PushRefused as exc:
+            summary = field_summary(exc.fields, lang)
+            return _problem(422, "invalid_push", t("intake.error.invalid_push", lang, vendor=push.label,
+                                                   summary=summary), fields=exc.fields)
+        if len(mentions) > MAX_BATCH:
+            return _problem(413, "too_many_mentions", t("intake.error.too_many_mentions", lang,
+                                                        count=len(mentions), limit=MAX_BATCH))
+        return await store(mentions, actor, lang, door="push", preset=push.name)
 
     @api.get("/healthz", summary="Liveness and database check (a real write)",
              responses={503: {"description": "The database cannot be written; intake would fail too."}})
@@ -228,8 +269,35 @@ def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
         components = schema.setdefault("components", {})
         components.setdefault("schemas", {}).update({"MentionIn": mention_schema, **defs})
         components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        for push in PUSHES:
+            components["schemas"][f"Push_{push.name}"] = push_schema(push)
+            schema["paths"][f"/intake/{push.name}"] = {"post": push_operation(push)}
         api.openapi_schema = schema
         return schema
 
     api.openapi = openapi  # type: ignore[method-assign]
     return api
+
+
+def push_operation(push: Push) -> dict[str, Any]:
+    """The OpenAPI operation of POST /intake/<preset>: the vendor's own body, its example, the intake's answers."""
+    return {
+        "summary": f"Submit a push from {push.label}",
+        "description": "The tool's own JSON, as its webhook sends it (any other /intake/<name> is a 404). Each "
+                       f"item becomes a mention, stored once as with /intake/mentions. Source: {push.source_note}.",
+        "operationId": f"intake_push_{push.name}",
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/Push_{push.name}"}, "example": push.example}}},
+        "security": [{"bearer": []}],
+        "responses": {
+            "202": {"description": "Every item stored (durably) and queued for relay; duplicates are marked. "
+                                   "A push with no items is acknowledged with nothing stored."},
+            "400": {"description": f"The body is not JSON in UTF-8, or nests more than {MAX_JSON_DEPTH} "
+                                   "levels of lists and objects."},
+            "401": {"description": "Missing or wrong bearer token."},
+            "413": {"description": f"Body over {MAX_BODY_BYTES} bytes or more than {MAX_BATCH} items."},
+            "422": {"description": "Not the tool's shape, or items that cannot be mentions: each field at fault "
+                                   "is named by the tool's own path (documents[2].url)."},
+            "503": {"description": "The database is unavailable; try again after Retry-After seconds."},
+        },
+    }
