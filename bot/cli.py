@@ -539,3 +539,21 @@ def feed_check(
     out.print(_plural("cli.feed.count", len(poll.entries), lang) if poll.entries or poll.skipped
               else t("cli.feed.empty", lang), markup=False, highlight=False)
     raise typer.Exit(0)
+
+
+# --- vigie --version (issue 15) ---------------------------------------------------------------------------------
+
+def _print_version(value: bool) -> None:
+    if value:
+        from bot import __version__
+
+        out.print(f"vigie {__version__}", markup=False, highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print Vigie's version and exit.", is_eager=True,
+                                 callback=_print_version),
+) -> None:
+    """Vigie: social-media monitoring turned into a disciplined response, in Slack."""
