@@ -670,3 +670,20 @@ def protocol_test(
             out.print(_plural("cli.protocol_test.agreement", agree, language, total=len(checked)),
                       markup=False, highlight=False)
     raise typer.Exit(1 if agree < len(checked) else 0)
+
+# --- vigie --version (issue 15) ---------------------------------------------------------------------------------
+
+def _print_version(value: bool) -> None:
+    if value:
+        from bot import __version__
+
+        out.print(f"vigie {__version__}", markup=False, highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print Vigie's version and exit.", is_eager=True,
+                                 callback=_print_version),
+) -> None:
+    """Vigie: social-media monitoring turned into a disciplined response, in Slack."""

@@ -40,19 +40,31 @@ def row_id(value: object) -> int | None:
 _target = row_id
 
 
+def thread_of(body: dict[str, Any]) -> str | None:
+    """The thread a click was made in (its parent's ts), so the answer shows there; None for a click on a
+    message that is not a reply (a card in the channel, even one that has replies: answering it in a thread
+    the person may not have open would hide the answer). Slack's block_actions payload gives the thread in
+    `container.thread_ts` and `message.thread_ts`."""
+    container, message = body.get("container") or {}, body.get("message") or {}
+    thread = container.get("thread_ts") or message.get("thread_ts")
+    ts = container.get("message_ts") or message.get("ts")
+    return str(thread) if thread and thread != ts else None
+
+
 def register(app: App, runtime: Runtime) -> None:
     # What a click changes is committed before the ack (a short transaction, well within Slack's 3 seconds):
     # a process that dies first leaves Slack without an answer, so the person sees the click failed, instead of
     # a 200 for something never stored. Slack calls that may be slow (opening a modal) come after the ack.
     def answer(body: dict[str, Any], outcome: Outcome) -> None:
         if outcome.message and not outcome.told:
-            runtime.vigie.tell_user(channel=body["channel"]["id"], user=body["user"]["id"], text=outcome.message)
+            runtime.vigie.tell_user(channel=body["channel"]["id"], user=body["user"]["id"], text=outcome.message,
+                                    thread_ts=thread_of(body))
 
     @app.action(Action.claim.value)
     def claim(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         target = _target(action.get("value"))
         outcome = runtime.workflow.claim(mention_id=target, actor=body["user"]["id"],
-                                         reply_in=body["channel"]["id"]) if target else None
+                                         reply_in=body["channel"]["id"], reply_thread=thread_of(body)) if target else None
         ack()
         if outcome is not None:
             answer(body, outcome)
@@ -64,7 +76,8 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
         if refused:
             user = body["user"]["id"]
-            runtime.vigie.tell_user(channel=body["channel"]["id"], user=user, text=runtime.refusal(refused, user=user))
+            runtime.vigie.tell_user(channel=body["channel"]["id"], user=user, text=runtime.refusal(refused, user=user),
+                                    thread_ts=thread_of(body))
 
     def open_modal(ack: Ack, body: dict[str, Any], what: str, target: int | None) -> None:
         if target is None:
@@ -98,4 +111,4 @@ def register(app: App, runtime: Runtime) -> None:
         text = declared.text
         if declared.crisis_id is not None:  # the channel and the announcement after the ack: Slack calls
             text = runtime.crisis.open_room(declared.crisis_id, lang=lang)
-        runtime.vigie.tell_user(channel=body["channel"]["id"], user=user, text=text)
+        runtime.vigie.tell_user(channel=body["channel"]["id"], user=user, text=text, thread_ts=thread_of(body))

@@ -121,12 +121,14 @@ class BusinessCalendar:
 
     `week` maps a weekday (0 = Monday ... 6 = Sunday) to sorted, non-overlapping `(start, end)` intervals;
     a missing or empty weekday is closed; an end of `time(0)` means midnight at the end of the day (24:00).
-    `holidays` are local dates closed all day.
+    `holidays` are local dates closed all day; `public_holiday` (optional) says whether a local date is a
+    public holiday by rule (e.g. a country's calendar, every year), so nobody lists dates each year.
     """
 
     tz: ZoneInfo
     week: Mapping[int, tuple[tuple[time, time], ...]]
     holidays: frozenset[date] = frozenset()
+    public_holiday: Callable[[date], bool] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.tz, tzinfo):
@@ -157,6 +159,12 @@ class BusinessCalendar:
         if not all(isinstance(day, date) and not isinstance(day, datetime) for day in holidays):
             raise TypeError("holidays must be dates")
         object.__setattr__(self, "holidays", holidays)
+        if self.public_holiday is not None and not callable(self.public_holiday):
+            raise TypeError("public_holiday must be a function of a date")
+
+    def is_holiday(self, day: date) -> bool:
+        """Whether local date `day` is closed all day: listed by hand or a public holiday by rule."""
+        return day in self.holidays or (self.public_holiday is not None and bool(self.public_holiday(day)))
 
     @classmethod
     def from_strings(
@@ -164,6 +172,7 @@ class BusinessCalendar:
         tz: str,
         week: Mapping[str, Sequence[str] | str],
         holidays: Iterable[date | str] = (),
+        public_holiday: Callable[[date], bool] | None = None,
     ) -> BusinessCalendar:
         """`from_strings("Europe/Paris", {"mon": ["09:00-12:30", "14:00-18:00"], ...}, ["2026-12-25"])`.
 
@@ -192,11 +201,11 @@ class BusinessCalendar:
                     days.add(date.fromisoformat(str(holiday).strip()))
                 except ValueError as exc:
                     raise ValueError(f"bad holiday {holiday!r}: expected YYYY-MM-DD") from exc
-        return cls(tz=zone, week=parsed, holidays=frozenset(days))
+        return cls(tz=zone, week=parsed, holidays=frozenset(days), public_holiday=public_holiday)
 
     def intervals_on(self, day: date) -> list[tuple[datetime, datetime]]:
         """Real (UTC) opening intervals of local date `day`; empty ones (inside a DST gap) are dropped."""
-        if day in self.holidays:
+        if self.is_holiday(day):
             return []
         result = []
         for start, end in self.week.get(day.weekday(), ()):

@@ -459,7 +459,8 @@ class Protocol(_Model):
     def calendar(self) -> BusinessCalendar:
         """The business hours as a calendar for the SLA rules (built once per loaded protocol)."""
         week = {day: [str(r) for r in getattr(self.business_hours.week, day)] for day in DAYS}
-        return BusinessCalendar.from_strings(self.timezone, week, self.business_hours.holidays)
+        hours = self.business_hours
+        return BusinessCalendar.from_strings(self.timezone, week, hours.holidays, hours.public_holiday)
 
     def sla_for(self, team: str, severity: str) -> SlaConfig:
         """The deadlines for a mention of `team` at `severity`: the team's own, or else sla.defaults'."""

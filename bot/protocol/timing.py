@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date, time, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+import holidays as holiday_calendars
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from bot.protocol.errors import _error
@@ -73,15 +83,107 @@ class WeekHours(_Model):
     sun: list[TimeRange] = []
 
 
+# Subdivision names people write that the `holidays` package does not know; Alsace and Moselle share theirs.
+_SUBDIVISION_ALIASES = {("FR", "alsace-moselle"): "57"}
+
+
+class PublicHolidays:
+    """Whether a local date is a public holiday of `country` (and `subdivision`), by the `holidays` package's
+    rules, for any year: nobody lists dates each year. Dates in `removed` are worked anyway. Thread-safe: each
+    year's set is built once, under a lock."""
+
+    def __init__(self, country: str, subdivision: str | None = None, removed: frozenset[date] = frozenset()):
+        self.country, self.subdivision, self.removed = country, subdivision, removed
+        self._years: dict[int, frozenset[date]] = {}
+        self._lock = threading.Lock()
+
+    def year(self, year: int) -> frozenset[date]:
+        """The public holidays of `year`, `removed` included."""
+        days = self._years.get(year)
+        if days is None:
+            with self._lock:
+                days = self._years.get(year)
+                if days is None:
+                    found = holiday_calendars.country_holidays(self.country, subdiv=self.subdivision, years=year)
+                    days = self._years[year] = frozenset(found)
+        return days
+
+    def __call__(self, day: date) -> bool:
+        return day not in self.removed and day in self.year(day.year)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PublicHolidays):
+            return NotImplemented
+        return (self.country, self.subdivision, self.removed) == (other.country, other.subdivision, other.removed)
+
+    def __hash__(self) -> int:
+        return hash((self.country, self.subdivision, self.removed))
+
+    def __repr__(self) -> str:
+        return f"PublicHolidays({self.country!r}, {self.subdivision!r})"
+
+
+def _country(value: Any) -> Any:
+    if isinstance(value, str) and value.strip():
+        code = value.strip().upper()
+        if code in holiday_calendars.list_supported_countries():
+            return code
+    raise _error("holidays_country")
+
+
 class BusinessHours(_Model):
-    """When SLA clocks run (except for round_the_clock severities), in the protocol's timezone."""
+    """When SLA clocks run (except for round_the_clock severities), in the protocol's timezone.
+
+    A day is closed when listed in `holidays`, or when it is a public holiday of `holidays_country` (ISO code
+    such as FR, with an optional `holidays_subdivision` such as "Alsace-Moselle") and not listed in
+    `holidays_removed` (a public holiday worked anyway, such as Whit Monday).
+    """
 
     week: WeekHours = WeekHours()
     holidays: list[Holiday] = []  # closed all day
+    holidays_country: Annotated[str, BeforeValidator(_country)] | None = None
+    holidays_subdivision: str | None = None
+    holidays_removed: list[Holiday] = []
+
+    _rule: PublicHolidays | None = PrivateAttr(default=None)
+
+    @field_validator("holidays_subdivision")
+    @classmethod
+    def _known_subdivision(cls, subdivision: str | None, info: ValidationInfo) -> str | None:
+        if subdivision is None:
+            return None
+        country = info.data.get("holidays_country")
+        if country is None:
+            if "holidays_country" in info.data:  # left out, not wrong: a wrong country is told once
+                raise _error("holidays_subdivision_alone")
+            return subdivision
+        code = _SUBDIVISION_ALIASES.get((country, subdivision.lower()), subdivision)
+        try:
+            holiday_calendars.country_holidays(country, subdiv=code)
+        except NotImplementedError:
+            entity = holiday_calendars.country_holidays(country)
+            known = list(entity.subdivisions)
+            raise _error("holidays_subdivision", country=country, known=", ".join(known)) from None
+        return code
+
+    def model_post_init(self, context: Any, /) -> None:
+        if self.holidays_country is not None:
+            removed = frozenset(self.holidays_removed)
+            self._rule = PublicHolidays(self.holidays_country, self.holidays_subdivision, removed)
+
+    @property
+    def public_holiday(self) -> PublicHolidays | None:
+        """The public-holiday rule for the SLA calendar; None without `holidays_country`."""
+        return self._rule
+
+    def is_holiday(self, day: date) -> bool:
+        """Whether `day` (a local date) is closed all day: listed by hand or a public holiday by rule."""
+        rule = self.public_holiday
+        return day in self.holidays or (rule is not None and rule(day))
 
     def hours_on(self, day: date) -> list[TimeRange]:
         """The opening hours of `day` (a local date): none on a holiday."""
-        return [] if day in self.holidays else getattr(self.week, DAYS[day.weekday()])
+        return [] if self.is_holiday(day) else getattr(self.week, DAYS[day.weekday()])
 
 
 class SlaConfig(_Model):

@@ -532,11 +532,12 @@ class Vigie(Cards, Feeds):
         except SlackCallError as exc:
             log.warning("not_recorded_notice_failed", error=exc.error)
 
-    def tell_user(self, *, channel: str, user: str, text: str) -> None:
-        """An ephemeral answer to one person, delivered by the outbox like every other Slack call."""
+    def tell_user(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
+        """An ephemeral answer to one person, delivered by the outbox like every other Slack call; with
+        `thread_ts` (the thread the person acted in), Slack shows it in that thread."""
+        args = {"channel": channel, "user": user, "text": text, **({"thread_ts": thread_ts} if thread_ts else {})}
         with session_scope(self.engine) as session:
-            enqueue(session, kind="ephemeral", method="chat.postEphemeral", now=self.clock.now(),
-                    args={"channel": channel, "user": user, "text": text})
+            enqueue(session, kind="ephemeral", method="chat.postEphemeral", now=self.clock.now(), args=args)
         self.on_commit()
 
     # --- read side ------------------------------------------------------------------------------

@@ -172,40 +172,43 @@ class Workflow(Publishing):
             raise Refused(decision.reason or "not_allowed")
 
     def _run(self, actor: str, action: str, target: Target, fn: Callable[[Session, str], str | None], *,
-             reply_in: str | None = None) -> Outcome:
+             reply_in: str | None = None, reply_thread: str | None = None) -> Outcome:
         """One click, one transaction: lock, re-check, write, queue Slack's messages and commit once.
 
         With `reply_in` (the channel the click came from), the actor's ephemeral answer is queued in that same
         transaction, so it exists exactly when what it announces does; a refusal and its answer likewise share
-        one (the action's own transaction having been rolled back).
+        one (the action's own transaction having been rolled back). With `reply_thread` (the thread the click
+        was made in), the answer shows in that thread.
         """
         lang = self.lang_of(actor)  # before the transaction: it may ask Slack
         try:
             with session_scope(self.vigie.engine) as s:
                 message = fn(s, lang)
                 if message and reply_in:
-                    self._answer(s, channel=reply_in, user=actor, text=message)
+                    self._answer(s, channel=reply_in, user=actor, text=message, thread_ts=reply_thread)
         except Refused as exc:
             outcome = self.refusal(actor, exc.reason, **exc.params)
-            self.record_refusal(actor, action, target, exc.reason, answer=outcome.message, reply_in=reply_in)
+            self.record_refusal(actor, action, target, exc.reason, answer=outcome.message, reply_in=reply_in,
+                                reply_thread=reply_thread)
             return Outcome(False, outcome.message, told=bool(reply_in and outcome.message))
         except (Conflict, IntegrityError) as exc:
             # A unique fact another request recorded first (the lock makes this rare: it is the safety net).
             log.info("action_conflict", actor=actor, action=action, error=type(exc).__name__)
             outcome = self.refusal(actor, "conflict")
-            self.record_refusal(actor, action, target, "conflict", answer=outcome.message, reply_in=reply_in)
+            self.record_refusal(actor, action, target, "conflict", answer=outcome.message, reply_in=reply_in,
+                                reply_thread=reply_thread)
             return Outcome(False, outcome.message, told=bool(reply_in and outcome.message))
         self.vigie.on_commit()
         return Outcome(True, message, told=bool(message and reply_in))
 
-    def _answer(self, s: Session, *, channel: str, user: str, text: str) -> None:
-        enqueue(s, kind="ephemeral", method="chat.postEphemeral", now=self.vigie.clock.now(),
-                args={"channel": channel, "user": user, "text": text})
+    def _answer(self, s: Session, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
+        args = {"channel": channel, "user": user, "text": text, **({"thread_ts": thread_ts} if thread_ts else {})}
+        enqueue(s, kind="ephemeral", method="chat.postEphemeral", now=self.vigie.clock.now(), args=args)
 
     def record_refusal(self, actor: str, action: str, target: Target, reason: str, *, answer: str | None = None,
-                       reply_in: str | None = None) -> None:
+                       reply_in: str | None = None, reply_thread: str | None = None) -> None:
         """A refused attempt goes in the audit trail too: who tried what, on what, and why it was refused;
-        with `reply_in`, the answer to the actor is queued in the same transaction."""
+        with `reply_in` (and `reply_thread`), the answer to the actor is queued in the same transaction."""
         log.info("action_refused", actor=actor, action=action, reason=reason, mention=target.mention,
                  draft=target.draft)
         with session_scope(self.vigie.engine) as s:
@@ -216,7 +219,7 @@ class Workflow(Publishing):
             add_refusal(s, at=self.vigie.clock.now(), actor=actor, action=action, reason=reason,
                         mention_id=mention_id, after={"mention": target.mention, "draft": target.draft})
             if answer and reply_in:
-                self._answer(s, channel=reply_in, user=actor, text=answer)
+                self._answer(s, channel=reply_in, user=actor, text=answer, thread_ts=reply_thread)
         if answer and reply_in:
             self.vigie.on_commit()
 
@@ -303,7 +306,8 @@ class Workflow(Publishing):
 
     # --- the actions ----------------------------------------------------------------------------
 
-    def claim(self, *, mention_id: int, actor: str, reply_in: str | None = None) -> Outcome:
+    def claim(self, *, mention_id: int, actor: str, reply_in: str | None = None,
+              reply_thread: str | None = None) -> Outcome:
         def apply(s: Session, lang: str) -> str:
             mention = self.lock(s, mention_id)
             self.check_allowed(wf.Action.claim, s, actor=actor, mention=mention, draft=None)
@@ -315,7 +319,8 @@ class Workflow(Publishing):
             self._say_in_thread(s, mention, t("thread.claimed", self.protocol.language, user=f"<@{actor}>"))
             self._refresh_card(s, mention)
             return t("ack.claimed", lang, id=mention.id)
-        return self._run(actor, wf.Action.claim.value, Target(mention=mention_id), apply, reply_in=reply_in)
+        return self._run(actor, wf.Action.claim.value, Target(mention=mention_id), apply, reply_in=reply_in,
+                         reply_thread=reply_thread)
 
     def assign(self, *, mention_id: int, actor: str, assignee: str) -> Outcome:
         def apply(s: Session, lang: str) -> str:

@@ -100,7 +100,7 @@ def test_example_loads() -> None:
     assert waiting.get("en")
     # Time sections.
     assert [str(r) for r in protocol.business_hours.week.mon] == ["09:00-12:30", "14:00-18:00"]
-    assert date(2026, 7, 14) in protocol.business_hours.holidays
+    assert protocol.business_hours.is_holiday(date(2026, 7, 14))  # by rule: holidays_country FR
     assert protocol.sla_for("legal", "high").approved == timedelta(hours=8)
     assert protocol.sla_for("legal", "critical").round_the_clock
     assert [s.key for s in protocol.ladder_for("critical")] == ["25%", "75%", "100%", "+15m"]
