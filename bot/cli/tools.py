@@ -1,0 +1,240 @@
+"""The tools for the people who write the protocol and the replies: `vigie check`, `vigie feed check`,
+`vigie protocol check` and `vigie protocol test`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape as markup
+
+from bot.cli.common import (
+    _fail,
+    _language,
+    _plural,
+    _settings,
+    app,
+    err,
+    out,
+    protocol_app,
+)
+from bot.config import ConfigError, load_settings
+from bot.i18n import t
+
+
+@protocol_app.command("check")
+def protocol_check(
+    file: Annotated[Path, typer.Argument(help="The protocol YAML file.", exists=False)],
+    lang: Annotated[str | None, typer.Option(help="fr or en (default: the file's own language).")] = None,
+) -> None:
+    """Validate a protocol file; errors name the field and the line."""
+    from bot.protocol.load import ProtocolError, load_protocol
+
+    language = _language(lang)
+    try:
+        protocol = load_protocol(file)
+    except ProtocolError as exc:
+        # Problems are told in --lang, else in the checked file's own language (French when it cannot say).
+        exc = exc.in_language(lang) if lang is not None else exc
+        err.print(f"[red]{markup(_plural('cli.protocol.errors', len(exc.issues), exc.lang, file=file))}[/red]")
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    out.print(f"[green]{markup(t('cli.protocol.valid', language, file=file))}[/green] " + markup(t(
+        "cli.protocol.summary", language, teams=_plural("cli.count.teams", len(protocol.teams), language),
+        rules=_plural("cli.count.rules", len(protocol.routing), language),
+        feeds=_plural("cli.count.feeds", len(protocol.feeds), language))))
+
+
+
+
+# --- vigie check (issue 13) -------------------------------------------------------------------------------------
+
+@app.command("check")
+def check(
+    text: Annotated[str | None, typer.Argument(help="The draft, or - to read it from standard input.")] = None,
+    lang: Annotated[str | None, typer.Option(help="fr or en (default: the protocol's language).")] = None,
+    network: Annotated[str, typer.Option(help="Network whose length limit applies, e.g. x.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line: {\"findings\": [...]}.")] = False,
+    batch: Annotated[Path | None, typer.Option(help="JSON Lines of drafts {\"text\", \"lang\", \"network\"}; "
+                                                    "prints one JSON result per line.")] = None,
+) -> None:
+    """The findings a draft would get (exit code 1 when there is any)."""
+    import json
+
+    from bot.protocol.load import EXAMPLE_PROTOCOL, ProtocolError, load_protocol
+    from bot.usecases.check import DraftChecker, check_batch, finding_json, policy_of
+    from bot.usecases.check import outside_grammar as _outside
+
+    language = _language(lang)
+    settings = _settings(lang=language)  # also sets up the log: one line per outside grammar tool, found or absent
+    try:
+        policy = policy_of(load_protocol(settings.protocol_file or EXAMPLE_PROTOCOL))
+    except (ProtocolError, OSError):
+        policy = None
+    checker = DraftChecker(policy, grammar=_outside(grammalecte_python=settings.grammalecte_python,
+                                                    languagetool_url=settings.languagetool_url))
+    if batch is not None:
+        if text is not None:
+            raise _fail(t("cli.check.batch_and_text", language))
+        total = 0
+        try:
+            with open(batch, encoding="utf-8") as lines:
+                for line, found in check_batch(lines, checker, language=language, network=network):
+                    out.print(line, markup=False, highlight=False)
+                    total += found
+        except OSError as exc:
+            raise _fail(t("cli.check.unreadable", language, path=str(batch), reason=exc.strerror or exc)) from None
+        raise typer.Exit(1 if total else 0)
+    if text is None:
+        raise _fail(t("cli.check.no_text", language))
+    draft = sys.stdin.read() if text == "-" else text
+    found = checker.check(draft, language=language, network=network)
+    if as_json:
+        out.print(json.dumps({"findings": [finding_json(f) for f in found]}, ensure_ascii=False),
+                  markup=False, highlight=False)
+    else:
+        for finding in found:
+            hint = t("finding.suggest", language, words=", ".join(finding.suggestions[:5])) if finding.suggestions else ""
+            where = "" if finding.start is None else f"{finding.start}-{finding.end}  "
+            detail = f" ({finding.params['message']})" if finding.params.get("message") else ""
+            line = t(f"finding.{finding.code}", language, text=finding.text, hint=hint,
+                     **{k: v for k, v in finding.params.items() if k not in ("text", "hint")})
+            out.print(where + line + detail, markup=False, highlight=False)
+        out.print(_plural("cli.check.found", len(found), language) if found else t("cli.check.clean", language),
+                  markup=False, highlight=False)
+    raise typer.Exit(1 if found else 0)
+
+
+
+# --- vigie feed check (issue 14, item 5) ----------------------------------------------------------------------
+
+feed_app = typer.Typer(help="RSS and Atom feeds.", no_args_is_help=True)
+app.add_typer(feed_app, name="feed")
+
+
+@feed_app.command("check")
+def feed_check(
+    url: Annotated[str, typer.Argument(help="The feed's address (http or https).")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per mention (and per skipped entry).")]
+    = False,
+    source: Annotated[str | None, typer.Option(help="Source name (default: the protocol's feed, else the host).")]
+    = None,
+    timezone: Annotated[str | None, typer.Option(help="Zone of dates written without one (default: the "
+                                                      "protocol's).")] = None,
+    language: Annotated[str | None, typer.Option(help="ISO 639-1 code forced on every entry.")] = None,
+) -> None:
+    """The mentions a feed would give now, with their warnings; nothing is stored (exit 1 if unreadable)."""
+    import json
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    import httpx
+
+    from bot.clock import SystemClock
+    from bot.intake.feeds import FeedValidators, fetch_feed, link_host
+    from bot.protocol.load import EXAMPLE_PROTOCOL, ProtocolError, load_protocol
+    from bot.protocol.schema import Protocol
+
+    lang = _language()
+    try:  # the protocol gives the zone and, for a feed it already lists, the feed's name and language
+        settings = load_settings()
+        protocol: Protocol | None = load_protocol(settings.protocol_file or EXAMPLE_PROTOCOL)
+    except (ConfigError, ProtocolError, OSError):
+        protocol = None
+    listed = next((f for f in (protocol.feeds if protocol else ()) if str(f.url) == url), None)
+    zone_name = timezone or (protocol.timezone if protocol else Protocol.model_fields["timezone"].default)
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail(t("cli.feed.bad_timezone", lang, zone=zone_name)) from None
+    name = source or (listed.name if listed else None) or link_host(url) or "feed"
+    try:
+        with httpx.Client(timeout=15.0) as client:
+            poll = fetch_feed(client, url=url, source=name, validators=FeedValidators(), now=SystemClock().now(),
+                              language=language or (listed.language if listed else None), zone=zone)
+    except ValueError as exc:  # a --language that is not a code
+        raise _fail(t("cli.import.bad_option", lang, error=exc)) from None
+    if poll.status == "error":
+        raise _fail(t("cli.feed.unreadable", lang, url=url, error=poll.error or ""), code=1)
+    if as_json:
+        for entry in poll.entries:
+            out.print(json.dumps(entry.as_json(), ensure_ascii=False), markup=False, highlight=False)
+        for reason in poll.skipped:
+            out.print(json.dumps({"skipped": reason}, ensure_ascii=False), markup=False, highlight=False)
+        raise typer.Exit(0)
+    for entry in poll.entries:
+        when = entry.published_at.isoformat() if entry.published_at else t("cli.feed.no_date", lang)
+        first_line = entry.mention.text.splitlines()[0]
+        out.print(f"{when}  {entry.mention.url}\n  {entry.mention.author} — {first_line}", markup=False,
+                  highlight=False)
+        for warning in entry.warnings:
+            out.print("  " + t("cli.feed.warning", lang, warning=warning), markup=False, highlight=False)
+    for reason in poll.skipped:
+        out.print(t("cli.feed.skipped", lang, reason=reason), markup=False, highlight=False)
+    out.print(_plural("cli.feed.count", len(poll.entries), lang) if poll.entries or poll.skipped
+              else t("cli.feed.empty", lang), markup=False, highlight=False)
+    raise typer.Exit(0)
+
+
+
+# --- vigie protocol test (issue 13, item 6) -------------------------------------------------------------------
+
+
+@protocol_app.command("test")
+def protocol_test(
+    file: Annotated[Path, typer.Argument(help="The protocol YAML file.", exists=False)],
+    samples: Annotated[Path, typer.Argument(help="Sample mentions, .csv with a header row or .jsonl: text, lang, "
+                                                 "and optionally source, reach, author, expected_team, "
+                                                 "expected_severity.", exists=False)],
+    lang: Annotated[str | None, typer.Option(help="fr or en (default: the file's own language).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per sample: "
+                                                         "{\"team\", \"severity\", \"reasons\"}.")] = False,
+) -> None:
+    """Each sample mention's team, severity and reasons with this protocol (exit code 1 when an expected team
+    or severity differs)."""
+    import json
+
+    from rich.table import Table
+
+    from bot.protocol.load import ProtocolError, load_protocol
+    from bot.usecases.protocol_test import (
+        SamplesError,
+        read_samples,
+        result_json,
+        table_columns,
+        table_rows,
+        triage_samples,
+    )
+
+    try:
+        protocol = load_protocol(file)
+    except ProtocolError as exc:
+        exc = exc.in_language(lang) if lang is not None else exc
+        err.print(f"[red]{markup(_plural('cli.protocol.errors', len(exc.issues), exc.lang, file=file))}[/red]")
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    language = _language(lang) if lang is not None else protocol.language
+    try:
+        results = triage_samples(read_samples(samples), protocol)
+    except SamplesError as exc:
+        raise _fail(t(exc.key, language, **exc.params)) from None
+    checked = [r for r in results if r.agrees is not None]
+    agree = sum(1 for r in checked if r.agrees)
+    if as_json:
+        for r in results:
+            out.print(json.dumps(result_json(r), ensure_ascii=False), markup=False, highlight=False)
+        if checked:
+            out.print(json.dumps({"agree": agree, "checked": len(checked)}), markup=False, highlight=False)
+    else:
+        table = Table()
+        for column in table_columns(language, with_expected=bool(checked)):
+            table.add_column(column, overflow="fold")
+        for row in table_rows(results, language, with_expected=bool(checked)):
+            table.add_row(*row)
+        out.print(table)
+        if checked:
+            out.print(_plural("cli.protocol_test.agreement", agree, language, total=len(checked)),
+                      markup=False, highlight=False)
+    raise typer.Exit(1 if agree < len(checked) else 0)
+
