@@ -44,13 +44,15 @@ def check_mention(item: dict, where: str, *, language_may_be_null: bool = False,
         return
     extra = set(item) - MENTION_KEYS
     assert MENTION_KEYS <= set(item), f"{where}: missing {MENTION_KEYS - set(item)}"
-    assert extra <= {"warning"}, f"{where}: unexpected keys {extra}"
+    assert extra <= {"warning", "warnings"}, f"{where}: unexpected keys {extra}"
+    if "warnings" in item:  # the feed's own words for an entry it could not read whole: a non-empty list
+        assert isinstance(item["warnings"], list) and all(isinstance(w, str) and w for w in item["warnings"]), where
     for key in ("source", "external_id", "url", "author", "text"):
         assert isinstance(item[key], str) and item[key].strip(), f"{where}: {key} empty"
     assert item["url"].startswith(("http://", "https://", "{origin}/")), f"{where}: url {item['url']!r}"
     when = item["published_at"]
     if when is None:
-        assert date_may_be_null and item.get("warning"), f"{where}: null date without a warning"
+        assert date_may_be_null and (item.get("warning") or item.get("warnings")), f"{where}: null date without a warning"
     else:
         assert UTC_ISO.match(when), f"{where}: published_at {when!r} is not ISO 8601 in UTC with an offset"
         datetime.fromisoformat(when)
