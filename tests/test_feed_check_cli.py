@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
 from tests.conftest import TEST_PROTOCOL
-from tests.intake.test_feeds2 import INDEX, Served, expected
+from tests.intake.test_feeds2 import INDEX, Served, expected, served  # noqa: F401 - the fixture is used by name
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Served]:
-    server = Served()
-    server.thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
-    server.thread.join(5)
 
 
 @pytest.fixture
