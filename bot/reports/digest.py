@@ -16,9 +16,11 @@ below reads "in the period":
   closed by then (milestones, not the current state, so a past day always gives the same answer).
 * first response / publication times: ``first_response_at - received_at`` and ``published_at_reply -
   received_at`` for the mentions whose milestone happened that day; p50/p90 are ``percentile_disc``.
-* sla_kept: share of the milestones that happened that day (with a due) that met it; sla_total: how many.
+* sla_kept: share of the deadlines settled that day that were kept; sla_total: how many. A deadline is settled
+  by its milestone happening that day (kept when at or before its due), or by its due passing that day with the
+  milestone still missing at the cutoff (overdue: missed, so a day of unanswered mentions never reads 100 %).
 * breaches: a milestone that happened that day after its due ("late"), and a due that passed that day with
-  its milestone still missing at the cutoff ("overdue"; not counted in sla_total, which counts milestones).
+  its milestone still missing at the cutoff ("overdue"); both count as missed in sla_kept.
 * escalations: Reminder rows sent that day; at_deadline: those whose step was at or after the deadline.
 * grown sources/themes: count in the period >= 1.5 x its average over the baseline periods and at least
   3 mentions above it.
@@ -306,8 +308,15 @@ def _blank() -> dict[str, Any]:
             "sla_total": 0, "escalations": 0, "at_deadline": 0}
 
 
-def _core(conn: Connection, bounds: list[datetime], team: str | None, *, by_team: bool = False
-          ) -> dict[tuple[str | None, int], dict[str, Any]]:
+def _overdue(at: Any, due: Any, lo: datetime, hi: datetime, cutoff: datetime) -> list[Any]:
+    """A due that passed in [lo, hi) by `cutoff`, its milestone still missing then, the mention not closed
+    before it (the same rule as the "overdue" breaches)."""
+    return [*_between(due, lo, hi), due <= cutoff, or_(at.is_(None), at > cutoff),
+            or_(Mention.closed_at.is_(None), Mention.closed_at > due)]
+
+
+def _core(conn: Connection, bounds: list[datetime], team: str | None, *, cutoff: datetime,
+          by_team: bool = False) -> dict[tuple[str | None, int], dict[str, Any]]:
     """The core figures of each period [bounds[i], bounds[i+1]), keyed (team, i): `team` (None: the company)
     or, with `by_team`, each team's key. The counts and SLA shares of every period in one pass over the
     mentions (a FILTER per period), the percentiles of each duration in one statement grouped by period, the
@@ -329,17 +338,21 @@ def _core(conn: Connection, bounds: list[datetime], team: str | None, *, by_team
         counts += [func.count().filter(*_between(Mention.received_at, lo, hi)),
                    func.count().filter(*_between(Mention.published_at_reply, lo, hi)),
                    func.count().filter(Mention.state == "dismissed", *_between(Mention.closed_at, lo, hi))]
-        for at, due in stages:  # milestones with a due in the period, then those that met it
+        for at, due in stages:  # milestones with a due in the period, those that met it, dues missed by the cutoff
             counts += [func.count().filter(*_between(at, lo, hi), due.is_not(None)),
-                       func.count().filter(*_between(at, lo, hi), due.is_not(None), at <= due)]
-    # Each mention with any milestone in the span is read once (PostgreSQL ORs the four columns' indexes).
+                       func.count().filter(*_between(at, lo, hi), due.is_not(None), at <= due),
+                       func.count().filter(*_overdue(at, due, lo, hi, min(cutoff, hi)))]
+    # Each mention with any milestone or due in the span is read once (PostgreSQL ORs the columns' indexes).
     in_span = or_(*(and_(*_between(column, first, last)) for column in (
-        Mention.received_at, Mention.published_at_reply, Mention.closed_at, Mention.first_response_at)))
+        Mention.received_at, Mention.published_at_reply, Mention.closed_at, Mention.first_response_at,
+        Mention.first_response_due, Mention.published_due)))
+    n = 9  # figures per period
     for row in conn.execute(select(*by, *counts).where(in_span, *tw).group_by(*by)):
         values = row[len(by):]
         for i in range(len(periods)):
-            received, published, dismissed, fr_n, fr_met, pub_n, pub_met = (int(v) for v in values[7 * i:7 * i + 7])
-            total = fr_n + pub_n
+            (received, published, dismissed, fr_n, fr_met, fr_over, pub_n, pub_met,
+             pub_over) = (int(v) for v in values[n * i:n * i + n])
+            total = fr_n + fr_over + pub_n + pub_over
             figure([*row[:len(by)], i]).update(
                 received=received, published=published, dismissed=dismissed, handled=published + dismissed,
                 sla_kept=(fr_met + pub_met) / total if total else None, sla_total=total)
@@ -498,7 +511,7 @@ def compute_period(engine: Engine, *, protocol: Protocol, period: Period, team: 
     tw = _team(team)
     with engine.connect() as conn:
         _no_jit(conn)
-        figures = _core(conn, [start7, start, end], team)
+        figures = _core(conn, [start7, start, end], team, cutoff=cutoff)
         prev, core = figures[(team, 0)], figures[(team, 1)]
         still_open = _still_open(conn, cutoff, team)
         oldest = _oldest_open(conn, cutoff, team)
@@ -558,7 +571,7 @@ def _team_lines(conn: Connection, protocol: Protocol, start: datetime, end: date
     late: dict[str, set[int]] = {}
     for b in breaches:
         late.setdefault(b.team, set()).add(b.mention_id)
-    by_team = _core(conn, [start, end], None, by_team=True)
+    by_team = _core(conn, [start, end], None, cutoff=cutoff, by_team=True)
     lines = []
     for key in keys:
         core = by_team.get((key, 0), _blank())

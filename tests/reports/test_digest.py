@@ -184,9 +184,10 @@ def test_company_wide_figures(engine) -> None:  # type: ignore[no-untyped-def]
     assert fig.first_response_p90 == 2 * H
     # publications on D: m1 2 h, m2 5 h. n=2: p50 = ceil(1.0)=1st = 2 h, p90 = ceil(1.8)=2nd = 5 h.
     assert (fig.publication_p50, fig.publication_p90) == (2 * H, 5 * H)
-    # milestones on D with a due: m1 fr ok, m2 fr late, m3 fr ok, m1 pub ok, m2 pub late -> 3 / 5.
-    assert fig.sla_total == 5
-    assert fig.sla_kept == pytest.approx(3 / 5)
+    # deadlines settled on D: milestones m1 fr ok, m2 fr late, m3 fr ok, m1 pub ok, m2 pub late, and dues
+    # passed unanswered m4 fr (13:00), m3 pub (15:00), m4 pub (17:00) -> 3 kept of 8.
+    assert fig.sla_total == 8
+    assert fig.sla_kept == pytest.approx(3 / 8)
     # breaches sorted by due: m2 fr late (11:00), m4 fr overdue (13:00), m2 pub late (14:00),
     # m3 pub overdue (15:00), m4 pub overdue (17:00). m5 was dismissed before its dues; m12's was on D-2.
     assert [(b.mention_id, b.stage, b.kind) for b in fig.breaches] == [
@@ -227,8 +228,9 @@ def test_company_wide_figures(engine) -> None:  # type: ignore[no-untyped-def]
     assert (prev.first_response_p50, prev.first_response_p90) == (30 * M, 30 * M)
     # publications: m0 20 min then 22 x 2 h -> p50 = p90 = 2 h.
     assert (prev.publication_p50, prev.publication_p90) == (2 * H, 2 * H)
-    # 24 first responses + 23 publications, all on time: 47 / 47; 47 milestones / 7 days.
-    assert prev.sla_kept == 1.0 and prev.sla_total == pytest.approx(47 / 7)
+    # 24 first responses + 23 publications, all on time, and m12's publication due D-2 14:00 still missing:
+    # 47 / 48; 48 deadlines / 7 days.
+    assert prev.sla_kept == pytest.approx(47 / 48) and prev.sla_total == pytest.approx(48 / 7)
     # one reminder (m12, D-2) in 7 days.
     assert prev.escalations == pytest.approx(1 / 7)
 
@@ -241,7 +243,7 @@ def test_team_figures(engine) -> None:  # type: ignore[no-untyped-def]
     # one first response (m3, 20 min): both percentiles are it; no publication.
     assert (fig.first_response_p50, fig.first_response_p90) == (20 * M, 20 * M)
     assert (fig.publication_p50, fig.publication_p90) == (None, None)
-    assert (fig.sla_kept, fig.sla_total) == (1.0, 1)  # m3 fr on time, 1 / 1
+    assert (fig.sla_kept, fig.sla_total) == (0.25, 4)  # m3 fr on time; m4 fr, m3 pub, m4 pub overdue: 1 / 4
     assert fig.late_mentions == (ids["m4"], ids["m3"])
     assert fig.still_open == 3  # m12, m3, m4
     assert (fig.escalations.sent, fig.escalations.at_deadline) == (3, 3)  # m4 100%, m4 +30m, m3 +1h
@@ -341,15 +343,15 @@ def test_blocks_in_both_languages(engine, digest_texts, lang: str) -> None:  # t
     assert "<!channel>" not in dump and "&lt;!channel&gt; boycott" in dump
     # numbers, percentages and durations in the locale; times in Paris time
     sla = next(f for f in fields if f.startswith("*" + TEXTS[lang]["digest.f.sla"]))
-    assert format_percent(0.6, locale=lang) in sla
+    assert format_percent(3 / 8, locale=lang) in sla
     if lang == "fr":
-        assert "60\xa0%" in sla and "(3 sur 5)" in sla
+        assert "38\xa0%" in sla and "(3 sur 8)" in sla
         assert "vendredi 20 novembre 2026" in dump
         assert "due à 11:00, faite à 12:00 (1\u202fh de retard)" in dump
         assert "ouverte depuis 2\u202fj 14\u202fh" in dump
         assert "3,4" in dump  # 24 / 7 received a day, French decimal comma
     else:
-        assert "60%" in sla and "(3 of 5)" in sla
+        assert "38%" in sla and "(3 of 8)" in sla
         assert "Friday, November 20, 2026" in dump
         assert "due at 11:00\u202fAM, done at 12:00\u202fPM (1 hr late)" in dump
         assert "open for 2 days 14 hr" in dump

@@ -164,8 +164,9 @@ def test_company_week_figures(engine) -> None:  # type: ignore[no-untyped-def]
     assert (fig.first_response_p50, fig.first_response_p90) == (30 * M, 2 * H)
     # publications: g1 2 h, f1 3 h, g2 5 h; n=3: p50 = 2nd = 3 h, p90 = ceil(2.7) = 3rd = 5 h.
     assert (fig.publication_p50, fig.publication_p90) == (3 * H, 5 * H)
-    # milestones with a due: first responses g1 ok, g2 late, l1 ok, f1 ok; publications g1 ok, g2 late, f1 ok.
-    assert (fig.sla_total, fig.sla_kept) == (7, pytest.approx(5 / 7))
+    # milestones with a due: first responses g1 ok, g2 late, l1 ok, f1 ok; publications g1 ok, g2 late, f1 ok;
+    # dues passed unanswered: l1 pub, l2 fr, l2 pub -> 5 kept of 10.
+    assert (fig.sla_total, fig.sla_kept) == (10, pytest.approx(5 / 10))
     # breaches by due: g2 fr Tue 11:00 (late), g2 pub Tue 14:00 (late), l1 pub Thu 15:00, l2 fr Fri 13:00,
     # l2 pub Fri 17:00 (overdue).
     assert [(b.mention_id, b.stage, b.kind) for b in fig.breaches] == [
@@ -212,7 +213,7 @@ def test_lines_per_team_add_up_to_the_company(engine) -> None:  # type: ignore[n
         # first responses 30 min and 2 h: p50 = 1st; late: g2.
         ("general", 8, 3, 5, 4, 0.5, 30 * M, 1),
         ("finance", 1, 1, 0, 2, 1.0, H, 0),
-        ("legal", 2, 0, 2, 1, 1.0, 20 * M, 2),  # l1 l2, l1's first response on time, both late
+        ("legal", 2, 0, 2, 4, 0.25, 20 * M, 2),  # l1 l2, l1's first response on time, 3 dues missed
         ("hr", 0, 0, 0, 0, None, None, 0),
     ]
     assert sum(r[1] for r in rows) == fig.received and sum(r[3] for r in rows) == fig.still_open
@@ -222,7 +223,7 @@ def test_lines_per_team_add_up_to_the_company(engine) -> None:  # type: ignore[n
 def test_a_teams_week(engine) -> None:  # type: ignore[no-untyped-def]
     ids = seed(engine)
     fig = weekly(engine, team="legal")
-    assert (fig.received, fig.handled, fig.still_open, fig.sla_total) == (2, 0, 2, 1)
+    assert (fig.received, fig.handled, fig.still_open, fig.sla_total) == (2, 0, 2, 4)
     assert fig.late_mentions == (ids["l1"], ids["l2"])
     assert (fig.escalations.sent, fig.escalations.at_deadline) == (2, 2)
     # baseline: L only (a quarter a week), its first response 3 h late and its publication on time.
@@ -236,12 +237,12 @@ def test_a_teams_week(engine) -> None:  # type: ignore[no-untyped-def]
 def test_interpretation_leads_with_the_late_answers_and_the_trend(engine) -> None:  # type: ignore[no-untyped-def]
     seed(engine)
     fig = weekly(engine)
-    # 3 distinct late mentions (g2, l1, l2), l1 in review; 5 / 7 = 71 % kept against 21 / 22 = 95 %.
+    # 3 distinct late mentions (g2, l1, l2), l1 in review; 5 / 10 = 50 % kept against 21 / 22 = 95 %.
     assert interpretation(fig, lang="fr") == (
-        "3 réponses en retard, dont 1 en attente de validation ; délais tenus : 71\xa0% "
+        "3 réponses en retard, dont 1 en attente de validation ; délais tenus : 50\xa0% "
         "(contre 95\xa0% les 4 semaines précédentes)")
     assert interpretation(fig, lang="en") == (
-        "3 answers late, 1 of them waiting for approval; deadlines kept: 71% (against 95% over the previous "
+        "3 answers late, 1 of them waiting for approval; deadlines kept: 50% (against 95% over the previous "
         "4 weeks)")
 
 
