@@ -64,6 +64,12 @@ def crisis_signals_since(s: Session, *, since: datetime) -> list[CrisisSignal]:
     return list(s.exec(select(CrisisSignal).where(CrisisSignal.at >= since).order_by(col(CrisisSignal.at))).all())
 
 
+def latest_crisis_signal(s: Session, *, kind: str) -> CrisisSignal | None:
+    """The most recent signal of `kind` (a spike still going on is this one, not a new one)."""
+    return s.exec(select(CrisisSignal).where(CrisisSignal.kind == kind)
+                  .order_by(col(CrisisSignal.at).desc(), col(CrisisSignal.id).desc())).first()
+
+
 def current_draft(s: Session, *, mention_id: int) -> Draft | None:
     """The latest version of the reply. Holding statements are drafts too, but they never replace the reply
     under review."""

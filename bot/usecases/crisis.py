@@ -3,8 +3,10 @@
 Signals are evaluated by the sweep, incrementally: a volume spike in the last window against the baseline
 rate (from per-5-minute counters the sweep keeps up to date), and, among the mentions received since the last sweep,
 one with crisis words or a high-reach negative one. Each signal is a row with a
-unique key (its kind and time window, or its mention), so it is proposed once, to the community managers
-and the on-call decision maker, with a button to declare the crisis.
+unique key (a spike's first 5-minute bucket, or its mention), so it is proposed once, to the community managers
+and the on-call decision maker, with a button to declare the crisis. A spike is one signal for as long as it
+lasts: while the sweeps keep seeing it (with gaps shorter than the window), its row is the one updated, however
+many clock hours it spans; a new spike is one seen after a whole window without any.
 """
 
 from __future__ import annotations
@@ -123,8 +125,7 @@ class CrisisDesk:
         self._checked_at = now
         if is_spike(recent=recent, baseline=baseline, window=window, baseline_span=baseline_span,
                     factor=cfg.spike.factor, min_mentions=cfg.spike.min_mentions):
-            bucket = int(now.timestamp() // window.total_seconds())
-            proposed += self._propose(f"spike:{bucket}", "spike", {"recent": recent, "baseline": baseline}, now)
+            proposed += self._spike(recent=recent, baseline=baseline, window=window, now=now)
         for m in candidates:
             codes = {r["code"] for r in m.reasons}
             if "severity.crisis_word" in codes:
@@ -134,6 +135,24 @@ class CrisisDesk:
         if proposed:
             self.vigie.on_commit()
         return proposed
+
+    def _spike(self, *, recent: int, baseline: int, window: timedelta, now: datetime) -> int:
+        """Propose the spike unless it is the one already proposed, still going on (seen less than a window
+        ago): then only its row is brought up to date. Its key is its first bucket, so two instances seeing
+        it start in the same 5 minutes propose it once."""
+        with session_scope(self.vigie.engine) as s:
+            ongoing = q.latest_crisis_signal(s, kind="spike")
+            if ongoing is not None:
+                seen = datetime.fromisoformat(ongoing.details.get("seen") or ongoing.at.isoformat())
+                if seen > now - window:
+                    ongoing.details = {**ongoing.details, "seen": now.isoformat(),
+                                       "recent": max(int(ongoing.details.get("recent", 0)), recent)}
+                    s.add(ongoing)
+                    return 0
+        start = volume_bucket(now)
+        return self._propose(f"spike:{int(start.timestamp())}", "spike",
+                             {"recent": recent, "baseline": baseline, "start": start.isoformat(),
+                              "seen": now.isoformat()}, now)
 
     def _propose(self, key: str, kind: str, details: dict, now: datetime) -> int:
         lang = self.protocol.language
