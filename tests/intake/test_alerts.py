@@ -49,3 +49,19 @@ def test_the_protocol_tool_names_the_source_and_a_message_without_link_gives_not
 def test_render_keeps_handles_with_underscores_and_unescapes():
     assert render("*Acme* &amp; co — julien_r75 &gt; 2") == "Acme & co — julien_r75 > 2"
     assert render("&gt; cité\n>aussi") == "cité\naussi"
+
+
+def test_the_protocol_alerts_section_is_checked_with_sentences():
+    from bot.protocol.errors import ProtocolError
+    from bot.protocol.load import parse_protocol
+
+    base = ("version: 1\ncommunity_managers: [U0CM00001]\nteams:\n  general:\n    name: Général\n"
+            "    channel: C0GENERAL1\n    lead: U0CM00001\ndefault_team: general\n")
+    ok = parse_protocol(base + "alerts:\n  - {channel: C0ALERTS01, tool: meltwater, team: general}\n")
+    assert [(a.channel, a.tool, a.team) for a in ok.alerts] == [("C0ALERTS01", "meltwater", "general")]
+    with pytest.raises(ProtocolError) as refused:
+        parse_protocol(base + "alerts:\n  - {channel: '#veille'}\n")
+    assert "identifiant d'un canal Slack" in str(refused.value)
+    with pytest.raises(ProtocolError) as refused:
+        parse_protocol(base + "alerts:\n  - {channel: C0ALERTS01, team: nope}\n  - {channel: C0ALERTS01}\n")
+    assert "nope" in str(refused.value) and "déjà un canal d'alertes" in str(refused.value)
