@@ -27,6 +27,7 @@ from bot.store import db
 from bot.store.audit import install_append_only_guard
 from bot.store.deliveries import forget_deliveries
 from bot.store.models import Mention
+from bot.usecases.alerts import AlertsDesk
 from bot.usecases.check import outside_grammar
 from bot.usecases.crisis import CrisisDesk
 from bot.usecases.digests import DigestDesk
@@ -107,6 +108,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bo
     runtime = Runtime(settings=settings, engine=engine, protocol=protocol, protocol_path=path, clock=clock,
                       gateway=gateway, worker=worker, vigie=vigie, workflow=workflow, modals=Modals(workflow),
                       escalation=escalation, crisis=crisis, digest_desk=digest_desk, home_desk=home_desk,
+                      alerts=AlertsDesk(vigie),
                       slash=SlashCommands(workflow, escalation, crisis, digest_desk),
                       metrics=Metrics(vigie.outbox_counts), bolt=bolt, schedule=schedule)
     if bolt is not None:

@@ -23,6 +23,7 @@ from bot.protocol.schema import Protocol as CompanyProtocol
 from bot.slack.gateway import SlackGateway
 from bot.slack.views.answers import refusal_text
 from bot.store.deliveries import delivery_key, first_delivery
+from bot.usecases.alerts import AlertsDesk
 from bot.usecases.crisis import CrisisDesk
 from bot.usecases.digests import DigestDesk
 from bot.usecases.escalation import Escalation
@@ -58,6 +59,7 @@ class Runtime:
     slash: SlashCommands
     digest_desk: DigestDesk
     home_desk: HomeDesk
+    alerts: AlertsDesk  # messages in the protocol's alerts channels into mentions
     metrics: Metrics
     bolt: App | None  # None for command-line tools run without Slack credentials
     # Schedules this runtime's periodic jobs (fresh at each start, as a stopped scheduler cannot be restarted).

@@ -1,5 +1,6 @@
 """Events API listeners. Bolt acks events itself; Slack redelivers one that was not acked in 3 s
-(X-Slack-Retry-Num), so what happens here must be harmless twice: publishing a Home view is."""
+(X-Slack-Retry-Num), so what happens here must be harmless twice: publishing a Home view is, and an alert's
+mentions are deduplicated by URL and its reaction by message."""
 
 from __future__ import annotations
 
@@ -15,3 +16,8 @@ def register(app: App, runtime: Runtime) -> None:
     def home_opened(event: dict[str, Any]) -> None:
         if event.get("tab", "home") == "home":
             runtime.home_desk.refresh(event["user"])
+
+    @app.event("message")
+    def channel_message(event: dict[str, Any]) -> None:
+        # Every message of the channels Vigie is in arrives here; only the protocol's alerts channels count.
+        runtime.alerts.relay(event)

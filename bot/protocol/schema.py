@@ -74,6 +74,7 @@ from bot.protocol.timing import (
 __all__ = [
     "DAYS",
     "DEFAULT_NETWORKS",
+    "AlertsChannel",
     "ApprovalRuleConfig",
     "BusinessHours",
     "ChecksConfig",
@@ -218,6 +219,21 @@ class Feed(_Model):
     language: Language | None = None  # the feed's language when it is known, instead of detecting it
 
 
+class AlertsChannel(_Model):
+    """A Slack channel where monitoring tools post their alerts: each message there becomes a mention."""
+
+    channel: str  # an id (C0123ABCD): message events carry ids, not names
+    tool: Slug | None = None  # the mentions' source; unset: the tool's name as the message gives it
+    team: str | None = None  # every mention from this channel goes to this team, whatever its words
+
+    @field_validator("channel")
+    @classmethod
+    def _channel_id(cls, value: str) -> str:
+        if not re.fullmatch(r"[CG][A-Z0-9]{2,31}", value):
+            raise _error("alerts_channel_id")
+        return value
+
+
 class ApprovalRuleConfig(_Model):
     """Approvals a reply needs, beyond the community manager's (always required), for some teams / severities.
 
@@ -280,6 +296,7 @@ class Protocol(_Model):
     routing: list[RoutingRule] = []
     severity: SeverityPolicy = SeverityPolicy()
     feeds: list[Feed] = []
+    alerts: list[AlertsChannel] = []
     approvals: list[ApprovalRuleConfig] = []
     # New or outsourced staff: their drafts need a second, independent approval, and their own approval
     # never counts alone.
@@ -337,6 +354,10 @@ class Protocol(_Model):
             if feed.name in seen:
                 fail(("feeds", i, "name"), "duplicate_feed", feed.name)
             seen.add(feed.name)
+        for i, alert in enumerate(self.alerts):
+            check(alert.team, ("alerts", i, "team"))
+            if any(other.channel == alert.channel for other in self.alerts[:i]):
+                fail(("alerts", i, "channel"), "duplicate_alerts_channel", alert.channel)
 
         for i, approval in enumerate(self.approvals):
             for j, team in enumerate(approval.teams):

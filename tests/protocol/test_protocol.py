@@ -194,8 +194,8 @@ def test_unknown_key_suggests_the_right_spelling() -> None:
 
 
 def test_unknown_top_level_key() -> None:
-    field, line, message = only_issue(VALID + "alerts: 3\n")
-    assert (field, line) == ("alerts", 19)
+    field, line, message = only_issue(VALID + "alarms: 3\n")
+    assert (field, line) == ("alarms", 19)
     assert "is not a known setting" in message
 
 

@@ -42,7 +42,8 @@ def test_manifest_lists_exactly_the_shortcuts_commands_and_events_the_code_handl
     features = MANIFEST.get("features", {})
     assert {s["callback_id"] for s in features.get("shortcuts", [])} == {s.value for s in Shortcut}
     assert {c["command"] for c in features.get("slash_commands", [])} == {c.value for c in Command}
-    assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == [
+        "app_home_opened", "message.channels", "message.groups"]  # message.*: the alerts channels
     assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
 
 
