@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,7 +43,17 @@ __all__ = ["CueMatcher", "Tone", "stems", "tone"]
 # Words, "!" runs and clause breaks; French elisions ("n'est", "l'arnaque") split at the apostrophe.
 _TOKEN = re.compile(r"[^\W_]+|!+|[.,;:?()\[\]|]")
 _BREAK = frozenset(".,;:?()[]|")
-_STEMMERS = {"fr": snowballstemmer.stemmer("french"), "en": snowballstemmer.stemmer("english")}
+# A Snowball stemmer keeps its word in its own fields while it works: one shared by two threads (two intake
+# requests at once) reads the other's word and fails with IndexError. Each thread gets its own.
+_LOCAL = threading.local()
+
+
+def _stem(lang: str, word: str) -> str:
+    stemmers = getattr(_LOCAL, "stemmers", None)
+    if stemmers is None:
+        stemmers = _LOCAL.stemmers = {"fr": snowballstemmer.stemmer("french"),
+                                      "en": snowballstemmer.stemmer("english")}
+    return stemmers[lang].stemWord(word)
 # A cue's stem this long also finds longer stems ("grev" -> "grevist"), and a text's stem longer than this
 # finds the cue's longer one ("piraté" -> "pirat" finds "piratage" -> "piratag").
 _MIN_PREFIX = 4
@@ -52,7 +63,7 @@ _MIN_PREFIX = 4
 def stems(word: str) -> frozenset[str]:
     """The folded Snowball stems of `word` in French and in English ("Rappelés" -> {"rappel", "rappeles"})."""
     lower = word.lower()
-    return frozenset(fold(_STEMMERS[lang].stemWord(lower)) for lang in ("fr", "en"))
+    return frozenset(fold(_stem(lang, lower)) for lang in ("fr", "en"))
 
 
 @dataclass(frozen=True)
@@ -230,7 +241,7 @@ def _fr_lexicon() -> dict[str, float]:
     lexicon: dict[str, float] = {}
     for valence, words in _FR_WORDS.items():
         for word in words.split():
-            lexicon[fold(_STEMMERS["fr"].stemWord(word.lower()))] = valence
+            lexicon[fold(_stem("fr", word.lower()))] = valence
     return lexicon
 
 
@@ -253,7 +264,7 @@ def _french(text: str) -> float:
         if folded in _FR_BOOST and folded != "super":
             valences.append(0.0)
             continue
-        valence = _FR_LEXICON.get(fold(_STEMMERS["fr"].stemWord(tok.text.lower())))
+        valence = _FR_LEXICON.get(fold(_stem("fr", tok.text.lower())))
         if folded in _FR_BUT:
             but_at = len(valences)
         if valence is None:

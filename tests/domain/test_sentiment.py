@@ -159,3 +159,33 @@ def test_crisis_words_on_the_corpus() -> None:
          "il ne s'agit pas", "non, nous", "pas de", "je ne", "personne"))]
     assert len(negated) >= 12
     assert [rid for rid in negated if said[rid]] == []
+
+
+def test_tone_is_safe_from_several_threads_at_once() -> None:
+    """Two intake requests at once triage in two threads: the stemmers must not be shared (a shared Snowball
+    stemmer reads the other thread's word and fails with IndexError — seen as a 500 on a vendor push)."""
+    import threading
+
+    from bot.domain.sentiment import tone
+
+    texts = [f"Le service client est vraiment nul, jamais répondu, remboursement refusé n°{i} ! Arnaque, bouilloires "
+             f"rappelées, grévistes, déçue, épouvantable, catastrophique" for i in range(200)]
+    expected = [tone(text, "fr") for text in texts]
+    barrier = threading.Barrier(8)
+    failures: list[BaseException] = []
+    results: dict[int, list] = {}
+
+    def work(n: int) -> None:
+        barrier.wait()
+        try:
+            results[n] = [tone(text, "fr") for text in texts]
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures
+    assert all(r == expected for r in results.values())
