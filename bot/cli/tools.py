@@ -24,23 +24,29 @@ from bot.config import ConfigError, load_settings
 from bot.i18n import t
 
 
+def _protocol_or_exit(file: Path, lang: str | None, *, code: int):  # type: ignore[no-untyped-def]
+    """The protocol in `file`, or its problems told and the command ended with `code`. Problems are told in
+    --lang, else in the checked file's own language (French when it cannot say)."""
+    from bot.protocol.load import ProtocolError, load_protocol
+
+    try:
+        return load_protocol(file)
+    except ProtocolError as exc:
+        exc = exc.in_language(lang) if lang is not None else exc
+        err.print(f"[red]{markup(_plural('cli.protocol.errors', len(exc.issues), exc.lang, file=file))}[/red]")
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(code) from None
+
+
 @protocol_app.command("check")
 def protocol_check(
     file: Annotated[Path, typer.Argument(help="The protocol YAML file.", exists=False)],
     lang: Annotated[str | None, typer.Option(help="fr or en (default: the file's own language).")] = None,
 ) -> None:
     """Validate a protocol file; errors name the field and the line."""
-    from bot.protocol.load import ProtocolError, load_protocol
 
     language = _language(lang)
-    try:
-        protocol = load_protocol(file)
-    except ProtocolError as exc:
-        # Problems are told in --lang, else in the checked file's own language (French when it cannot say).
-        exc = exc.in_language(lang) if lang is not None else exc
-        err.print(f"[red]{markup(_plural('cli.protocol.errors', len(exc.issues), exc.lang, file=file))}[/red]")
-        err.print(str(exc), markup=False, highlight=False)
-        raise typer.Exit(1) from None
+    protocol = _protocol_or_exit(file, lang, code=1)
     out.print(f"[green]{markup(t('cli.protocol.valid', language, file=file))}[/green] " + markup(t(
         "cli.protocol.summary", language, teams=_plural("cli.count.teams", len(protocol.teams), language),
         rules=_plural("cli.count.rules", len(protocol.routing), language),
@@ -197,7 +203,6 @@ def protocol_test(
 
     from rich.table import Table
 
-    from bot.protocol.load import ProtocolError, load_protocol
     from bot.usecases.protocol_test import (
         SamplesError,
         read_samples,
@@ -207,13 +212,7 @@ def protocol_test(
         triage_samples,
     )
 
-    try:
-        protocol = load_protocol(file)
-    except ProtocolError as exc:
-        exc = exc.in_language(lang) if lang is not None else exc
-        err.print(f"[red]{markup(_plural('cli.protocol.errors', len(exc.issues), exc.lang, file=file))}[/red]")
-        err.print(str(exc), markup=False, highlight=False)
-        raise typer.Exit(2) from None
+    protocol = _protocol_or_exit(file, lang, code=2)
     language = _language(lang) if lang is not None else protocol.language
     try:
         results = triage_samples(read_samples(samples), protocol)
