@@ -303,3 +303,11 @@ def slack_health(engine: Engine) -> dict[str, Any]:
 def queue_home(session: Any, user: str, *, now: datetime) -> None:
     """Queue a refresh of `user`'s Home tab, built when it is delivered (so it is never older than the data)."""
     enqueue(session, kind="home", method=Deliver.home, now=now, args={"channel": f"home:{user}", "user": user})
+
+
+def queue_ephemeral(session: Any, *, channel: str, user: str, text: str, now: datetime,
+                    thread_ts: str | None = None) -> int:
+    """Queue an answer only `user` sees, in `channel` (in the thread `thread_ts` when the person acted there),
+    in the caller's transaction: it exists exactly when what it announces does."""
+    args = {"channel": channel, "user": user, "text": text, **({"thread_ts": thread_ts} if thread_ts else {})}
+    return enqueue(session, kind="ephemeral", method="chat.postEphemeral", now=now, args=args)

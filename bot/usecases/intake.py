@@ -26,7 +26,7 @@ from bot.domain.storms import Shape
 from bot.domain.workflow import Severity
 from bot.i18n import t
 from bot.intake.schema import MentionIn
-from bot.outbox.queue import Render, enqueue, outbox_row
+from bot.outbox.queue import Render, enqueue, outbox_row, queue_ephemeral
 from bot.protocol.load import router_for
 from bot.protocol.schema import Protocol
 from bot.slack.gateway import SlackCallError, SlackGateway
@@ -496,8 +496,7 @@ class Vigie(Cards, Feeds):
                 team = self.protocol.team(result.team or self.protocol.default_team)
                 reply = t("flag.done", lang, id=result.id, team=escape(team.name.get(lang)),
                           severity=t(f"severity.{result.severity}", lang))
-            enqueue(session, kind="ephemeral", method="chat.postEphemeral", now=now,
-                    args={"channel": channel, "user": flagged_by, "text": reply})
+            queue_ephemeral(session, channel=channel, user=flagged_by, text=reply, now=now)
         self.on_commit()
         return result
 
@@ -535,9 +534,8 @@ class Vigie(Cards, Feeds):
     def tell_user(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
         """An ephemeral answer to one person, delivered by the outbox like every other Slack call; with
         `thread_ts` (the thread the person acted in), Slack shows it in that thread."""
-        args = {"channel": channel, "user": user, "text": text, **({"thread_ts": thread_ts} if thread_ts else {})}
         with session_scope(self.engine) as session:
-            enqueue(session, kind="ephemeral", method="chat.postEphemeral", now=self.clock.now(), args=args)
+            queue_ephemeral(session, channel=channel, user=user, text=text, now=self.clock.now(), thread_ts=thread_ts)
         self.on_commit()
 
     # --- read side ------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from bot.domain import checks as checks_rules
 from bot.domain import workflow as wf
 from bot.domain.text import is_real_text
 from bot.i18n import t
-from bot.outbox.queue import enqueue, queue_home
+from bot.outbox.queue import enqueue, queue_ephemeral, queue_home
 from bot.protocol.schema import Protocol
 from bot.slack.gateway import SlackCallError
 from bot.slack.views import cards as blocks
@@ -202,8 +202,7 @@ class Workflow(Publishing):
         return Outcome(True, message, told=bool(message and reply_in))
 
     def _answer(self, s: Session, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
-        args = {"channel": channel, "user": user, "text": text, **({"thread_ts": thread_ts} if thread_ts else {})}
-        enqueue(s, kind="ephemeral", method="chat.postEphemeral", now=self.vigie.clock.now(), args=args)
+        queue_ephemeral(s, channel=channel, user=user, text=text, now=self.vigie.clock.now(), thread_ts=thread_ts)
 
     def record_refusal(self, actor: str, action: str, target: Target, reason: str, *, answer: str | None = None,
                        reply_in: str | None = None, reply_thread: str | None = None) -> None:
