@@ -5,6 +5,8 @@ A missing or wrong setting stops start-up with one sentence that names the setti
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -12,7 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.i18n import DEFAULT_LANGUAGE, catalogue, t
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalogue, t
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
@@ -180,3 +182,25 @@ def _reason(err: Any) -> tuple[str, dict[str, Any]]:
             return key, {"choices": str(ctx["expected"]).replace(" or ", ", ")}
         return key, ({"limit": ctx[param]} if param else {})
     return "invalid", {"detail": str(err["msg"]).removeprefix("Value error, ")}  # pydantic's words (English)
+
+
+# --- the terminal's language (issue 15) -------------------------------------------------------------------------
+
+_LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def terminal_language(environ: Mapping[str, str] | None = None) -> str | None:
+    """fr or en from the locale, the way gettext looks (LANGUAGE's list first, then LC_ALL, LC_MESSAGES, LANG);
+    None when the locale says nothing we speak (C, POSIX, de_DE...). The terminal's language, not the protocol's."""
+    env = os.environ if environ is None else environ
+    for name in _LOCALE_VARIABLES:
+        value = (env.get(name) or "").strip()
+        if not value:
+            continue
+        for part in value.split(":") if name == "LANGUAGE" else [value]:
+            code = part.split(".")[0].split("@")[0].replace("-", "_").split("_")[0].lower()
+            if code in LANGUAGES:
+                return code
+        if name != "LANGUAGE":  # the locale in force names another language (or C): no preference we can use
+            return None
+    return None

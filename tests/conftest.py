@@ -159,3 +159,12 @@ def drain(runtime: Runtime, timeout: float = 10.0, *, frozen: bool = False) -> d
             raise AssertionError(f"outbox not drained after {timeout}s: {counts}")
         runtime.worker.wake()
         time.sleep(0.02)
+
+
+@pytest.fixture(autouse=True)
+def _terminal_in_french(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The `vigie` command speaks the terminal's language (issue 15): the tests' terminal is French, like the test
+    protocol, whatever the machine's locale. tests/test_cli_terminal.py tries the other locales."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")

@@ -31,8 +31,9 @@ from bot.cli.common import (
     out,
     outbox_app,
 )
-from bot.config import ConfigError
-from bot.i18n import DEFAULT_LANGUAGE, t
+from bot.config import ConfigError, terminal_language
+from bot.i18n import t
+from bot.cli.mrkdwn import plain_text
 from bot.store import db
 
 
@@ -123,7 +124,8 @@ def outbox_retry() -> None:
 def digest(
     team: Annotated[str | None, typer.Option(help="Team key (default: the company-wide digest).")] = None,
     day: Annotated[str | None, typer.Option("--date", help="Local day, YYYY-MM-DD (default: yesterday).")] = None,
-    lang: Annotated[str | None, typer.Option(help="fr or en (default: the protocol's language).")] = None,
+    lang: Annotated[str | None, typer.Option(help="Language of the digest and of the messages: fr or en "
+                                                  "(default: the protocol's for the digest).")] = None,
     post: Annotated[bool, typer.Option("--post", help="Also post it to Slack (needs SLACK_BOT_TOKEN).")] = False,
     week: Annotated[bool, typer.Option("--week", "--weekly",
                                        help="The weekly summary of the 7 days ending on --date.")] = False,
@@ -132,10 +134,11 @@ def digest(
     terminal; --post also posts it where the daily company-wide digest (or the team's) goes."""
     from datetime import date, timedelta
 
-    language = _language(lang)
+    language = _language(lang)  # the terminal's messages
     settings = _settings(*(["SLACK_BOT_TOKEN"] if post else []), lang=language)
     runtime = _runtime(settings, lang=language)
     protocol = runtime.protocol
+    content = lang or protocol.language  # the digest itself: what its channel reads
     if team is not None and team not in protocol.teams:
         raise _fail(t("cli.digest.unknown_team", language, team=team, teams=", ".join(protocol.teams)))
     try:
@@ -144,8 +147,8 @@ def digest(
     except ValueError:
         raise _fail(t("cli.digest.bad_date", language)) from None
     desk = runtime.digest_desk
-    text, blocks = desk.build(team=team, day=when, lang=language, weekly=week)
-    out.print(desk.as_text(blocks), markup=False, highlight=False)
+    text, blocks = desk.build(team=team, day=when, lang=content, weekly=week)
+    out.print(plain_text(desk.as_text(blocks)), markup=False, highlight=False)  # no *bold* or <url|links> here
     if post:
         from bot.outbox.queue import enqueue
         from bot.store.db import session_scope
@@ -202,7 +205,8 @@ def main() -> None:
     try:
         app()
     except ConfigError as exc:  # pragma: no cover - settings errors are caught above; belt and braces
-        err.print(f"[red]{markup(t('cli.configuration', DEFAULT_LANGUAGE))}[/red] {markup(str(exc))}")
+        lang = terminal_language() or "en"
+        err.print(f"[red]{markup(t('cli.configuration', lang))}[/red] {markup(exc.message(lang))}")
         sys.exit(2)
 
 

@@ -1,29 +1,96 @@
 """What every `vigie` command shares: the typer apps, the consoles, and reading settings and the protocol's language.
 
-Messages come from the catalogues, in the `--lang` given where a command has one, else in the protocol's
-language; French (the default) when the settings or the protocol cannot be read, which is then what the
-message is about. Help texts stay in English, like the option names.
+The terminal speaks the person's language, not the protocol's: `vigie --lang fr|en`, a command's own `--lang`,
+else the locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG; read by bot.config), else English. Messages and every
+`--help` text come from the catalogues (`cli.help.<command path>[.<parameter>]`; the English help written beside
+an option in the code is only the fallback for a key the catalogues lack, and tests/test_cli_terminal.py fails
+then). What the operating system or a driver says (an OSError's text, a database's refusal) is never put inside
+a translated sentence: common errors are said in words of the catalogue, the others on a line of their own.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
+import click
 import typer
+from typer.core import TyperGroup
 from babel.core import Locale
 from rich.console import Console
 from rich.markup import escape as markup
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
-from bot.config import ConfigError, Settings, load_settings
-from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from bot.config import ConfigError, Settings, load_settings, terminal_language
+from bot.i18n import LANGUAGES, catalogue, t
 from bot.logs import configure
 
-app = typer.Typer(help="Vigie: social-media monitoring turned into a disciplined response, in Slack.",
+
+
+def _lang_in(args: list[str]) -> str | None:
+    """The value of the last `--lang X` / `--lang=X` among the arguments, if it is a language we speak."""
+    found = None
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            found = args[i + 1]
+        elif arg.startswith("--lang="):
+            found = arg.split("=", 1)[1]
+    return found if found in LANGUAGES else None
+
+
+def help_language(args: list[str], environ: Mapping[str, str] | None = None) -> str:
+    """The language `--help` speaks: a `--lang` on the line, else the locale, else English."""
+    return _lang_in(args) or terminal_language(environ) or "en"
+
+
+def localise(group: click.Command, lang: str) -> None:
+    """Every command's and parameter's help text, and typer's panel titles, in `lang` (from the catalogues)."""
+    from typer import rich_utils
+
+    for name, key in (("ARGUMENTS_PANEL_TITLE", "arguments"), ("OPTIONS_PANEL_TITLE", "options"),
+                      ("COMMANDS_PANEL_TITLE", "commands"), ("ERRORS_PANEL_TITLE", "error"),
+                      ("DEFAULT_STRING", "default"), ("REQUIRED_LONG_STRING", "required"),
+                      ("ABORTED_TEXT", "aborted"), ("RICH_HELP", "try_help")):
+        setattr(rich_utils, name, t(f"cli.help.panel.{key}", lang))
+    for path, command in help_paths(group):
+        command.help = _help(path, lang, command.help)
+        command.short_help = None
+        for param in command.params:  # typer's options and arguments both carry a `help`
+            param.help = _help(f"{path}.{param.name}", lang, getattr(param, "help", None))  # type: ignore[attr-defined]
+        option = command.get_help_option(click.Context(command))
+        if option is not None:
+            option.help = t("cli.help.panel.help_option", lang)
+
+
+def _help(key: str, lang: str, fallback: str | None) -> str | None:
+    key = f"cli.help.{key}"
+    return t(key, lang) if key in catalogue(lang) else fallback
+
+
+def help_paths(command: click.Command, path: str = "root") -> Iterator[tuple[str, click.Command]]:
+    """("root", the group), ("run", ...), ("db.upgrade", ...): each command and the key of its help texts."""
+    yield path, command
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        yield from help_paths(sub, name if path == "root" else f"{path}.{name}")
+
+
+class VigieGroup(TyperGroup):
+    """The root command: before parsing, every help text is put in the terminal's language."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        if parent is None:
+            localise(self, help_language(list(args)))
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+
+app = typer.Typer(cls=VigieGroup, help="Vigie: social-media monitoring turned into a disciplined response, in Slack.",
                   no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 protocol_app = typer.Typer(help="The response protocol file.", no_args_is_help=True)
@@ -37,19 +104,52 @@ out = Console(soft_wrap=True)  # never break a path or an error line in two
 err = Console(stderr=True, soft_wrap=True)
 
 
+def _root_option(name: str) -> Any:
+    ctx = click.get_current_context(silent=True)
+    return ctx.find_root().params.get(name) if ctx is not None else None
+
+
 def _language(given: str | None = None) -> str:
-    """`given` (a --lang option), else the configured protocol's language, else French."""
+    """The terminal's language: `given` (a command's --lang), else `vigie --lang`, else the locale, else English."""
     if given is not None:
         if given not in LANGUAGES:
             raise _fail(t("cli.bad_lang", _language()))
         return given
+    return _root_option("lang") or terminal_language() or "en"
+
+
+def _protocol_language() -> str:
+    """The configured protocol's language (what its channels read: a digest, a draft's checks); French when the
+    protocol cannot be read."""
     from bot.protocol.load import EXAMPLE_PROTOCOL, ProtocolError, load_protocol
 
     try:
         settings = load_settings()
         return load_protocol(settings.protocol_file or EXAMPLE_PROTOCOL).language
     except (ConfigError, ProtocolError, OSError):
-        return DEFAULT_LANGUAGE
+        return "fr"
+
+
+# errno -> catalogue key (cli.os.<key>): the operating system's own words stay out of our sentences.
+_OS_REASONS = {errno.ENOENT: "missing", errno.EACCES: "denied", errno.EPERM: "denied", errno.EISDIR: "directory",
+               errno.ENOTDIR: "not_directory", errno.ENOSPC: "full", errno.EROFS: "read_only",
+               errno.ENAMETOOLONG: "too_long", errno.ELOOP: "loop", errno.ECONNREFUSED: "refused",
+               errno.ETIMEDOUT: "timed_out", errno.EHOSTUNREACH: "unreachable", errno.ENETUNREACH: "unreachable"}
+
+
+def os_reason(exc: BaseException, lang: str) -> tuple[str, str | None]:
+    """(a reason in `lang`, the system's own text for a line of its own, or None when the reason says it all)."""
+    code = getattr(exc, "errno", None)
+    if code in _OS_REASONS:
+        return t(f"cli.os.{_OS_REASONS[code]}", lang), None
+    system = (str(getattr(exc, "strerror", None) or exc).strip().splitlines() or ["?"])[0][:200]
+    return t("cli.os.other", lang), system
+
+
+def _detail(system: str | None, lang: str) -> None:
+    """The system's or the driver's own words, on a line of their own, labelled as such."""
+    if system:
+        err.print(t("cli.os.detail", lang, text=system), markup=False, highlight=False)
 
 
 def _plural(key: str, n: int, lang: str, **params: object) -> str:
@@ -72,6 +172,8 @@ def _settings(*required: str, lang: str) -> Settings:
         err.print(f"[red]{markup(t('cli.configuration', lang))}[/red] {markup(exc.message(lang))}")
         raise typer.Exit(2) from None
     configure(settings.log_level, settings.log_format)
+    # Alembic says each migration it runs; the terminal stays quiet about them unless asked (vigie --verbose).
+    logging.getLogger("alembic").setLevel(logging.INFO if _root_option("verbose") else logging.WARNING)
     return settings
 
 
@@ -88,7 +190,8 @@ def _database(settings: Settings, *, lang: str) -> Iterator[None]:
             url = "?"
         reason = (str(exc.orig or exc).strip().splitlines() or ["?"])[0][:200]
         err.print(f"[red]{markup(t('cli.configuration', lang))}[/red] "
-                  + markup(t("cli.database_unreachable", lang, url=url, reason=reason)))
+                  + markup(t("cli.database_unreachable_at", lang, url=url)))
+        _detail(reason, lang)  # the driver's words (English, or the server's language): on their own line
         raise typer.Exit(2) from None
 
 
@@ -106,9 +209,32 @@ def _runtime(settings: Settings, *, lang: str):  # type: ignore[no-untyped-def]
         err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(2) from None
     except (BoltError, OSError) as exc:  # auth.test failed: revoked or mistyped token, or Slack unreachable
-        err.print(f"[red]{markup(t('cli.configuration', lang))}[/red] " + markup(t(
-            "cli.slack_refused", lang, url=settings.slack_api_url, error=str(exc)[:200])))
+        _slack_failed(exc, settings.slack_api_url, lang)
         raise typer.Exit(2) from None
+
+
+def _slack_failed(exc: BaseException, url: str, lang: str) -> None:
+    """Bolt's start-up auth.test failed: Slack answered and refused the token (its error code, such as
+    invalid_auth), or Slack could not be reached at all (the network's reason)."""
+    from slack_sdk.errors import SlackApiError
+
+    head = f"[red]{markup(t('cli.configuration', lang))}[/red] "
+    answer = exc if isinstance(exc, SlackApiError) else exc.__context__  # Bolt raises from the SlackApiError
+    if isinstance(answer, SlackApiError):
+        code = answer.response.get("error") if isinstance(answer.response.data, dict) else None
+        if code:
+            err.print(head + markup(t("cli.slack_token_refused", lang, error=code)))
+            return
+        err.print(head + markup(t("cli.slack_answered", lang, url=url, status=answer.response.status_code)))
+        return
+    err.print(head + markup(t("cli.slack_unreachable", lang, url=url)))
+    cause: BaseException = exc
+    reason = getattr(exc, "reason", None)  # urllib's URLError wraps the socket's error
+    if isinstance(reason, BaseException):
+        cause = reason
+    words, system = os_reason(cause, lang)
+    err.print(t("cli.os.reason", lang, reason=words), markup=False, highlight=False)
+    _detail(system, lang)
 
 
 def _wait_for_signal() -> None:
@@ -133,6 +259,11 @@ def _print_version(value: bool) -> None:
 def _root(
     version: bool = typer.Option(False, "--version", help="Print Vigie's version and exit.", is_eager=True,
                                  callback=_print_version),
+    lang: str | None = typer.Option(None, "--lang", help="Language of the terminal: fr or en (default: from "
+                                    "LANGUAGE, LC_ALL, LC_MESSAGES or LANG, else English)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also say each database migration run."),
 ) -> None:
     """Vigie: social-media monitoring turned into a disciplined response, in Slack."""
+    if lang is not None and lang not in LANGUAGES:
+        raise _fail(t("cli.bad_lang", terminal_language() or "en"))
 

@@ -11,6 +11,7 @@ from rich.markup import escape as markup
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.cli.common import (
+    _detail,
     _fail,
     _language,
     _plural,
@@ -18,6 +19,7 @@ from bot.cli.common import (
     _settings,
     app,
     err,
+    os_reason,
     out,
 )
 from bot.i18n import t
@@ -120,7 +122,12 @@ def import_file(
                     if len(batch) >= batch_size:
                         flush()
                 progress.update(task, completed=min(line, total_lines))
-        except (ValueError, OSError) as exc:  # a whole-file problem: missing column, unreadable encoding...
+        except OSError as exc:  # the system's words stay out of the sentence
+            reason, system = os_reason(exc, lang)
+            failed = _fail(t("cli.import.file_error", lang, file=file, error=reason))
+            _detail(system, lang)
+            raise failed from None
+        except ValueError as exc:  # a whole-file problem: missing column, unreadable encoding... (in `lang`)
             raise _fail(t("cli.import.file_error", lang, file=file, error=exc)) from None
         if batch:
             flush()

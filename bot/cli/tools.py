@@ -11,12 +11,15 @@ import typer
 from rich.markup import escape as markup
 
 from bot.cli.common import (
+    _detail,
     _fail,
     _language,
     _plural,
+    _protocol_language,
     _settings,
     app,
     err,
+    os_reason,
     out,
     protocol_app,
 )
@@ -26,13 +29,13 @@ from bot.i18n import t
 
 def _protocol_or_exit(file: Path, lang: str | None, *, code: int):  # type: ignore[no-untyped-def]
     """The protocol in `file`, or its problems told and the command ended with `code`. Problems are told in
-    --lang, else in the checked file's own language (French when it cannot say)."""
+    --lang, else in the terminal's language."""
     from bot.protocol.load import ProtocolError, load_protocol
 
     try:
         return load_protocol(file)
     except ProtocolError as exc:
-        exc = exc.in_language(lang) if lang is not None else exc
+        exc = exc.in_language(_language(lang))
         err.print(f"[red]{markup(_plural('cli.protocol.errors', len(exc.issues), exc.lang, file=file))}[/red]")
         err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(code) from None
@@ -41,7 +44,7 @@ def _protocol_or_exit(file: Path, lang: str | None, *, code: int):  # type: igno
 @protocol_app.command("check")
 def protocol_check(
     file: Annotated[Path, typer.Argument(help="The protocol YAML file.", exists=False)],
-    lang: Annotated[str | None, typer.Option(help="fr or en (default: the file's own language).")] = None,
+    lang: Annotated[str | None, typer.Option(help="fr or en (default: the terminal's language).")] = None,
 ) -> None:
     """Validate a protocol file; errors name the field and the line."""
 
@@ -60,7 +63,8 @@ def protocol_check(
 @app.command("check")
 def check(
     text: Annotated[str | None, typer.Argument(help="The draft, or - to read it from standard input.")] = None,
-    lang: Annotated[str | None, typer.Option(help="fr or en (default: the protocol's language).")] = None,
+    lang: Annotated[str | None, typer.Option(help="Language of the draft and of the messages: fr or en "
+                                                  "(default: the protocol's for the draft).")] = None,
     network: Annotated[str, typer.Option(help="Network whose length limit applies, e.g. x.")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line: {\"findings\": [...]}.")] = False,
     batch: Annotated[Path | None, typer.Option(help="JSON Lines of drafts {\"text\", \"lang\", \"network\"}; "
@@ -73,7 +77,8 @@ def check(
     from bot.usecases.check import DraftChecker, check_batch, finding_json, policy_of
     from bot.usecases.check import outside_grammar as _outside
 
-    language = _language(lang)
+    language = _language(lang)  # the terminal's
+    draft_language = lang or _protocol_language()  # the draft's: what the spelling and grammar checks read
     settings = _settings(lang=language)  # also sets up the log: one line per outside grammar tool, found or absent
     try:
         policy = policy_of(load_protocol(settings.protocol_file or EXAMPLE_PROTOCOL))
@@ -87,16 +92,19 @@ def check(
         total = 0
         try:
             with open(batch, encoding="utf-8") as lines:
-                for line, found in check_batch(lines, checker, language=language, network=network):
+                for line, found in check_batch(lines, checker, language=draft_language, network=network):
                     out.print(line, markup=False, highlight=False)
                     total += found
         except OSError as exc:
-            raise _fail(t("cli.check.unreadable", language, path=str(batch), reason=exc.strerror or exc)) from None
+            reason, system = os_reason(exc, language)
+            failed = _fail(t("cli.check.unreadable", language, path=str(batch), reason=reason))
+            _detail(system, language)
+            raise failed from None
         raise typer.Exit(1 if total else 0)
     if text is None:
         raise _fail(t("cli.check.no_text", language))
     draft = sys.stdin.read() if text == "-" else text
-    found = checker.check(draft, language=language, network=network)
+    found = checker.check(draft, language=draft_language, network=network)
     if as_json:
         out.print(json.dumps({"findings": [finding_json(f) for f in found]}, ensure_ascii=False),
                   markup=False, highlight=False)
@@ -162,7 +170,9 @@ def feed_check(
     except ValueError as exc:  # a --language that is not a code
         raise _fail(t("cli.import.bad_option", lang, error=exc)) from None
     if poll.status == "error":
-        raise _fail(t("cli.feed.unreadable", lang, url=url, error=poll.error or ""), code=1)
+        failed = _fail(t("cli.feed.unreadable_at", lang, url=url), code=1)
+        _detail(poll.error, lang)  # the fetcher's own sentence (English), on a line of its own
+        raise failed
     if as_json:
         for entry in poll.entries:
             out.print(json.dumps(entry.as_json(), ensure_ascii=False), markup=False, highlight=False)
@@ -193,7 +203,7 @@ def protocol_test(
     samples: Annotated[Path, typer.Argument(help="Sample mentions, .csv with a header row or .jsonl: text, lang, "
                                                  "and optionally source, reach, author, expected_team, "
                                                  "expected_severity.", exists=False)],
-    lang: Annotated[str | None, typer.Option(help="fr or en (default: the file's own language).")] = None,
+    lang: Annotated[str | None, typer.Option(help="fr or en (default: the terminal's language).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per sample: "
                                                          "{\"team\", \"severity\", \"reasons\"}.")] = False,
 ) -> None:
@@ -213,7 +223,7 @@ def protocol_test(
     )
 
     protocol = _protocol_or_exit(file, lang, code=2)
-    language = _language(lang) if lang is not None else protocol.language
+    language = _language(lang)
     try:
         results = triage_samples(read_samples(samples), protocol)
     except SamplesError as exc:

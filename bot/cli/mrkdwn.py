@@ -1,0 +1,99 @@
+"""Slack's mrkdwn, read back: into plain text for the terminal (`vigie digest`) and into HTML for the gallery
+(`vigie preview`). One reader for both, so what the terminal prints and what the gallery shows agree.
+
+Slack's rules followed here: `<url|label>`, `<url>`, `<@U…>`, `<#C…|name>`, `<!here>` and `<!date^…|fallback>`
+are the only angle-bracket forms; `&amp; &lt; &gt;` are the only entities; `*bold*`, `_italic_`, `~strike~` and
+`` `code` `` need the marker at a word's edge; `:name:` is an emoji.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+# The emoji the catalogues and the views use (others stay as :name:, as Slack shows unknown ones).
+EMOJI = {
+    "warning": "⚠️", "white_check_mark": "✅", "rotating_light": "🚨", "hourglass_flowing_sand": "⏳",
+    "pencil2": "✏️", "no_entry": "⛔", "x": "❌", "wastebasket": "🗑️", "stopwatch": "⏱️", "rocket": "🚀",
+    "repeat": "🔁", "raising_hand": "🙋", "pushpin": "📌", "mega": "📣", "mag": "🔍", "loudspeaker": "📢",
+    "link": "🔗", "bust_in_silhouette": "👤", "alarm_clock": "⏰", "white_circle": "⚪", "wave": "👋",
+    "red_circle": "🔴", "large_yellow_circle": "🟡", "large_orange_circle": "🟠", "large_green_circle": "🟢",
+    "bar_chart": "📊", "calendar": "📅", "bell": "🔔", "speech_balloon": "💬", "eyes": "👀", "fire": "🔥",
+    "arrow_right": "➡️", "heavy_check_mark": "✔️", "clipboard": "📋", "memo": "📝", "busts_in_silhouette": "👥",
+    "chart_with_upwards_trend": "📈", "chart_with_downwards_trend": "📉", "lock": "🔒", "envelope": "✉️",
+    "information_source": "ℹ️", "sos": "🆘", "date": "📅", "large_blue_circle": "🔵", "newspaper": "📰",
+}
+
+_ANGLE = re.compile(r"<([^<>]+)>")
+_EMOJI = re.compile(r":([a-z0-9_+-]+):")
+# A marker counts at a word's edge: after start, space or punctuation, and before the same.
+_STYLE = re.compile(r"(?<![\w*_~`])([*_~])(?=\S)(.+?)(?<=\S)\1(?![\w*_~`])", re.S)
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def _angle_plain(body: str) -> str:
+    target, _, label = body.partition("|")
+    if target.startswith("@"):
+        return "@" + (label or target[1:])
+    if target.startswith("#"):
+        return "#" + (label or target[1:])
+    if target.startswith("!"):
+        if label:
+            return label
+        word = target[1:].split("^")[0]
+        return "@" + word
+    return f"{label} ({target})" if label and label != target else target
+
+
+def plain_text(text: str) -> str:
+    """mrkdwn as a terminal shows it: links as "label (url)", mentions as @ID, no style markers, emoji."""
+    text = _ANGLE.sub(lambda m: _angle_plain(m.group(1)), text)
+    text = _CODE.sub(lambda m: m.group(1), text)
+    for _ in range(2):  # *_nested_* styles
+        text = _STYLE.sub(lambda m: m.group(2), text)
+    text = _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), text)
+    return html.unescape(text) if "&" in text else text
+
+
+def to_html(text: str) -> str:
+    """mrkdwn as HTML (escaped first: nothing in `text` becomes markup but Slack's own forms)."""
+    out: list[str] = []
+    pos = 0
+    for m in _ANGLE.finditer(text):
+        out.append(_inline_html(text[pos:m.start()]))
+        out.append(_angle_html(m.group(1)))
+        pos = m.end()
+    out.append(_inline_html(text[pos:]))
+    lines = "".join(out).split("\n")
+    rendered = []
+    for line in lines:  # "> " quotes, as Slack draws them
+        if line.startswith("&gt; ") or line == "&gt;":
+            rendered.append(f'<span class="quote">{line[5:]}</span>')
+        else:
+            rendered.append(line)
+    return "<br>".join(rendered)
+
+
+def _inline_html(chunk: str) -> str:
+    # Slack's text arrives with & < > already written as entities; undo them once, then escape for HTML.
+    safe = html.escape(html.unescape(chunk), quote=False)
+    safe = _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", safe)
+    tags = {"*": "b", "_": "i", "~": "s"}
+    for _ in range(2):
+        safe = _STYLE.sub(lambda m: f"<{tags[m.group(1)]}>{m.group(2)}</{tags[m.group(1)]}>", safe)
+    return _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), safe)
+
+
+def _angle_html(body: str) -> str:
+    target, _, label = body.partition("|")
+    esc = html.escape
+    if target.startswith("@"):
+        return f'<span class="mention">@{esc(html.unescape(label or target[1:]))}</span>'
+    if target.startswith("#"):
+        return f'<span class="mention">#{esc(html.unescape(label or target[1:]))}</span>'
+    if target.startswith("!"):
+        shown = label or "@" + target[1:].split("^")[0]
+        return f'<span class="mention">{esc(html.unescape(shown))}</span>'
+    url = html.unescape(target)
+    shown = _inline_html(label) if label else esc(url)
+    return f'<a href="{esc(url)}">{shown}</a>'
