@@ -213,4 +213,4 @@ def main() -> None:
 
 
 # The other commands register themselves on the shared apps when their modules are imported.
-from bot.cli import importing, manifest, tools  # noqa: E402,F401
+from bot.cli import importing, manifest, preview, tools  # noqa: E402,F401

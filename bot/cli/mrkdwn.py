@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime
 
 # The emoji the catalogues and the views use (others stay as :name:, as Slack shows unknown ones).
 EMOJI = {
@@ -55,13 +56,39 @@ def plain_text(text: str) -> str:
     return html.unescape(text) if "&" in text else text
 
 
-def to_html(text: str) -> str:
-    """mrkdwn as HTML (escaped first: nothing in `text` becomes markup but Slack's own forms)."""
+def slack_date(token: str, *, lang: str, zone: str, now: datetime | None = None) -> str | None:
+    """`!date^<unix>^<format>[^link]` as Slack shows it to a reader in `zone` at `now` (None when it is not
+    one)."""
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_date, format_time, format_timedelta
+
+    parts = token.split("^")
+    if len(parts) < 3 or parts[0] != "!date":
+        return None
+    try:
+        when = datetime.fromtimestamp(int(parts[1]), ZoneInfo(zone))
+    except (ValueError, OSError):
+        return None
+    words = {"date_num": when.strftime("%Y-%m-%d"), "date": format_date(when, "long", locale=lang),
+             "date_short": format_date(when, "medium", locale=lang),
+             "date_long": format_date(when, "full", locale=lang), "time": format_time(when, "HH:mm", locale=lang),
+             "time_secs": format_time(when, "HH:mm:ss", locale=lang)}
+    words["ago"] = format_timedelta(when - (now or when), add_direction=True, locale=lang)
+    for plain in ("date", "date_short", "date_long"):  # "today", "yesterday" are Slack's; the date says as much
+        words[f"{plain}_pretty"] = words[plain]
+    return re.sub(r"\{(\w+)\}", lambda m: words.get(m.group(1), m.group(0)), parts[2])
+
+
+def to_html(text: str, *, lang: str = "en", zone: str = "Europe/Paris", now: datetime | None = None) -> str:
+    """mrkdwn as HTML (escaped first: nothing in `text` becomes markup but Slack's own forms); Slack's dates are
+    written for a reader in `zone` speaking `lang`, as Slack would."""
     out: list[str] = []
     pos = 0
     for m in _ANGLE.finditer(text):
         out.append(_inline_html(text[pos:m.start()]))
-        out.append(_angle_html(m.group(1)))
+        date = slack_date(m.group(1).partition("|")[0], lang=lang, zone=zone, now=now)
+        out.append(f'<span class="date">{html.escape(date)}</span>' if date else _angle_html(m.group(1)))
         pos = m.end()
     out.append(_inline_html(text[pos:]))
     lines = "".join(out).split("\n")
