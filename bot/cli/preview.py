@@ -230,9 +230,11 @@ class _Play:
         message = getattr(outcome, "message", None) or getattr(outcome, "text", None)  # an Outcome, or a Declared
         if outcome is not None and message and not getattr(outcome, "told", False):
             self.step(label_key, lambda: self.rt.vigie.tell_user(channel=channel, user=user, text=message), **params)
+        else:  # already queued by the use case itself (or nothing to say): what it queued is this step's
+            self.deliver(t(f"preview.step.{label_key}", self.lang, **params))
 
     def modal(self, what: str, *, actor: str, target: int) -> None:
-        label = t("preview.step.modal", self.lang, what=what)
+        label = t("preview.step.modal", self.lang, what=t(f"preview.modal.{what}", self.lang))
         try:
             view = self.rt.modals.prepare(what, actor=actor, target=target)
         except Exception as exc:
@@ -240,9 +242,9 @@ class _Play:
             return
         if isinstance(view, dict):
             self.gallery.views.append(View(label, "modal", "views.open", view, f"<@{actor}>"))
-        elif getattr(view, "message", None):
+        elif getattr(view, "message", None) and not getattr(view, "told", False):
             self.rt.vigie.tell_user(channel="C0PREVIEW1", user=actor, text=view.message)
-            self.deliver(label)
+        self.deliver(label)
 
 
 def _mention(external_id: str, text: str, *, source: str = "x", author: str = "@lecteur", reach: int | None = None,
@@ -318,9 +320,9 @@ def play(lang: str, folder: Path) -> Gallery:
         p.answer("approve", w.review(draft_id=draft, actor=FIN_EXPERT, kind="approve"), user=FIN_EXPERT,
                  channel=channel)
         p.answer("approve", w.review(draft_id=draft, actor=CM, kind="approve"), user=CM, channel=channel)
-        p.modal("publish", actor=FIN_LEAD, target=draft)
-        p.answer("publish", w.mark_published(draft_id=draft, actor=FIN_LEAD, url="https://x.example/status/999"),
-                 user=FIN_LEAD, channel=channel)
+        p.modal("publish", actor=CM, target=draft)
+        p.answer("publish", w.mark_published(draft_id=draft, actor=CM, url="https://x.example/status/999"),
+                 user=CM, channel=channel)
         p.answer("dismiss", w.dismiss(mention_id=ids["gen"], actor=CM, reason="Avis positif, rien à répondre."),
                  user=CM, channel=channel)
         p.answer("reroute", w.reroute(mention_id=ids["hr"], actor=CM, team="legal"), user=CM, channel=channel)
