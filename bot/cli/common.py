@@ -104,9 +104,12 @@ out = Console(soft_wrap=True)  # never break a path or an error line in two
 err = Console(stderr=True, soft_wrap=True)
 
 
+# `vigie --lang X --verbose ...`: set by the root callback, which runs before every command (and resets them).
+_ROOT_OPTIONS: dict[str, Any] = {}
+
+
 def _root_option(name: str) -> Any:
-    ctx = click.get_current_context(silent=True)
-    return ctx.find_root().params.get(name) if ctx is not None else None
+    return _ROOT_OPTIONS.get(name)
 
 
 def _language(given: str | None = None) -> str:
@@ -266,4 +269,6 @@ def _root(
     """Vigie: social-media monitoring turned into a disciplined response, in Slack."""
     if lang is not None and lang not in LANGUAGES:
         raise _fail(t("cli.bad_lang", terminal_language() or "en"))
+    _ROOT_OPTIONS.clear()
+    _ROOT_OPTIONS.update(lang=lang, verbose=verbose)
 

@@ -83,15 +83,17 @@ def slack_date(token: str, *, lang: str, zone: str, now: datetime | None = None)
 def to_html(text: str, *, lang: str = "en", zone: str = "Europe/Paris", now: datetime | None = None) -> str:
     """mrkdwn as HTML (escaped first: nothing in `text` becomes markup but Slack's own forms); Slack's dates are
     written for a reader in `zone` speaking `lang`, as Slack would."""
-    out: list[str] = []
-    pos = 0
-    for m in _ANGLE.finditer(text):
-        out.append(_inline_html(text[pos:m.start()]))
+    # Slack's <...> forms are drawn first and held aside, so a *bold* around a mention stays one span.
+    held: list[str] = []
+
+    def hold(m: re.Match[str]) -> str:
         date = slack_date(m.group(1).partition("|")[0], lang=lang, zone=zone, now=now)
-        out.append(f'<span class="date">{html.escape(date)}</span>' if date else _angle_html(m.group(1)))
-        pos = m.end()
-    out.append(_inline_html(text[pos:]))
-    lines = "".join(out).split("\n")
+        held.append(f'<span class="date">{html.escape(date)}</span>' if date else _angle_html(m.group(1)))
+        return f"\x00{len(held) - 1}\x00"
+
+    drawn = _inline_html(_ANGLE.sub(hold, text.replace("\x00", "")))
+    drawn = re.sub("\x00(\\d+)\x00", lambda m: held[int(m.group(1))], drawn)
+    lines = drawn.split("\n")
     rendered = []
     for line in lines:  # "> " quotes, as Slack draws them
         if line.startswith("&gt; ") or line == "&gt;":
