@@ -25,7 +25,6 @@ from bot.http import build_http_app
 from bot.store.deliveries import HEALTH_KEY
 from bot.store.models import SlackDelivery
 from tests.conftest import AUTH, BOT_TOKEN, SIGNING_SECRET, TEST_PROTOCOL, make_settings, mention
-from tests.test_cli import english_protocol
 
 runner = CliRunner()
 
@@ -116,22 +115,26 @@ def test_an_unreachable_database_at_start_up_is_one_sentence(env, tmp_path: Path
     r = runner.invoke(cli, command, env=env | {"DATABASE_URL": url})
     assert r.exit_code == 2, r.output
     lines = [line for line in r.output.splitlines() if line.strip()]
-    assert len(lines) == 1, r.output
-    [line] = lines
+    # One sentence in the terminal's language, then the driver's own words on a line of their own (issue 15).
+    assert len(lines) == 2, r.output
+    line, detail = lines
     assert "Traceback" not in r.output and "hunter2" not in r.output
-    assert line.startswith("Configuration : impossible de joindre ou d'ouvrir la base de données de DATABASE_URL (")
+    assert line.startswith("Configuration : la base de données de DATABASE_URL (")
     shown = url.replace("hunter2-secret", "***").replace("postgresql://", "postgresql+psycopg://")
-    assert f"({shown}\u202f: " in line
-    assert line.endswith("vérifiez qu'elle est démarrée et joignable, et l'adresse, l'utilisateur et le mot de "
-                         "passe dans DATABASE_URL.")
-    assert ("Connection refused" if kind == "postgresql" else "unable to open database file") in line
+    assert f"({shown}) " in line
+    assert line.endswith("vérifiez qu'elle tourne et qu'elle est joignable, et l'adresse, l'utilisateur et le mot de "
+                         "passe de DATABASE_URL.")
+    assert "Connection refused" not in line and "unable to open" not in line
+    assert detail.startswith("  Système\u202f: ")
+    assert ("Connection refused" if kind == "postgresql" else "unable to open database file") in detail
 
 
-def test_the_sentence_is_in_the_protocols_language(env, tmp_path):
-    env = env | {"VIGIE_PROTOCOL_FILE": english_protocol(tmp_path / "en"),
-                 "DATABASE_URL": f"sqlite:///{tmp_path / 'missing' / 'x.db'}"}
+def test_the_sentence_is_in_the_terminals_language(env, tmp_path):
+    env = env | {"LANG": "en_US.UTF-8", "DATABASE_URL": f"sqlite:///{tmp_path / 'missing' / 'x.db'}"}
     r = runner.invoke(cli, ["db", "upgrade"], env=env)
     assert r.exit_code == 2
-    assert r.output.strip().startswith("Configuration: the database of DATABASE_URL (sqlite:///")
-    assert r.output.strip().endswith("cannot be reached or opened; check that it is running and reachable, and "
-                                     "the address, user and password in DATABASE_URL.")
+    sentence, detail = r.output.strip().splitlines()
+    assert sentence.startswith("Configuration: the database of DATABASE_URL (sqlite:///")
+    assert sentence.endswith("cannot be reached or opened; check that it is running and reachable, and "
+                             "the address, user and password in DATABASE_URL.")
+    assert detail.startswith("  System: ")

@@ -118,7 +118,7 @@ def test_mentions_older_than_the_protocol_setting_are_history_the_recent_ones_re
     assert states["n1"] == states["n2"] == "open" and states["o3"] == "archived"
     drain(runtime)
     assert len(slack.calls("chat.postMessage")) == 2
-    english = env | {"VIGIE_PROTOCOL_FILE": env["VIGIE_PROTOCOL_FILE"]}
+    english = env | {"VIGIE_PROTOCOL_FILE": env["VIGIE_PROTOCOL_FILE"], "LANG": "en_US.UTF-8"}  # an English terminal
     (tmp_path / "protocol" / "protocol.yaml").write_text(
         (tmp_path / "protocol" / "protocol.yaml").read_text("utf-8").replace("language: fr", "language: en"), "utf-8")
     rows = [(f"e{i}", f"Another old message number {i} about {i * 31}", OLD) for i in range(1200)]
