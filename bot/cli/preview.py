@@ -289,12 +289,23 @@ def play(lang: str, folder: Path) -> Gallery:
             ], actor="preview")
             for key, result in zip(("fin", "leg", "gen", "hr", "crisis"), results, strict=True):
                 ids[key] = result.id
-            rt.vigie.ingest([_mention(f"storm-{i}", f"RT @alerte_conso Intoxication alimentaire après des galettes "
-                                      f"Armorine, boycott ! #rappelconso {i}", author=f"@relais{i}", reach=300)
-                             for i in range(1, 4)], actor="preview")
+            copies = rt.vigie.ingest([_mention(f"storm-{i}", f"RT @alerte_conso Intoxication alimentaire après des "
+                                               f"galettes Armorine, boycott ! #rappelconso {i}", author=f"@relais{i}",
+                                               reach=300) for i in range(1, 4)], actor="preview")
+            ids["story"] = next((r.story for r in copies if r.story), 0)
 
         p.step("intake", ingest)
+        p.step("signals", rt.crisis.detect)  # the crisis words just seen: proposed to the people who may declare
         channel = "C0PREVIEW1"
+        p.step("flag", lambda: rt.vigie.flag_message(
+            channel="C0GENERAL1", message_ts="1795998000.000100", text="Un client nous signale un paquet mal scellé "
+            "acheté à Brest, photo à l'appui.", author_id="U0SALES01", author_name="Yann", team_domain="armorine",
+            flagged_by=CM))
+        if ids["story"]:
+            p.step("story", lambda: rt.vigie.list_story_members(ids["story"], asked_by=CM))
+        statement = rt.protocol.holding_statements[0].key if rt.protocol.holding_statements else ""
+        p.answer("holding", w.holding_statement(mention_id=ids["crisis"], actor=CM, key=statement), user=CM,
+                 channel=channel)
         p.answer("claim", w.claim(mention_id=ids["fin"], actor=FIN_LEAD, reply_in=channel), user=FIN_LEAD,
                  channel=channel)
         p.answer("refused", w.claim(mention_id=ids["fin"], actor=STRANGER, reply_in=channel), user=STRANGER,
@@ -331,7 +342,6 @@ def play(lang: str, folder: Path) -> Gallery:
             clock.set(START + timedelta(hours=hours))
             p.step("sweep", rt.escalation.sweep, hours=hours)
         p.step("escalate", lambda: rt.escalation.escalate_now(mention_id=ids["leg"], by=CM, reason="Menace de procès"))
-        p.step("signals", rt.crisis.detect)
         declared = p.step("declare", lambda: rt.crisis.declare(by=CM, reason="Intoxication signalée", lang=lang))
         if declared is not None:
             p.answer("declare", declared, user=CM, channel=channel)
