@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.store.models import Mention, Outbox
-from tests.conftest import TEST_PROTOCOL
+from tests.conftest import BOT_TOKEN, TEST_PROTOCOL
 
 runner = CliRunner()
 
@@ -232,3 +232,15 @@ def test_digest_errors_in_the_chosen_language(env):
     assert r.exit_code == 2 and "--date takes a day such as 2026-11-21." in r.output
     r = runner.invoke(app, ["digest", "--lang", "de"], env=env)
     assert r.exit_code == 2 and "--lang prend fr ou en." in r.output
+
+
+def test_an_app_token_slack_refuses_stops_vigie_run_with_one_sentence(lang_env, slack):
+    lang, env = lang_env
+    slack.app_token = "xapp-1-the-right-one"
+    r = runner.invoke(app, ["run"], env=env | {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xapp-1-revoked",
+                                               "SLACK_API_URL": slack.url, "VIGIE_RUN_SCHEDULER": "false"})
+    assert r.exit_code == 2, r.output
+    said = _flat(r.output)
+    assert {"fr": "Slack a refusé le jeton SLACK_APP_TOKEN (invalid_auth) : générez un jeton d'application",
+            "en": "Slack refused the token SLACK_APP_TOKEN (invalid_auth): generate an app-level token"}[lang] in said
+    assert "Traceback" not in r.output and "SlackApiError" not in r.output

@@ -23,6 +23,7 @@ from bot.cli.common import (
     _plural,
     _runtime,
     _settings,
+    _slack_failed,
     _wait_for_signal,
     app,
     audit_app,
@@ -56,7 +57,12 @@ def run(
         server = make_server(build_http_app(runtime, with_slack=False), host=host, port=port, settings=settings)
         threading.Thread(target=server.run, daemon=True, name="vigie-http").start()
     handler = SocketModeHandler(runtime.bolt, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
-    handler.connect()
+    try:
+        handler.connect()
+    except Exception as exc:  # apps.connections.open refused the app token, or Slack could not be reached
+        runtime.stop()
+        _slack_failed(exc, settings.slack_api_url, lang, token="SLACK_APP_TOKEN")
+        raise typer.Exit(2) from None
     out.print(t("cli.running", lang, protocol=runtime.protocol_path), markup=False)
     try:
         _wait_for_signal()

@@ -216,9 +216,10 @@ def _runtime(settings: Settings, *, lang: str):  # type: ignore[no-untyped-def]
         raise typer.Exit(2) from None
 
 
-def _slack_failed(exc: BaseException, url: str, lang: str) -> None:
-    """Bolt's start-up auth.test failed: Slack answered and refused the token (its error code, such as
-    invalid_auth), or Slack could not be reached at all (the network's reason)."""
+def _slack_failed(exc: BaseException, url: str, lang: str, *, token: str = "SLACK_BOT_TOKEN") -> None:
+    """A start-up call failed (Bolt's auth.test with the bot token, apps.connections.open with the app token):
+    Slack answered and refused the token (its error code, such as invalid_auth), or Slack could not be reached
+    at all (the network's reason)."""
     from slack_sdk.errors import SlackApiError
 
     head = f"[red]{markup(t('cli.configuration', lang))}[/red] "
@@ -226,7 +227,8 @@ def _slack_failed(exc: BaseException, url: str, lang: str) -> None:
     if isinstance(answer, SlackApiError):
         code = answer.response.get("error") if isinstance(answer.response.data, dict) else None
         if code:
-            err.print(head + markup(t("cli.slack_token_refused", lang, error=code)))
+            key = "cli.slack_token_refused" if token == "SLACK_BOT_TOKEN" else "cli.slack_app_token_refused"
+            err.print(head + markup(t(key, lang, error=code)))
             return
         err.print(head + markup(t("cli.slack_answered", lang, url=url, status=answer.response.status_code)))
         return
