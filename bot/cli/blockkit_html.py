@@ -159,7 +159,7 @@ def element_html(e: dict[str, Any]) -> str:
 
 def input_html(e: dict[str, Any]) -> str:
     kind = e.get("type")
-    if kind == "plain_text_input":
+    if kind in ("plain_text_input", "url_text_input", "email_text_input", "number_input"):
         value = e.get("initial_value") or ""
         shown = esc(value) if value else text_html(e.get("placeholder"))
         return f'<div class="field{" multi" if e.get("multiline") else ""}">{shown}</div>'
