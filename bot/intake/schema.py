@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from babel.core import Locale
 from pydantic import (
@@ -104,6 +104,12 @@ class MentionIn(BaseModel):
         default=None, description="Audience size (followers, readership)."
     )
     tags: Annotated[list[Tag], Field(max_length=50)] = Field(default_factory=list)
+    # What the monitoring tool itself measured (bot.intake.signals): stored with the mention, never shown raw;
+    # a "negative" sentiment raises the severity like a negative tone (bot.domain.routing).
+    engagement: Annotated[int, Strict(), Field(ge=0, le=MAX_REACH), BeforeValidator(_whole_float)] | None = Field(
+        default=None, description="Interactions the tool counted (likes, shares, comments).")
+    sentiment: Literal["negative", "neutral", "positive"] | None = Field(
+        default=None, description="The tool's own sentiment; 'negative' raises the severity like a negative tone.")
 
     @field_validator("text")
     @classmethod
