@@ -8,7 +8,10 @@ Read the way the feed means it:
 - dates go through `bot.intake.dates` (French and English names, `21/11/2026 09:30`, CET/CEST/EST/EDT...),
   a date without a zone being in the feed's zone (the protocol's). A date that cannot be read is unknown:
   `FeedEntry.published_at` is None with a warning. `MentionIn.published_at` (and the mentions table) cannot be
-  null, so the stored mention carries the poll time, and the warning says so;
+  null: the stored mention carries the poll time flagged as unknown (`MentionIn.published_unknown`, stored in
+  the mention's `extra` as {"published_unknown": true}), never taken for the feed's date;
+- warnings are `FeedWarning`s (a catalogue key and its parameters), put in words in the reader's language by
+  `message(lang)` and stored as data with the feed's status (`FeedState.warnings`);
 - text typed as plain (Atom `type="text"`, an RSS title with no HTML in it) is kept verbatim; HTML is turned
   into text, and a "tag" that names no HTML element (`<Support>`, `<chat>`) is words, kept as written;
 - title and body are joined by a blank line (`presets.join_text`, the same rule as the file import);
@@ -36,6 +39,7 @@ import feedparser
 import httpx
 from pydantic import ValidationError
 
+from bot.i18n import t
 from bot.intake.dates import parse_date
 from bot.intake.presets import join_text
 from bot.intake.schema import MAX_TEXT, MentionIn
@@ -60,15 +64,44 @@ class FeedValidators:
 
 
 @dataclass(frozen=True)
+class FeedWarning:
+    """What went wrong with a feed entry, as data: a catalogue key (`feed.warn.*`) and its parameters; `inner` is
+    the entry's own warning when this one says which entry ("entry 5 (id): <inner>")."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    inner: FeedWarning | None = None
+
+    def message(self, lang: str) -> str:
+        params = {name: t("quote", lang, text=value) if name == "date" else value
+                  for name, value in self.params.items()}
+        if self.inner is not None:
+            params["warning"] = self.inner.message(lang)
+        return t(self.key, lang, **params)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON for `FeedState.warnings`."""
+        row: dict[str, Any] = {"key": self.key, "params": dict(self.params)}
+        if self.inner is not None:
+            row["inner"] = self.inner.as_dict()
+        return row
+
+    @classmethod
+    def from_dict(cls, row: Mapping[str, Any]) -> FeedWarning:
+        inner = row.get("inner")
+        return cls(str(row["key"]), dict(row.get("params") or {}), cls.from_dict(inner) if inner else None)
+
+
+@dataclass(frozen=True)
 class FeedEntry:
     """One entry as read: its mention, the feed's own date (None when unknown) and what went wrong."""
 
     mention: MentionIn  # published_at: the feed's date, or the poll time when the feed gives none we can read
     published_at: datetime | None
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[FeedWarning, ...] = ()
 
-    def as_json(self) -> dict[str, Any]:
-        """The mention's fields with the feed's own date (null when unknown), plus warnings when there are."""
+    def as_json(self, lang: str = "en") -> dict[str, Any]:
+        """The mention's fields with the feed's own date (null when unknown), plus warnings (in `lang`)."""
         row: dict[str, Any] = self.mention.model_dump(
             mode="json", include={"source", "external_id", "url", "author", "text", "language", "reach"})
         row["url"] = str(self.mention.url)
@@ -76,7 +109,7 @@ class FeedEntry:
         row = {key: row[key] for key in ("source", "external_id", "url", "author", "text", "published_at",
                                          "language", "reach")}
         if self.warnings:
-            row["warnings"] = list(self.warnings)
+            row["warnings"] = [warning.message(lang) for warning in self.warnings]
         return row
 
 
@@ -90,9 +123,10 @@ class FeedReport:
         return [entry.mention for entry in self.entries]
 
     @property
-    def warnings(self) -> list[str]:
+    def warnings(self) -> list[FeedWarning]:
         """Every entry's warnings, each naming its entry ("entry 5 (id): unreadable date ...")."""
-        return [f"entry {position} ({_label(entry.mention.external_id)}): {warning}"
+        return [FeedWarning("feed.warn.entry", {"position": position, "id": _label(entry.mention.external_id)},
+                            warning)
                 for position, entry in enumerate(self.entries, start=1) for warning in entry.warnings]
 
 
@@ -104,7 +138,7 @@ class FeedPoll:
     error: str | None = None  # a short sentence for humans when status == "error"
     skipped: list[str] = field(default_factory=list)  # entries that could not become a mention, and why
     entries: list[FeedEntry] = field(default_factory=list)  # the mentions with their own dates and warnings
-    warnings: list[str] = field(default_factory=list)  # the feed's report: one sentence per entry warning
+    warnings: list[FeedWarning] = field(default_factory=list)  # the feed's report: one per entry warning
 
 
 def fetch_feed(
@@ -269,6 +303,8 @@ def _entry(entry: Any, source: str, language: str | None, fallback_time: datetim
             "tags": _entry_tags(entry),
         }
     )
+    if published is None:
+        mention.mark_published_unknown()
     return FeedEntry(mention=mention, published_at=published, warnings=(warning,) if warning else ())
 
 
@@ -299,10 +335,7 @@ def _text_of(detail: Any) -> str:
     return _plain_text(value)
 
 
-_WHY_NO_POLL_TIME = "the mention is stored with the poll time (a mention must have a date)"
-
-
-def _entry_time(entry: Any, zone: tzinfo) -> tuple[datetime | None, str | None]:
+def _entry_time(entry: Any, zone: tzinfo) -> tuple[datetime | None, FeedWarning | None]:
     """The entry's own instant read from the text the feed wrote, or None and why."""
     # Our own reading of the raw text rather than feedparser's *_parsed, which takes CET for UTC and gives up
     # on French. dict.get: FeedParserDict.get maps a missing "updated" to "published" with a warning.
@@ -316,8 +349,8 @@ def _entry_time(entry: Any, zone: tzinfo) -> tuple[datetime | None, str | None]:
         except (ValueError, OverflowError):  # ImportProblem is a ValueError
             unreadable = unreadable or raw.strip()
     if unreadable is not None:
-        return None, f"unreadable date {unreadable[:80]!r}: published_at unknown; {_WHY_NO_POLL_TIME}"
-    return None, f"no date: published_at unknown; {_WHY_NO_POLL_TIME}"
+        return None, FeedWarning("feed.warn.unreadable_date", {"date": unreadable[:80]})
+    return None, FeedWarning("feed.warn.no_date")
 
 
 def _entry_tags(entry: Any) -> list[str]:

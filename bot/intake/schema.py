@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
+    PrivateAttr,
     Strict,
     StringConstraints,
     ValidationError,
@@ -110,6 +111,17 @@ class MentionIn(BaseModel):
         default=None, description="Interactions the tool counted (likes, shares, comments).")
     sentiment: Literal["negative", "neutral", "positive"] | None = Field(
         default=None, description="The tool's own sentiment; 'negative' raises the severity like a negative tone.")
+
+    # Set by a reader that had no date it could read (a feed entry): `published_at` is then the time it arrived,
+    # stored flagged as unknown (bot.intake.signals.vendor_extra) rather than taken for the source's date.
+    _published_unknown: bool = PrivateAttr(default=False)
+
+    @property
+    def published_unknown(self) -> bool:
+        return self._published_unknown
+
+    def mark_published_unknown(self) -> None:
+        self._published_unknown = True
 
     @field_validator("text")
     @classmethod

@@ -60,8 +60,13 @@ def sentiment_label(value: Any) -> Sentiment | None:
     return "negative" if number < 0 else "positive" if number > 0 else "neutral"
 
 
-def vendor_extra(*, engagement: int | None, sentiment: str | None) -> dict[str, Any] | None:
+def vendor_extra(*, engagement: int | None, sentiment: str | None,
+                 published_unknown: bool = False) -> dict[str, Any] | None:
     """What is stored in the mention's `extra` column (never shown raw): the vendor's engagement and sentiment,
-    None when the tool gave neither."""
-    extra = {key: value for key, value in (("engagement", engagement), ("sentiment", sentiment)) if value is not None}
+    and {"published_unknown": true} when its date could not be read (published_at then holds its arrival);
+    None when there is nothing to say."""
+    extra: dict[str, Any] = {key: value for key, value in (("engagement", engagement), ("sentiment", sentiment))
+                             if value is not None}
+    if published_unknown:
+        extra["published_unknown"] = True
     return extra or None

@@ -261,7 +261,7 @@ def _triaged(m: MentionIn, *, protocol: Protocol, router: Router, now: datetime,
         "state": "open", "owner": None, "relay_outbox_id": None, "reroutes": 0, "first_response_at": None,
         "approved_at": None, "published_at_reply": None, "closed_at": None, "story_id": None,
         # The tool's own engagement and sentiment (i14-rest: vendor columns), kept for reports, never shown raw.
-        "extra": vendor_extra(engagement=m.engagement, sentiment=m.sentiment),
+        "extra": vendor_extra(engagement=m.engagement, sentiment=m.sentiment, published_unknown=m.published_unknown),
     }
     # Every mention of a batch is received at the same instant: deadlines depend on team and severity only.
     key = (values["team"], values["severity"])

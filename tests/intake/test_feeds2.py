@@ -103,10 +103,17 @@ def test_the_date_that_cannot_be_read_is_in_the_feeds_report_not_silently_the_po
                       validators=FeedValidators(), now=NOW, zone=PARIS)
 
     assert [entry.published_at is None for entry in poll.entries] == [False, False, False, False, True]
-    assert poll.warnings == [
-        ("entry 5 (https://conso-malin.example/2026/11/acme-sav): unreadable date 'bientôt': published_at unknown; "
-         "the mention is stored with the poll time (a mention must have a date)")
+    assert [warning.message("en") for warning in poll.warnings] == [
+        ("entry 5 (https://conso-malin.example/2026/11/acme-sav): unreadable date “bientôt”: publication date "
+         "unknown (the mention is stored undated, at the time it arrived)")
     ]
+    # In French too (the catalogues), with French quotes and spaces.
+    assert [warning.message("fr") for warning in poll.warnings] == [
+        ("entrée 5 (https://conso-malin.example/2026/11/acme-sav)\u00a0: date illisible « bientôt »\u00a0: date de "
+         "publication inconnue (la mention est enregistrée sans date, à l'heure de son arrivée)")
+    ]
+    # Kept as unknown, not taken for the feed's date: the mention says so.
+    assert [m.published_unknown for m in poll.mentions] == [False, False, False, False, True]
 
 
 def test_an_empty_alert_feed_is_a_healthy_poll(served: Served, client: httpx.Client) -> None:
