@@ -167,8 +167,9 @@ def feed_check(
     if as_json:
         for entry in poll.entries:
             out.print(json.dumps(entry.as_json(lang), ensure_ascii=False), markup=False, highlight=False)
-        for reason in poll.skipped:
-            out.print(json.dumps({"skipped": reason}, ensure_ascii=False), markup=False, highlight=False)
+        for warning in (w for w in poll.warnings if w.key == "feed.warn.skipped"):
+            out.print(json.dumps({"skipped": warning.message(lang)}, ensure_ascii=False), markup=False,
+                      highlight=False)
         raise typer.Exit(0)
     for entry in poll.entries:
         when = entry.published_at.isoformat() if entry.published_at else t("cli.feed.no_date", lang)
@@ -178,8 +179,8 @@ def feed_check(
         for warning in entry.warnings:
             out.print("  " + t("cli.feed.warning", lang, warning=warning.message(lang)), markup=False,
                       highlight=False)
-    for reason in poll.skipped:
-        out.print(t("cli.feed.skipped", lang, reason=reason), markup=False, highlight=False)
+    for warning in (w for w in poll.warnings if w.key == "feed.warn.skipped"):
+        out.print(t("cli.feed.warning", lang, warning=warning.message(lang)), markup=False, highlight=False)
     out.print(_plural("cli.feed.count", len(poll.entries), lang) if poll.entries or poll.skipped
               else t("cli.feed.empty", lang), markup=False, highlight=False)
     raise typer.Exit(0)

@@ -42,7 +42,7 @@ from pydantic import ValidationError
 from bot.i18n import t
 from bot.intake.dates import parse_date
 from bot.intake.presets import join_text
-from bot.intake.schema import MAX_TEXT, MentionIn
+from bot.intake.schema import MAX_TEXT, MentionIn, field_message
 
 # Sent so that servers doing content negotiation hand us the feed rather than an HTML page.
 _ACCEPT = "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
@@ -74,7 +74,12 @@ class FeedWarning:
 
     def message(self, lang: str) -> str:
         params = {name: t("quote", lang, text=value) if name == "date" else value
-                  for name, value in self.params.items()}
+                  for name, value in self.params.items() if name != "fields"}
+        if "fields" in self.params:  # an entry that could not be a mention: each field at fault, in words
+            params["reason"] = t("intake.error.separator", lang).join(
+                t("intake.error.field", lang, field=f["field"],
+                  message=field_message({"type": f["type"], "loc": (f["field"],), "ctx": f.get("ctx") or {}}, lang))
+                for f in self.params["fields"])
         if self.inner is not None:
             params["warning"] = self.inner.message(lang)
         return t(self.key, lang, **params)
@@ -99,6 +104,7 @@ class FeedEntry:
     mention: MentionIn  # published_at: the feed's date, or the poll time when the feed gives none we can read
     published_at: datetime | None
     warnings: tuple[FeedWarning, ...] = ()
+    position: int = 0  # its place in the feed, from 1 (skipped entries count)
 
     def as_json(self, lang: str = "en") -> dict[str, Any]:
         """The mention's fields with the feed's own date (null when unknown), plus warnings (in `lang`)."""
@@ -117,6 +123,7 @@ class FeedEntry:
 class FeedReport:
     entries: list[FeedEntry] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # entries that could not become a mention, and why
+    dropped: list[FeedWarning] = field(default_factory=list)  # the same, as data (translated when shown)
 
     @property
     def mentions(self) -> list[MentionIn]:
@@ -124,10 +131,12 @@ class FeedReport:
 
     @property
     def warnings(self) -> list[FeedWarning]:
-        """Every entry's warnings, each naming its entry ("entry 5 (id): unreadable date ...")."""
-        return [FeedWarning("feed.warn.entry", {"position": position, "id": _label(entry.mention.external_id)},
-                            warning)
-                for position, entry in enumerate(self.entries, start=1) for warning in entry.warnings]
+        """Every entry's warnings, each naming its entry ("entry 5 (id): unreadable date ..."), and the entries that
+        could not be mentions, in the feed's order."""
+        kept = [FeedWarning("feed.warn.entry", {"position": entry.position or index,
+                                                "id": _label(entry.mention.external_id)}, warning)
+                for index, entry in enumerate(self.entries, start=1) for warning in entry.warnings]
+        return sorted(kept + self.dropped, key=lambda warning: int(warning.params["position"]))
 
 
 @dataclass
@@ -263,10 +272,16 @@ def read_feed(
     report = FeedReport()
     for position, entry in enumerate(entries, start=1):
         try:
-            report.entries.append(_entry(entry, source, entry_language, fallback_time, base, zone))
+            report.entries.append(_entry(entry, source, entry_language, fallback_time, base, zone, position))
         except ValidationError as exc:
             label = entry.get("id") or entry.get("link") or _plain_text(entry.get("title") or "") or "no id"
             report.skipped.append(f"entry {position} ({_label(label)}): {describe_validation_error(exc)}")
+            report.dropped.append(FeedWarning("feed.warn.skipped", {
+                "position": position, "id": _label(str(label)),
+                "fields": [{"field": ".".join(str(p) for p in error["loc"]) or "value", "type": error["type"],
+                            "ctx": {k: v for k, v in (error.get("ctx") or {}).items()
+                                    if isinstance(v, (int, str)) and not isinstance(v, bool)}}
+                           for error in exc.errors(include_url=False)]}))
     return report
 
 
@@ -282,7 +297,7 @@ def _checked_language(language: str | None) -> str | None:
 
 
 def _entry(entry: Any, source: str, language: str | None, fallback_time: datetime, base: str,
-           zone: tzinfo) -> FeedEntry:
+           zone: tzinfo, position: int = 0) -> FeedEntry:
     link = (entry.get("link") or "").strip()
     if link and base:
         link = urljoin(base, link)  # "/acme-greve", "../a", "a?b=1": against the feed's URL, as a reader would
@@ -305,7 +320,8 @@ def _entry(entry: Any, source: str, language: str | None, fallback_time: datetim
     )
     if published is None:
         mention.mark_published_unknown()
-    return FeedEntry(mention=mention, published_at=published, warnings=(warning,) if warning else ())
+    return FeedEntry(mention=mention, published_at=published, warnings=(warning,) if warning else (),
+                     position=position)
 
 
 def _entry_text(entry: Any) -> str:
