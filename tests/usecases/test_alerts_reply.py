@@ -124,3 +124,15 @@ def test_the_same_alert_delivered_twice_at_once_gives_one_reply(http, slack, run
         assert len(cards(slack)) == 2  # the later rounds' texts are copies: counted on the first cards
         assert len([r for r in replies(slack) if r.args["thread_ts"] == payload["event"]["ts"]]) == 1
         assert len([r for r in slack.calls("reactions.add") if r.args["timestamp"] == payload["event"]["ts"]]) == 1
+
+
+def test_the_mark_option_defaults_to_a_reaction_and_refuses_a_value_it_does_not_know():
+    from bot.protocol.errors import ProtocolError
+    from bot.protocol.load import parse_protocol
+
+    base = TEST_PROTOCOL.read_text(encoding="utf-8") + f"\nalerts:\n  - channel: {ALERTS}\n"
+    assert parse_protocol(base, base_dir=TEST_PROTOCOL.parent).alerts[0].mark == "reaction"
+    with pytest.raises(ProtocolError) as refused:
+        parse_protocol(base + "    mark: thread\n", base_dir=TEST_PROTOCOL.parent)
+    said = str(refused.value)
+    assert "alerts" in said and "mark" in said and all(word in said for word in ("reaction", "reply", "both"))
