@@ -92,8 +92,9 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bo
     crisis = CrisisDesk(escalation)
     digest_desk = DigestDesk(vigie)
     home_desk = HomeDesk(workflow, escalation)
+    alerts = AlertsDesk(vigie)
     registry = Registry(
-        renderers={Render.relay: vigie.render_relay},
+        renderers={Render.relay: vigie.render_relay, Render.alerts_reply: alerts.render_reply},
         deliverers={Deliver.card: vigie.deliver_card, Deliver.story_members: vigie.deliver_story_members,
                     Deliver.home: home_desk.deliver, Deliver.webhook: workflow.deliver_webhook},
         slack_free=frozenset({Deliver.webhook}),
@@ -108,7 +109,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bo
     runtime = Runtime(settings=settings, engine=engine, protocol=protocol, protocol_path=path, clock=clock,
                       gateway=gateway, worker=worker, vigie=vigie, workflow=workflow, modals=Modals(workflow),
                       escalation=escalation, crisis=crisis, digest_desk=digest_desk, home_desk=home_desk,
-                      alerts=AlertsDesk(vigie),
+                      alerts=alerts,
                       slash=SlashCommands(workflow, escalation, crisis, digest_desk),
                       metrics=Metrics(vigie.outbox_counts), bolt=bolt, schedule=schedule)
     if bolt is not None:

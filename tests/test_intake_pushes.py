@@ -76,10 +76,10 @@ def test_a_replayed_push_is_stored_once(http, runtime):
 
 
 def test_an_unknown_preset_is_a_404_with_a_sentence(http, runtime):
-    r = http.post("/intake/sprout", json={"x": 1}, headers=AUTH | {"Accept-Language": "en"})
+    r = http.post("/intake/hootsuite", json={"x": 1}, headers=AUTH | {"Accept-Language": "en"})
     assert r.status_code == 404
     assert r.json()["code"] == "unknown_preset"
-    assert "sprout" in r.json()["message"] and "meltwater" in r.json()["message"]
+    assert "hootsuite" in r.json()["message"] and "meltwater" in r.json()["message"]
     r = http.post("/intake/nosuchtool", json={"x": 1}, headers=AUTH | {"Accept-Language": "fr"})
     assert r.status_code == 404 and "outils" in r.json()["message"]
 

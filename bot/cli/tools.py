@@ -16,6 +16,7 @@ from bot.cli.common import (
     _language,
     _plural,
     _protocol_language,
+    _runtime,
     _settings,
     app,
     err,
@@ -175,9 +176,10 @@ def feed_check(
         raise failed
     if as_json:
         for entry in poll.entries:
-            out.print(json.dumps(entry.as_json(), ensure_ascii=False), markup=False, highlight=False)
-        for reason in poll.skipped:
-            out.print(json.dumps({"skipped": reason}, ensure_ascii=False), markup=False, highlight=False)
+            out.print(json.dumps(entry.as_json(lang), ensure_ascii=False), markup=False, highlight=False)
+        for warning in (w for w in poll.warnings if w.key == "feed.warn.skipped"):
+            out.print(json.dumps({"skipped": warning.message(lang)}, ensure_ascii=False), markup=False,
+                      highlight=False)
         raise typer.Exit(0)
     for entry in poll.entries:
         when = entry.published_at.isoformat() if entry.published_at else t("cli.feed.no_date", lang)
@@ -185,13 +187,55 @@ def feed_check(
         out.print(f"{when}  {entry.mention.url}\n  {entry.mention.author} — {first_line}", markup=False,
                   highlight=False)
         for warning in entry.warnings:
-            out.print("  " + t("cli.feed.warning", lang, warning=warning), markup=False, highlight=False)
-    for reason in poll.skipped:
-        out.print(t("cli.feed.skipped", lang, reason=reason), markup=False, highlight=False)
+            out.print("  " + t("cli.feed.warning", lang, warning=warning.message(lang)), markup=False,
+                      highlight=False)
+    for warning in (w for w in poll.warnings if w.key == "feed.warn.skipped"):
+        out.print(t("cli.feed.warning", lang, warning=warning.message(lang)), markup=False, highlight=False)
     out.print(_plural("cli.feed.count", len(poll.entries), lang) if poll.entries or poll.skipped
               else t("cli.feed.empty", lang), markup=False, highlight=False)
     raise typer.Exit(0)
 
+
+
+@feed_app.command("status")
+def feed_status(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per feed.")] = False,
+) -> None:
+    """Each feed of the protocol as the last polls left it: healthy or failing, and the last reading's warnings
+    (entries without a readable date...)."""
+    import json
+
+    lang = _language()
+    runtime = _runtime(_settings(lang=lang), lang=lang)
+    statuses = runtime.vigie.feed_statuses()
+    if not statuses:
+        out.print(t("cli.feed.status.none", lang), markup=False, highlight=False)
+        raise typer.Exit(0)
+    for feed in statuses:
+        if as_json:
+            out.print(json.dumps({
+                "name": feed.name, "url": feed.url,
+                "status": "never" if feed.last_polled_at is None else "failing" if feed.consecutive_failures
+                else "ok",
+                "last_polled_at": feed.last_polled_at.isoformat() if feed.last_polled_at else None,
+                "last_ok_at": feed.last_ok_at.isoformat() if feed.last_ok_at else None,
+                "failures": feed.consecutive_failures, "error": feed.last_error,
+                "warnings": [warning.message(lang) for warning in feed.warnings]}, ensure_ascii=False),
+                markup=False, highlight=False)
+            continue
+        if feed.last_polled_at is None:
+            line = t("cli.feed.status.never", lang, name=feed.name, url=feed.url)
+        elif feed.consecutive_failures:
+            line = _plural("cli.feed.status.failing", feed.consecutive_failures, lang, name=feed.name, url=feed.url,
+                           error=feed.last_error or "")
+        else:
+            line = t("cli.feed.status.ok", lang, name=feed.name, url=feed.url,
+                     when=feed.last_polled_at.strftime("%Y-%m-%d %H:%M UTC"))
+        out.print(line, markup=False, highlight=False)
+        for warning in feed.warnings:
+            out.print("  " + t("cli.feed.warning", lang, warning=warning.message(lang)), markup=False,
+                      highlight=False)
+    raise typer.Exit(0)
 
 
 # --- vigie protocol test (issue 13, item 6) -------------------------------------------------------------------

@@ -46,6 +46,7 @@ class ReasonCode(StrEnum):
     severity_crisis_word = "severity.crisis_word"  # {words: [...], severity}
     severity_tone = "severity.tone"  # {score: -100..100, severity}: a negative tone
     severity_tone_strong = "severity.tone_strong"  # {score, severity}: a very negative tone
+    severity_tone_vendor = "severity.tone_vendor"  # {source, severity}: the monitoring tool said "negative"
     severity_storm = "severity.storm"  # {copies, severity}: the story has grown to this many copies
 
 
@@ -154,6 +155,7 @@ class Router:
         reach: int | None,
         tags: Sequence[str] = (),
         forced_team: str | None = None,
+        sentiment: str | None = None,
     ) -> Triage:
         """Decide the team and severity of one mention.
 
@@ -161,6 +163,8 @@ class Router:
         `tags` from the monitoring tool are searched like the text. A rule applies when its sources and
         languages (if any) hold; its score is the number of distinct keywords and patterns found (1 for a
         sources-only rule); the best score wins, the earlier rule on a tie; nothing found: default_team.
+        `sentiment` is the tool's own ("negative", "neutral", "positive"): a "negative" raises the severity like
+        a negative tone of the text (one level), whichever of the two is stronger.
         """
         reasons: list[Reason] = []
         language = (language or "").strip().lower() or None
@@ -176,7 +180,8 @@ class Router:
         searchable = _TAG_SEPARATOR.join([text, *tags]) if tags else text
         folded = Folded(searchable)  # folded once, scanned by every term list
         team = self._route(folded, source.strip().lower(), language, forced_team, reasons)
-        severity = self._severity(searchable, text, language, reach, reasons)
+        severity = self._severity(searchable, text, language, reach, reasons,
+                                  vendor_negative=sentiment == "negative", source=source.strip())
         return Triage(team, severity, language, detected, tuple(reasons))
 
     def _route(
@@ -224,7 +229,8 @@ class Router:
         return rule.team
 
     def _severity(
-        self, searchable: str, text: str, language: str | None, reach: int | None, reasons: list[Reason]
+        self, searchable: str, text: str, language: str | None, reach: int | None, reasons: list[Reason],
+        *, vendor_negative: bool = False, source: str = "",
     ) -> Severity:
         """`searchable` (text and tags) for the listed words, `text` alone for the tone."""
         policy = self._policy
@@ -250,6 +256,9 @@ class Router:
         mood = tone(text, language) if policy.tone else Tone(0.0, language)
         by_words = policy.negative_raise_by if negative else 0
         by_tone = 2 if mood.very_negative else 1 if mood.negative else 0
+        # The tool's "negative" counts as a negative tone: our own reading of the text wins when stronger.
+        vendor = vendor_negative and policy.tone and by_tone == 0
+        by_tone = max(by_tone, 1 if vendor else 0)
         base = severity
         if negative:
             severity = _raise(base, by_words)
@@ -260,8 +269,12 @@ class Router:
             raised = _raise(base, by_tone)
             if raised.rank > severity.rank or not negative:
                 severity = _SEVERITIES[max(severity.rank, raised.rank)]
-                code = ReasonCode.severity_tone_strong if mood.very_negative else ReasonCode.severity_tone
-                reasons.append(Reason(code, {"score": round(mood.score * 100), "severity": severity.value}))
+                if vendor:
+                    reasons.append(Reason(ReasonCode.severity_tone_vendor,
+                                          {"source": source, "severity": severity.value}))
+                else:
+                    code = ReasonCode.severity_tone_strong if mood.very_negative else ReasonCode.severity_tone
+                    reasons.append(Reason(code, {"score": round(mood.score * 100), "severity": severity.value}))
 
         crisis = self._crisis.find(searchable)
         if crisis:

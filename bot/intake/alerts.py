@@ -23,6 +23,7 @@ from bot.intake.dates import parse_date
 from bot.intake.files import parse_reach
 from bot.intake.problems import ImportProblem
 from bot.intake.schema import MAX_TEXT, MentionIn
+from bot.intake.signals import sentiment_label
 
 # Messages that carry an alert; every other subtype is housekeeping (joins, topics, deletions, pins...).
 _CARRIERS = frozenset({None, "bot_message", "file_share", "thread_broadcast", "me_message"})
@@ -35,6 +36,7 @@ _GENERIC_POSTERS = frozenset({"rss", "incoming-webhook", "incoming-webhooks", "w
 _AUTHOR_FIELDS = frozenset({"author", "auteur", "by", "par"})
 _DATE_FIELDS = frozenset({"published", "date", "published at", "publié", "publié le", "publication"})
 _REACH_FIELDS = frozenset({"reach", "audience", "portée", "potential reach"})
+_SENTIMENT_FIELDS = frozenset({"sentiment", "tone", "tonalité", "ton"})
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,10 @@ def read_alert(event: dict[str, Any], *, tool: str | None = None, zone: tzinfo =
     if message.get("subtype") not in _CARRIERS or not event.get("channel") or not message.get("ts"):
         return None
     ts = str(message["ts"])
-    posted = datetime.fromtimestamp(int(float(ts)), tz=UTC)  # the second; the decimals only order messages
     is_bot = bool(message.get("bot_id")) or message.get("subtype") == "bot_message"
+    if is_bot and message.get("thread_ts") not in (None, ts):
+        return None  # a bot's answer in a thread (Vigie's own "relayed to..." among them), not an alert
+    posted = datetime.fromtimestamp(int(float(ts)), tz=UTC)  # the second; the decimals only order messages
     poster = ((message.get("bot_profile") or {}).get("name") or message.get("username")) if is_bot else None
     mentions: dict[str, MentionIn] = {}
     for attachment in message.get("attachments") or []:
@@ -121,7 +125,8 @@ def _attachment_mention(a: dict[str, Any], url: str, source: str, posted: dateti
             reach = parse_reach(_field(fields, _REACH_FIELDS))
         except (ImportProblem, ValueError):
             reach = None
-    return _mention(source, url, author, text, published, reach)
+    return _mention(source, url, author, text, published, reach,
+                    sentiment_label(_field(fields, _SENTIMENT_FIELDS)))
 
 
 def _text_mention(text: str, source: str, posted: datetime) -> MentionIn | None:
@@ -134,10 +139,12 @@ def _text_mention(text: str, source: str, posted: datetime) -> MentionIn | None:
     return _mention(source, url, _attribution(rendered) or _host(url), rendered, posted, None)
 
 
-def _mention(source: str, url: str, author: str, text: str, published: datetime, reach: int | None) -> MentionIn | None:
+def _mention(source: str, url: str, author: str, text: str, published: datetime, reach: int | None,
+             sentiment: str | None = None) -> MentionIn | None:
     try:
         return MentionIn(source=source, external_id=url, url=url, author=author or _host(url),  # type: ignore[arg-type]
-                         text=(text or url)[:MAX_TEXT], published_at=published, reach=reach)
+                         text=(text or url)[:MAX_TEXT], published_at=published, reach=reach,
+                         sentiment=sentiment)  # type: ignore[arg-type]
     except ValueError:  # an unusable link or value: no mention rather than a failed event
         return None
 

@@ -8,7 +8,10 @@ Read the way the feed means it:
 - dates go through `bot.intake.dates` (French and English names, `21/11/2026 09:30`, CET/CEST/EST/EDT...),
   a date without a zone being in the feed's zone (the protocol's). A date that cannot be read is unknown:
   `FeedEntry.published_at` is None with a warning. `MentionIn.published_at` (and the mentions table) cannot be
-  null, so the stored mention carries the poll time, and the warning says so;
+  null: the stored mention carries the poll time flagged as unknown (`MentionIn.published_unknown`, stored in
+  the mention's `extra` as {"published_unknown": true}), never taken for the feed's date;
+- warnings are `FeedWarning`s (a catalogue key and its parameters), put in words in the reader's language by
+  `message(lang)` and stored as data with the feed's status (`FeedState.warnings`);
 - text typed as plain (Atom `type="text"`, an RSS title with no HTML in it) is kept verbatim; HTML is turned
   into text, and a "tag" that names no HTML element (`<Support>`, `<chat>`) is words, kept as written;
 - title and body are joined by a blank line (`presets.join_text`, the same rule as the file import);
@@ -36,9 +39,10 @@ import feedparser
 import httpx
 from pydantic import ValidationError
 
+from bot.i18n import t
 from bot.intake.dates import parse_date
 from bot.intake.presets import join_text
-from bot.intake.schema import MAX_TEXT, MentionIn
+from bot.intake.schema import MAX_TEXT, MentionIn, field_message
 
 # Sent so that servers doing content negotiation hand us the feed rather than an HTML page.
 _ACCEPT = "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
@@ -60,15 +64,50 @@ class FeedValidators:
 
 
 @dataclass(frozen=True)
+class FeedWarning:
+    """What went wrong with a feed entry, as data: a catalogue key (`feed.warn.*`) and its parameters; `inner` is
+    the entry's own warning when this one says which entry ("entry 5 (id): <inner>")."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    inner: FeedWarning | None = None
+
+    def message(self, lang: str) -> str:
+        params = {name: t("quote", lang, text=value) if name == "date" else value
+                  for name, value in self.params.items() if name != "fields"}
+        if "fields" in self.params:  # an entry that could not be a mention: each field at fault, in words
+            params["reason"] = t("intake.error.separator", lang).join(
+                t("intake.error.field", lang, field=f["field"],
+                  message=field_message({"type": f["type"], "loc": (f["field"],), "ctx": f.get("ctx") or {}}, lang))
+                for f in self.params["fields"])
+        if self.inner is not None:
+            params["warning"] = self.inner.message(lang)
+        return t(self.key, lang, **params)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON for `FeedState.warnings`."""
+        row: dict[str, Any] = {"key": self.key, "params": dict(self.params)}
+        if self.inner is not None:
+            row["inner"] = self.inner.as_dict()
+        return row
+
+    @classmethod
+    def from_dict(cls, row: Mapping[str, Any]) -> FeedWarning:
+        inner = row.get("inner")
+        return cls(str(row["key"]), dict(row.get("params") or {}), cls.from_dict(inner) if inner else None)
+
+
+@dataclass(frozen=True)
 class FeedEntry:
     """One entry as read: its mention, the feed's own date (None when unknown) and what went wrong."""
 
     mention: MentionIn  # published_at: the feed's date, or the poll time when the feed gives none we can read
     published_at: datetime | None
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[FeedWarning, ...] = ()
+    position: int = 0  # its place in the feed, from 1 (skipped entries count)
 
-    def as_json(self) -> dict[str, Any]:
-        """The mention's fields with the feed's own date (null when unknown), plus warnings when there are."""
+    def as_json(self, lang: str = "en") -> dict[str, Any]:
+        """The mention's fields with the feed's own date (null when unknown), plus warnings (in `lang`)."""
         row: dict[str, Any] = self.mention.model_dump(
             mode="json", include={"source", "external_id", "url", "author", "text", "language", "reach"})
         row["url"] = str(self.mention.url)
@@ -76,7 +115,7 @@ class FeedEntry:
         row = {key: row[key] for key in ("source", "external_id", "url", "author", "text", "published_at",
                                          "language", "reach")}
         if self.warnings:
-            row["warnings"] = list(self.warnings)
+            row["warnings"] = [warning.message(lang) for warning in self.warnings]
         return row
 
 
@@ -84,16 +123,20 @@ class FeedEntry:
 class FeedReport:
     entries: list[FeedEntry] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # entries that could not become a mention, and why
+    dropped: list[FeedWarning] = field(default_factory=list)  # the same, as data (translated when shown)
 
     @property
     def mentions(self) -> list[MentionIn]:
         return [entry.mention for entry in self.entries]
 
     @property
-    def warnings(self) -> list[str]:
-        """Every entry's warnings, each naming its entry ("entry 5 (id): unreadable date ...")."""
-        return [f"entry {position} ({_label(entry.mention.external_id)}): {warning}"
-                for position, entry in enumerate(self.entries, start=1) for warning in entry.warnings]
+    def warnings(self) -> list[FeedWarning]:
+        """Every entry's warnings, each naming its entry ("entry 5 (id): unreadable date ..."), and the entries that
+        could not be mentions, in the feed's order."""
+        kept = [FeedWarning("feed.warn.entry", {"position": entry.position or index,
+                                                "id": _label(entry.mention.external_id)}, warning)
+                for index, entry in enumerate(self.entries, start=1) for warning in entry.warnings]
+        return sorted(kept + self.dropped, key=lambda warning: int(warning.params["position"]))
 
 
 @dataclass
@@ -104,7 +147,7 @@ class FeedPoll:
     error: str | None = None  # a short sentence for humans when status == "error"
     skipped: list[str] = field(default_factory=list)  # entries that could not become a mention, and why
     entries: list[FeedEntry] = field(default_factory=list)  # the mentions with their own dates and warnings
-    warnings: list[str] = field(default_factory=list)  # the feed's report: one sentence per entry warning
+    warnings: list[FeedWarning] = field(default_factory=list)  # the feed's report: one per entry warning
 
 
 def fetch_feed(
@@ -229,10 +272,16 @@ def read_feed(
     report = FeedReport()
     for position, entry in enumerate(entries, start=1):
         try:
-            report.entries.append(_entry(entry, source, entry_language, fallback_time, base, zone))
+            report.entries.append(_entry(entry, source, entry_language, fallback_time, base, zone, position))
         except ValidationError as exc:
             label = entry.get("id") or entry.get("link") or _plain_text(entry.get("title") or "") or "no id"
             report.skipped.append(f"entry {position} ({_label(label)}): {describe_validation_error(exc)}")
+            report.dropped.append(FeedWarning("feed.warn.skipped", {
+                "position": position, "id": _label(str(label)),
+                "fields": [{"field": ".".join(str(p) for p in error["loc"]) or "value", "type": error["type"],
+                            "ctx": {k: v for k, v in (error.get("ctx") or {}).items()
+                                    if isinstance(v, (int, str)) and not isinstance(v, bool)}}
+                           for error in exc.errors(include_url=False)]}))
     return report
 
 
@@ -248,7 +297,7 @@ def _checked_language(language: str | None) -> str | None:
 
 
 def _entry(entry: Any, source: str, language: str | None, fallback_time: datetime, base: str,
-           zone: tzinfo) -> FeedEntry:
+           zone: tzinfo, position: int = 0) -> FeedEntry:
     link = (entry.get("link") or "").strip()
     if link and base:
         link = urljoin(base, link)  # "/acme-greve", "../a", "a?b=1": against the feed's URL, as a reader would
@@ -269,7 +318,10 @@ def _entry(entry: Any, source: str, language: str | None, fallback_time: datetim
             "tags": _entry_tags(entry),
         }
     )
-    return FeedEntry(mention=mention, published_at=published, warnings=(warning,) if warning else ())
+    if published is None:
+        mention.mark_published_unknown()
+    return FeedEntry(mention=mention, published_at=published, warnings=(warning,) if warning else (),
+                     position=position)
 
 
 def _entry_text(entry: Any) -> str:
@@ -299,10 +351,7 @@ def _text_of(detail: Any) -> str:
     return _plain_text(value)
 
 
-_WHY_NO_POLL_TIME = "the mention is stored with the poll time (a mention must have a date)"
-
-
-def _entry_time(entry: Any, zone: tzinfo) -> tuple[datetime | None, str | None]:
+def _entry_time(entry: Any, zone: tzinfo) -> tuple[datetime | None, FeedWarning | None]:
     """The entry's own instant read from the text the feed wrote, or None and why."""
     # Our own reading of the raw text rather than feedparser's *_parsed, which takes CET for UTC and gives up
     # on French. dict.get: FeedParserDict.get maps a missing "updated" to "published" with a warning.
@@ -316,8 +365,8 @@ def _entry_time(entry: Any, zone: tzinfo) -> tuple[datetime | None, str | None]:
         except (ValueError, OverflowError):  # ImportProblem is a ValueError
             unreadable = unreadable or raw.strip()
     if unreadable is not None:
-        return None, f"unreadable date {unreadable[:80]!r}: published_at unknown; {_WHY_NO_POLL_TIME}"
-    return None, f"no date: published_at unknown; {_WHY_NO_POLL_TIME}"
+        return None, FeedWarning("feed.warn.unreadable_date", {"date": unreadable[:80]})
+    return None, FeedWarning("feed.warn.no_date")
 
 
 def _entry_tags(entry: Any) -> list[str]:

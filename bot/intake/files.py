@@ -69,6 +69,7 @@ from bot.intake.presets import (
 )
 from bot.intake.problems import ImportProblem, show, words
 from bot.intake.schema import MAX_TEXT, MentionIn, field_message
+from bot.intake.signals import sentiment_label
 
 __all__ = ["FIELD_ALIASES", "ImportProblem", "LineError", "MentionFileReader", "parse_mapping", "read_mentions"]
 
@@ -394,6 +395,8 @@ class MentionFileReader:
             "language": parse_language,
             "reach": parse_reach,
             "tags": parse_tags,
+            "engagement": parse_engagement,
+            "sentiment": sentiment_label,  # a value no tool means as a sentiment is unknown, not an error
         }
         data: dict[str, Any] = {}
         errors: list[str] = []
@@ -501,6 +504,15 @@ def parse_reach(value: Any) -> int:
     if number < 0:
         raise ImportProblem("value.negative", value=show(value))
     return number
+
+
+def parse_engagement(value: Any) -> int | None:
+    """Engagement counted like an audience ("1,2K", "12 500"); a value that is no count (a rate, "12.5") is
+    unknown rather than an error: it is a signal, the mention is stored without it."""
+    try:
+        return parse_reach(value)
+    except ValueError:
+        return None
 
 
 def parse_tags(value: Any) -> list[str]:

@@ -35,6 +35,8 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "language": ("language", "lang", "langue"),
     "reach": ("reach", "audience", "followers", "portee"),
     "tags": ("tags", "tag", "labels"),
+    "engagement": ("engagement", "engagements", "interactions", "engagement_score"),
+    "sentiment": ("sentiment", "tone", "tonalite", "polarity"),
 }
 # Without these a line can never become a mention (source can also come from the `source` argument).
 REQUIRED_COLUMNS = ("text", "url", "published_at")
@@ -107,6 +109,7 @@ class Preset:
             date=index(self.date), time=index(self.time), url=index(self.url), author=index(self.author),
             handle=index(self.handle), external_id=index(self.external_id), language=index(self.language),
             reach=tuple(i for c in self.reach if (i := index(c)) is not None), tags=index(self.tags),
+            engagement=index(self.engagement), sentiment=index(self.sentiment),
         )
 
 
@@ -126,10 +129,12 @@ class Binding:
     language: int | None
     reach: tuple[int, ...]
     tags: int | None
+    engagement: int | None = None
+    sentiment: int | None = None
 
     def used(self) -> set[int]:
         singles = (self.title, self.date, self.time, self.url, self.author, self.handle, self.external_id,
-                   self.language, self.tags)
+                   self.language, self.tags, self.engagement, self.sentiment)
         return {i for i in singles if i is not None} | set(self.body) | set(self.reach)
 
     def missing(self) -> list[str]:
@@ -155,6 +160,8 @@ class Binding:
             "language": cell(self.language),
             "reach": next((value for value in map(cell, self.reach) if value), ""),
             "tags": cell(self.tags),
+            "engagement": cell(self.engagement),
+            "sentiment": cell(self.sentiment),
         }
 
 

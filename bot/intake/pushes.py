@@ -20,10 +20,12 @@ from pydantic import ValidationError
 
 from bot.i18n import t
 from bot.intake.dates import parse_date
+from bot.intake.feeds import link_host
 from bot.intake.languages import language_code
 from bot.intake.presets import join_author, join_text
 from bot.intake.problems import ImportProblem
 from bot.intake.schema import MAX_BATCH, MAX_REACH, MentionIn, field_message
+from bot.intake.signals import sentiment_label
 
 
 class PushRefused(ValueError):
@@ -56,6 +58,9 @@ class Push:
     language: str | None = None
     reach: str | None = None
     tags: str | None = None
+    sentiment: str | None = None  # the vendor's own sentiment (bot.intake.signals): unknown values are None
+    engagement: str | None = None  # its count of interactions: anything but a whole count is None
+    body_optional: bool = False  # the body may be empty and the title hold everything (Synthesio's tweets)
     example: dict[str, Any] = field(default_factory=dict, compare=False)
     source_note: str = field(default="", compare=False)
 
@@ -116,7 +121,8 @@ class Push:
         raw["text"] = join_text(text(title_path), body)
         paths["text"] = body_paths[0]
         name_path, handle_path = self.author
-        raw["author"] = join_author(text(name_path), text(handle_path)) or text(self.fallback_author)
+        raw["author"] = (join_author(text(name_path), text(handle_path)) or text(self.fallback_author)
+                         or _host(raw.get("url")))
         paths["author"] = name_path or handle_path or ""
         paths["published_at"] = self.date
         date = _get(item, self.date)
@@ -135,7 +141,16 @@ class Push:
             raw["reach"], paths["reach"] = _get(item, self.reach), self.reach
         tags = _get(item, self.tags) if self.tags else None
         if isinstance(tags, list) and tags:
+            # Strings, or objects named by "name" (Synthesio's tag resource)
+            tags = [tag.get("name") if isinstance(tag, dict) and isinstance(tag.get("name"), str) else tag
+                    for tag in tags]
             raw["tags"], paths["tags"] = tags, self.tags or ""
+        if self.sentiment:
+            raw["sentiment"] = sentiment_label(_get(item, self.sentiment))
+        if self.engagement:
+            count = _get(item, self.engagement)
+            whole = isinstance(count, int) and not isinstance(count, bool) and 0 <= count <= MAX_REACH
+            raw["engagement"] = count if whole else None
         for key in ("text", "author"):
             if not raw[key].strip():
                 del raw[key]
@@ -153,6 +168,14 @@ class Push:
         if errors:
             raise PushRefused(errors)
         return mention
+
+
+def _host(url: Any) -> str:
+    """The link's host as author when the push names none ("" when there is no readable link)."""
+    try:
+        return link_host(url) if isinstance(url, str) else ""
+    except ValueError:  # "http://[" and such: the url's own error is reported
+        return ""
 
 
 def _get(data: Any, path: str | None) -> Any:
@@ -179,12 +202,13 @@ PUSHES: tuple[Push, ...] = (
     Push("meltwater", "Meltwater (Data Streams)", items=("documents",), external_id="id", url="url",
          date="published_date", text=("content.title", ("content.opening_text", "content.hit_sentence")),
          author=("author.name", "author.handle"), fallback_author="source.name", language="lang",
-         reach="metrics.reach",
+         reach="metrics.reach", sentiment="enrichments.sentiment", engagement="metrics.engagement.total",
          example={"hook_id": "a1b2c3d4", "search_id": 2382415, "documents": [{
              "id": "1795249800000_Acm0", "published_date": "2026-11-21T08:30:00.000Z",
              "url": "https://www.quotidien-lyonnais.example/eco/acme",
              "content": {"title": "Acme : les livraisons retardées", "opening_text": "Les clients signalent..."},
-             "author": {"name": "Claire Martin", "handle": None}, "lang": "fr", "metrics": {"reach": 125000}}]},
+             "author": {"name": "Claire Martin", "handle": None}, "lang": "fr",
+             "metrics": {"reach": 125000, "engagement": {"total": 12}}, "enrichments": {"sentiment": "negative"}}]},
          source_note="developer.meltwater.com Data Streams"),
     # Talkwalker (developer.talkwalker.com Search and Streaming API): a results page's `result_content.data[].data`
     # or a stream chunk's `chunk_result.data.data`; `published` in epoch milliseconds; the url is the id.
@@ -194,32 +218,64 @@ PUSHES: tuple[Push, ...] = (
          text=("title", ("content",)),
          author=("extra_author_attributes.name", "extra_author_attributes.short_name"),
          fallback_author="extra_source_attributes.name", language="lang", reach="reach",
+         sentiment="sentiment", engagement="engagement",
          example={"status_code": "0", "result_content": {"data": [{"data": {
              "url": "https://forum.example/t/greve-acme/4412", "published": 1795068900000,
              "title": "Grève chez Acme", "content": "Les syndicats appellent à poursuivre le mouvement.",
-             "extra_author_attributes": {"name": "cgt_roubaix"}, "lang": "fr", "reach": 3400}}]}},
+             "extra_author_attributes": {"name": "cgt_roubaix"}, "lang": "fr", "reach": 3400, "sentiment": -3,
+             "engagement": 28}}]}},
          source_note="developer.talkwalker.com (Search/Streaming API)"),
     # Mention (mention.com API mention model); the {"mentions": [...]} envelope is assumed.
     Push("mention", "Mention", items=("mentions",), external_id="id", url="original_url", date="published_at",
          text=("title", ("description", "description_short")), author=("author.name", "author.username"),
-         fallback_author="source_name", language="language", reach="reach", tags="tags",
+         fallback_author="source_name", language="language", reach="reach", tags="tags", sentiment="tone",
          example={"alert_id": "2481357", "mentions": [{
              "id": "5123457100", "title": "", "description": "Encore une grève chez Acme ?",
              "original_url": "https://www.facebook.com/acme.france/posts/1", "author": {"name": "Bernard Lefèvre"},
-             "published_at": "2026-11-21T08:02:00+01:00", "language": "fr", "reach": None, "tags": []}]},
+             "published_at": "2026-11-21T08:02:00+01:00", "language": "fr", "reach": None, "tags": [],
+             "tone": "negative"}]},
          source_note="mention.com API mention model"),
     # Brandwatch Consumer Research (developers.brandwatch.com paging shape and Mention Field Definitions); no
     # documented webhook: a relay posting an API page is assumed.
     Push("brandwatch", "Brandwatch Consumer Research (a page of mentions)", items=("results",),
          external_id="resourceId", url="url", date="date", text=("title", ("fullText", "snippet")),
          author=("fullname", "author"), fallback_author="domain", language="language", reach="reachEstimate",
-         tags="tags",
+         tags="tags", sentiment="sentiment",
          example={"resultsTotal": 1, "resultsPage": 0, "resultsPageSize": 100, "results": [{
              "resourceId": "1802233550000", "url": "https://www.dailytrade.example/news/acme-kettle-recall",
              "date": "2026-11-20T16:45:00.000+0000", "title": "Acme recalls 40,000 kettles",
              "fullText": "The company said customers should stop using the AK-200.", "author": "Sarah Collins",
-             "language": "en", "reachEstimate": 2300000}]},
+             "language": "en", "reachEstimate": 2300000, "sentiment": "negative"}]},
          source_note="developers.brandwatch.com Mention Field Definitions"),
+    # Synthesio (developer.synthesio.com): every API document is {"data": ...} (api-format.html, "Top Level");
+    # a mention (mentions.html, "Mention resource") has `id`, `date` (RFC 3339), `url`, `title` ("for tweets,
+    # contains all the data"), `content` ("empty for tweets"), `language` (ISO 639-3), `sentiment` (enum),
+    # `author_id` and `tags` ([{"name", "sentiment"}]); the author's name is a separate resource, so the id
+    # stands in (the link's host when absent). That a push to a webhook carries such a document: assumed.
+    Push("synthesio", "Synthesio (a mentions document)", items=("data",), external_id="id", url="url", date="date",
+         text=("title", ("content",)), author=(None, "author_id"), language="language", tags="tags",
+         sentiment="sentiment", body_optional=True,
+         example={"data": [{
+             "id": "syn-7341201", "date": "2026-11-21T09:05:00Z", "url": "https://x.com/julien_r75/status/1",
+             "title": "@Acme_Support ma commande n°48213 devait arriver le 12, toujours rien.", "content": "",
+             "author_id": "julien_r75", "language": "fra", "sentiment": "negative",
+             "tags": [{"name": "Livraison", "sentiment": "negative"}]}]},
+         source_note="developer.synthesio.com (api-format.html, mentions.html)"),
+    # Sprout Social Listening (api.sproutsocial.com/docs, "Listening topic messages": POST .../listening/topics/
+    # {id}/messages answers {"data": [...], "paging": {...}}); message fields `guid`, `created_time`, `text`,
+    # `perma_link`, `from.name`, `from.screen_name`, `language`, `sentiment` (positive, negative, neutral,
+    # unclassified) as a public client requests them (kodowjam/sprout-social-mcp-server, get_topic_messages).
+    # That Sprout pushes such a page to a webhook: assumed (a relay posting it).
+    Push("sprout", "Sprout Social Listening (a page of topic messages)", items=("data",), external_id="guid",
+         url="perma_link", date="created_time", text=(None, ("text",)), author=("from.name", "from.screen_name"),
+         language="language", sentiment="sentiment",
+         example={"data": [{
+             "guid": "li:urn:li:activity:7264000000000000000", "created_time": "2026-11-21T12:30:00Z",
+             "network": "LINKEDIN", "text": "Proud of our Lyon logistics team clearing the Acme backlog.",
+             "perma_link": "https://www.linkedin.com/posts/marc-dubois_acme-logistics-activity-7264",
+             "from": {"name": "Marc Dubois", "screen_name": None}, "language": "en", "sentiment": "positive"}],
+             "paging": {"current_page": 1, "total_pages": 1}},
+         source_note="api.sproutsocial.com/docs (Listening messages)"),
 )
 _BY_NAME = {push.name: push for push in PUSHES}
 
@@ -259,19 +315,32 @@ def push_schema(push: Push) -> dict[str, Any]:
         else {"type": "string", "minLength": 1, "maxLength": 200, "pattern": fields["external_id"]["pattern"]},
         push.url: dict(url, maxLength=200) if push.external_id == push.url else url,
         push.date: _EPOCH_MS if push.name == "talkwalker" else {"type": "string", "pattern": _ISO},
-        push.text[1][0]: dict(fields["text"], type="string", maxLength=9000),
     }
-    if push.text[0]:
-        leaves[push.text[0]] = dict(plain, maxLength=9000)
+    # The text's required part: the body, or the title where the body may be empty (Synthesio's tweets).
+    body, title = push.text[1][0], push.text[0]
+    if push.body_optional and title:
+        body, title = title, body
+    leaves[body] = dict(fields["text"], type="string", maxLength=9000)
+    if title:
+        leaves[title] = dict(plain, maxLength=9000)
     name, handle = push.author
-    leaves[name or ""] = {"type": "string", "minLength": 1, "maxLength": 140, "pattern": fields["author"]["pattern"]}
-    if handle:
+    who = name or handle or ""
+    leaves[who] = {"type": "string", "minLength": 1, "maxLength": 140, "pattern": fields["author"]["pattern"]}
+    if name and handle:
         leaves[handle] = plain
     if push.reach:
         leaves[push.reach] = {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_REACH}
     if push.tags:
-        leaves[push.tags] = {"anyOf": [fields["tags"], {"type": "null"}]}
-    required = {push.external_id, push.url, push.date, push.text[1][0], name or ""}
+        tag = fields["tags"]["items"]
+        named = {"type": "object", "properties": {"name": tag}, "required": ["name"]}  # Synthesio's tag resource
+        listed = dict(fields["tags"], items={"anyOf": [tag, named]})
+        leaves[push.tags] = {"anyOf": [listed, {"type": "null"}]}
+    if push.sentiment:
+        leaves[push.sentiment] = {"type": ["string", "integer", "null"], "maxLength": 40,
+                                  "examples": ["negative", "neutral", "positive"]}
+    if push.engagement:
+        leaves[push.engagement] = {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_REACH}
+    required = {push.external_id, push.url, push.date, body, who}
     item = _nested(leaves, required)
     path, _, inner = push.items[0].partition("[]")
     if inner:

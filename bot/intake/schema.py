@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from babel.core import Locale
 from pydantic import (
@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
+    PrivateAttr,
     Strict,
     StringConstraints,
     ValidationError,
@@ -104,6 +105,23 @@ class MentionIn(BaseModel):
         default=None, description="Audience size (followers, readership)."
     )
     tags: Annotated[list[Tag], Field(max_length=50)] = Field(default_factory=list)
+    # What the monitoring tool itself measured (bot.intake.signals): stored with the mention, never shown raw;
+    # a "negative" sentiment raises the severity like a negative tone (bot.domain.routing).
+    engagement: Annotated[int, Strict(), Field(ge=0, le=MAX_REACH), BeforeValidator(_whole_float)] | None = Field(
+        default=None, description="Interactions the tool counted (likes, shares, comments).")
+    sentiment: Literal["negative", "neutral", "positive"] | None = Field(
+        default=None, description="The tool's own sentiment; 'negative' raises the severity like a negative tone.")
+
+    # Set by a reader that had no date it could read (a feed entry): `published_at` is then the time it arrived,
+    # stored flagged as unknown (bot.intake.signals.vendor_extra) rather than taken for the source's date.
+    _published_unknown: bool = PrivateAttr(default=False)
+
+    @property
+    def published_unknown(self) -> bool:
+        return self._published_unknown
+
+    def mark_published_unknown(self) -> None:
+        self._published_unknown = True
 
     @field_validator("text")
     @classmethod

@@ -48,6 +48,7 @@ class Render(StrEnum):
     for each (`Registry`)."""
 
     relay = "relay"  # a mention's relay card
+    alerts_reply = "alerts_reply"  # the reply in an alert's thread saying where it was relayed (its cards' links)
 
 
 class Deliver(StrEnum):

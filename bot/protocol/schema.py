@@ -225,6 +225,9 @@ class AlertsChannel(_Model):
     channel: str  # an id (C0123ABCD): message events carry ids, not names
     tool: Slug | None = None  # the mentions' source; unset: the tool's name as the message gives it
     team: str | None = None  # every mention from this channel goes to this team, whatever its words
+    # How the original message says it was relayed: a reaction (👀), a reply in its thread naming the team
+    # channel with a link to the card, or both.
+    mark: Literal["reaction", "reply", "both"] = "reaction"
 
     @field_validator("channel")
     @classmethod

@@ -110,6 +110,9 @@ class Mention(SQLModel, table=True):
     # The story (storm of near-copies) it belongs to. Only the story's first mention has a card and a
     # workflow; the others are stored with state "grouped" and counted on that card.
     story_id: int | None = Field(default=None, index=True)
+    # What the monitoring tool measured itself ({"engagement": 120, "sentiment": "negative"}, bot.intake.signals);
+    # None when it said nothing. Data for reports and triage, never shown raw.
+    extra: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class Story(SQLModel, table=True):
@@ -239,6 +242,9 @@ class FeedState(SQLModel, table=True):
     last_ok_at: datetime | None = utc_column(nullable=True)
     consecutive_failures: int = 0
     last_error: str | None = Field(default=None, max_length=500)
+    # The last successful poll's warnings ([{"key": "feed.warn.no_date", "params": {...}}], bot.intake.feeds),
+    # translated when shown; None when it had none.
+    warnings: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class AuditEvent(SQLModel, table=True):

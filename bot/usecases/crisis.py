@@ -39,7 +39,7 @@ from bot.usecases.intake import BUCKET_MINUTES, volume_bucket
 BUCKET = timedelta(minutes=BUCKET_MINUTES)
 OVERLAP = timedelta(minutes=1)
 # What makes a high-reach mention a crisis signal: listed negative words, or a negative tone (bot.domain.sentiment).
-NEGATIVE_REASONS = frozenset({"severity.negative", "severity.tone", "severity.tone_strong"})
+NEGATIVE_REASONS = frozenset({"severity.negative", "severity.tone", "severity.tone_strong", "severity.tone_vendor"})
 
 log = structlog.get_logger(__name__)
 

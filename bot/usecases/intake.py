@@ -26,6 +26,7 @@ from bot.domain.storms import Shape
 from bot.domain.workflow import Severity
 from bot.i18n import t
 from bot.intake.schema import MentionIn
+from bot.intake.signals import vendor_extra
 from bot.outbox.queue import Render, enqueue, outbox_row, queue_ephemeral
 from bot.protocol.load import router_for
 from bot.protocol.schema import Protocol
@@ -249,7 +250,7 @@ def _triaged(m: MentionIn, *, protocol: Protocol, router: Router, now: datetime,
              flagged_by: str | None, deadlines: dict[tuple[str, str], tuple[datetime, datetime]],
              crisis_factor: float | None, grouped: bool) -> _Incoming:
     triage = router.triage(text=m.text, source=m.source, language=m.language, reach=m.reach, tags=list(m.tags),
-                           forced_team=forced_team)
+                           forced_team=forced_team, sentiment=m.sentiment)
     values = {
         "source": m.source, "external_id": m.external_id, "url": str(m.url), "author": m.author, "text": m.text,
         "published_at": m.published_at, "received_at": now, "language": triage.language,
@@ -259,6 +260,8 @@ def _triaged(m: MentionIn, *, protocol: Protocol, router: Router, now: datetime,
         # Core inserts do not apply the model's Python defaults: every column is given.
         "state": "open", "owner": None, "relay_outbox_id": None, "reroutes": 0, "first_response_at": None,
         "approved_at": None, "published_at_reply": None, "closed_at": None, "story_id": None,
+        # The tool's own engagement and sentiment (i14-rest: vendor columns), kept for reports, never shown raw.
+        "extra": vendor_extra(engagement=m.engagement, sentiment=m.sentiment, published_unknown=m.published_unknown),
     }
     # Every mention of a batch is received at the same instant: deadlines depend on team and severity only.
     key = (values["team"], values["severity"])

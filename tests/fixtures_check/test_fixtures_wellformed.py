@@ -44,7 +44,10 @@ def check_mention(item: dict, where: str, *, language_may_be_null: bool = False,
         return
     extra = set(item) - MENTION_KEYS
     assert MENTION_KEYS <= set(item), f"{where}: missing {MENTION_KEYS - set(item)}"
-    assert extra <= {"warning", "warnings"}, f"{where}: unexpected keys {extra}"
+    # The vendor's own signals (bot.intake.signals), where a push carries them.
+    assert extra <= {"warning", "warnings", "sentiment", "engagement", "tags"}, f"{where}: unexpected keys {extra}"
+    assert item.get("sentiment", "negative") in ("negative", "neutral", "positive"), where
+    assert isinstance(item.get("engagement", 0), int) and isinstance(item.get("tags", []), list), where
     if "warnings" in item:  # the feed's own words for an entry it could not read whole: a non-empty list
         assert isinstance(item["warnings"], list) and all(isinstance(w, str) and w for w in item["warnings"]), where
     for key in ("source", "external_id", "url", "author", "text"):

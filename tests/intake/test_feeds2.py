@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.intake.feeds import FeedValidators, _plain_text, fetch_feed, read_feed
+from bot.i18n import t
+from bot.intake.feeds import FeedValidators, FeedWarning, _plain_text, fetch_feed, read_feed
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds2"
 INDEX: list[dict[str, str]] = json.loads((FIXTURES / "feeds.json").read_text("utf-8"))
@@ -103,10 +104,17 @@ def test_the_date_that_cannot_be_read_is_in_the_feeds_report_not_silently_the_po
                       validators=FeedValidators(), now=NOW, zone=PARIS)
 
     assert [entry.published_at is None for entry in poll.entries] == [False, False, False, False, True]
-    assert poll.warnings == [
-        ("entry 5 (https://conso-malin.example/2026/11/acme-sav): unreadable date 'bientôt': published_at unknown; "
-         "the mention is stored with the poll time (a mention must have a date)")
+    assert [warning.message("en") for warning in poll.warnings] == [
+        ("entry 5 (https://conso-malin.example/2026/11/acme-sav): unreadable date “bientôt”: publication date "
+         "unknown (the mention is stored undated, at the time it arrived)")
     ]
+    # In French too (the catalogues), with French quotes and spaces.
+    assert [warning.message("fr") for warning in poll.warnings] == [
+        ("entrée 5 (https://conso-malin.example/2026/11/acme-sav)\u00a0: date illisible « bientôt »\u00a0: date de "
+         "publication inconnue (la mention est enregistrée sans date, à l'heure de son arrivée)")
+    ]
+    # Kept as unknown, not taken for the feed's date: the mention says so.
+    assert [m.published_unknown for m in poll.mentions] == [False, False, False, False, True]
 
 
 def test_an_empty_alert_feed_is_a_healthy_poll(served: Served, client: httpx.Client) -> None:
@@ -170,3 +178,26 @@ def test_dates_as_feeds_write_them(written: str, instant: datetime | None) -> No
 def test_words_in_angle_brackets_are_kept_and_html_is_still_turned_into_text() -> None:
     assert _plain_text("Le <chat> du <Support>site</Support>") == "Le <chat> du <Support>site</Support>"
     assert _plain_text("<p>Ils m'ont <b>rappelé</b></p><script>x()</script>") == "Ils m'ont rappelé"
+
+
+def test_skipped_entries_are_in_the_feeds_report_in_both_languages_and_in_the_feeds_order() -> None:
+    body = ("<rss version='2.0'><channel><title>t</title>"
+            "<item><title>a</title><link>https://a.example/1</link><pubDate>bientôt</pubDate></item>"
+            "<item><guid>empty-1</guid><link>https://a.example/empty</link></item>"
+            "<item><title>c</title><link>https://a.example/3</link><pubDate>plus tard</pubDate></item>"
+            "</channel></rss>").encode()
+    report = read_feed(body, source="s", fallback_time=NOW, zone=PARIS)
+    assert [entry.position for entry in report.entries] == [1, 3]
+    assert [w.message("en") for w in report.warnings] == [
+        "entry 1 (https://a.example/1): unreadable date “bientôt”: publication date unknown (the mention is stored "
+        "undated, at the time it arrived)",
+        "entry 2 (empty-1) skipped, not a readable mention: text: is blank",
+        "entry 3 (https://a.example/3): unreadable date “plus tard”: publication date unknown (the mention is "
+        "stored undated, at the time it arrived)",
+    ]
+    field = t("intake.error.field", "fr", field="text", message="est vide")  # its spacing is that catalogue's
+    assert report.warnings[1].message("fr") == (
+        f"entrée 2 (empty-1) ignorée, ce n'est pas une mention lisible\u00a0: {field}")
+    # As stored with the feed's status: JSON, read back the same.
+    stored = json.loads(json.dumps([w.as_dict() for w in report.warnings]))
+    assert [FeedWarning.from_dict(row).message("fr") for row in stored] == [w.message("fr") for w in report.warnings]

@@ -98,9 +98,10 @@ def test_wrong_types_never_escape_as_exceptions():
     for push in PUSHES:
         for value in odd:
             for key in ("url", "id", "resourceId", "published", "date", "published_date", "author", "lang",
-                        "reach", "tags", "content", "title"):
+                        "reach", "tags", "content", "title", "sentiment", "tone", "engagement", "enrichments",
+                        "metrics", "guid", "perma_link", "created_time", "text", "from", "author_id", "language"):
                 data = copy.deepcopy(push.example)
-                items = data.get("documents") or data.get("mentions") or data.get("results")
+                items = data.get("documents") or data.get("mentions") or data.get("results") or data.get("data")
                 item = items[0] if items else data["result_content"]["data"][0]["data"]
                 item[key] = value
                 try:
@@ -111,4 +112,4 @@ def test_wrong_types_never_escape_as_exceptions():
 
 def test_names_are_case_insensitive_and_file_only_presets_have_no_push():
     assert get_push("Meltwater") is get_push("meltwater")
-    assert get_push("sprout") is None and get_push("generic") is None
+    assert get_push("hootsuite") is None and get_push("generic") is None

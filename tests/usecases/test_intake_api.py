@@ -228,7 +228,8 @@ def test_unknown_fields_are_refused_by_name(http):
     assert [(f["field"], f["code"]) for f in r.json()["fields"]] == [("[1].langage", "extra_forbidden"),
                                                                       ("[1].Reach", "extra_forbidden")]
     assert r.json()["fields"][0]["message"] == ("is not a field of a mention (fields: source, external_id, url, "
-                                                "author, text, published_at, language, reach, tags)")
+                                                "author, text, published_at, language, reach, tags, engagement, "
+                                                "sentiment)")
     assert "[1].langage : n'est pas un champ d'une mention (champs\u202f: source," in http.post(
         "/intake/mentions", json=[mention(1), mention(2, langage="fr")], headers=AUTH).json()["message"]
 

@@ -1,0 +1,27 @@
+"""vendor signals on mentions (engagement, sentiment) and the feed's last warnings
+
+Revision ID: 0012_i14_rest
+Revises: 0011
+Create Date: 2026-12-07
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0012_i14_rest'
+down_revision = '0011'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('mention') as batch:
+        batch.add_column(sa.Column('extra', sa.JSON(), nullable=True))
+    with op.batch_alter_table('feedstate') as batch:
+        batch.add_column(sa.Column('warnings', sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('feedstate') as batch:
+        batch.drop_column('warnings')
+    with op.batch_alter_table('mention') as batch:
+        batch.drop_column('extra')
