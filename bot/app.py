@@ -36,6 +36,7 @@ from bot.usecases.home import HomeDesk
 from bot.usecases.intake import Vigie
 from bot.usecases.response import Workflow, on_delivery_failure
 from bot.usecases.response_modals import Modals
+from bot.usecases.dictionary import Dictionary
 from bot.usecases.slash import SlashCommands
 
 log = structlog.get_logger(__name__)
@@ -108,7 +109,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bo
     runtime = Runtime(settings=settings, engine=engine, protocol=protocol, protocol_path=path, clock=clock,
                       gateway=gateway, worker=worker, vigie=vigie, workflow=workflow, modals=Modals(workflow),
                       escalation=escalation, crisis=crisis, digest_desk=digest_desk, home_desk=home_desk,
-                      alerts=AlertsDesk(vigie),
+                      alerts=AlertsDesk(vigie), dictionary=Dictionary(workflow),
                       slash=SlashCommands(workflow, escalation, crisis, digest_desk),
                       metrics=Metrics(vigie.outbox_counts), bolt=bolt, schedule=schedule)
     if bolt is not None:
