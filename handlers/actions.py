@@ -104,12 +104,11 @@ def register(app: App, runtime: Runtime) -> None:
 
     @app.action(Action.add_word.value)
     def add_word(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        draft, _, index = str((action.get("selected_option") or {}).get("value", "")).partition(":")
+        draft, _, word = str((action.get("selected_option") or {}).get("value", "")).partition(":")
         target = _target(draft)
-        finding = int(index) if index.isascii() and index.isdigit() and len(index) <= 3 else None
-        outcome = runtime.dictionary.add_word(draft_id=target, finding=finding, actor=body["user"]["id"],
+        outcome = runtime.dictionary.add_word(draft_id=target, word=word[:200], actor=body["user"]["id"],
                                               reply_in=body["channel"]["id"], reply_thread=thread_of(body)) \
-            if target is not None and finding is not None else None
+            if target is not None and word else None
         ack()
         if outcome is not None:
             answer(body, outcome)

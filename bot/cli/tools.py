@@ -291,8 +291,8 @@ def words_list() -> None:
     with _database(settings, lang=language), Session(engine) as s:
         listed = words(s)
     for row in listed:
-        out.print(f"{row.shown}\t{row.added_by}\t{row.added_at:%Y-%m-%d %H:%M}\t{row.language}", markup=False,
-                  highlight=False)
+        # Tab-separated, one word a line (rich would expand the tabs): for people and for scripts.
+        typer.echo(f"{row.shown}\t{row.added_by}\t{row.added_at:%Y-%m-%d %H:%M}\t{row.language}")
     err.print(_plural("cli.words.count", len(listed), language), markup=False, highlight=False)
 
 

@@ -21,7 +21,7 @@ from sqlmodel import Session
 from bot.domain.checks import CheckPolicy
 from bot.store.models import AuditEvent, CompanyWord
 
-__all__ = ["MAX_WORD", "add_word", "key_of", "remove_word", "with_company_words", "words"]
+__all__ = ["MAX_WORD", "add_word", "key_of", "known", "remove_word", "with_company_words", "words"]
 
 MAX_WORD = 100  # the column's length; a longer "word" is not a word
 
@@ -36,6 +36,11 @@ def words(s: Session) -> list[CompanyWord]:
     return list(s.execute(select(CompanyWord).order_by(CompanyWord.word)).scalars())  # type: ignore[arg-type]
 
 
+def known(s: Session, key: str) -> bool:
+    """Is the (case-folded) word in the dictionary?"""
+    return s.get(CompanyWord, key) is not None
+
+
 def add_word(s: Session, *, word: str, language: str, actor: str, at: datetime,
              mention_id: int | None = None, draft_id: int | None = None) -> bool:
     """Add `word` in the caller's transaction, with its audit event; False when it was already there (nothing
@@ -47,8 +52,9 @@ def add_word(s: Session, *, word: str, language: str, actor: str, at: datetime,
                               "added_by": actor, "added_at": at, "mention_id": mention_id}
     dialect = s.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = s.execute(insert(CompanyWord).values(**values).on_conflict_do_nothing(index_elements=["word"]))
-    if not result.rowcount:  # type: ignore[attr-defined]
+    statement = insert(CompanyWord).values(**values).on_conflict_do_nothing(index_elements=["word"])
+    # RETURNING says whether this request inserted the row (rowcount is not reliable across drivers here).
+    if s.execute(statement.returning(CompanyWord.word)).first() is None:  # type: ignore[arg-type]
         return False
     s.add(AuditEvent(at=at, actor=actor, action="dictionary.word_added", mention_id=mention_id, before=None,
                      after={"word": key, "shown": values["shown"], "language": language, "draft": draft_id}))

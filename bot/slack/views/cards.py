@@ -226,16 +226,18 @@ def finding_line(finding: dict[str, Any], lang: str, fallback: Sequence[tuple[st
 
 
 def _word_options(draft_id: int, findings: Sequence[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
-    """One option per distinct misspelt word (at most 5, Slack's limit), its value "draft id:finding index": the
-    server reads the word from the stored draft, never from the click."""
+    """One option per distinct misspelt word (at most 5, Slack's limit), its value "draft id:word" (at most 111
+    characters, under the 150 of an option's value): the server adds it only if the stored draft has it as a
+    spelling finding."""
     options: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for index, finding in enumerate(findings):
+    for finding in findings:
         word = str(finding.get("text") or "")
-        if finding.get("code") != "spelling" or not word or word.casefold() in seen or len(options) == 5:
+        if finding.get("code") != "spelling" or not 0 < len(word) <= 100 or word.casefold() in seen \
+                or len(options) == 5:
             continue
         seen.add(word.casefold())
-        options.append(_option(t("draft.add_word", lang, word=word[:40]), f"{draft_id}:{index}"))
+        options.append(_option(t("draft.add_word", lang, word=word[:40]), f"{draft_id}:{word}"))
     return options
 
 
