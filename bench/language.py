@@ -94,7 +94,9 @@ def run(*, languagetool_url: str | None = None) -> dict[str, Any]:
     checker = DraftChecker(bench_policy(), grammar=grammar)
     for lang, text in (("fr", "Bonjour, votre colis arrive demain."), ("en", "Hello, your parcel arrives soon.")):
         checker.check(text, language=lang)  # warm-up: dictionaries loaded, the worker's first answer
-    corpora = {name: read_jsonl(CORPUS / f"{name}.jsonl") for name in ("checks_fr", "checks_en", "personal_data")}
+    # heldout_*: sentences written before the confusion rules and never used to tune them (bench/corpus/heldout.py)
+    corpora = {name: read_jsonl(CORPUS / f"{name}.jsonl")
+               for name in ("checks_fr", "checks_en", "heldout_fr", "heldout_en", "personal_data")}
     results: dict[str, Any] = {"grammar": [getattr(g, "name", type(g).__name__) for g in grammar],
                                "spelling": (checker.spellchecker or get_spellchecker()).name,
                                "scores": {}, "times": {}}
@@ -147,6 +149,8 @@ def markdown(results: dict[str, Any], info: dict[str, Any]) -> str:
             "word (Grammalecte points there on some homophones).\n\n")
     titles = {"checks_fr": "French drafts (checks_fr.jsonl)", "checks_en": "English drafts (checks_en.jsonl)",
               "checks_fr (near=1)": "French drafts, near=1",
+              "heldout_fr": "French held-out confusions (heldout_fr.jsonl, not used to write the rules)",
+              "heldout_en": "English held-out confusions (heldout_en.jsonl, not used to write the rules)",
               "personal_data": "Personal data (personal_data.jsonl)"}
     body = ""
     for name, result in results["scores"].items():

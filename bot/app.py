@@ -30,6 +30,7 @@ from bot.store.models import Mention
 from bot.usecases.alerts import AlertsDesk
 from bot.usecases.check import outside_grammar
 from bot.usecases.crisis import CrisisDesk
+from bot.usecases.dictionary import Dictionary
 from bot.usecases.digests import DigestDesk
 from bot.usecases.escalation import Escalation
 from bot.usecases.home import HomeDesk
@@ -109,7 +110,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, migrate: bo
     runtime = Runtime(settings=settings, engine=engine, protocol=protocol, protocol_path=path, clock=clock,
                       gateway=gateway, worker=worker, vigie=vigie, workflow=workflow, modals=Modals(workflow),
                       escalation=escalation, crisis=crisis, digest_desk=digest_desk, home_desk=home_desk,
-                      alerts=alerts,
+                      alerts=alerts, dictionary=Dictionary(workflow),
                       slash=SlashCommands(workflow, escalation, crisis, digest_desk),
                       metrics=Metrics(vigie.outbox_counts), bolt=bolt, schedule=schedule)
     if bolt is not None:

@@ -25,6 +25,7 @@ from bot.slack.views.answers import refusal_text
 from bot.store.deliveries import delivery_key, first_delivery
 from bot.usecases.alerts import AlertsDesk
 from bot.usecases.crisis import CrisisDesk
+from bot.usecases.dictionary import Dictionary
 from bot.usecases.digests import DigestDesk
 from bot.usecases.escalation import Escalation
 from bot.usecases.home import HomeDesk
@@ -60,6 +61,7 @@ class Runtime:
     digest_desk: DigestDesk
     home_desk: HomeDesk
     alerts: AlertsDesk  # messages in the protocol's alerts channels into mentions
+    dictionary: Dictionary  # the company dictionary, from the draft cards (issue 13)
     metrics: Metrics
     bolt: App | None  # None for command-line tools run without Slack credentials
     # Schedules this runtime's periodic jobs (fresh at each start, as a stopped scheduler cannot be restarted).

@@ -102,6 +102,17 @@ def register(app: App, runtime: Runtime) -> None:
         what, _, value = str((action.get("selected_option") or {}).get("value", "")).partition(":")
         open_modal(ack, body, what, _target(value) if what in ("assign", "holding") else None)
 
+    @app.action(Action.add_word.value)
+    def add_word(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        draft, _, word = str((action.get("selected_option") or {}).get("value", "")).partition(":")
+        target = _target(draft)
+        outcome = runtime.dictionary.add_word(draft_id=target, word=word[:200], actor=body["user"]["id"],
+                                              reply_in=body["channel"]["id"], reply_thread=thread_of(body)) \
+            if target is not None and word else None
+        ack()
+        if outcome is not None:
+            answer(body, outcome)
+
     @app.action(Action.declare_crisis.value)
     def declare_crisis(ack: Ack, body: dict[str, Any]) -> None:
         user = body["user"]["id"]

@@ -85,6 +85,7 @@ def check(
         policy = policy_of(load_protocol(settings.protocol_file or EXAMPLE_PROTOCOL))
     except (ProtocolError, OSError):
         policy = None
+    policy = _with_dictionary(policy, settings.database_url)
     checker = DraftChecker(policy, grammar=_outside(grammalecte_python=settings.grammalecte_python,
                                                     languagetool_url=settings.languagetool_url))
     if batch is not None:
@@ -291,3 +292,79 @@ def protocol_test(
                       markup=False, highlight=False)
     raise typer.Exit(1 if agree < len(checked) else 0)
 
+
+# --- vigie words (issue 13, item 2: the company dictionary) -------------------------------------------------------
+
+words_app = typer.Typer(help="The company dictionary: words the checks never flag.", no_args_is_help=True)
+app.add_typer(words_app, name="words")
+
+
+def _dictionary_engine(url: str):  # type: ignore[no-untyped-def]
+    """The database holding the company dictionary, or None when it is a SQLite file that does not exist (a
+    check run on a machine without Vigie's database must not create an empty one)."""
+    from sqlalchemy.engine import make_url
+
+    from bot.store.db import make_engine
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not Path(parsed.database).exists():
+        return None
+    return make_engine(url)
+
+
+def _with_dictionary(policy, url: str):  # type: ignore[no-untyped-def]
+    """`vigie check` skips the company dictionary's words like the draft cards do."""
+    from bot.domain.checks import CheckPolicy
+    from bot.store.dictionary import with_company_words
+
+    try:
+        engine = _dictionary_engine(url)
+    except Exception:  # noqa: BLE001 - a database URL this machine cannot open: check without the dictionary
+        return policy
+    if engine is None:
+        return policy
+    try:
+        return with_company_words(policy or CheckPolicy(), engine)
+    finally:
+        engine.dispose()
+
+
+@words_app.command("list")
+def words_list() -> None:
+    """The company dictionary: each word, who added it and when."""
+    from sqlmodel import Session
+
+    from bot.cli.common import _database
+    from bot.store import db
+    from bot.store.dictionary import words
+
+    language = _language()
+    settings = _settings(lang=language)
+    engine = db.make_engine(settings.database_url)
+    with _database(settings, lang=language), Session(engine) as s:
+        listed = words(s)
+    for row in listed:
+        # Tab-separated, one word a line (rich would expand the tabs): for people and for scripts.
+        typer.echo(f"{row.shown}\t{row.added_by}\t{row.added_at:%Y-%m-%d %H:%M}\t{row.language}")
+    err.print(_plural("cli.words.count", len(listed), language), markup=False, highlight=False)
+
+
+@words_app.command("remove")
+def words_remove(word: Annotated[str, typer.Argument(help="The word to remove (any case).")]) -> None:
+    """Remove a word: the checks flag it again (audited, by the operator running the command)."""
+    import getpass
+
+    from bot.clock import SystemClock
+    from bot.cli.common import _database
+    from bot.store import db
+    from bot.store.dictionary import remove_word
+
+    language = _language()
+    settings = _settings(lang=language)
+    engine = db.make_engine(settings.database_url)
+    with _database(settings, lang=language), db.session_scope(engine) as s:
+        removed = remove_word(s, word=word, actor=f"cli:{getpass.getuser()}", at=SystemClock().now())
+    if not removed:
+        raise _fail(t("cli.words.unknown", language, word=word), code=1)
+    out.print(t("cli.words.removed", language, word=word), markup=False, highlight=False)

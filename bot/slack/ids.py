@@ -25,6 +25,7 @@ class Action(StrEnum):
     reject = "draft_reject"
     edit = "draft_edit"
     publish = "draft_publish"
+    add_word = "draft_add_word"  # overflow beside the spelling findings: add a word to the company dictionary
     # Crisis proposal (sent by direct message)
     declare_crisis = "crisis_declare"
 

@@ -334,3 +334,15 @@ class SlackDelivery(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=200)
     received_at: datetime = utc_column(index=True)
+
+
+class CompanyWord(SQLModel, table=True):
+    """A word of the company dictionary (issue 13, item 2): an approver added it beside a spelling finding, and the
+    checks never flag it again. The case-folded word is the key, so two approvers adding it at once store one row."""
+
+    word: str = Field(primary_key=True, max_length=100)  # case-folded, as the checks compare it
+    shown: str = Field(max_length=100)  # as it was written in the draft ("Colissimo")
+    language: str = Field(max_length=8)  # the draft's language when it was added (the word counts in both)
+    added_by: str = Field(max_length=64)
+    added_at: datetime = utc_column()
+    mention_id: int | None = Field(default=None)  # where it was flagged (no foreign key: kept if history is purged)

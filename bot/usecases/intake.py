@@ -212,7 +212,8 @@ def ingest_batch(
     copies = [i for i in batch if i.story is not None and i.id is None]
     _insert_mentions(conn, dialect, copies)
     joined = _join_stories(session, [i for i in batch if i.story is not None and not i.duplicate],
-                           stories=stories, now=now, router=router, actor=actor)
+                           stories=stories, now=now, router=router, actor=actor, protocol=protocol,
+                           crisis_factor=crisis_factor)
     for item in joined:  # their story had gone quiet: they lead new ones and get cards
         _regroup(conn, item, now, leader=True)
         if storms.create(conn, _story_row(item, now), now):
@@ -310,7 +311,8 @@ def _regroup(conn: Any, item: _Incoming, now: datetime, *, leader: bool = False)
 
 
 def _join_stories(session: Session, items: list[_Incoming], *, stories: StoryIndex | None,
-                  now: datetime, router: Router, actor: str) -> list[_Incoming]:
+                  now: datetime, router: Router, actor: str, protocol: Protocol,
+                  crisis_factor: float | None = None) -> list[_Incoming]:
     """Count the copies on their stories, raise a growing story's severity (`Router.storm`, on its leader) and
     queue a refresh of each story's card; return the copies whose story had gone quiet meanwhile (they will
     lead new stories)."""
@@ -329,7 +331,8 @@ def _join_stories(session: Session, items: list[_Incoming], *, stories: StoryInd
             continue
         if stories is not None:
             stories.touch(story_id, now)
-        _storm_severity(conn, row["leader_id"], story_id, router=router, now=now, actor=actor)
+        _storm_severity(conn, row["leader_id"], story_id, router=router, now=now, actor=actor, protocol=protocol,
+                        crisis_factor=crisis_factor)
         due = storms.refresh_due(conn, row, now)
         if due is None:
             continue
@@ -344,14 +347,18 @@ def _join_stories(session: Session, items: list[_Incoming], *, stories: StoryInd
     return orphans
 
 
-def _storm_severity(conn: Any, leader_id: int, story_id: int, *, router: Router, now: datetime, actor: str) -> None:
-    """Raise the leader of a story that has grown into a storm, with the reason ("30 reprises"), audited.
+def _storm_severity(conn: Any, leader_id: int, story_id: int, *, router: Router, now: datetime, actor: str,
+                    protocol: Protocol, crisis_factor: float | None = None) -> None:
+    """Raise the leader of a story that has grown into a storm, with the reason ("30 reprises"), audited; an open
+    leader's deadlines become the new severity's (its SLA from its arrival, in business hours unless round the
+    clock; shortened while a crisis is declared, as at intake), so the digests and the reminders race the same.
 
     Runs after `storms.join` updated the story row: on PostgreSQL that row stays locked until commit, so
     copies joining at once read the size one after the other and the last one sees the final count."""
     size = conn.execute(select(storms.STORY.c.size).where(storms.STORY.c.id == story_id)).scalar_one()
-    leader = conn.execute(select(_MENTION.c.severity, _MENTION.c.reasons).where(_MENTION.c.id == leader_id)
-                          .with_for_update()).first()
+    leader = conn.execute(select(_MENTION.c.severity, _MENTION.c.reasons, _MENTION.c.team, _MENTION.c.received_at,
+                                 _MENTION.c.closed_at, _MENTION.c.first_response_due, _MENTION.c.published_due)
+                          .where(_MENTION.c.id == leader_id).with_for_update()).first()
     if leader is None:
         return
     severity, reason = router.storm(Severity(leader.severity), int(size))
@@ -359,10 +366,19 @@ def _storm_severity(conn: Any, leader_id: int, story_id: int, *, router: Router,
         return
     # One storm reason on the card: the latest count replaces the earlier one.
     reasons = [r for r in leader.reasons or [] if r.get("code") != str(reason.code)] + [reason.to_dict()]
-    conn.execute(update(_MENTION).where(_MENTION.c.id == leader_id).values(severity=severity.value, reasons=reasons))
+    values: dict[str, Any] = {"severity": severity.value, "reasons": reasons}
+    before: dict[str, Any] = {"severity": leader.severity}
+    after: dict[str, Any] = {"severity": severity.value, "reasons": [reason.to_dict()]}
+    if leader.closed_at is None and leader.first_response_due is not None:
+        first, published = sla_deadlines(protocol, {"team": leader.team, "severity": severity.value,
+                                                    "received_at": leader.received_at}, crisis_factor=crisis_factor)
+        values.update(first_response_due=first, published_due=published)
+        before.update(first_response_due=leader.first_response_due.isoformat(),
+                      published_due=leader.published_due.isoformat() if leader.published_due else None)
+        after.update(first_response_due=first.isoformat(), published_due=published.isoformat())
+    conn.execute(update(_MENTION).where(_MENTION.c.id == leader_id).values(**values))
     conn.execute(_AUDIT, [{"at": now, "actor": actor, "action": "mention.severity_raised", "mention_id": leader_id,
-                           "before": {"severity": leader.severity}, "reason": None,
-                           "after": {"severity": severity.value, "reasons": [reason.to_dict()]}}])
+                           "before": before, "reason": None, "after": after}])
 
 
 def _queue_relays(session: Session, items: list[_Incoming], *, protocol: Protocol, now: datetime) -> None:

@@ -41,6 +41,7 @@ from bot.slack.views import cards as blocks
 from bot.store import queries as q
 from bot.store.audit import add_refusal
 from bot.store.db import session_scope
+from bot.store.dictionary import with_company_words
 from bot.store.locks import Conflict, compare_and_set, lock_draft, lock_mention
 from bot.store.models import AuditEvent, Draft, Mention, ReviewDecision
 from bot.usecases.check import policy_of
@@ -430,7 +431,9 @@ class Workflow(Publishing):
 
     def run_checks(self, text: str, *, language: str, network: str, label: str) -> list[dict[str, Any]]:
         """The findings on a draft (the same checks as `vigie check`), as the dicts a Draft row stores."""
-        found = checks_rules.run_checks(text, language=language, network=network, label=label, policy=self.policy,
+        # The protocol's company words and the company dictionary's (words approvers added from the cards).
+        policy = with_company_words(self.policy, self.vigie.engine)
+        found = checks_rules.run_checks(text, language=language, network=network, label=label, policy=policy,
                                         grammar=self._outside_grammar if self.grammar else None)
         return [{"code": f.code, "start": f.start, "end": f.end, "text": f.text, "suggestions": list(f.suggestions),
                  "params": dict(f.params), "overridable": f.overridable} for f in found]

@@ -24,6 +24,7 @@ from bot.slack.text import escape, slack_date
 from bot.slack.views import cards as blocks
 from bot.slack.views.answers import no_role_text
 from bot.slack.views.digest import duration_words, mention_ref
+from bot.store import dictionary as dictionary_store
 from bot.store import queries as q
 from bot.store.db import session_scope
 from bot.store.models import AuditEvent, Mention, OncallOverride
@@ -34,6 +35,7 @@ from bot.usecases.escalation import Escalation
 from bot.usecases.response import Target, Workflow
 
 MAX_LISTED = 20
+MAX_WORDS_SHOWN = 100  # of the company dictionary, in `/vigie protocole`
 # Subcommands that show mentions: each shows only what `bot.domain.access` lets the asker see, and a person with
 # no role in the protocol gets one sentence saying so (and whom to ask) instead.
 READS = frozenset({"status", "list", "mine", "show", "digest"})
@@ -198,6 +200,11 @@ class SlashCommands:
         oncall_cm = ", ".join(f"<@{u}>" for u in self.esc.on_call("community_managers", now))
         oncall_dm = ", ".join(f"<@{u}>" for u in self.esc.on_call("decision_makers", now)) or "—"
         lines.append(t("cmd.oncall.who", lang, cm=oncall_cm, dm=oncall_dm))
+        if self.sight(user).has_role:  # the company dictionary (issue 13): for the people the protocol names
+            with Session(self.vigie.engine) as s:
+                listed = [w.shown for w in dictionary_store.words(s)]
+            shown = ", ".join(escape(w) for w in listed[:MAX_WORDS_SHOWN]) + (" …" if len(listed) > MAX_WORDS_SHOWN else "")
+            lines.append(t("cmd.protocol.dictionary", lang, count=len(listed), words=shown or "—"))
         return Answer("\n".join(lines))
 
     # --- acting ---------------------------------------------------------------------------------

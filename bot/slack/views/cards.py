@@ -225,6 +225,22 @@ def finding_line(finding: dict[str, Any], lang: str, fallback: Sequence[tuple[st
     return " · ".join([line, *marks]) if marks else " · ".join([line, t("finding.overridden", lang)])
 
 
+def _word_options(draft_id: int, findings: Sequence[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """One option per distinct misspelt word (at most 5, Slack's limit), its value "draft id:word" (at most 111
+    characters, under the 150 of an option's value): the server adds it only if the stored draft has it as a
+    spelling finding."""
+    options: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for finding in findings:
+        word = str(finding.get("text") or "")
+        if finding.get("code") != "spelling" or not 0 < len(word) <= 100 or word.casefold() in seen \
+                or len(options) == 5:
+            continue
+        seen.add(word.casefold())
+        options.append(_option(t("draft.add_word", lang, word=word[:40]), f"{draft_id}:{word}"))
+    return options
+
+
 def draft_card(
     *,
     draft_id: int,
@@ -261,7 +277,11 @@ def draft_card(
         still_open = sum(1 for f in findings if not f.get("overridden"))
         head = t("draft.checks_failed", lang, count=still_open) if still_open else \
             plural("draft.checks_overridden", len(findings), lang)
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (head + "\n" + "\n".join(lines))[:3000]}})
+        section: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": (head + "\n" + "\n".join(lines))[:3000]}}
+        words = _word_options(draft_id, findings[:MAX_FINDINGS_SHOWN], lang)
+        if words:  # issue 13: beside the spelling findings, add a word to the company dictionary (approvers only)
+            section["accessory"] = {"type": "overflow", "action_id": Action.add_word.value, "options": words}
+        blocks.append(section)
     else:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": t("draft.checks_ok", lang)}]})
     if required:

@@ -1,14 +1,14 @@
 """vendor signals on mentions (engagement, sentiment) and the feed's last warnings
 
-Revision ID: 0012_i14_rest
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012_i14_rest'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
