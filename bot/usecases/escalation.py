@@ -212,7 +212,7 @@ class Escalation:
             for user in direct:
                 enqueue(s, kind="reminder_dm", method="chat.postMessage", now=now, mention_id=mention.id,
                         dedupe_key=f"reminder:{mention.id}:{stage}:{step}:{user}",
-                        args={"channel": user, "text": dm_text,
+                        args={"channel": user, "text": f"{dm_text}\n{context}".strip(),
                               "blocks": alert_views.notice(text=dm_text, context=context)})
         log.info("escalation_step", mention_id=mention.id, stage=stage, step=step, recipients=in_thread + direct)
         return in_thread + direct

@@ -482,7 +482,8 @@ class Workflow(Publishing):
         for user in awaited:
             enqueue(s, kind="approval_dm", method="chat.postMessage", now=now, mention_id=mention.id,
                     dedupe_key=f"approval:{mention.id}:{user}",  # one ping per person and mention
-                    args={"channel": user, "text": text, "blocks": alert_views.notice(text=text, context=context)})
+                    args={"channel": user, "text": f"{text}\n{context}".strip(),
+                          "blocks": alert_views.notice(text=text, context=context)})
         self._say_in_thread(s, mention, t("thread.awaited_quiet", lang, version=draft.version),
                             dedupe_key=f"awaited:{draft.id}")
 
