@@ -53,9 +53,14 @@ def spike_words(details: dict[str, Any], *, window: timedelta, baseline_span: ti
 
 
 def duration_words(span: timedelta, lang: str) -> str:
-    from babel.dates import format_timedelta  # here: babel's dates module is slow to import
+    """« 1 heure », « 90 minutes », « 2 jours »: the largest whole unit, in words."""
+    from babel.units import format_unit  # here: babel's units module is slow to import
 
-    return format_timedelta(span, threshold=1.5, locale=lang)
+    minutes = max(1, round(span.total_seconds() / 60))
+    for unit, size in (("duration-day", 1440), ("duration-hour", 60), ("duration-minute", 1)):
+        if minutes % size == 0:
+            return format_unit(minutes // size, unit, length="long", locale=lang)
+    return format_unit(minutes, "duration-minute", length="long", locale=lang)
 
 
 class CrisisAlerts:
