@@ -14,10 +14,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from bot.app import build_runtime
+from bot.domain import access
 from bot.clock import ManualClock
 from bot.http import build_http_app
 from bot.store.models import AuditEvent, CrisisSignal
-from tests.driver import CM, LEGAL_EXPERT, LEGAL_LEAD, Driver, send
+from tests.driver import CM, FIN_EXPERT, LEGAL_EXPERT, LEGAL_LEAD, Driver, send
 from tests.slack_requests import block_action, message_shortcut
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -255,6 +256,13 @@ def test_approvers_are_asked_once_each_when_a_version_can_be_approved_and_see_it
     desk.click("draft_approve", v3.id, CM)
     for ask in (ask_cm, ask_lead):
         assert f"approuvée par <@{CM}>" in json.dumps(shown(desk, ask)["blocks"], ensure_ascii=False)
+    # Who may see it: every direct message quoting the mention went to someone who may read that mention.
+    people, m = desk.runtime.protocol.people, desk.runtime.vigie.mention(mid)
+    required = desk.runtime.workflow.required_for(m)
+    quoting = [c.args["channel"] for c in desk.slack.calls("chat.postMessage")
+               if c.args["channel"].startswith("U") and "> Un avocat" in json.dumps(c.args.get("blocks"))]
+    assert quoting and all(access.may_see(u, team=m.team, people=people, reviewing=required) for u in quoting)
+    assert not access.may_see(FIN_EXPERT, team=m.team, people=people) and FIN_EXPERT not in quoting
 
 
 def test_an_approver_who_writes_the_draft_is_not_asked_about_it(desk):
