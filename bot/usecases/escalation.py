@@ -58,6 +58,7 @@ class Escalation:
         self.protocol = vigie.protocol
         self.people = vigie.protocol.people
         self._links: dict[tuple[str, str], str] = {}
+        self._names: dict[str, str] = {}
 
     def card_link(self, mention: Mention) -> str | None:
         """The link to a mention's relay card, or None (a Slack call: never inside a transaction)."""
@@ -179,7 +180,7 @@ class Escalation:
 
     def _write_step(self, s: Session, mention: Mention, stage: str, step: str, due: datetime, notify: list[str],
                     race: Race | None, now: datetime, *, by: str | None = None, reason: str | None = None,
-                    link: str | None = None) -> list[str]:
+                    link: str | None = None, by_name: str | None = None) -> list[str]:
         """The step's row and its messages, in the caller's transaction; returns who was told. Nobody is
         pinged about their own escalation; each direct message names nobody else and carries the mention's
         excerpt and the link to its card."""
@@ -196,7 +197,7 @@ class Escalation:
         params: dict[str, Any] = {"users": " ".join(f"<@{u}>" for u in in_thread + direct), "id": mention.id,
                                   "stage": t(f"stage.{race.stage if race else stage}", lang), "deadline": deadline,
                                   "severity": t(f"severity.{mention.severity}", lang),
-                                  "by": f"<@{by}>" if by else "", "reason": escape(reason or "—")}
+                                  "by": (by_name or f"<@{by}>") if by else "", "reason": escape(reason or "—")}
         text = t(key, lang, **params)
         s.add(Reminder(mention_id=mention.id, stage=stage, step=step, due_at=due, sent_at=now,  # type: ignore[arg-type]
                        recipients=in_thread + direct))
@@ -233,7 +234,8 @@ class Escalation:
         already = False
         with Session(self.vigie.engine) as s:
             unlocked = s.get(Mention, mention_id)
-        link = self.card_link(unlocked) if unlocked is not None else None  # a Slack call: before the transaction
+        link = self.card_link(unlocked) if unlocked is not None else None  # Slack calls: before the transaction
+        by_name = notices.display_name(self.vigie.gateway, by, self._names)  # named, not pinged about their act
         with session_scope(self.vigie.engine) as s:
             mention = lock_mention(s, mention_id)
             if mention is None:
@@ -247,7 +249,7 @@ class Escalation:
             else:
                 race = self.race(mention, crisis=q.is_crisis_active(s))
                 told = self._write_step(s, mention, "manual", step, now, notify, race, now, by=by, reason=reason,
-                                        link=link)
+                                        link=link, by_name=by_name)
                 s.add(AuditEvent(at=now, actor=by, action="mention.escalated", mention_id=mention_id, before=None,
                                  after={"step": step, "told": told}, reason=reason))
         if refusal is not None:

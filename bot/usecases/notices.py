@@ -17,7 +17,7 @@ from sqlmodel import Session
 from bot.i18n import t
 from bot.outbox.queue import enqueue
 from bot.slack.gateway import SlackCallError, SlackGateway
-from bot.slack.text import slack_date
+from bot.slack.text import escape, slack_date
 from bot.slack.views import alerts as views
 from bot.store import queries as q
 from bot.store.models import Mention
@@ -43,6 +43,25 @@ def card_link(gateway: SlackGateway | None, mention: Mention, cache: dict[tuple[
             return None
         cache[key] = str(answer["permalink"])
     return cache[key]
+
+
+def display_name(gateway: SlackGateway | None, user: str, cache: dict[str, str]) -> str:
+    """A person named without pinging them (`users.info`'s display name, escaped), for a message whose reader
+    is someone else or who would otherwise be pinged about their own act; their mention when Slack cannot
+    tell. A Slack call: never inside a transaction."""
+    if user not in cache:
+        name = None
+        if gateway is not None:
+            try:
+                info = gateway.call("users.info", user=user).get("user") or {}
+                profile = info.get("profile") or {}
+                name = profile.get("display_name") or info.get("real_name") or info.get("name")
+            except SlackCallError as exc:
+                log.info("user_name_unavailable", error=exc.error)
+        if not name:
+            return f"<@{user}>"
+        cache[user] = escape(str(name))
+    return cache[user]
 
 
 def done_line(action: str, *, actor: str, at: datetime, lang: str, after: dict[str, Any] | None) -> str | None:

@@ -76,6 +76,7 @@ class Workflow(Publishing):
         self.http = http
         self._langs: dict[str, str] = {}
         self._links: dict[tuple[str, str], str] = {}
+        self._names: dict[str, str] = {}
 
     # --- language of a person -------------------------------------------------------------------
 
@@ -411,7 +412,8 @@ class Workflow(Publishing):
         # The checks read only the text (and the protocol): run before the transaction, so no row is locked
         # while spelling suggestions are computed.
         findings = self.run_checks(text, language=language, network=network, label=label) if valid else []
-        link = self.card_link(mention_id)  # a Slack call: before the transaction
+        link = self.card_link(mention_id)  # Slack calls: before the transaction
+        author = notices.display_name(self.vigie.gateway, actor, self._names)  # named in others' DMs, not pinged
 
         def apply(s: Session, lang: str) -> str:
             mention = self.lock(s, mention_id)
@@ -438,7 +440,7 @@ class Workflow(Publishing):
                         after={"draft": draft.id, "version": draft.version, "label": label, "network": network,
                                "findings": len(findings), "text": text})
             self._post_or_update_draft_card(s, mention, draft)
-            self._tell_awaited(s, mention, draft, actor=actor, link=link)
+            self._tell_awaited(s, mention, draft, actor=actor, link=link, author=author)
             self._refresh_card(s, mention)
             return t("ack.draft", lang, version=draft.version, findings=len(findings))
         return self._run(actor, wf.Action.submit_draft.value, Target(mention=mention_id), apply, in_card=in_card)
@@ -459,7 +461,8 @@ class Workflow(Publishing):
         return [{"code": f.code, "start": f.start, "end": f.end, "text": f.text, "suggestions": list(f.suggestions),
                  "params": dict(f.params), "overridable": f.overridable} for f in found]
 
-    def _tell_awaited(self, s: Session, mention: Mention, draft: Draft, *, actor: str, link: str | None) -> None:
+    def _tell_awaited(self, s: Session, mention: Mention, draft: Draft, *, actor: str, link: str | None,
+                      author: str) -> None:
         """Ask the people whose approval is awaited, each by one direct message (excerpt, link to the card), the
         first time a version of this reply can be approved: a later version updates that message (the
         `draft.submitted` line) rather than pinging again; a version the checks block for good pings nobody;
@@ -477,7 +480,7 @@ class Workflow(Publishing):
         lang = self.protocol.language
         now = self.vigie.clock.now()
         team = blocks.escape(self.protocol.team(mention.team).name.get(lang))
-        text = t("notify.approval", lang, id=mention.id, team=team, version=draft.version, author=f"<@{draft.author}>")
+        text = t("notify.approval", lang, id=mention.id, team=team, version=draft.version, author=author)
         context = alert_views.context_lines(excerpt_of=mention.text, card_url=link, lang=lang)
         for user in awaited:
             enqueue(s, kind="approval_dm", method="chat.postMessage", now=now, mention_id=mention.id,
