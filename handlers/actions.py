@@ -123,9 +123,10 @@ def register(app: App, runtime: Runtime) -> None:
         runtime.vigie.tell_user(channel=body["channel"]["id"], user=user, text=decided.text, thread_ts=thread_of(body))
 
     @app.action(Action.end_crisis.value)
-    def end_crisis(ack: Ack, body: dict[str, Any]) -> None:
+    def end_crisis(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         # The button asked for confirmation (its `confirm` dialog) before Slack sent this.
         user = body["user"]["id"]
-        text = runtime.crisis.end(by=user, summary=None, lang=runtime.workflow.lang_of(user))
+        text = runtime.crisis.end(by=user, summary=None, lang=runtime.workflow.lang_of(user),
+                                  crisis_id=_target(action.get("value")) or 0)
         ack()
         runtime.vigie.tell_user(channel=body["channel"]["id"], user=user, text=text, thread_ts=thread_of(body))

@@ -276,13 +276,17 @@ class CrisisDesk(CrisisAlerts):
         if waiting is not None:
             self.open_room(waiting)
 
-    def end(self, *, by: str, summary: str | None, lang: str) -> str:
+    def end(self, *, by: str, summary: str | None, lang: str, crisis_id: int | None = None) -> str:
+        """Stand down. `crisis_id`: the crisis a « Lever la crise » button belongs to (an old announcement's
+        button never ends a later crisis)."""
         if not access.may_declare_crisis(by, people=self.protocol.people):
             self._refused(by, "crisis.end", "not_cm")
             return t("refusal.not_cm", lang)
         now = self.vigie.clock.now()
         with session_scope(self.vigie.engine) as s:
             crisis = q.active_crisis(s, for_update=True)  # two people ending it at once: one finds it open
+            if crisis_id is not None and (crisis is None or crisis.id != crisis_id):
+                return t("crisis.alert.stale", lang)
             if crisis is None:
                 return t("cmd.crisis.none", lang)
             compare_and_set(s, crisis, expect={"ended_at": None}, values={"ended_at": now, "ended_by": by,

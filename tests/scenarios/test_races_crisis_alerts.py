@@ -110,3 +110,24 @@ def test_not_a_crisis_against_declare_at_once_make_one_decision_on_the_alert(des
         drain(desk.runtime, timeout=30)  # the room is opened after the ack: let it settle before standing down
         desk.end_crisis()
     drain(desk.runtime, timeout=30)
+
+
+def test_two_people_standing_down_at_once_end_the_crisis_once_and_an_old_button_ends_nothing(desk):
+    for _ in range(ROUNDS):
+        assert desk.client.command("crise déclarer fuite", user=CM).status_code == 200
+        with Session(desk.runtime.engine) as s:
+            crisis = s.exec(select(Crisis).where(col(Crisis.ended_at).is_(None))).one()
+        drain(desk.runtime, timeout=30)
+        answers = simultaneously([desk.click(Action.end_crisis, crisis.id, CM),
+                                  desk.click(Action.end_crisis, crisis.id, DM)])
+        assert all(a.status_code == 200 for a in answers)
+        with Session(desk.runtime.engine) as s:
+            ended = s.exec(select(AuditEvent).where(AuditEvent.action == "crisis.ended")).all()
+            assert s.get(Crisis, crisis.id).ended_at is not None  # type: ignore[union-attr]
+        assert sum((e.after or {}).get("crisis") == crisis.id for e in ended) == 1
+    # A new crisis: the last round's button (still on a client that did not refresh) ends nothing.
+    assert desk.client.command("crise déclarer encore", user=CM).status_code == 200
+    assert desk.click(Action.end_crisis, crisis.id, CM)().status_code == 200
+    assert desk.runtime.crisis.active() is not None
+    desk.end_crisis()
+    drain(desk.runtime, timeout=30)

@@ -129,7 +129,7 @@ def test_declaring_updates_every_recipients_alert_and_lists_the_spike_mentions(d
     # Standing down (its button asked for confirmation): the summary counts the spike's mentions too.
     desk.at(paris(2026, 11, 23, 10, 30))
     desk.intake("Un dernier message sur la marque", 300)
-    press(desk, "crisis_end", 1, CM2, channel="C0CRISIS01")
+    press(desk, "crisis_end", stand_down[0]["value"], CM2, channel="C0CRISIS01")
     ended = [c for c in desk.slack.calls("chat.postMessage") if c.args["channel"] == "C0CRISIS01"][-1]
     assert "Fin de crise" in ended.args["text"] and "7 mention" in ended.args["text"], ended.args["text"]
     announcement = shown(desk, announced)
@@ -257,7 +257,7 @@ def test_approvers_are_asked_once_each_when_a_version_can_be_approved_and_see_it
     v3 = desk.draft(mid)
     desk.click("draft_approve", v3.id, CM)
     for ask in (ask_cm, ask_lead):
-        assert f"approuvée par <@{CM}>" in json.dumps(shown(desk, ask)["blocks"], ensure_ascii=False)
+        assert f"<@{CM}> a approuvé la version 3" in json.dumps(shown(desk, ask)["blocks"], ensure_ascii=False)
     # Who may see it: every direct message quoting the mention went to someone who may read that mention.
     people, m = desk.runtime.protocol.people, desk.runtime.vigie.mention(mid)
     required = desk.runtime.workflow.required_for(m)
