@@ -115,6 +115,7 @@ def register(app: App, runtime: Runtime) -> None:
 
     @app.action(Action.declare_crisis.value)
     def declare_crisis(ack: Ack, body: dict[str, Any]) -> None:
+        # The button asked for confirmation (its `confirm` dialog) before Slack sent this.
         user = body["user"]["id"]
         lang = runtime.workflow.lang_of(user)
         declared = runtime.crisis.declare(by=user, reason=None, lang=lang)
@@ -122,4 +123,21 @@ def register(app: App, runtime: Runtime) -> None:
         text = declared.text
         if declared.crisis_id is not None:  # the channel and the announcement after the ack: Slack calls
             text = runtime.crisis.open_room(declared.crisis_id, lang=lang)
+        runtime.vigie.tell_user(channel=body["channel"]["id"], user=user, text=text, thread_ts=thread_of(body))
+
+    @app.action(Action.not_a_crisis.value)
+    def not_a_crisis(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        decided = runtime.crisis.not_a_crisis(signal_id=_target(action.get("value")), by=user,
+                                              lang=runtime.workflow.lang_of(user))
+        ack()
+        runtime.vigie.tell_user(channel=body["channel"]["id"], user=user, text=decided.text, thread_ts=thread_of(body))
+
+    @app.action(Action.end_crisis.value)
+    def end_crisis(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        # The button asked for confirmation (its `confirm` dialog) before Slack sent this.
+        user = body["user"]["id"]
+        text = runtime.crisis.end(by=user, summary=None, lang=runtime.workflow.lang_of(user),
+                                  crisis_id=_target(action.get("value")) or 0)
+        ack()
         runtime.vigie.tell_user(channel=body["channel"]["id"], user=user, text=text, thread_ts=thread_of(body))

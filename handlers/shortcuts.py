@@ -11,6 +11,12 @@ from bot.slack.ids import Shortcut
 from bot.usecases.response import Outcome
 
 
+def reply_thread(message: dict[str, Any]) -> str | None:
+    """The thread a message is a reply in (so the answer shows there); None for a message in the channel."""
+    thread = message.get("thread_ts")
+    return str(thread) if thread and thread != message.get("ts") else None
+
+
 def register(app: App, runtime: Runtime) -> None:
     @app.shortcut(Shortcut.flag_message.value)
     def flag_message(ack: Ack, body: dict[str, Any]) -> None:
@@ -24,6 +30,7 @@ def register(app: App, runtime: Runtime) -> None:
             author_name=message.get("username") or (message.get("bot_profile") or {}).get("name"),
             team_domain=(body.get("team") or {}).get("domain"),
             flagged_by=body["user"]["id"],  # the user Slack signed for, not anything in the message
+            thread_ts=reply_thread(message),  # a message in a thread: the answer shows in that thread
         )
 
     @app.shortcut(Shortcut.use_as_draft.value)
@@ -36,4 +43,5 @@ def register(app: App, runtime: Runtime) -> None:
                                                text=message.get("text") or "")
         outcome = step if isinstance(step, Outcome) else runtime.modals.show(body["trigger_id"], step, actor=actor)
         if outcome.message:
-            runtime.vigie.tell_user(channel=body["channel"]["id"], user=body["user"]["id"], text=outcome.message)
+            runtime.vigie.tell_user(channel=body["channel"]["id"], user=body["user"]["id"], text=outcome.message,
+                                    thread_ts=reply_thread(message))

@@ -57,14 +57,14 @@ def register(app: App, runtime: Runtime) -> None:
                                  language=submitted_value(state, "language") or "fr",
                                  label=submitted_value(state, "label") or "public",
                                  expected_base=base if isinstance(base, int) and not isinstance(base, bool)
-                                 and base >= 0 else None)
+                                 and base >= 0 else None, in_card=True)
         finish(ack, outcome, "text")
 
     # Modals about a mention with one required input: which input, and which use case it feeds.
     about_a_mention: dict[View, tuple[str, Callable[[int, str, str], Outcome]]] = {
-        View.dismiss: ("reason", lambda m, actor, v: w.dismiss(mention_id=m, actor=actor, reason=v)),
-        View.reroute: ("team", lambda m, actor, v: w.reroute(mention_id=m, actor=actor, team=v)),
-        View.assign: ("user", lambda m, actor, v: w.assign(mention_id=m, actor=actor, assignee=v)),
+        View.dismiss: ("reason", lambda m, actor, v: w.dismiss(mention_id=m, actor=actor, reason=v, in_card=True)),
+        View.reroute: ("team", lambda m, actor, v: w.reroute(mention_id=m, actor=actor, team=v, in_card=True)),
+        View.assign: ("user", lambda m, actor, v: w.assign(mention_id=m, actor=actor, assignee=v, in_card=True)),
     }
 
     def mention_modal(block: str, use_case: Callable[[int, str, str], Outcome]) -> Any:
@@ -92,7 +92,8 @@ def register(app: App, runtime: Runtime) -> None:
         sent = metadata(view.get("private_metadata")).get("sent", 0)
         confirmed = CONFIRM_ANOTHER in (submitted_value(state, "confirm") or "").split(",")
         finish(ack, w.holding_statement(mention_id=meta["mention"], actor=actor, key=key,
-                                        expected_sent=sent if isinstance(sent, int) else -1, confirmed=confirmed),
+                                        expected_sent=sent if isinstance(sent, int) else -1, confirmed=confirmed,
+                                        in_card=True),
                "confirm" if "confirm" in (state.get("values") or {}) else "statement")
 
     def review(kind: str) -> Any:
@@ -100,7 +101,8 @@ def register(app: App, runtime: Runtime) -> None:
             actor, meta, state = common(body, view)
             reason = required(ack, actor, state, "reason")
             if reason is not None and meta.get("draft") is not None:
-                finish(ack, w.review(draft_id=meta["draft"], actor=actor, kind=kind, comment=reason), "reason")
+                finish(ack, w.review(draft_id=meta["draft"], actor=actor, kind=kind, comment=reason, in_card=True),
+                       "reason")
             elif reason is not None:
                 ack()
         return submit
@@ -113,7 +115,7 @@ def register(app: App, runtime: Runtime) -> None:
     def publish(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         actor, meta, state = common(body, view)
         if meta.get("draft") is not None:
-            finish(ack, w.mark_published(draft_id=meta["draft"], actor=actor, url=submitted_value(state, "url")),
-                   "url")
+            finish(ack, w.mark_published(draft_id=meta["draft"], actor=actor, url=submitted_value(state, "url"),
+                                         in_card=True), "url")
         else:
             ack()

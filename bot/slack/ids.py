@@ -27,7 +27,10 @@ class Action(StrEnum):
     publish = "draft_publish"
     add_word = "draft_add_word"  # overflow beside the spelling findings: add a word to the company dictionary
     # Crisis proposal (sent by direct message)
-    declare_crisis = "crisis_declare"
+    declare_crisis = "crisis_declare"  # with a confirm dialog
+    not_a_crisis = "crisis_not_a_crisis"  # « Ce n'est pas une crise »: closes the alert for everyone
+    # Crisis announcement (in the crisis channel)
+    end_crisis = "crisis_end"  # with a confirm dialog
 
 
 class View(StrEnum):

@@ -22,6 +22,7 @@ from bot.store.models import (
     Draft,
     Mention,
     OncallOverride,
+    Outbox,
     Reminder,
     ReviewDecision,
     VolumeBucket,
@@ -60,8 +61,43 @@ def crisis_waiting_for_room(s: Session, *, declared_before: datetime) -> int | N
                                           Crisis.declared_at < declared_before)).first()
 
 
-def crisis_signals_since(s: Session, *, since: datetime) -> list[CrisisSignal]:
-    return list(s.exec(select(CrisisSignal).where(CrisisSignal.at >= since).order_by(col(CrisisSignal.at))).all())
+def crisis_signals_since(s: Session, *, since: datetime, for_update: bool = False) -> list[CrisisSignal]:
+    """`for_update` locks them on PostgreSQL (in id order), for a decision on them (declared, not a crisis)."""
+    query = select(CrisisSignal).where(CrisisSignal.at >= since)
+    if for_update and s.get_bind().dialect.name == "postgresql":
+        query = query.order_by(col(CrisisSignal.id)).with_for_update().execution_options(populate_existing=True)
+        return sorted(s.exec(query).all(), key=lambda sig: (sig.at, sig.id))
+    return list(s.exec(query.order_by(col(CrisisSignal.at))).all())
+
+
+def crisis_signal(s: Session, signal_id: int, *, for_update: bool = False) -> CrisisSignal | None:
+    """One signal, read fresh; `for_update` locks it on PostgreSQL (SQLite's transaction holds the write lock)."""
+    query = select(CrisisSignal).where(CrisisSignal.id == signal_id).execution_options(populate_existing=True)
+    if for_update and s.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return s.exec(query).first()
+
+
+def mentions_received_between(s: Session, *, start: datetime, end: datetime, limit: int) -> list[Mention]:
+    """Mentions received in [start, end], the oldest first (a spike's mentions), at most `limit`."""
+    return list(s.exec(select(Mention).where(Mention.received_at >= start, Mention.received_at <= end)
+                       .order_by(col(Mention.received_at), col(Mention.id)).limit(limit)).all())
+
+
+def count_received_between(s: Session, *, start: datetime, end: datetime) -> int:
+    return int(s.exec(select(func.count()).select_from(Mention)
+                      .where(Mention.received_at >= start, Mention.received_at <= end)).one())
+
+
+def outbox_by_key(s: Session, key: str) -> Outbox | None:
+    return s.exec(select(Outbox).where(Outbox.dedupe_key == key)).first()
+
+
+def notices_of(s: Session, *, mention_id: int, kinds: tuple[str, ...]) -> list[Outbox]:
+    """The direct messages of these kinds queued about a mention (escalation notices, approval requests),
+    in the order they were queued: the ones to update in place when someone acts."""
+    return list(s.exec(select(Outbox).where(Outbox.mention_id == mention_id, col(Outbox.kind).in_(kinds))
+                       .order_by(col(Outbox.id))).all())
 
 
 def latest_crisis_signal(s: Session, *, kind: str) -> CrisisSignal | None:

@@ -24,15 +24,16 @@ from bot.domain import access
 from bot.i18n import t
 from bot.outbox.queue import enqueue
 from bot.slack.gateway import SlackCallError
-from bot.slack.ids import Action
 from bot.slack.text import slack_date
+from bot.slack.views import alerts as alert_views
 from bot.slack.views import cards as blocks
 from bot.slack.views.digest import mention_ref
 from bot.store import queries as q
 from bot.store.audit import record_refusal
 from bot.store.db import session_scope
 from bot.store.locks import compare_and_set
-from bot.store.models import AuditEvent, Crisis, CrisisSignal, VolumeBucket
+from bot.store.models import AuditEvent, Crisis, CrisisSignal, Mention, VolumeBucket
+from bot.usecases.crisis_alerts import CrisisAlerts, Decided
 from bot.usecases.escalation import Escalation
 from bot.usecases.intake import BUCKET_MINUTES, volume_bucket
 
@@ -65,7 +66,10 @@ class Declared:
     crisis_id: int | None = None  # then `open_room(crisis_id)`, after answering Slack
 
 
-class CrisisDesk:
+__all__ = ["CrisisDesk", "Decided", "Declared", "is_spike"]
+
+
+class CrisisDesk(CrisisAlerts):
     def __init__(self, escalation: Escalation):
         self.esc = escalation
         self.vigie = escalation.vigie
@@ -128,10 +132,13 @@ class CrisisDesk:
             proposed += self._spike(recent=recent, baseline=baseline, window=window, now=now)
         for m in candidates:
             codes = {r["code"] for r in m.reasons}
+            since_m = {"from": m.received_at.isoformat()}
             if "severity.crisis_word" in codes:
-                proposed += self._propose(f"words:{m.id}", "crisis_words", {"mention": m.id}, now)
+                proposed += self._propose(f"words:{m.id}", "crisis_words", {"mention": m.id, **since_m}, now,
+                                          mention=m)
             elif (m.reach or 0) >= cfg.high_reach and codes & NEGATIVE_REASONS:
-                proposed += self._propose(f"reach:{m.id}", "high_reach", {"mention": m.id, "reach": m.reach}, now)
+                proposed += self._propose(f"reach:{m.id}", "high_reach",
+                                          {"mention": m.id, "reach": m.reach, **since_m}, now, mention=m)
         if proposed:
             self.vigie.on_commit()
         return proposed
@@ -145,34 +152,28 @@ class CrisisDesk:
             if ongoing is not None:
                 seen = datetime.fromisoformat(ongoing.details.get("seen") or ongoing.at.isoformat())
                 if seen > now - window:
+                    grew = recent > int(ongoing.details.get("recent", 0))
                     ongoing.details = {**ongoing.details, "seen": now.isoformat(),
                                        "recent": max(int(ongoing.details.get("recent", 0)), recent)}
                     s.add(ongoing)
+                    if grew and not ongoing.details.get("decision"):  # every copy shows the new count
+                        self.refresh_alerts(s, ongoing, now)
                     return 0
         start = volume_bucket(now)
         return self._propose(f"spike:{int(start.timestamp())}", "spike",
                              {"recent": recent, "baseline": baseline, "start": start.isoformat(),
-                              "seen": now.isoformat()}, now)
+                              "from": (now - window).isoformat(), "seen": now.isoformat()}, now)
 
-    def _propose(self, key: str, kind: str, details: dict, now: datetime) -> int:
-        lang = self.protocol.language
-        text = t(f"crisis.signal.{kind}", lang, **{k: v for k, v in details.items()})
+    def _propose(self, key: str, kind: str, details: dict, now: datetime, *, mention: Mention | None = None) -> int:
         people = list(dict.fromkeys([*self.protocol.community_managers,
                                      *self.esc.on_call("decision_makers", now)]))
-        message_blocks = [
-            {"type": "section", "text": {"type": "mrkdwn", "text": f":rotating_light: {text}"}},
-            {"type": "actions", "block_id": f"crisis:{key}"[:255], "elements": [{
-                "type": "button", "action_id": Action.declare_crisis.value, "style": "danger", "value": kind,
-                "text": {"type": "plain_text", "text": t("crisis.declare_button", lang)[:75]}}]},
-        ]
+        context = self.alert_context(mention)  # before the transaction: it may ask Slack for the card's link
         try:
             with session_scope(self.vigie.engine) as s:
-                s.add(CrisisSignal(key=key, kind=kind, at=now, details=details))
+                signal = CrisisSignal(key=key, kind=kind, at=now, details={**details, "context": context})
+                s.add(signal)
                 s.flush()
-                for user in people:
-                    enqueue(s, kind="crisis_signal", method="chat.postMessage", now=now,
-                            dedupe_key=f"crisis-signal:{key}:{user}",
-                            args={"channel": user, "text": text, "blocks": message_blocks})
+                self.queue_alerts(s, signal, people, now)
         except IntegrityError:
             return 0
         log.info("crisis_proposed", key=key, kind=kind)
@@ -198,6 +199,7 @@ class CrisisDesk:
                 crisis = Crisis(declared_at=now, declared_by=by, reason=reason, channel=self.protocol.crisis.channel)
                 s.add(crisis)
                 s.flush()  # the unique index: a second declaration in the same instant stops here
+                self.take_over_signals(s, crisis, now)  # its alerts, updated for every recipient
                 s.add(AuditEvent(at=now, actor=by, action="crisis.declared", mention_id=None, before=None,
                                  after={"crisis": crisis.id}, reason=reason))
         except (_AlreadyOpen, IntegrityError):
@@ -242,20 +244,30 @@ class CrisisDesk:
         if self.protocol.decision_makers and channel.startswith(("C", "G")):
             enqueue(s, kind="crisis", method="conversations.invite", now=now, dedupe_key=f"{key}:invite",
                     args={"channel": channel, "users": ",".join(people)})
-        related = q.open_mentions(s, severities=("high", "critical"))
         chan_lang = self.protocol.language
-        lines = [f"• {mention_ref(m.id, m.channel, m.relay_ts, chan_lang)} · {blocks.SEVERITY_EMOJI.get(m.severity, '')} "
-                 f"{self.protocol.team(m.team).name.get(chan_lang)} · {blocks.excerpt(m.text, 100)}"
-                 for m in related[:30]]
+        triggered, total = self.triggering_mentions(s, crisis)
+        shown = {m.id for m in triggered}
+        related = [m for m in q.open_mentions(s, severities=("high", "critical")) if m.id not in shown]
+
+        def line(m: Mention) -> str:
+            return (f"• {mention_ref(m.id, m.channel, m.relay_ts, chan_lang)} · "
+                    f"{blocks.SEVERITY_EMOJI.get(m.severity, '')} {self.protocol.team(m.team).name.get(chan_lang)} · "
+                    f"{blocks.excerpt(m.text, 100)}")
+
         text = t("crisis.declared", chan_lang, by=f"<@{crisis.declared_by}>", reason=blocks.escape(crisis.reason or "—"),
                  factor=int(cfg.sla_factor * 100))
-        if lines:
-            text += "\n" + t("crisis.related", chan_lang) + "\n" + "\n".join(lines)
+        if triggered:
+            text += "\n" + t("crisis.triggered", chan_lang) + "\n" + "\n".join(map(line, triggered))
+            if total > len(triggered):
+                text += "\n" + blocks.plural("crisis.more", total - len(triggered), chan_lang)
+        if related:
+            text += "\n" + t("crisis.related", chan_lang) + "\n" + "\n".join(map(line, related[:30]))
         if cfg.holding_statement:
             statement = self.protocol.holding_statement(cfg.holding_statement)
             text += "\n" + t("crisis.holding", chan_lang, text=blocks.escape(statement.text.get(chan_lang)))
         enqueue(s, kind="crisis", method="chat.postMessage", now=now, dedupe_key=f"{key}:declared",
-                args={"channel": channel, "text": text[:39000]})
+                args={"channel": channel, "text": text[:39000],
+                      "blocks": alert_views.announcement(text, crisis_id=crisis.id, lang=chan_lang)})  # type: ignore[arg-type]
 
     def catch_up(self) -> None:
         """A crisis declared by a process that died before opening its room: open it now (run by the sweep)."""
@@ -264,23 +276,29 @@ class CrisisDesk:
         if waiting is not None:
             self.open_room(waiting)
 
-    def end(self, *, by: str, summary: str | None, lang: str) -> str:
+    def end(self, *, by: str, summary: str | None, lang: str, crisis_id: int | None = None) -> str:
+        """Stand down. `crisis_id`: the crisis a « Lever la crise » button belongs to (an old announcement's
+        button never ends a later crisis)."""
         if not access.may_declare_crisis(by, people=self.protocol.people):
             self._refused(by, "crisis.end", "not_cm")
             return t("refusal.not_cm", lang)
         now = self.vigie.clock.now()
         with session_scope(self.vigie.engine) as s:
             crisis = q.active_crisis(s, for_update=True)  # two people ending it at once: one finds it open
+            if crisis_id is not None and (crisis is None or crisis.id != crisis_id):
+                return t("crisis.alert.stale", lang)
             if crisis is None:
                 return t("cmd.crisis.none", lang)
             compare_and_set(s, crisis, expect={"ended_at": None}, values={"ended_at": now, "ended_by": by,
                                                                           "summary": summary})
             s.add(AuditEvent(at=now, actor=by, action="crisis.ended", mention_id=None, before=None,
                              after={"crisis": crisis.id}, reason=summary))
-            received = q.count_received_since(s, since=crisis.declared_at)
-            published = q.count_published_since(s, since=crisis.declared_at)
-            signals = q.crisis_signals_since(s, since=crisis.declared_at - timedelta(days=1))
+            since = self.counted_from(s, crisis)  # from the first signal's start, not only since the declaration
+            received = q.count_received_since(s, since=since)
+            published = q.count_published_since(s, since=since)
+            signals = self.triggering_signals(s, crisis)
             chan_lang = self.protocol.language
+            self._close_announcement(s, crisis, by=by, now=now)
             timeline = [f"• {_when(sig.at)} — {t(f'crisis.kind.{sig.kind}', chan_lang)}" for sig in signals]
             timeline += [f"• {_when(crisis.declared_at)} — {t('crisis.kind.declared', chan_lang)} (<@{crisis.declared_by}>)",
                          f"• {_when(now)} — {t('crisis.kind.ended', chan_lang)} (<@{by}>)"]
@@ -291,6 +309,18 @@ class CrisisDesk:
                           "text": text[:39000]})
         self.vigie.on_commit()
         return t("crisis.ended_ack", lang)
+
+    def _close_announcement(self, s: Session, crisis: Crisis, *, by: str, now: datetime) -> None:
+        """The announcement loses its « Lever la crise » button and says who stood down, and when."""
+        posted = q.outbox_by_key(s, f"crisis:{crisis.id}:declared")
+        if posted is None:
+            return
+        lang = self.protocol.language
+        text = str(posted.payload.get("text", ""))
+        outcome = t("crisis.alert.ended", lang, by=f"<@{by}>", at=_when(now))
+        enqueue(s, kind="crisis_update", method="chat.update", now=now, dedupe_key=f"crisis:{crisis.id}:closed",
+                args={"channel": posted.channel, "ts_from_outbox": posted.id, "text": f"{text}\n{outcome}"[:39000],
+                      "blocks": alert_views.announcement(text, crisis_id=None, lang=lang, outcome=outcome)})
 
     def _refused(self, actor: str, action: str, reason: str) -> None:
         record_refusal(self.vigie.engine, at=self.vigie.clock.now(), actor=actor, action=action, reason=reason)

@@ -30,11 +30,13 @@ from bot.i18n import t
 from bot.outbox.queue import enqueue
 from bot.protocol.load import oncall_rotation
 from bot.slack.text import escape, slack_date
+from bot.slack.views import alerts as alert_views
 from bot.store import queries as q
 from bot.store.audit import record_refusal
 from bot.store.db import session_scope
 from bot.store.locks import lock_mention
 from bot.store.models import AuditEvent, Mention, Reminder
+from bot.usecases import notices
 from bot.usecases.intake import Vigie
 
 log = structlog.get_logger(__name__)
@@ -55,6 +57,16 @@ class Escalation:
         self.vigie = vigie
         self.protocol = vigie.protocol
         self.people = vigie.protocol.people
+        self._links: dict[tuple[str, str], str] = {}
+        self._names: dict[str, str] = {}
+
+    def card_link(self, mention: Mention) -> str | None:
+        """The link to a mention's relay card, or None (a Slack call: never inside a transaction)."""
+        return notices.card_link(self.vigie.gateway, mention, self._links)
+
+    def dm_context(self, mention: Mention, link: str | None) -> str:
+        """What a direct message about a mention carries: its excerpt and the link to its card."""
+        return alert_views.context_lines(excerpt_of=mention.text, card_url=link, lang=self.protocol.language)
 
     @property
     def calendar(self) -> sla_rules.BusinessCalendar:
@@ -155,9 +167,10 @@ class Escalation:
 
     def _send(self, mention: Mention, stage: str, step: str, due: datetime, notify: list[str], race: Race | None,
               now: datetime) -> int:
+        link = self.card_link(mention)  # before the transaction: a Slack call
         try:
             with session_scope(self.vigie.engine) as s:
-                self._write_step(s, mention, stage, step, due, notify, race, now)
+                self._write_step(s, mention, stage, step, due, notify, race, now, link=link)
         except IntegrityError:  # the unique key: a second instance or a second sweep stops here
             return 0
         if race is not None and due >= race.deadline and step != OFF_HOURS_STEP:
@@ -166,9 +179,13 @@ class Escalation:
         return 1
 
     def _write_step(self, s: Session, mention: Mention, stage: str, step: str, due: datetime, notify: list[str],
-                    race: Race | None, now: datetime, *, by: str | None = None, reason: str | None = None) -> list[str]:
-        """The step's row and its messages, in the caller's transaction; returns who was told."""
+                    race: Race | None, now: datetime, *, by: str | None = None, reason: str | None = None,
+                    link: str | None = None, by_name: str | None = None) -> list[str]:
+        """The step's row and its messages, in the caller's transaction; returns who was told. Nobody is
+        pinged about their own escalation; each direct message names nobody else and carries the mention's
+        excerpt and the link to its card."""
         in_thread, direct = self.recipients(mention, notify, now)
+        in_thread, direct = [u for u in in_thread if u != by], [u for u in direct if u != by]
         lang = self.protocol.language
         deadline = slack_date(race.deadline) if race else "—"
         if by is not None:
@@ -180,7 +197,7 @@ class Escalation:
         params: dict[str, Any] = {"users": " ".join(f"<@{u}>" for u in in_thread + direct), "id": mention.id,
                                   "stage": t(f"stage.{race.stage if race else stage}", lang), "deadline": deadline,
                                   "severity": t(f"severity.{mention.severity}", lang),
-                                  "by": f"<@{by}>" if by else "", "reason": escape(reason or "—")}
+                                  "by": (by_name or f"<@{by}>") if by else "", "reason": escape(reason or "—")}
         text = t(key, lang, **params)
         s.add(Reminder(mention_id=mention.id, stage=stage, step=step, due_at=due, sent_at=now,  # type: ignore[arg-type]
                        recipients=in_thread + direct))
@@ -189,11 +206,15 @@ class Escalation:
         enqueue(s, kind="reminder", method="chat.postMessage", now=now, mention_id=mention.id,
                 dedupe_key=f"reminder:{mention.id}:{stage}:{step}",
                 args={"channel": channel, "text": text, "thread_ts_from_outbox": mention.relay_outbox_id})
-        for user in direct:
-            link = t("sla.dm_link", lang, id=mention.id, team=self.protocol.team(mention.team).name.get(lang))
-            enqueue(s, kind="reminder_dm", method="chat.postMessage", now=now, mention_id=mention.id,
-                    dedupe_key=f"reminder:{mention.id}:{stage}:{step}:{user}",
-                    args={"channel": user, "text": f"{text}\n{link}"})
+        if direct:
+            dm_text = t(f"notify.dm.{key.split('.', 1)[1]}", lang, **{
+                **params, "team": escape(self.protocol.team(mention.team).name.get(lang))})
+            context = self.dm_context(mention, link)
+            for user in direct:
+                enqueue(s, kind="reminder_dm", method="chat.postMessage", now=now, mention_id=mention.id,
+                        dedupe_key=f"reminder:{mention.id}:{stage}:{step}:{user}",
+                        args={"channel": user, "text": f"{dm_text}\n{context}".strip(),
+                              "blocks": alert_views.notice(text=dm_text, context=context)})
         log.info("escalation_step", mention_id=mention.id, stage=stage, step=step, recipients=in_thread + direct)
         return in_thread + direct
 
@@ -211,6 +232,10 @@ class Escalation:
         refusal: str | None = None
         told: list[str] = []
         already = False
+        with Session(self.vigie.engine) as s:
+            unlocked = s.get(Mention, mention_id)
+        link = self.card_link(unlocked) if unlocked is not None else None  # Slack calls: before the transaction
+        by_name = notices.display_name(self.vigie.gateway, by, self._names)  # named, not pinged about their act
         with session_scope(self.vigie.engine) as s:
             mention = lock_mention(s, mention_id)
             if mention is None:
@@ -223,7 +248,8 @@ class Escalation:
                 already = True
             else:
                 race = self.race(mention, crisis=q.is_crisis_active(s))
-                told = self._write_step(s, mention, "manual", step, now, notify, race, now, by=by, reason=reason)
+                told = self._write_step(s, mention, "manual", step, now, notify, race, now, by=by, reason=reason,
+                                        link=link, by_name=by_name)
                 s.add(AuditEvent(at=now, actor=by, action="mention.escalated", mention_id=mention_id, before=None,
                                  after={"step": step, "told": told}, reason=reason))
         if refusal is not None:

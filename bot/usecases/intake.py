@@ -490,6 +490,7 @@ class Vigie(Cards, Feeds):
         author_name: str | None,
         team_domain: str | None,
         flagged_by: str,
+        thread_ts: str | None = None,
     ) -> IngestResult:
         """Someone used "Flag as a mention" on a Slack message: ingest it like any other mention."""
         author = self._user_name(author_id) if author_id else None
@@ -515,7 +516,7 @@ class Vigie(Cards, Feeds):
                 team = self.protocol.team(result.team or self.protocol.default_team)
                 reply = t("flag.done", lang, id=result.id, team=escape(team.name.get(lang)),
                           severity=t(f"severity.{result.severity}", lang))
-            queue_ephemeral(session, channel=channel, user=flagged_by, text=reply, now=now)
+            queue_ephemeral(session, channel=channel, user=flagged_by, text=reply, now=now, thread_ts=thread_ts)
         self.on_commit()
         return result
 

@@ -37,6 +37,7 @@ from bot.i18n import t
 from bot.outbox.queue import enqueue, queue_ephemeral, queue_home
 from bot.protocol.schema import Protocol
 from bot.slack.gateway import SlackCallError
+from bot.slack.views import alerts as alert_views
 from bot.slack.views import cards as blocks
 from bot.store import queries as q
 from bot.store.audit import add_refusal
@@ -45,6 +46,7 @@ from bot.store.dictionary import with_company_words
 from bot.store.locks import Conflict, compare_and_set, lock_draft, lock_mention
 from bot.store.models import AuditEvent, Draft, Mention, ReviewDecision
 from bot.usecases.check import policy_of
+from bot.usecases import notices
 from bot.usecases.intake import Vigie
 from bot.usecases.outcome import Outcome, Refused, Target
 from bot.usecases.response_publish import WEBHOOK_METHOD, Publishing, network_of, on_delivery_failure
@@ -74,6 +76,8 @@ class Workflow(Publishing):
         self.publish_secret = publish_secret
         self.http = http
         self._langs: dict[str, str] = {}
+        self._links: dict[tuple[str, str], str] = {}
+        self._names: dict[str, str] = {}
 
     # --- language of a person -------------------------------------------------------------------
 
@@ -106,6 +110,9 @@ class Workflow(Publishing):
         mention = lock_mention(s, mention_id)
         if mention is None:
             raise Refused("unknown_mention")
+        # The card's thread as it was when the action started (a reroute posts a new card): where a modal's
+        # confirmation goes.
+        s.info.setdefault("card", (self.protocol.team(mention.team).channel, mention.relay_outbox_id))
         return mention
 
     def lock_draft_and_mention(self, s: Session, draft_id: int) -> tuple[Draft, Mention]:
@@ -173,13 +180,14 @@ class Workflow(Publishing):
             raise Refused(decision.reason or "not_allowed")
 
     def _run(self, actor: str, action: str, target: Target, fn: Callable[[Session, str], str | None], *,
-             reply_in: str | None = None, reply_thread: str | None = None) -> Outcome:
+             reply_in: str | None = None, reply_thread: str | None = None, in_card: bool = False) -> Outcome:
         """One click, one transaction: lock, re-check, write, queue Slack's messages and commit once.
 
         With `reply_in` (the channel the click came from), the actor's ephemeral answer is queued in that same
         transaction, so it exists exactly when what it announces does; a refusal and its answer likewise share
         one (the action's own transaction having been rolled back). With `reply_thread` (the thread the click
-        was made in), the answer shows in that thread.
+        was made in), the answer shows in that thread. With `in_card` (a modal was submitted: Slack gives no
+        channel), the answer goes in the card's thread, so the person sees the form was taken into account.
         """
         lang = self.lang_of(actor)  # before the transaction: it may ask Slack
         try:
@@ -187,6 +195,11 @@ class Workflow(Publishing):
                 message = fn(s, lang)
                 if message and reply_in:
                     self._answer(s, channel=reply_in, user=actor, text=message, thread_ts=reply_thread)
+                elif message and in_card and s.info.get("card"):
+                    channel, relay = s.info["card"]
+                    enqueue(s, kind="ephemeral", method="chat.postEphemeral", now=self.vigie.clock.now(),
+                            args={"channel": channel, "user": actor, "text": message,
+                                  **({"thread_ts_from_outbox": relay} if relay else {})})
         except Refused as exc:
             outcome = self.refusal(actor, exc.reason, **exc.params)
             self.record_refusal(actor, action, target, exc.reason, answer=outcome.message, reply_in=reply_in,
@@ -200,7 +213,7 @@ class Workflow(Publishing):
                                 reply_thread=reply_thread)
             return Outcome(False, outcome.message, told=bool(reply_in and outcome.message))
         self.vigie.on_commit()
-        return Outcome(True, message, told=bool(message and reply_in))
+        return Outcome(True, message, told=bool(message and (reply_in or in_card)))
 
     def _answer(self, s: Session, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
         queue_ephemeral(s, channel=channel, user=user, text=text, now=self.vigie.clock.now(), thread_ts=thread_ts)
@@ -227,8 +240,13 @@ class Workflow(Publishing):
 
     def _audit(self, s: Session, *, actor: str, action: str, mention: Mention, before: dict[str, Any] | None,
                after: dict[str, Any] | None, reason: str | None = None) -> None:
-        s.add(AuditEvent(at=self.vigie.clock.now(), actor=actor, action=action, mention_id=mention.id,
+        now = self.vigie.clock.now()
+        s.add(AuditEvent(at=now, actor=actor, action=action, mention_id=mention.id,
                          before=before, after=after, reason=reason))
+        # The notices about this mention (escalations, approval requests) say what was just done.
+        line = notices.done_line(action, actor=actor, at=now, lang=self.protocol.language, after=after)
+        if line is not None:
+            notices.update_notices(s, mention.id, line, now=now)  # type: ignore[arg-type]
 
     def _refresh_homes(self, s: Session, mention: Mention) -> None:
         """The Home tabs of the people this mention concerns: its owner and those whose approval is awaited."""
@@ -322,7 +340,7 @@ class Workflow(Publishing):
         return self._run(actor, wf.Action.claim.value, Target(mention=mention_id), apply, reply_in=reply_in,
                          reply_thread=reply_thread)
 
-    def assign(self, *, mention_id: int, actor: str, assignee: str) -> Outcome:
+    def assign(self, *, mention_id: int, actor: str, assignee: str, in_card: bool = False) -> Outcome:
         def apply(s: Session, lang: str) -> str:
             mention = self.lock(s, mention_id)
             self.check_allowed(wf.Action.assign, s, actor=actor, mention=mention, draft=None)
@@ -336,9 +354,9 @@ class Workflow(Publishing):
                                               owner=f"<@{assignee}>"))
             self._refresh_card(s, mention)
             return t("ack.assigned", lang, owner=f"<@{assignee}>")
-        return self._run(actor, wf.Action.assign.value, Target(mention=mention_id), apply)
+        return self._run(actor, wf.Action.assign.value, Target(mention=mention_id), apply, in_card=in_card)
 
-    def reroute(self, *, mention_id: int, actor: str, team: str) -> Outcome:
+    def reroute(self, *, mention_id: int, actor: str, team: str, in_card: bool = False) -> Outcome:
         def apply(s: Session, lang: str) -> str:
             if team not in self.protocol.teams:
                 raise Refused("unknown_team")
@@ -363,9 +381,9 @@ class Workflow(Publishing):
             self._audit(s, actor=actor, action="mention.rerouted", mention=mention, before=before,
                         after={"team": team, "state": mention.state, "owner": None})
             return t("ack.rerouted", lang, team=self.protocol.team(team).name.get(lang))
-        return self._run(actor, wf.Action.reroute.value, Target(mention=mention_id), apply)
+        return self._run(actor, wf.Action.reroute.value, Target(mention=mention_id), apply, in_card=in_card)
 
-    def dismiss(self, *, mention_id: int, actor: str, reason: str) -> Outcome:
+    def dismiss(self, *, mention_id: int, actor: str, reason: str, in_card: bool = False) -> Outcome:
         def apply(s: Session, lang: str) -> str:
             mention = self.lock(s, mention_id)
             draft = self.current_draft(s, mention_id)
@@ -381,10 +399,10 @@ class Workflow(Publishing):
                                               reason=blocks.escape(reason)))
             self._refresh_card(s, mention)
             return t("ack.dismissed", lang)
-        return self._run(actor, wf.Action.dismiss.value, Target(mention=mention_id), apply)
+        return self._run(actor, wf.Action.dismiss.value, Target(mention=mention_id), apply, in_card=in_card)
 
     def submit_draft(self, *, mention_id: int, actor: str, text: str, network: str, language: str, label: str,
-                     kind: str = "reply", expected_base: int | None = None) -> Outcome:
+                     kind: str = "reply", expected_base: int | None = None, in_card: bool = False) -> Outcome:
         """A new draft, or a new version of the current one: checks run, approvals start from zero.
 
         `expected_base`: the current draft's id when the form was opened (0: there was none). Another version
@@ -395,6 +413,8 @@ class Workflow(Publishing):
         # The checks read only the text (and the protocol): run before the transaction, so no row is locked
         # while spelling suggestions are computed.
         findings = self.run_checks(text, language=language, network=network, label=label) if valid else []
+        link = self.card_link(mention_id)  # Slack calls: before the transaction
+        author = notices.display_name(self.vigie.gateway, actor, self._names)  # named in others' DMs, not pinged
 
         def apply(s: Session, lang: str) -> str:
             mention = self.lock(s, mention_id)
@@ -421,10 +441,16 @@ class Workflow(Publishing):
                         after={"draft": draft.id, "version": draft.version, "label": label, "network": network,
                                "findings": len(findings), "text": text})
             self._post_or_update_draft_card(s, mention, draft)
-            self._tell_awaited(s, mention, draft)
+            self._tell_awaited(s, mention, draft, actor=actor, link=link, author=author)
             self._refresh_card(s, mention)
             return t("ack.draft", lang, version=draft.version, findings=len(findings))
-        return self._run(actor, wf.Action.submit_draft.value, Target(mention=mention_id), apply)
+        return self._run(actor, wf.Action.submit_draft.value, Target(mention=mention_id), apply, in_card=in_card)
+
+    def card_link(self, mention_id: int) -> str | None:
+        """The link to a mention's card, for a direct message about it (a Slack call: outside any transaction)."""
+        with Session(self.vigie.engine) as s:
+            mention = s.get(Mention, mention_id)
+        return notices.card_link(self.vigie.gateway, mention, self._links) if mention is not None else None
 
     def _outside_grammar(self, text: str, language: str) -> list[checks_rules.Finding]:
         return [finding for checker in self.grammar for finding in checker(text, language)]
@@ -438,20 +464,37 @@ class Workflow(Publishing):
         return [{"code": f.code, "start": f.start, "end": f.end, "text": f.text, "suggestions": list(f.suggestions),
                  "params": dict(f.params), "overridable": f.overridable} for f in found]
 
-    def _tell_awaited(self, s: Session, mention: Mention, draft: Draft) -> None:
-        """Tell the people whose approval is awaited, once per draft version."""
+    def _tell_awaited(self, s: Session, mention: Mention, draft: Draft, *, actor: str, link: str | None,
+                      author: str) -> None:
+        """Ask the people whose approval is awaited, each by one direct message (excerpt, link to the card), the
+        first time a version of this reply can be approved: a later version updates that message (the
+        `draft.submitted` line) rather than pinging again; a version the checks block for good pings nobody;
+        nobody is asked about their own draft. The thread says, without pinging, that approval is awaited."""
+        failing = [f for f in draft.findings if not f.get("overridden")]
+        if not all(f.get("overridable", True) for f in failing):
+            return  # cannot be approved (e.g. confidential terms): nobody to ask yet
         approvals = [d.user for d in self.approvals_of(s, draft.id) if d.kind == "approve"]  # type: ignore[arg-type]
         status = wf.approval_status(required=self.required_for(mention, s), approvals=approvals, author=draft.author,
                                     team=mention.team, people=self.people)
         awaited = sorted(wf.awaited_approvers(status=status, team=mention.team, people=self.people,
-                                              author=draft.author) - set(approvals))
+                                              author=draft.author) - set(approvals) - {actor, draft.author})
         if not awaited:
             return
-        text = t("thread.awaited", self.protocol.language, users=" ".join(f"<@{u}>" for u in awaited),
-                 version=draft.version)
-        self._say_in_thread(s, mention, text, dedupe_key=f"awaited:{draft.id}")
+        lang = self.protocol.language
+        now = self.vigie.clock.now()
+        team = blocks.escape(self.protocol.team(mention.team).name.get(lang))
+        text = t("notify.approval", lang, id=mention.id, team=team, version=draft.version, author=author)
+        context = alert_views.context_lines(excerpt_of=mention.text, card_url=link, lang=lang)
+        for user in awaited:
+            enqueue(s, kind="approval_dm", method="chat.postMessage", now=now, mention_id=mention.id,
+                    dedupe_key=f"approval:{mention.id}:{user}",  # one ping per person and mention
+                    args={"channel": user, "text": f"{text}\n{context}".strip(),
+                          "blocks": alert_views.notice(text=text, context=context)})
+        self._say_in_thread(s, mention, t("thread.awaited_quiet", lang, version=draft.version),
+                            dedupe_key=f"awaited:{draft.id}")
 
-    def review(self, *, draft_id: int, actor: str, kind: str, comment: str | None = None) -> Outcome:
+    def review(self, *, draft_id: int, actor: str, kind: str, comment: str | None = None,
+               in_card: bool = False) -> Outcome:
         """approve (comment = override reason when checks fail), request_changes or reject."""
         action = {"approve": wf.Action.approve, "request_changes": wf.Action.request_changes,
                   "reject": wf.Action.reject}[kind]
@@ -518,8 +561,10 @@ class Workflow(Publishing):
                     self._queue_webhook(s, mention, draft)
             self._post_or_update_draft_card(s, mention, draft)
             self._refresh_card(s, mention)
+            if override:
+                return t("ack.approve_override", lang, reason=blocks.escape(override))
             return t(f"ack.{kind}", lang)
-        return self._run(actor, action.value, Target(draft=draft_id), apply)
+        return self._run(actor, action.value, Target(draft=draft_id), apply, in_card=in_card)
 
 
 def _same(finding: dict[str, Any]) -> tuple[Any, ...]:

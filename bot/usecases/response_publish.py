@@ -34,13 +34,14 @@ WEBHOOK_METHOD = Deliver.webhook
 
 
 class Publishing:
-    def mark_published(self: Workflow, *, draft_id: int, actor: str, url: str | None) -> Outcome:
+    def mark_published(self: Workflow, *, draft_id: int, actor: str, url: str | None,
+                       in_card: bool = False) -> Outcome:
         def apply(s: Session, lang: str) -> str:
             draft, mention = self.lock_draft_and_mention(s, draft_id)
             self.check_allowed(wf.Action.publish, s, actor=actor, mention=mention, draft=draft)
             self._published(s, mention, draft, by=actor, url=url)
             return t("ack.published", lang)
-        return self._run(actor, wf.Action.publish.value, Target(draft=draft_id), apply)
+        return self._run(actor, wf.Action.publish.value, Target(draft=draft_id), apply, in_card=in_card)
 
     def _published(self: Workflow, s: Session, mention: Mention, draft: Draft, *, by: str, url: str | None) -> None:
         """Record a publication (the caller holds the locks): once per draft, and only of the approved text."""
@@ -74,7 +75,7 @@ class Publishing:
             return q.holding_count(s, mention_id=mention_id)
 
     def holding_statement(self: Workflow, *, mention_id: int, actor: str, key: str, expected_sent: int = 0,
-                          confirmed: bool = False) -> Outcome:
+                          confirmed: bool = False, in_card: bool = False) -> Outcome:
         """A pre-approved holding statement, published the same way as a reply while experts work. One per
         mention: another one needs the community manager to confirm, on a form that knew how many had gone
         out (`expected_sent`), so a double click or two people at once send one."""
@@ -104,7 +105,8 @@ class Publishing:
             if self.protocol.publishing.mode == "webhook":
                 self._queue_webhook(s, mention, draft)
             return t("ack.holding", lang)
-        return self._run(actor, wf.Action.holding_statement.value, Target(mention=mention_id), apply)
+        return self._run(actor, wf.Action.holding_statement.value, Target(mention=mention_id), apply,
+                         in_card=in_card)
 
     # --- webhook publishing -------------------------------------------------------------------
 

@@ -110,7 +110,9 @@ def test_a_retried_view_submission_makes_one_draft(http, slack, runtime, relayed
     thread = [m["text"] for m in slack.messages("C0LEGAL001") if m.get("thread_ts") == relay_ts
               and m["ts"] != relay_ts]
     assert sum(text.startswith("Brouillon v1") for text in thread) == 1, thread  # one draft card
-    assert sum("approbation est attendue" in text for text in thread) == 1, thread  # approvers told once
+    assert sum("attente d'approbation" in text for text in thread) == 1, thread  # approvers told once
+    asks = [c for c in slack.calls("chat.postMessage") if "approbation est attendue" in c.args["text"]]
+    assert len(asks) == len({c.args["channel"] for c in asks}) > 0  # one direct message per approver
 
 
 def test_a_retried_shortcut_flags_once_and_answers_once(http, slack, runtime):

@@ -46,8 +46,10 @@ def test_from_relay_to_published_reply_with_every_rule_enforced(loop, runtime):
     v1 = loop.draft(mid)
     assert (v1.version, v1.state, v1.author) == (1, "pending", LEGAL_EXPERT)
     assert {f["code"] for f in v1.findings} >= {"spelling", "confidential_term", "phone"}
-    awaited = [m for m in loop.thread(mid) if "approbation est attendue" in m]
-    assert len(awaited) == 1 and f"<@{CM}>" in awaited[0] and f"<@{LEGAL_LEAD}>" in awaited[0]
+    # The approvers are asked once each, by direct message; the thread says so without pinging anyone.
+    awaited = [m for m in loop.thread(mid) if "attente d'approbation" in m]
+    assert len(awaited) == 1 and "<@" not in awaited[0]
+    assert [len(loop.dms(u)) for u in (CM, LEGAL_LEAD, LEGAL_EXPERT)] == [1, 1, 0]
 
     # Nobody approves their own draft.
     loop.click("draft_approve", v1.id, LEGAL_EXPERT)
