@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from babel import Locale
 from babel.numbers import format_decimal
@@ -219,6 +220,9 @@ def relay_card(
     where = t("card.mention_id", lang, id=mention_id)
     if button_url is None and url:
         where = link(url) + " · " + where  # not a URL a button may carry: shown as text, as the tool gave it
+    elif button_url is not None:
+        # The button's label is ours: the real host beside it, so a post never poses as another site.
+        where = escape(urlsplit(button_url).hostname or "") + " · " + where
     why = route_reason(reasons, lang)
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{emoji} *{title}*"[:3000]}},
