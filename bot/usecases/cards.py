@@ -183,7 +183,7 @@ class Cards:
             top = s.exec(select(Mention).where((col(Mention.story_id) == story_id) | (col(Mention.id) == story_id))
                          .order_by(func.coalesce(Mention.reach, 0).desc(), col(Mention.id)).limit(MEMBERS_SHOWN)).all()
         lines = [t("story.members_title", lang, n=blocks.number(size, lang))]
-        lines += [t("story.member_line", lang, author=excerpt(m.author, 80), source=escape(m.source),
+        lines += [t("story.member_line", lang, author=excerpt(m.author, 80), source=blocks.names.network_name(m.source, lang),
                     reach=blocks.number(m.reach or 0, lang), link=link(m.url, t("story.members_link", lang)))
                   for m in top]
         if size > len(top):

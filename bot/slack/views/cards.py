@@ -322,10 +322,13 @@ MAX_FINDINGS_SHOWN = 12
 
 
 def render_finding(finding: dict[str, Any], lang: str) -> str:
-    params = {k: escape(str(v)) for k, v in (finding.get("params") or {}).items()}
+    params = {k: names.network_name(str(v), lang) if k == "network" else escape(str(v))
+              for k, v in (finding.get("params") or {}).items()}
     suggestions = finding.get("suggestions") or []
     hint = t("finding.suggest", lang, words=", ".join(escape(w) for w in suggestions[:5])) if suggestions else ""
     text = escape(str(finding.get("text", "")))[:200]
+    if finding.get("code") == "label_not_public":  # the text is the label: « confidentiel », not « confidential »
+        text = names.label_name(str(finding.get("text", "")), lang)
     try:
         return t(f"finding.{finding['code']}", lang, text=text, hint=hint, **params)
     except (KeyError, IndexError):
