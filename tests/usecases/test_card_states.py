@@ -16,7 +16,8 @@ from bot.slack.views import cards as views
 from bot.slack.views import modals
 from bot.store.models import Mention
 from tests import slackspec
-from tests.driver import CM, LEGAL_EXPERT, LEGAL_LEAD, Driver
+from tests.driver import CM, LEGAL_EXPERT, LEGAL_LEAD, Driver, send
+from tests.slack_requests import block_action
 
 OPEN = {"mention_claim", "mention_draft", "mention_reroute", "mention_dismiss", "mention_open_post", "mention_more"}
 CLAIMED = OPEN - {"mention_claim"}
@@ -193,6 +194,22 @@ def test_an_approved_draft_card_awaits_nobody(loop):
     loop.click("draft_approve", draft.id, LEGAL_LEAD)
     card = draft_card()
     assert "approuvé, prêt à publier" in card and "Approbations requises" not in card and ":hourglass" not in card
+
+
+def test_the_holding_statement_card_is_approved_without_awaiting_anyone(loop):
+    mid = loop.intake("Un procès est annoncé", i=7)
+    send(loop.http, {**block_action(action_id="mention_more", value="", user=CM, channel=LEGAL),
+                     "actions": [{"action_id": "mention_more", "block_id": f"mention:{mid}", "type": "overflow",
+                                  "selected_option": {"value": f"holding:{mid}"}, "action_ts": "1"}]})
+    loop.drain()
+    loop.submit(CM, {"statement": "on-regarde"})
+    [holding] = [m for m in loop.slack.messages(LEGAL) if m.get("blocks")
+                 and "attente (v1)" in json.dumps(m["blocks"], ensure_ascii=False)]
+    text = shown_text(holding["blocks"])
+    assert "approuvé, prêt à publier" in text and "Approbations requises" not in text and ":hourglass" not in text
+    assert "pour X (Twitter), en français" in text
+    assert actions_of(holding["blocks"]) == {"draft_publish"}  # manual mode: a person publishes it
+    check(loop, mid, OPEN)  # the mention itself is still to be answered
 
 
 # --- the builder alone, in both languages ---------------------------------------------------------------
