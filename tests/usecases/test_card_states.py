@@ -190,6 +190,8 @@ def test_an_approved_draft_card_awaits_nobody(loop):
         return shown_text(message["blocks"])
 
     assert "Approbations requises" in draft_card()  # awaited while pending
+    [message] = [m for m in loop.slack.messages(LEGAL) if f'"draft:{draft.id}"' in json.dumps(m.get("blocks") or [])]
+    assert "danger" not in json.dumps(message["blocks"])  # no red button on the draft card either
     loop.click("draft_approve", draft.id, CM)
     loop.click("draft_approve", draft.id, LEGAL_LEAD)
     card = draft_card()

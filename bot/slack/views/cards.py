@@ -413,7 +413,8 @@ def draft_card(
         buttons = [
             _button(Action.approve, t("draft.approve", lang), draft_id, style="primary"),
             _button(Action.request_changes, t("draft.request_changes", lang), draft_id),
-            _button(Action.reject, t("draft.reject", lang), draft_id, style="danger"),
+            # Not red: rejecting opens a form asking why, which is its confirmation (danger buttons sparingly).
+            _button(Action.reject, t("draft.reject", lang), draft_id),
         ]
     if state in ("pending", "changes_requested", "rejected", "approved") and kind == "reply":
         buttons.append(_button(Action.edit, t("draft.edit", lang), draft_id))
