@@ -150,7 +150,7 @@ def test_a_rerouted_card_keeps_only_the_link_and_the_new_one_starts_open(loop, s
     assert "Mention réorientée" in old_text and f"Finance par <@{CM}>" in old_text
     assert "Nouvelle mention" not in old_text
     text = check(loop, mid, OPEN, channel="C0FINANCE1")
-    assert re.search(r"Réorientée vers l['’]équipe Finance\.", text), text
+    assert re.search(r"Réorientée vers l['’]équipe Finance ·", text), text
 
 
 def test_no_stored_key_reaches_the_card(loop, runtime):
@@ -164,7 +164,7 @@ def test_no_stored_key_reaches_the_card(loop, runtime):
 
     mid2 = loop.intake("Ambiance tendue au service client depuis la réorganisation", i=5, source="glassdoor")
     text = check(loop, mid2, OPEN)  # the human resources team follows Glassdoor
-    assert "Publiée sur Glassdoor, que suit cette équipe." in text and "glassdoor" not in text
+    assert "Publiée sur Glassdoor, que suit cette équipe ·" in text and "glassdoor" not in text
     assert "(détection automatique)" in text
 
     # The draft form names the networks; the draft card names network, language and label.
