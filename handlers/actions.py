@@ -97,6 +97,10 @@ def register(app: App, runtime: Runtime) -> None:
     for button, what in MODAL_BUTTONS.items():
         app.action(button.value)(modal_opener(what))
 
+    @app.action(Action.open_post.value)
+    def open_post(ack: Ack) -> None:
+        ack()  # a link button: Slack opens the post itself and still tells the app of the click
+
     @app.action(Action.more.value)
     def more(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         what, _, value = str((action.get("selected_option") or {}).get("value", "")).partition(":")

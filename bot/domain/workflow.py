@@ -46,6 +46,7 @@ __all__ = [
     "next_states",
     "required_approvals",
     "roles_of",
+    "state_allows",
     "superseded_state",
     "team_requirement",
     "text_hash",
@@ -422,6 +423,21 @@ def _who(
     if not roles_of(actor, team=mention.team, people=people) & frozenset(required):
         return "not_an_approver"
     return None
+
+
+def state_allows(action: Action, state: MentionState | str, owner: str | None = None) -> bool:
+    """Whether a mention's state (and owner, for a claim) lets anyone do `action` at all, before asking who
+    (`decide` asks both): a card shows the buttons whose action its state allows, as Slack shows one message
+    to everyone; who may press them is checked on the click."""
+    try:
+        state = MentionState(state)
+    except ValueError:
+        return False
+    if action is Action.claim:
+        return state is MentionState.open and owner is None
+    if action is Action.publish:
+        return state is MentionState.ready
+    return state in _STATES_FOR[action]
 
 
 def may_escalate(user: str, *, team: str, people: People) -> bool:

@@ -18,6 +18,7 @@ class Action(StrEnum):
     reroute = "mention_reroute"
     dismiss = "mention_dismiss"
     more = "mention_more"  # overflow menu: assign, holding statement
+    open_post = "mention_open_post"  # « Voir le post »: a link button; its click is only acknowledged
     story_members = "story_members"  # list a story's grouped copies in the card's thread
     # Draft card
     approve = "draft_approve"

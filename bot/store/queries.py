@@ -17,12 +17,14 @@ from sqlmodel import Session, col, select
 from bot.domain.access import Sight
 from bot.domain.workflow import OPEN_STATES
 from bot.store.models import (
+    AuditEvent,
     Crisis,
     CrisisSignal,
     Draft,
     Mention,
     OncallOverride,
     Outbox,
+    Publication,
     Reminder,
     ReviewDecision,
     VolumeBucket,
@@ -111,6 +113,22 @@ def current_draft(s: Session, *, mention_id: int) -> Draft | None:
     under review."""
     return s.exec(select(Draft).where(Draft.mention_id == mention_id, Draft.kind == "reply")
                   .order_by(col(Draft.version).desc()).limit(1)).first()
+
+
+def closing_of(s: Session, *, mention_id: int, state: str) -> tuple[str, str | None, str | None] | None:
+    """Who closed a mention and what goes with it, for its card: (who, dismissal reason, public URL) from the
+    last dismissal's audit event or the publication of its reply; None when neither is found."""
+    if state == "dismissed":
+        event = s.exec(select(AuditEvent).where(AuditEvent.mention_id == mention_id,
+                                                AuditEvent.action == "mention.dismissed")
+                       .order_by(col(AuditEvent.id).desc()).limit(1)).first()
+        return (event.actor, event.reason, None) if event is not None else None
+    if state == "published":
+        row = s.exec(select(Publication).join(Draft, col(Draft.id) == col(Publication.draft_id))
+                     .where(Publication.mention_id == mention_id, Draft.kind == "reply")
+                     .order_by(col(Publication.id).desc()).limit(1)).first()
+        return (row.by, None, row.url) if row is not None else None
+    return None
 
 
 def drafts_of(s: Session, *, mention_id: int) -> list[Draft]:

@@ -20,12 +20,14 @@ from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.domain.access import sight_of
+from bot.domain.workflow import CLOSED_STATES
 from bot.i18n import t
 from bot.outbox.queue import Deliver, enqueue
 from bot.protocol.schema import Protocol
 from bot.slack.gateway import SlackCallError, SlackGateway
 from bot.slack.text import escape, excerpt, link
 from bot.slack.views import cards as blocks
+from bot.store import queries as q
 from bot.store.db import session_scope
 from bot.store.models import Mention, Outbox, OutboxStatus, Story
 
@@ -52,7 +54,8 @@ def card_lane(conn: Any, relay_outbox_id: int, mention_id: int) -> tuple[str, bo
 
 
 def relay_args(protocol: Protocol, *, mention_id: int, values: dict[str, Any], note: str | None = None,
-               deadline: tuple[str, datetime, bool] | None = None, story: Story | None = None) -> dict[str, Any]:
+               deadline: tuple[str, datetime, bool] | None = None, story: Story | None = None,
+               closure: blocks.Closure | None = None) -> dict[str, Any]:
     """chat.postMessage arguments of a mention's relay card, from its stored values."""
     team = protocol.team(values["team"])
     lang = protocol.language
@@ -77,6 +80,7 @@ def relay_args(protocol: Protocol, *, mention_id: int, values: dict[str, Any], n
         deadline=deadline,
         story=None if story is None or story.size < 2 else
         blocks.StoryView(id=story.id, size=story.size, reach=story.reach, authors=tuple(story.authors)),  # type: ignore[arg-type]
+        closure=closure,
     )
 
 
@@ -92,11 +96,16 @@ class Cards:
     deadline_of: Callable[[Mention], tuple[str, datetime, bool] | None]
 
     def relay_args(self, mention: Mention, note: str | None = None, story: Story | None = None) -> dict[str, Any]:
-        if story is None and mention.story_id is None:
+        closure = None
+        if (story is None and mention.story_id is None) or mention.state in CLOSED_STATES:
             with Session(self.engine) as s:
-                story = s.get(Story, mention.id)
+                if story is None and mention.story_id is None:
+                    story = s.get(Story, mention.id)
+                closing = q.closing_of(s, mention_id=mention.id, state=mention.state)  # type: ignore[arg-type]
+            if closing is not None:
+                closure = blocks.Closure(kind=mention.state, by=closing[0], reason=closing[1], url=closing[2])
         return relay_args(self.protocol, mention_id=mention.id, values=mention.model_dump(),  # type: ignore[arg-type]
-                          note=note, deadline=self.deadline_of(mention), story=story)
+                          note=note, deadline=self.deadline_of(mention), story=story, closure=closure)
 
     def render_relay(self, args: dict[str, Any]) -> dict[str, Any]:
         """chat.postMessage arguments of a relay card, rendered by the outbox when it sends it."""
@@ -174,7 +183,7 @@ class Cards:
             top = s.exec(select(Mention).where((col(Mention.story_id) == story_id) | (col(Mention.id) == story_id))
                          .order_by(func.coalesce(Mention.reach, 0).desc(), col(Mention.id)).limit(MEMBERS_SHOWN)).all()
         lines = [t("story.members_title", lang, n=blocks.number(size, lang))]
-        lines += [t("story.member_line", lang, author=excerpt(m.author, 80), source=escape(m.source),
+        lines += [t("story.member_line", lang, author=excerpt(m.author, 80), source=blocks.names.network_name(m.source, lang),
                     reach=blocks.number(m.reach or 0, lang), link=link(m.url, t("story.members_link", lang)))
                   for m in top]
         if size > len(top):

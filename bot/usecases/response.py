@@ -368,7 +368,8 @@ class Workflow(Publishing):
             old_relay, old_team = mention.relay_outbox_id, mention.team
             new_name = self.protocol.team(team).name.get(chan_lang)
             # The old card is marked (no buttons any more) and a new relay is posted in the new team's channel.
-            self._refresh_card(s, mention, note=t("relay.moved", chan_lang, team=new_name), relay_outbox_id=old_relay)
+            self._refresh_card(s, mention, note=t("card.moved", chan_lang, team=new_name, user=f"<@{actor}>"),
+                               relay_outbox_id=old_relay)
             before = {"team": old_team, "state": mention.state, "owner": mention.owner}
             reroutes = mention.reroutes + 1
             reasons = [*mention.reasons, {"code": "route.rerouted", "params": {"team": new_name}}]

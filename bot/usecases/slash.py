@@ -165,7 +165,7 @@ class SlashCommands:
         why = " · ".join(blocks.render_reason(r, lang) for r in m.reasons if not r["code"].startswith("lang."))
         text = "\n".join([
             self._line(m, now, lang),
-            f"{escape(m.source)} · {blocks.excerpt(m.author, 100)} · {blocks.link(m.url)}",
+            f"{blocks.names.network_name(m.source, lang)} · {blocks.excerpt(m.author, 100)} · {blocks.link(m.url)}",
             t("relay.why", lang, reasons=why),
             t("cmd.show.drafts", lang, count=len(drafts)),
         ])

@@ -83,8 +83,10 @@ def test_hostile_text_is_neutralised_on_the_card(http, slack):
         assert bad not in sent, bad
     assert "&amp;lt;!channel&amp;gt;" in sent  # an escaped sequence stays visibly literal
     assert "&lt;!channel&gt;" in sent  # the text is still shown, harmlessly
-    # The only link on the card is ours, labelled with the real host.
-    assert "<https://evil.example/path?q=%3Cx%3E%7Cy|evil.example>" in sent
+    # The only link on the card is the « Voir le post » button's, percent-encoded, with the real host beside it.
+    [button] = [e for b in call.args["blocks"] if b["type"] == "actions" for e in b["elements"] if e.get("url")]
+    assert button["url"] == "https://evil.example/path?q=%3Cx%3E%7Cy"
+    assert "evil.example · mention n°" in sent and "<https://" not in sent
 
 
 def test_two_people_flagging_at_once_still_relay_once(http, slack, runtime):

@@ -79,3 +79,17 @@ def test_many_findings_still_fit_slack_limits(lang: str) -> None:
     many = [overridden({**SPELLING, "start": i, "end": i + 3}, ("U0CM00001", "x" * 400)) for i in range(30)]
     blocks = json.loads(card(many, lang=lang))
     assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b.get("type") == "section")
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_draft_card_names_network_language_and_label(lang: str) -> None:
+    too_long = {"code": "too_long", "start": None, "end": None, "text": "", "suggestions": [], "overridable": True,
+                "params": {"network": "x", "length": 300, "limit": 280}}
+    label = {"code": "label_not_public", "start": None, "end": None, "text": "confidential", "suggestions": [],
+             "overridable": False, "params": {"label": "confidential"}}
+    shown = card([too_long, label], lang=lang)
+    assert "X (Twitter)" in shown and ("français" if lang == "fr" else "French") in shown
+    assert ("confidentiel" if lang == "fr" else "“confidential”") in shown
+    assert "· x ·" not in shown and "pour x " not in shown and "for x:" not in shown
+    if lang == "fr":
+        assert "confidential" not in shown

@@ -25,10 +25,10 @@ def test_a_mention_is_stored_and_relayed_once_to_its_team_channel(http, slack, r
     assert call.args["metadata"]["event_payload"]["outbox_id"]
     card = json.dumps(call.args["blocks"], ensure_ascii=False)
     assert "résultats" in card and "dividende" in card  # the reason names the keywords found
-    assert "12" in card and "Moyenne" in card  # reach 12,000 raised the severity to medium
+    assert "12" in card and "moyenne, forte audience" in card  # reach 12,000 raised the severity to medium
     assert f"mention n° {mention_id}" in card
     assert [a["action_id"] for a in call.args["blocks"][-1]["elements"]] == [
-        "mention_claim", "mention_draft", "mention_reroute", "mention_dismiss", "mention_more"]
+        "mention_claim", "mention_draft", "mention_reroute", "mention_dismiss", "mention_open_post", "mention_more"]
 
     drain(runtime)
     with Session(runtime.engine) as s:
@@ -67,7 +67,7 @@ def test_unrouted_mentions_fall_back_to_the_general_team(http, slack):
     http.post("/intake/mentions", json=mention(1, text="Joli packaging !"), headers=AUTH)
     [call] = slack.wait_for("chat.postMessage")
     assert call.args["channel"] == "C0GENERAL1"
-    assert "aucune règle ne correspond" in json.dumps(call.args["blocks"], ensure_ascii=False)
+    assert "Aucune règle ne la vise" in json.dumps(call.args["blocks"], ensure_ascii=False)
 
 
 def test_wrong_or_missing_token_is_401(http, slack):

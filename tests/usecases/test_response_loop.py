@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -158,9 +159,9 @@ def test_reroute_moves_the_card(loop, slack, runtime):
     loop.submit(CM, {"team": "finance"})
     drain(runtime)
     [new_card] = [c for c in slack.calls("chat.postMessage") if c.args["channel"] == "C0FINANCE1"]
-    assert "réorientée" in json.dumps(new_card.args["blocks"], ensure_ascii=False)
+    assert re.search(r"Réorientée vers l['’]équipe Finance", json.dumps(new_card.args["blocks"], ensure_ascii=False))
     old = loop.card(mid) if False else json.dumps(slack.messages("C0LEGAL001")[-1]["blocks"], ensure_ascii=False)
-    assert "Finance" in old and "mention_claim" not in old
+    assert "Finance" in old and "mention_claim" not in old and f"<@{CM}>" in old  # where it went, and who moved it
     with Session(runtime.engine) as s:
         m = s.get(Mention, mid)
         assert (m.team, m.state, m.channel) == ("finance", "open", "C0FINANCE1")

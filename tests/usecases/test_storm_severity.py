@@ -53,7 +53,7 @@ def test_thirty_copies_raise_the_leader_to_high_and_the_card_says_why(http, runt
     updates = [c for c in slack.calls("chat.update") if c.args["ts"] == post.response["ts"]]
     assert updates, "the card was never updated"
     last = json.dumps(updates[-1].args["blocks"], ensure_ascii=False)
-    assert "30 reprises : haute" in last and "gravité Haute" in last, last
+    assert "haute, 30 reprises" in last and "Haute" not in last, last  # the severity once, with its reason
 
 
 def test_copies_posted_at_once_make_one_story_whose_leader_has_the_right_severity(runtime):

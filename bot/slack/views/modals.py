@@ -9,6 +9,7 @@ from typing import Any
 from bot.i18n import t
 from bot.slack.ids import View
 from bot.slack.text import strip_invisible
+from bot.slack.views.names import network_name
 
 LABELS = ("public", "internal", "confidential")
 MAX_DRAFT = 3000  # Slack's plain_text_input maximum
@@ -58,7 +59,7 @@ def draft_modal(*, mention_id: int, networks: list[str], lang: str, text: str = 
     blocks = [
         _input("text", t("modal.draft.text", lang), text_input),
         _input("network", t("modal.draft.network", lang),
-               _select("value", [(n, n) for n in networks], network or (networks[0] if networks else None))),
+               _select("value", [(network_name(n, lang), n) for n in networks], network or (networks[0] if networks else None))),
         _input("language", t("modal.draft.language", lang),
                _select("value", [("Français", "fr"), ("English", "en")], language or lang)),
         _input("label", t("modal.draft.label", lang),
