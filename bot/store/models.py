@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
@@ -132,6 +132,8 @@ class Story(SQLModel, table=True):
     # The card refresh waiting in the outbox, if any: later copies only bump the counts it will render.
     refresh_outbox_id: int | None = None
     refreshed_at: datetime | None = utc_column(nullable=True, index=True)
+    # Its leader's shape (`bot.domain.storms.signature_blob`): a restart loads it instead of recomputing it.
+    signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class VolumeBucket(SQLModel, table=True):
