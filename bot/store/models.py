@@ -57,6 +57,7 @@ class OutboxStatus(StrEnum):
 
 
 _UNHANDLED = "published_at_reply IS NULL AND closed_at IS NULL"
+_LIVE_OUTBOX = "status IN ('pending', 'sending')"  # = bot.outbox.queue.LIVE
 
 
 class Mention(SQLModel, table=True):
@@ -212,7 +213,12 @@ class Publication(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """A Slack call to make, written in the same transaction as the change that needs it."""
 
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # The lanes' heads and the next row of a lane, read by index seeks (`bot.outbox.queue.lane_heads`).
+        Index("ix_outbox_lane", "channel", "id", postgresql_where=sql_text(_LIVE_OUTBOX),
+              sqlite_where=sql_text(_LIVE_OUTBOX)),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(max_length=200, unique=True)

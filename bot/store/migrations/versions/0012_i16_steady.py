@@ -1,4 +1,5 @@
-"""stories store their signature (a restart loads it instead of recomputing it)
+"""stories store their signature (a restart loads it instead of recomputing it); the outbox's lanes are read
+by index seeks (a partial index on the undelivered rows)
 
 Revision ID: 0012_i16_steady
 Revises: 0011
@@ -16,8 +17,11 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('story') as batch:
         batch.add_column(sa.Column('signature', sa.LargeBinary(), nullable=True))
+    live = sa.text("status IN ('pending', 'sending')")
+    op.create_index('ix_outbox_lane', 'outbox', ['channel', 'id'], postgresql_where=live, sqlite_where=live)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_outbox_lane', table_name='outbox')
     with op.batch_alter_table('story') as batch:
         batch.drop_column('signature')
