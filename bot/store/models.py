@@ -6,11 +6,11 @@ SQLite and PostgreSQL: rules never have to guess.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, DateTime, Index, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
@@ -144,6 +144,19 @@ class VolumeBucket(SQLModel, table=True):
     __tablename__ = "volume_bucket"
     start: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
     count: int = 0
+
+
+class DailyRollup(SQLModel, table=True):
+    """Mentions received per local day (protocol timezone), team and source, or team and theme (a tag), kept
+    by the sweep for each finished day (`bot.store.rollups`): the digest's growth figures and chart read these
+    rows instead of the mentions. A day's total row (team, source and theme all "") marks it as rolled up."""
+
+    __tablename__ = "daily_rollup"
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    team: str = Field(sa_column=Column(String(64), primary_key=True))
+    source: str = Field(sa_column=Column(String(200), primary_key=True))
+    theme: str = Field(sa_column=Column(Text, primary_key=True))
+    received: int = 0
 
 
 class Draft(SQLModel, table=True):
