@@ -11,11 +11,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from bot.store.models import DailyRollup, Mention, UTCDateTime, VolumeBucket
@@ -69,11 +70,9 @@ def count_volume(engine: Engine, *, now: datetime, since: datetime) -> int:
     return len(new) + len(changed)
 
 
-def _insert_ignore(conn: Connection) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite
-
+def _insert_ignore(conn: Connection, table: Any = VOLUME) -> Any:
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[conn.dialect.name]
-    return insert(VOLUME).on_conflict_do_nothing()
+    return insert(table).on_conflict_do_nothing()
 
 
 # --- the daily rollup ------------------------------------------------------------------------------
@@ -83,8 +82,6 @@ SETTLE = timedelta(minutes=5)  # a day is rolled up this long after its end (tra
 
 def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """[start, end) of a local day as aware UTC datetimes (= bot.reports.digest.day_bounds)."""
-    from datetime import UTC, time
-
     start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     return start, end
@@ -135,14 +132,11 @@ def day_counts(conn: Connection, lo: datetime, hi: datetime) -> list[dict[str, A
 
 
 def roll_up_day(engine: Engine, day: date, *, tz: ZoneInfo) -> None:
-    """Count one local day and write its rows (the day's total last: it marks the day done). Two instances
-    rolling the same day write the same rows: the second one's are ignored."""
+    """Count one local day and write its rows, its total row with them (which marks the day done), in one
+    transaction. Two instances rolling the same day write the same rows: the second one's are ignored."""
     lo, hi = local_day_bounds(day, tz)
-    from sqlalchemy.dialects import postgresql, sqlite
-
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SET LOCAL jit = off")  # see bot.reports.digest._no_jit
         rows = [{"day": day, **row} for row in day_counts(conn, lo, hi)]
-        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[conn.dialect.name]
-        conn.execute(insert(ROLLUP).on_conflict_do_nothing(), rows)
+        conn.execute(_insert_ignore(conn, ROLLUP), rows)
