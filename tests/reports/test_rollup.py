@@ -109,3 +109,47 @@ def test_volume_counters_are_written_in_one_batch_and_equal_a_count(engine):
     assert {b: n for b, n in stored.items() if n} == expected
     # The next sweep recounts from the last bucket on only.
     assert rollups.count_volume(engine, now=now + timedelta(minutes=1), since=since + timedelta(minutes=1)) <= 2
+
+
+def test_two_sweeps_rolling_up_and_counting_at_once_write_each_row_once(engine):
+    """Two instances (a leader handover) may sweep at the same moment: the rollup and the volume counters they
+    write are the same rows, each once, equal to one sweep's (threads on a barrier, several rounds)."""
+    import threading
+
+    seed(engine, days=6)
+    now = datetime(2026, 11, 21, 8, 2, tzinfo=UTC)
+    for round_ in range(3):
+        _without_rollup(engine)
+        with engine.begin() as conn:
+            conn.execute(delete(VolumeBucket))
+        barrier = threading.Barrier(3)
+        errors: list[BaseException] = []
+
+        def sweep() -> None:
+            try:
+                barrier.wait(timeout=30)
+                rollups.roll_up_days(engine, tz=PARIS, now=NOW, history=6)
+                rollups.count_volume(engine, now=now, since=now - timedelta(days=1))
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=sweep) for _ in range(3)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(60)
+        assert not errors, (round_, errors)
+        with engine.connect() as conn:
+            rows = sorted(tuple(r) for r in conn.execute(select(DailyRollup.day, DailyRollup.team, DailyRollup.source,
+                                                                DailyRollup.theme, DailyRollup.received)))
+            buckets = conn.execute(select(func.count()).select_from(VolumeBucket)).scalar()
+            totals = conn.execute(select(func.count()).select_from(DailyRollup).where(DailyRollup.team == "")).scalar()
+        assert totals == 6 and buckets == 24 * 12 + 1
+        expected = []
+        for back in range(6):
+            day = D - timedelta(days=back)
+            lo, hi = rollups.local_day_bounds(day, PARIS)
+            with engine.connect() as conn:
+                expected += [(day, r["team"], r["source"], r["theme"], r["received"])
+                             for r in rollups.day_counts(conn, lo, hi)]
+        assert rows == sorted(expected)
