@@ -8,7 +8,9 @@ chat.postMessage beyond one message per second per channel with HTTP 429 and Ret
 - ack: acknowledgement time of `/vigie status` and of a claim button click (signed as Slack signs);
 - intake: intake → relay posted (not throttled), then throughput one mention per request and in batches;
 - storm: 10,000 mentions in 60 s (20 stories of near-copies and 100 distinct posts);
-- digest: the daily digest over 1,000,000 stored mentions on PostgreSQL, its time and peak memory.
+- digest: the daily digest over 1,000,000 stored mentions on PostgreSQL, its time and peak memory;
+- steady: the story index after a restart (first request, load, memory), the outbox's pick cost under a
+  backlog, the sweep's first volume count (bench/steady.py).
 
 ack and intake run on SQLite and, when VIGIE_TEST_DATABASE_URL is set, on PostgreSQL; the storm runs on
 PostgreSQL when it is set (SQLite otherwise); the digest needs PostgreSQL. A full run of every part writes
@@ -28,21 +30,21 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ack, digest, intake, report, storm
+from bench import ack, digest, intake, report, steady, storm
 from bench.common import ROOT, Section, dialect_name, fresh_database, machine, running_app, wait_drained
 from tests import dbutil
 
-PARTS = ("ack", "intake", "storm", "digest")
+PARTS = ("ack", "intake", "storm", "digest", "steady")
 SIZES = {
     "full": {"ack": 300, "cards": 5, "latency": 40, "single": 2000, "batches": 20, "batch": 500,
              "storm": {"copies": 9_900, "stories": 20, "distinct": 100, "duration": 60.0, "batch": 25,
                        "drain_timeout": 900.0},
-             "digest": 1_000_000},
+             "digest": 1_000_000, "steady": {"stories": 50_000, "mentions": 10_000}},
     # A smoke test: every path runs, the figures mean little.
     "quick": {"ack": 10, "cards": 1, "latency": 4, "single": 50, "batches": 1, "batch": 100,
               "storm": {"copies": 200, "stories": 5, "distinct": 5, "duration": 3.0, "batch": 10,
                         "drain_timeout": 60.0},
-              "digest": 20_000},
+              "digest": 20_000, "steady": {"stories": 2_000, "mentions": 1_000}},
 }
 
 
@@ -88,6 +90,11 @@ def run(parts: list[str], *, quick: bool, keep_digest_db: bool = False, sqlite_o
             else:
                 results["skipped"].append("the digest over stored mentions (needs PostgreSQL: set "
                                           "VIGIE_TEST_DATABASE_URL)")
+        if "steady" in parts:  # bench/steady.py
+            section = Section("Steady: story index after a restart, outbox under backlog, first sweep")
+            steady.run(section, tmp, kinds=["sqlite", "postgresql"] if pg else ["sqlite"],
+                       stories_n=sizes["steady"]["stories"], mentions_n=sizes["steady"]["mentions"])
+            results["sections"].append(section)
     results["seconds"] = time.monotonic() - started
     results["load_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     return results

@@ -1,6 +1,6 @@
 """The daily digest over a million stored mentions on PostgreSQL.
 
-A dedicated database (`vigie_bench` on the server of VIGIE_TEST_DATABASE_URL, dropped at the end) is
+A dedicated database (`vigie_bench_<random>` on the server of VIGIE_TEST_DATABASE_URL, dropped at the end) is
 migrated, then seeded in the server with `INSERT ... SELECT generate_series` (seeded `random()`, so every
 run has the same data): 90 days of mentions (three storm days), 40 % of them grouped copies, teams, sources,
 severities, states and milestones with response times spread around the SLAs, escalation reminders for
@@ -16,7 +16,9 @@ proposed below, to show what they would change (bot/reports/digest.py and the mi
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import uuid
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -27,9 +29,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.common import ROOT, Section
-from bot.store import db
+from bot.store import db, rollups
 
-DATABASE = "vigie_bench"
+# A name of its own per run, so two runs on one server do not drop each other's database; set
+# VIGIE_BENCH_DIGEST_DB to reuse one with --keep-digest-db.
+DATABASE = os.environ.get("VIGIE_BENCH_DIGEST_DB") or f"vigie_bench_{uuid.uuid4().hex[:8]}"
 DAY = date(2026, 11, 20)  # the digest's day: the last of the 90 seeded days
 DAYS = 90
 TZ = ZoneInfo("Europe/Paris")  # the test protocol's timezone
@@ -247,6 +251,18 @@ def run(admin_url: str, section: Section, *, n: int, keep: bool = False) -> None
             sizes = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
                      for t in ("mention", "reminder", "draft")}
             db_size = conn.execute(text("SELECT pg_size_pretty(pg_database_size(current_database()))")).scalar_one()
+        # The sweep's daily rollup (bot.store.rollups), as a running instance would have kept it: its first
+        # run over the last 35 days, then the cost of one more day.
+        engine = db.make_engine(url)
+        now = datetime.combine(DAY + timedelta(days=1), datetime.min.time(), tzinfo=TZ).astimezone(UTC) + timedelta(hours=7)
+        started = time.perf_counter()
+        rolled = rollups.roll_up_days(engine, tz=TZ, now=now - timedelta(days=1))
+        first_rollup = time.perf_counter() - started
+        started = time.perf_counter()
+        rolled += rollups.roll_up_days(engine, tz=TZ, now=now)
+        one_day = time.perf_counter() - started
+        with engine.connect() as conn:
+            rollup_rows = conn.execute(text("SELECT count(*) FROM daily_rollup")).scalar_one()
         engine.dispose()
         before = probe(url)
         _indexes(url, create=True)
@@ -255,6 +271,9 @@ def run(admin_url: str, section: Section, *, n: int, keep: bool = False) -> None
     finally:
         if not keep:
             _drop(admin_url)
+    section.add("The sweep's daily rollup, its first run (35 days)", first_rollup * 1000, "ms",
+                note=f"{len(rolled)} days, {rollup_rows:,} rows in all")
+    section.add("… one more day (what a sweep after midnight does)", one_day * 1000, "ms")
     rows = f"{sizes['mention']:,} mentions, {sizes['reminder']:,} reminders, {sizes['draft']:,} drafts ({db_size})"
     for label, probed in (("schema as is", before), ("with the proposed indexes", after)):
         t = probed["timings_ms"]

@@ -23,6 +23,7 @@ from bot.protocol.schema import Protocol as CompanyProtocol
 from bot.slack.gateway import SlackGateway
 from bot.slack.views.answers import refusal_text
 from bot.store.deliveries import delivery_key, first_delivery
+from bot.store import rollups
 from bot.usecases.alerts import AlertsDesk
 from bot.usecases.crisis import CrisisDesk
 from bot.usecases.dictionary import Dictionary
@@ -86,6 +87,7 @@ class Runtime:
         self.escalation.sweep()
         self.crisis.catch_up()
         self.crisis.detect()
+        rollups.roll_up_days(self.engine, tz=self.protocol.tz, now=self.clock.now())  # the days just ended
         self.digest_desk.post_due()
 
     def poll_feeds(self) -> None:

@@ -55,12 +55,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 
 from bot.protocol.schema import Protocol
+from bot.reports import growth
+from bot.reports.growth import Growth
 from bot.store.models import Crisis, Draft, Mention, Reminder, UTCDateTime
 
 TERMINAL_STATES = ("published", "dismissed")
 LIST_LIMIT = 10  # oldest open items and waiting drafts kept in the figures
-GROWTH_FACTOR_NUM, GROWTH_FACTOR_DEN = 3, 2  # >= 150 % of the baseline average (per day, or per week)
-GROWTH_MIN_EXTRA = 3  # and at least 3 mentions above it
 BASELINE_DAYS = 7  # the daily digest is compared with the 7 previous days
 # The weekly summary is compared with the average of the 4 previous weeks rather than with last week alone: a
 # week already holds every weekday, and 4 weeks damp one unusual week (after a crisis week, a comparison
@@ -134,13 +134,6 @@ class CrisisItem:
     reason: str | None
     declared_in_period: bool
     ended_in_period: bool
-
-
-@dataclass(frozen=True)
-class Growth:
-    key: str  # the source or the tag
-    count: int  # in the period
-    average: float  # average per period over the baseline
 
 
 @dataclass(frozen=True)
@@ -423,50 +416,6 @@ def _breaches(conn: Connection, start: datetime, end: datetime, cutoff: datetime
     return out
 
 
-def _growth(rows: Any, baseline: int) -> tuple[Growth, ...]:
-    out = []
-    for key, count, before in rows:
-        count, before = int(count or 0), int(before or 0)
-        # count >= 1.5 * before / baseline  and  count - before / baseline >= 3, in integers
-        if (2 * baseline * count >= GROWTH_FACTOR_NUM * before
-                and baseline * count - before >= GROWTH_MIN_EXTRA * baseline):
-            out.append(Growth(str(key), count, before / baseline))
-    out.sort(key=lambda g: (-(g.count - g.average), g.key))
-    return tuple(out)
-
-
-def _grown_sources(conn: Connection, start7: datetime, start: datetime, end: datetime,
-                   team: str | None, baseline: int) -> tuple[Growth, ...]:
-    today = func.sum(case((Mention.received_at >= start, 1), else_=0))
-    before = func.sum(case((Mention.received_at < start, 1), else_=0))
-    rows = conn.execute(select(Mention.source, today, before)
-                        .where(*_between(Mention.received_at, start7, end), *_team(team))
-                        .group_by(Mention.source))
-    return _growth(rows, baseline)
-
-
-def _grown_themes(conn: Connection, start7: datetime, start: datetime, end: datetime,
-                  team: str | None, baseline: int) -> tuple[Growth, ...]:
-    if conn.dialect.name == "postgresql":
-        source = "mention AS m CROSS JOIN LATERAL json_array_elements_text(m.tags) AS j(value)"
-    else:
-        source = "mention AS m, json_each(m.tags) AS j"
-    sql = (
-        "SELECT j.value AS tag,"
-        " COUNT(DISTINCT CASE WHEN m.received_at >= :start THEN m.id END),"
-        " COUNT(DISTINCT CASE WHEN m.received_at < :start THEN m.id END)"
-        f" FROM {source}"
-        " WHERE m.received_at >= :start7 AND m.received_at < :end"
-        + ("" if team is None else " AND m.team = :team")
-        + " GROUP BY j.value"
-    )
-    params: dict[str, Any] = {"start": start, "start7": start7, "end": end}
-    stmt = text(sql).bindparams(*(bindparam(k, type_=UTCDateTime()) for k in ("start", "start7", "end")))
-    if team is not None:
-        params["team"] = team
-    return _growth(conn.execute(stmt, params), baseline)
-
-
 def _no_jit(conn: Connection) -> None:
     """PostgreSQL compiles a statement it estimates costly (JIT); the planner takes each json_array_elements_text
     call for 100 tags, so the grown themes looked costly enough, and compiling took 0.4 s of a 0.2 s query.
@@ -485,9 +434,17 @@ def daily_series(engine: Engine, *, protocol: Protocol, last_day: date, days: in
     tw = _team(team)
     with engine.connect() as conn:
         _no_jit(conn)
-        received = select(_bucket(Mention.received_at, bounds).label("day")).where(
-            *_between(Mention.received_at, bounds[0], bounds[-1]), *tw).subquery()
-        counts = dict(conn.execute(select(received.c.day, func.count()).group_by(received.c.day)).all())
+        # Finished days from the daily rollup (a few rows each), the others (today) from the mentions.
+        rolled = growth.rolled_up_counts(conn, chart_days, team)
+        missing = [i for i, day in enumerate(chart_days) if day not in rolled]
+        counts = {i: rolled[day] for i, day in enumerate(chart_days) if day in rolled}
+        if missing:
+            lo, hi = bounds[missing[0]], bounds[missing[-1] + 1]
+            received = select(_bucket(Mention.received_at, bounds).label("day")).where(
+                *_between(Mention.received_at, lo, hi), *tw).subquery()
+            for i, n in conn.execute(select(received.c.day, func.count()).group_by(received.c.day)).all():
+                if i in missing:
+                    counts[i] = n
         at = Mention.first_response_at
         medians = _percentiles(conn, _seconds(conn, at, Mention.received_at), [_bucket(at, bounds)],
                                [*_between(at, bounds[0], bounds[-1]), *tw])
@@ -525,8 +482,9 @@ def compute_period(engine: Engine, *, protocol: Protocol, period: Period, team: 
                            and_(Crisis.ended_at >= start, Crisis.ended_at < end)))
                 .order_by(Crisis.declared_at, Crisis.id))
         )
-        grown_sources = _grown_sources(conn, start7, start, end, team, period.baseline)
-        grown_themes = _grown_themes(conn, start7, start, end, team, period.baseline)
+        days = (period.first - timedelta(days=period.days * period.baseline), period.first, period.last)
+        grown_sources = growth.grown_sources(conn, start7, start, end, team, period.baseline, days=days)
+        grown_themes = growth.grown_themes(conn, start7, start, end, team, period.baseline, days=days)
         pending = [Draft.state == "pending", *tw]
         counted = select(func.count()).select_from(Draft)
         if team is not None:  # company-wide, every draft counts: no need to read its mention

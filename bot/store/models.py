@@ -6,11 +6,11 @@ SQLite and PostgreSQL: rules never have to guess.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, DateTime, Index, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
@@ -57,6 +57,7 @@ class OutboxStatus(StrEnum):
 
 
 _UNHANDLED = "published_at_reply IS NULL AND closed_at IS NULL"
+_LIVE_OUTBOX = "status IN ('pending', 'sending')"  # = bot.outbox.queue.LIVE
 
 
 class Mention(SQLModel, table=True):
@@ -135,6 +136,8 @@ class Story(SQLModel, table=True):
     # The card refresh waiting in the outbox, if any: later copies only bump the counts it will render.
     refresh_outbox_id: int | None = None
     refreshed_at: datetime | None = utc_column(nullable=True, index=True)
+    # Its leader's shape (`bot.domain.storms.signature_blob`): a restart loads it instead of recomputing it.
+    signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class VolumeBucket(SQLModel, table=True):
@@ -144,6 +147,19 @@ class VolumeBucket(SQLModel, table=True):
     __tablename__ = "volume_bucket"
     start: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
     count: int = 0
+
+
+class DailyRollup(SQLModel, table=True):
+    """Mentions received per local day (protocol timezone), team and source, or team and theme (a tag), kept
+    by the sweep for each finished day (`bot.store.rollups`): the digest's growth figures and chart read these
+    rows instead of the mentions. A day's total row (team, source and theme all "") marks it as rolled up."""
+
+    __tablename__ = "daily_rollup"
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    team: str = Field(sa_column=Column(String(64), primary_key=True))
+    source: str = Field(sa_column=Column(String(200), primary_key=True))
+    theme: str = Field(sa_column=Column(Text, primary_key=True))
+    received: int = 0
 
 
 class Draft(SQLModel, table=True):
@@ -213,7 +229,12 @@ class Publication(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """A Slack call to make, written in the same transaction as the change that needs it."""
 
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # The lanes' heads and the next row of a lane, read by index seeks (`bot.outbox.queue.lane_heads`).
+        Index("ix_outbox_lane", "channel", "id", postgresql_where=sql_text(_LIVE_OUTBOX),
+              sqlite_where=sql_text(_LIVE_OUTBOX)),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(max_length=200, unique=True)

@@ -5,9 +5,10 @@ leader's id as its own. Each copy is stored (nothing is lost, the digest counts 
 no deadlines, and bumps the story's count, reach and sample of authors; the leader's card is then refreshed
 in place, at most once every `REFRESH_EVERY`, rendered when it is sent so it always shows the latest count.
 
-Finding the story of a new text must not compare it with everything: `StoryIndex` keeps the recent stories
-of this process in memory by fingerprint and LSH band (see `bot.domain.storms`), and catches up with the
-stories other instances created by reading only the rows it has not seen yet. Exact copies are also
+Finding the story of a new text must not compare it with everything: `StoryIndex` (`bot.store.story_index`)
+keeps the recent stories of this process in memory by fingerprint and LSH band (see `bot.domain.storms`), and
+catches up with the stories other instances created by reading only the rows it has not seen yet; each story
+row stores its signature, so a restart loads it instead of recomputing it. Exact copies are also
 protected across instances by the story's unique key; two instances receiving the first two *near*-copies
 of a new story within the same instant may still make two stories (they are then counted apart, nothing is
 lost).
@@ -15,9 +16,6 @@ lost).
 
 from __future__ import annotations
 
-import threading
-from collections import Counter, deque
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,142 +23,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from bot.domain.storms import SIMILAR, Shape, shape, similarity
+from bot.domain.storms import Shape, signature_blob
 from bot.store.models import Outbox, OutboxStatus, Story
+from bot.store.story_index import CAPACITY, WINDOW, StoryIndex
 
-WINDOW = timedelta(hours=72)
-# Mentions about one subject share phrases ("Un client se plaint du service après-vente..."), so an LSH band
-# can hold thousands of stories that are not copies of each other. Each band keeps its most recently
-# active stories only, and only the stories sharing the most bands with a text are compared with it: a
-# lookup stays a few dozen set operations however many stories there are (measured in BENCHMARKS.md).
-BAND_CAPACITY = 64
-CANDIDATES = 8
-LOOKBACK = 200  # ids: how far back each catch-up looks again for stories committed out of order
-CATCH_UP_EVERY = timedelta(seconds=1)  # a story quiet for longer is over: the same text later starts a new one
+__all__ = ["CAPACITY", "REFRESH_EVERY", "UPDATE_SPACING", "WINDOW", "StoryIndex", "create", "create_many",
+           "existing_story", "join", "record_refresh", "refresh_due", "story_row"]
+
 REFRESH_EVERY = timedelta(seconds=5)  # per story
 UPDATE_SPACING = timedelta(seconds=1.3)  # between any two story refreshes: under 50 a minute
-CAPACITY = 50_000  # recent stories kept in memory per process (about 30 MB)
 SAMPLE_AUTHORS = 5
 
 STORY = Story.__table__  # type: ignore[attr-defined]
-
-
-@dataclass
-class _Entry:
-    id: int
-    fingerprint: str
-    pairs: frozenset[int]
-    bands: tuple[str, ...]
-    seen_at: datetime  # last time this process saw the story active
-
-
-class StoryIndex:
-    """Recent stories of this process, to find the story of a text without scanning the table."""
-
-    def __init__(self, *, window: timedelta = WINDOW, capacity: int = CAPACITY):
-        self.window = window
-        self.capacity = capacity
-        self._lock = threading.Lock()
-        self._entries: dict[int, _Entry] = {}
-        self._order: deque[int] = deque()  # insertion order, for eviction
-        self._by_fingerprint: dict[str, int] = {}
-        self._by_band: dict[str, dict[int, None]] = {}  # insertion-ordered: oldest first
-        self._last_id = 0
-        self._loaded = False
-        self._caught_up_at: datetime | None = None
-
-    def catch_up(self, conn: Connection, now: datetime) -> None:
-        """Load the stories written since the last call (by any instance): an indexed range read, at most
-        once every CATCH_UP_EVERY (this process adds its own stories as it writes them; the ones another
-        instance wrote are seen within that delay, and their exact copies join them anyway by key)."""
-        with self._lock:
-            if self._caught_up_at is not None and now - self._caught_up_at < CATCH_UP_EVERY:
-                return
-            self._caught_up_at = now
-        query = select(STORY.c.id, STORY.c.fingerprint, STORY.c.normalised, STORY.c.last_at)
-        if self._loaded:
-            # With a margin: on PostgreSQL another instance may commit a story after one with a higher id.
-            query = query.where(STORY.c.id > self._last_id - LOOKBACK).order_by(STORY.c.id)
-        else:  # first call: the most recent stories, not the whole history
-            query = query.where(STORY.c.last_at >= now - self.window).order_by(STORY.c.id.desc()).limit(self.capacity)
-        rows = conn.execute(query).all()
-        with self._lock:
-            for row in sorted(rows, key=lambda r: r.id):
-                if row.id not in self._entries:  # most are known: this process wrote them or saw them before
-                    self._add(row.id, shape(row.normalised), row.last_at, fingerprint=row.fingerprint)
-            if rows:
-                self._last_id = max(self._last_id, max(r.id for r in rows))
-            self._loaded = True
-
-    def find(self, s: Shape, now: datetime) -> int | None:
-        """The recent story this text belongs to: same fingerprint, or the most similar near-copy."""
-        cutoff = now - self.window
-        with self._lock:
-            story = self._by_fingerprint.get(s.fingerprint)
-            if story is not None and self._entries[story].seen_at >= cutoff:
-                return story
-            best, best_score = None, SIMILAR
-            hits: Counter[int] = Counter()
-            for band in s.bands:
-                hits.update(self._by_band.get(band, {}).keys())
-            for story, _ in hits.most_common(CANDIDATES):
-                entry = self._entries[story]
-                if entry.seen_at < cutoff:
-                    continue
-                score = similarity(s.pairs, entry.pairs)
-                if score >= best_score:
-                    best, best_score = story, score
-            return best
-
-    def add(self, story_id: int, s: Shape, now: datetime) -> None:
-        with self._lock:
-            self._add(story_id, s, now)
-
-    def touch(self, story_id: int, now: datetime) -> None:
-        with self._lock:
-            entry = self._entries.get(story_id)
-            if entry is not None:
-                entry.seen_at = max(entry.seen_at, now)
-                for band in entry.bands:  # most recently active last: the last to leave a full band
-                    members = self._by_band.get(band)
-                    if members is not None:
-                        members.pop(story_id, None)
-                        members[story_id] = None
-
-    def forget(self, story_id: int) -> None:
-        with self._lock:
-            self._remove(story_id)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def _add(self, story_id: int, s: Shape, seen_at: datetime, fingerprint: str | None = None) -> None:
-        if story_id in self._entries:
-            return
-        entry = _Entry(story_id, fingerprint or s.fingerprint, s.pairs, s.bands, seen_at)
-        self._entries[story_id] = entry
-        self._order.append(story_id)
-        self._by_fingerprint[entry.fingerprint] = story_id
-        for band in entry.bands:
-            members = self._by_band.setdefault(band, {})
-            members[story_id] = None
-            if len(members) > BAND_CAPACITY:
-                del members[next(iter(members))]
-        while len(self._entries) > self.capacity:
-            self._remove(self._order.popleft())
-
-    def _remove(self, story_id: int) -> None:
-        entry = self._entries.pop(story_id, None)
-        if entry is None:
-            return
-        if self._by_fingerprint.get(entry.fingerprint) == story_id:
-            del self._by_fingerprint[entry.fingerprint]
-        for band in entry.bands:
-            members = self._by_band.get(band)
-            if members is not None:
-                members.pop(story_id, None)
-                if not members:
-                    del self._by_band[band]
 
 
 # --- rows -------------------------------------------------------------------------------------------
@@ -199,7 +73,8 @@ def story_row(*, leader_id: int, s: Shape, normalised: str, team: str, author: s
     """A new story led by `leader_id`: its id is the leader's."""
     return {"id": leader_id, "key": s.fingerprint, "fingerprint": s.fingerprint, "normalised": normalised,
             "leader_id": leader_id, "team": team, "size": 1, "reach": reach or 0, "authors": [author],
-            "first_at": now, "last_at": now, "refresh_outbox_id": None, "refreshed_at": None}
+            "first_at": now, "last_at": now, "refresh_outbox_id": None, "refreshed_at": None,
+            "signature": signature_blob(s)}
 
 
 def create_many(conn: Connection, rows: list[dict[str, Any]]) -> set[int]:

@@ -11,12 +11,10 @@ many clock hours it spans; a new spike is one seen after a whole window without 
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -29,10 +27,11 @@ from bot.slack.views import alerts as alert_views
 from bot.slack.views import cards as blocks
 from bot.slack.views.digest import mention_ref
 from bot.store import queries as q
+from bot.store import rollups
 from bot.store.audit import record_refusal
 from bot.store.db import session_scope
 from bot.store.locks import compare_and_set
-from bot.store.models import AuditEvent, Crisis, CrisisSignal, Mention, VolumeBucket
+from bot.store.models import AuditEvent, Crisis, CrisisSignal, Mention
 from bot.usecases.crisis_alerts import CrisisAlerts, Decided
 from bot.usecases.escalation import Escalation
 from bot.usecases.intake import BUCKET_MINUTES, volume_bucket
@@ -77,23 +76,10 @@ class CrisisDesk(CrisisAlerts):
         self._checked_at: datetime | None = None  # when this process last looked at new mentions
 
     def count_volume(self, s: Session, now: datetime, since: datetime) -> None:
-        """Bring the 5-minute counters up to date: recount exactly (a SET, so running it twice, or on two
-        instances, is harmless) the buckets from the last one counted, or from `since` when none is, to
-        now. The counting is done here, by the sweep, rather than at intake, where every request would
-        update the same row and wait for each other's commit."""
-        latest = q.latest_volume_bucket(s)
-        start = volume_bucket(since)
-        if latest is not None:  # older buckets than the baseline's do not matter: they are not counted again
-            start = max(start, min(latest, volume_bucket(now) - BUCKET))
-        s.exec(delete(VolumeBucket).where(col(VolumeBucket.start) < volume_bucket(since)))  # type: ignore[call-overload]
-        counts: Counter[datetime] = Counter(volume_bucket(at) for at in q.received_times_since(s, since=start))
-        bucket = start
-        while bucket <= now:
-            row = s.get(VolumeBucket, bucket) or VolumeBucket(start=bucket)
-            row.count = counts.get(bucket, 0)
-            s.add(row)
-            bucket += BUCKET
-        s.commit()
+        """Bring the 5-minute counters up to date from the last bucket counted on (`bot.store.rollups`): one
+        grouped count and one short write. The counting is done here, by the sweep, rather than at intake,
+        where every request would update the same row and wait for each other's commit."""
+        rollups.count_volume(self.vigie.engine, now=now, since=since)
 
     @staticmethod
     def _volume(s: Session, start: datetime, end: datetime) -> int:

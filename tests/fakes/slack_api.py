@@ -984,6 +984,15 @@ class FakeSlack:
             channel["locale"] = info["locale"] or "en-US"
         return {"ok": True, "channel": channel}
 
+    def _m_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A 1:1 DM with `users` (the same channel chat.postMessage opens for a user ID); group DMs and
+        `channel` (resume an existing one) are not modelled."""
+        users = [u for u in str(args.get("users") or "").split(",") if u]
+        if len(users) != 1 or not _USER_ID.match(users[0]):
+            raise _SlackError("user_not_found" if users else "users_list_not_supplied")
+        cid = self._resolve_post_channel(users[0])
+        return {"ok": True, "channel": {"id": cid}}
+
     def _m_conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
         cid = self._require_channel_id(args["channel"])
         self._channel_info(cid)["is_member"] = True

@@ -1,0 +1,155 @@
+"""The daily rollup the sweep keeps: the digest's figures read from it equal the figures computed from the
+mentions themselves, on a seeded history (both DBs: the `engine` fixture); the 5-minute volume counters
+written in one batch equal a count by hand."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import delete, func, select
+from sqlmodel import Session
+
+from bot.reports.digest import compute_digest, compute_period, daily_series, week_ending
+from bot.store import rollups
+from bot.store.models import DailyRollup, Mention, VolumeBucket
+from tests.reports.test_digest import NOW, PARIS, PROTOCOL, D, local
+
+SOURCES = ["twitter", "rss", "mention", "press"]
+TAGS = ["greve", "prix", "livraison", "rappel", "service"]
+
+
+def seed(engine, days: int = 36) -> int:
+    rng = random.Random(16)
+    rows = []
+    for back in range(days):
+        day = D - timedelta(days=back)
+        # A source and a theme that grow on D, so there is something to find.
+        count = 12 + rng.randint(0, 10) + (25 if back == 0 else 0)
+        for k in range(count):
+            received = local(day, rng.randint(0, 23), rng.randint(0, 59))
+            source = "press" if back == 0 and k < 25 else rng.choice(SOURCES)
+            tags = sorted(set(rng.sample(TAGS, rng.randint(0, 2)) + (["greve"] if back == 0 and k < 25 else [])))
+            rows.append(Mention(source=source, external_id=f"r{back}-{k}", url="https://x.example/", author="@a",
+                                text="t", published_at=received, received_at=received,
+                                team=rng.choice(["general", "legal", "finance"]), severity="low", tags=tags))
+    with Session(engine) as s:
+        s.add_all(rows)
+        s.commit()
+    return len(rows)
+
+
+def _without_rollup(engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(DailyRollup))
+
+
+@pytest.mark.parametrize("team", [None, "legal"])
+def test_digest_figures_from_the_rollup_equal_those_from_the_mentions(engine, team):
+    seed(engine)
+    raw_day = compute_digest(engine, protocol=PROTOCOL, day=D, team=team, now=NOW)
+    raw_week = compute_period(engine, protocol=PROTOCOL, period=week_ending(D), team=team, now=NOW)
+    raw_series = daily_series(engine, protocol=PROTOCOL, last_day=D, days=14, team=team)
+    written = rollups.roll_up_days(engine, tz=PARIS, now=NOW)
+    assert D in written and len(written) == rollups.HISTORY_DAYS
+    assert rollups.roll_up_days(engine, tz=PARIS, now=NOW) == []  # nothing changed: nothing to do
+    rolled_day = compute_digest(engine, protocol=PROTOCOL, day=D, team=team, now=NOW)
+    rolled_week = compute_period(engine, protocol=PROTOCOL, period=week_ending(D), team=team, now=NOW)
+    assert raw_day.grown_sources and raw_day.grown_themes  # the seed makes some grow
+    assert (rolled_day.grown_sources, rolled_day.grown_themes) == (raw_day.grown_sources, raw_day.grown_themes)
+    assert (rolled_week.grown_sources, rolled_week.grown_themes) == (raw_week.grown_sources, raw_week.grown_themes)
+    assert daily_series(engine, protocol=PROTOCOL, last_day=D, days=14, team=team) == raw_series
+    # The rollup's own rows: the day's total equals a count of that day's mentions.
+    lo, hi = rollups.local_day_bounds(D, PARIS)
+    with engine.connect() as conn:
+        total = conn.execute(select(DailyRollup.received).where(
+            DailyRollup.day == D, DailyRollup.team == "", DailyRollup.source == "", DailyRollup.theme == "")).scalar()
+        counted = conn.execute(select(func.count()).select_from(Mention).where(
+            Mention.received_at >= lo, Mention.received_at < hi)).scalar()
+    assert total == counted == raw_day.received if team is None else total == counted
+
+
+def test_the_rollup_reads_the_mentions_only_for_days_it_does_not_cover(engine):
+    """A digest of today (not rolled up yet) still counts today's mentions: the chart mixes both."""
+    seed(engine, days=10)
+    rollups.roll_up_days(engine, tz=PARIS, now=NOW)
+    today = D + timedelta(days=1)
+    with Session(engine) as s:
+        for k in range(4):
+            at = local(today, 7, k)
+            s.add(Mention(source="rss", external_id=f"today{k}", url="https://x.example/", author="@a", text="t",
+                          published_at=at, received_at=at, team="general", severity="low", tags=[]))
+        s.commit()
+    series = daily_series(engine, protocol=PROTOCOL, last_day=today, days=3, team=None)
+    assert series[-1][1] == 4
+    _without_rollup(engine)
+    assert daily_series(engine, protocol=PROTOCOL, last_day=today, days=3, team=None) == series
+
+
+def test_volume_counters_are_written_in_one_batch_and_equal_a_count(engine):
+    now = datetime(2026, 11, 21, 8, 2, tzinfo=UTC)
+    rng = random.Random(3)
+    times = [now - timedelta(minutes=rng.randint(0, 60 * 24 * 7)) for _ in range(500)]
+    with Session(engine) as s:
+        for k, at in enumerate(times):
+            s.add(Mention(source="rss", external_id=f"v{k}", url="https://x.example/", author="@a", text="t",
+                          published_at=at, received_at=at, team="general", severity="low", tags=[],
+                          state="archived" if k % 10 == 0 else "open"))
+        s.commit()
+    since = now - timedelta(days=7)
+    written = rollups.count_volume(engine, now=now, since=since)
+    assert written == 7 * 24 * 12 + 1  # every bucket of the week, once
+    with Session(engine) as s:
+        stored = {b.start: b.count for b in s.exec(select(VolumeBucket)).scalars()}
+    expected: dict[datetime, int] = {}
+    for k, at in enumerate(times):
+        if k % 10 and at >= rollups.bucket_of(since):
+            expected[rollups.bucket_of(at)] = expected.get(rollups.bucket_of(at), 0) + 1
+    assert {b: n for b, n in stored.items() if n} == expected
+    # The next sweep recounts from the last bucket on only.
+    assert rollups.count_volume(engine, now=now + timedelta(minutes=1), since=since + timedelta(minutes=1)) <= 2
+
+
+def test_two_sweeps_rolling_up_and_counting_at_once_write_each_row_once(engine):
+    """Two instances (a leader handover) may sweep at the same moment: the rollup and the volume counters they
+    write are the same rows, each once, equal to one sweep's (threads on a barrier, several rounds)."""
+    import threading
+
+    seed(engine, days=6)
+    now = datetime(2026, 11, 21, 8, 2, tzinfo=UTC)
+    for round_ in range(3):
+        _without_rollup(engine)
+        with engine.begin() as conn:
+            conn.execute(delete(VolumeBucket))
+        barrier = threading.Barrier(3)
+        errors: list[BaseException] = []
+
+        def sweep() -> None:
+            try:
+                barrier.wait(timeout=30)
+                rollups.roll_up_days(engine, tz=PARIS, now=NOW, history=6)
+                rollups.count_volume(engine, now=now, since=now - timedelta(days=1))
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=sweep) for _ in range(3)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(60)
+        assert not errors, (round_, errors)
+        with engine.connect() as conn:
+            rows = sorted(tuple(r) for r in conn.execute(select(DailyRollup.day, DailyRollup.team, DailyRollup.source,
+                                                                DailyRollup.theme, DailyRollup.received)))
+            buckets = conn.execute(select(func.count()).select_from(VolumeBucket)).scalar()
+            totals = conn.execute(select(func.count()).select_from(DailyRollup).where(DailyRollup.team == "")).scalar()
+        assert totals == 6 and buckets == 24 * 12 + 1
+        expected = []
+        for back in range(6):
+            day = D - timedelta(days=back)
+            lo, hi = rollups.local_day_bounds(day, PARIS)
+            with engine.connect() as conn:
+                expected += [(day, r["team"], r["source"], r["theme"], r["received"])
+                             for r in rollups.day_counts(conn, lo, hi)]
+        assert rows == sorted(expected)
