@@ -104,7 +104,7 @@ def test_worst_case_relay_card_respects_block_kit_limits():
         language="fr", language_detected=True, reasons=reasons, channel="C0FINANCE1", lang="fr")
     assert slackspec.check_message(card) == []
     ids = [e["action_id"] for e in card["blocks"][-1]["elements"]]
-    assert ids == [Action.claim, Action.draft, Action.reroute, Action.dismiss, Action.more]
+    assert ids == [Action.claim, Action.draft, Action.reroute, Action.dismiss, Action.open_post, Action.more]
 
 
 def test_signing_matches_slacks_published_vector():

@@ -48,8 +48,9 @@ class PrivatePostgres:
         subprocess.run([*self.as_owner, *args], check=True, capture_output=True, timeout=60)
 
     def init(self) -> None:
+        # --no-locale: the suite sets LANG to a French locale for the CLI, which the machine may not have generated.
         self.run(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                 "--no-sync")
+                 "--no-locale", "--no-sync")
 
     def start(self) -> None:
         # Unix socket in the data directory: nothing is shared with the system's cluster.
