@@ -31,8 +31,8 @@ from tests import slackspec
 PARIS = ZoneInfo("Europe/Paris")
 D = date(2026, 11, 20)
 PROTOCOL = load_protocol(Path(__file__).parents[1] / "fixtures" / "protocol.yaml")
-JSON_PATH = Path(__import__("bot.i18n").i18n.__file__).parent / "digest.json"
-TEXTS = json.loads(JSON_PATH.read_text("utf-8"))
+# The "digest.*" texts of the .po catalogues the bot reads.
+TEXTS = {lang: {k: v for k, v in catalogue(lang).items() if k.startswith("digest.")} for lang in ("fr", "en")}
 M = timedelta(minutes=1)
 H = timedelta(hours=1)
 
@@ -47,17 +47,8 @@ END_OF_D = local(D + timedelta(days=1), 0)
 
 @pytest.fixture
 def digest_texts():  # type: ignore[no-untyped-def]
-    """Merge bot/i18n/digest.json into the (cached) catalogues for the test, then restore them."""
-    saved = {}
-    for lang in ("fr", "en"):
-        cat = catalogue(lang)
-        saved[lang] = dict(cat)
-        cat.update(TEXTS[lang])
+    """The digest's texts are in the .po catalogues the bot reads: nothing to add (kept for the tests' signatures)."""
     yield
-    for lang in ("fr", "en"):
-        cat = catalogue(lang)
-        cat.clear()
-        cat.update(saved[lang])
 
 
 # ---------------------------------------------------------------------------- seeding
@@ -397,7 +388,7 @@ def test_many_items_are_truncated_within_slack_limits(engine, digest_texts) -> N
         assert len(crisis_text) <= 3000
 
 
-def test_digest_json_is_complete() -> None:
+def test_digest_texts_are_complete() -> None:
     """Same keys and placeholders in both languages; every key the code uses is present; all start digest."""
     assert set(TEXTS) == {"fr", "en"}
     assert set(TEXTS["fr"]) == set(TEXTS["en"])

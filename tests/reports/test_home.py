@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,21 +22,13 @@ from tests import slackspec
 CM, CM2, DM = "U0CM00001", "U0CM00002", "U0DM00001"
 LEGAL_LEAD, LEGAL_EXPERT, FIN_EXPERT, STRANGER = "U0LEG0001", "U0LEG0002", "U0FIN0002", "U0STRANGE1"
 NOW = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)  # a Wednesday, within business hours
-HOME_JSON = Path(__import__("bot.i18n").i18n.__file__).parent / "home.json"
 _seq = itertools.count(1)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def home_texts():
-    """Merge bot/i18n/home.json into the (cached) catalogues, and put them back as they were afterwards."""
-    texts = json.loads(HOME_JSON.read_text("utf-8"))
-    saved = {lang: dict(catalogue(lang)) for lang in LANGUAGES}
-    for lang in LANGUAGES:
-        catalogue(lang).update(texts[lang])
-    yield texts
-    for lang in LANGUAGES:
-        catalogue(lang).clear()
-        catalogue(lang).update(saved[lang])
+    """The "home.*" texts of the .po catalogues the bot reads, by language."""
+    return {lang: {k: v for k, v in catalogue(lang).items() if k.startswith("home.")} for lang in LANGUAGES}
 
 
 def add_mention(engine, *, team="legal", state="open", owner=None, severity="medium", text="Un avocat annonce un procès.",

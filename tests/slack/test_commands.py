@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import re
 import string
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.i18n import catalogue
 from bot.slack import command_parser as commands
 from bot.slack.command_parser import REGISTRY, Parsed, ParseError, help_lines, parse, resolve
 
-CATALOGUE = json.loads((Path(__import__("bot.i18n").i18n.__file__).parent / "commands.json").read_text("utf-8"))
+# What the bot reads: the .po catalogues (bot/i18n/{fr,en}/LC_MESSAGES/vigie.po), not a copy.
+CATALOGUE = {lang: catalogue(lang) for lang in ("fr", "en")}
 USER = "<@U0ABC123|camille>"
 
 
@@ -318,7 +318,7 @@ def test_catalogue_has_every_key_used_and_nothing_else():
     assert {k for k in used if k.startswith("cmd.desc.")} == set(commands.description_keys())
     assert len(commands.description_keys()) == 15
     for lang in ("fr", "en"):
-        assert set(CATALOGUE[lang]) == used
+        assert {k for k in CATALOGUE[lang] if k.startswith(("cmd.error.", "cmd.desc."))} == used
 
 
 ERROR_SAMPLES = [
