@@ -10,6 +10,8 @@ import pytest
 from bot.domain.routing import ReasonCode
 from bot.domain.workflow import Severity
 from bot.i18n import LANGUAGES, catalogue, normalise, t
+from tests.typography import NBSP, NNBSP, fr
+from tests.typography import NOT_PROSE as _NOT_PROSE
 
 ROOT = Path(__file__).parents[1]
 
@@ -132,10 +134,6 @@ def test_the_po_files_compile_with_msgfmt(tmp_path):
 
 # --- French typography ----------------------------------------------------------------------------------
 
-NBSP, NNBSP = "\u00a0", "\u202f"
-# Spans where a colon or a question mark is not punctuation: placeholders ({x}, {{json}}), emoji codes
-# (:warning:), URLs, times and ISO dates (14:02, 09:30:00+01:00), code spans, Slack entities (<@U1>, <!here>).
-_NOT_PROSE = re.compile(r"\{\{.*?\}\}|\{[^{}]*\}|:[a-z0-9_+\-]+:|https?://\S+|\d:\d\d(?::\d\d)?|`[^`]*`|<[^<>]*>")
 
 
 def typography_problems(text: str) -> list[str]:
@@ -167,6 +165,9 @@ def test_typography_check_catches_plain_spaces_and_spares_codes():
     assert not typography_problems(f":warning: *En retard*{NBSP}: à 14:02, voir https://x.example/a?b=1:2")
     assert not typography_problems(f"{{users}}{NBSP}: «{NBSP}{{text}}{NBSP}» `vigie help` <!here> <@U1|a>")
     assert not typography_problems(f"Pourquoi{NNBSP}? Bravo{NNBSP}! a{NNBSP}; b :tada:")
+    # tests.typography.fr (the tests' expectations) writes what this check accepts
+    for text in ("Source : x", "Pourquoi ? Oui ! a ; b", "« {text} » :warning: à 14:02", "n° 4 : <@U1> ?"):
+        assert typography_problems(text) and not typography_problems(fr(text))
 
 
 def test_every_french_string_has_no_break_spaces_before_double_marks():
