@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.i18n import catalogue
+from bot.i18n import catalogue, t
 from bot.slack import command_parser as commands
 from bot.slack.command_parser import REGISTRY, Parsed, ParseError, help_lines, parse, resolve
 
@@ -237,6 +237,27 @@ def test_bad_arguments_give_the_right_error(text, key, params):
 def test_typos_get_the_closest_command_suggested(typo, suggestion):
     assert parse(typo) == ParseError("cmd.error.unknown", {"word": typo, "suggestion": suggestion})
     assert parse(f"help {typo}") == ParseError("cmd.error.unknown", {"word": typo, "suggestion": suggestion})
+
+
+@pytest.mark.parametrize(("typo", "fr", "en"), [("statu", "statut", "status"), ("list", None, None),
+                                                 ("aide statu", "statut", "status"), ("resme", "résumé", "résumé")])
+def test_a_tie_is_suggested_in_the_askers_language(typo, fr, en):
+    """"statu" is as close to "status" as to "statut": a French speaker is told the French command."""
+    for lang, expected in (("fr", fr), ("en", en)):
+        result = parse(typo, lang)
+        if expected is None:
+            assert isinstance(result, Parsed)
+        else:
+            assert result == ParseError("cmd.error.unknown", {"word": typo.split()[-1], "suggestion": expected})
+
+
+def test_an_unknown_command_is_answered_with_one_hint_in_the_askers_language():
+    """The error sentence has no hint of its own: the answer adds « Tapez /vigie aide » once (it was twice)."""
+    for lang, see in (("fr", "/vigie aide"), ("en", "/vigie help")):
+        error = parse("statu", lang)
+        text = t(error.key, lang, **error.params) + "\n" + t("cmd.see_help", lang)
+        assert text.count("/vigie") == 1 and see in text
+        assert ("statut" if lang == "fr" else "status") in text
 
 
 def test_too_long_input_is_refused_before_anything_else():

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from bot.store.models import AuditEvent, CrisisSignal, Mention, Story
 from tests.conftest import AUTH, drain, mention
 from tests.live import live_server, simultaneously
+from tests.typography import fr
 
 ANGRY = "Encore un retard de livraison chez ACME, troisième fois ce mois-ci, je suis déçu"  # medium: its tone
 VARIANTS = [ANGRY, f"RT @jeanne_l: {ANGRY}", f"{ANGRY} https://t.co/AbC123 #boycott", ANGRY.upper()]
@@ -53,7 +54,7 @@ def test_thirty_copies_raise_the_leader_to_high_and_the_card_says_why(http, runt
     updates = [c for c in slack.calls("chat.update") if c.args["ts"] == post.response["ts"]]
     assert updates, "the card was never updated"
     last = json.dumps(updates[-1].args["blocks"], ensure_ascii=False)
-    assert "30 reprises : haute" in last and "gravité Haute" in last, last
+    assert fr("30 reprises : haute") in last and "gravité haute" in last, last
 
 
 def test_copies_posted_at_once_make_one_story_whose_leader_has_the_right_severity(runtime):
