@@ -26,6 +26,7 @@ from bot.store.deliveries import HEALTH_KEY
 from bot.store.models import SlackDelivery
 from tests.conftest import AUTH, BOT_TOKEN, SIGNING_SECRET, TEST_PROTOCOL, make_settings, mention
 from tests.test_cli import english_protocol
+from tests.typography import fr
 
 runner = CliRunner()
 
@@ -119,7 +120,7 @@ def test_an_unreachable_database_at_start_up_is_one_sentence(env, tmp_path: Path
     assert len(lines) == 1, r.output
     [line] = lines
     assert "Traceback" not in r.output and "hunter2" not in r.output
-    assert line.startswith("Configuration : impossible de joindre ou d'ouvrir la base de données de DATABASE_URL (")
+    assert line.startswith(fr("Configuration : impossible de joindre ou d'ouvrir la base de données de DATABASE_URL ("))
     shown = url.replace("hunter2-secret", "***").replace("postgresql://", "postgresql+psycopg://")
     assert f"({shown}\u202f: " in line
     assert line.endswith("vérifiez qu'elle est démarrée et joignable, et l'adresse, l'utilisateur et le mot de "

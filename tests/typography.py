@@ -11,8 +11,10 @@ import re
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 # Spans where a colon or a question mark is not punctuation: placeholders ({x}, {{json}}), emoji codes
-# (:warning:), URLs, times and ISO dates (14:02, 09:30:00+01:00), code spans, Slack entities (<@U1>, <!here>).
-NOT_PROSE = re.compile(r"\{\{.*?\}\}|\{[^{}]*\}|:[a-z0-9_+\-]+:|https?://\S+|\d:\d\d(?::\d\d)?|`[^`]*`|<[^<>]*>")
+# (:warning:), addresses (https://…, sqlite:///…), times and ISO dates (14:02, 09:30:00+01:00, HH:MM), code spans,
+# Slack entities (<@U1>, <!here>), literal values in ASCII quotes ("team:legal") and identifiers (connections:write).
+NOT_PROSE = re.compile(r"\{\{.*?\}\}|\{[^{}]*\}|:[a-z0-9_+\-]+:|[a-z][a-z0-9+.\-]*://\S*|\d:\d\d(?::\d\d)?|[A-Z]{2}:[A-Z]{2}"
+                       r"|`[^`]*`|<[^<>]*>|\"[^\"\n]*\"|\b[a-z_]+:[a-z_]+")
 
 
 def fr(text: str) -> str:
