@@ -19,6 +19,7 @@ from bot.store.models import Crisis
 from tests.conftest import AUTH, SIGNING_SECRET, drain, mention
 from tests.driver import Driver
 from tests.slack_requests import block_action, interactive_body, signed_headers
+from tests.typography import fr
 
 PARIS = ZoneInfo("Europe/Paris")
 CM1, CM2, DM, LEGAL_EXPERT = "U0CM00001", "U0CM00002", "U0DM00001", "U0LEG0002"
@@ -60,7 +61,7 @@ def test_a_mention_left_alone_climbs_the_ladder_once_each_step(clocked):
     clocked.sweep()
     assert clocked.reminders(mid) == [("first_response", "50%"), ("first_response", "100%"),
                                       ("first_response", "+30m")]
-    assert len(clocked.dms(DM)) == 1 and "mention n° 1" in clocked.dms(DM)[0]
+    assert len(clocked.dms(DM)) == 1 and fr("mention n° 1") in clocked.dms(DM)[0]
     thread = [c.args["text"] for c in clocked.slack.calls("chat.postMessage") if c.args.get("thread_ts")]
     assert sum("attendue avant" in t for t in thread) == 1  # the 50 % reminder
     assert sum("en retard" in t for t in thread) == 2  # at the deadline, then 30 min later
