@@ -164,3 +164,12 @@ def test_help_says_what_the_answers_show(loop):
     assert "historique" not in show_line
     shown = loop.slash(f"voir {mid}", user=CM)
     assert "Brouillons" in shown and "Pourquoi ici" in shown
+
+
+def test_a_draft_labelled_confidential_says_so_in_french_words():
+    from bot.slack.views.cards import render_finding
+
+    finding = {"code": "label_not_public", "text": "confidential", "params": {"label": "confidential"}}
+    french, english = render_finding(finding, "fr"), render_finding(finding, "en")
+    assert "«\u00a0confidentiel\u00a0»" in french and "confidential" not in french
+    assert "“confidential”" in english

@@ -14,7 +14,7 @@ from babel import Locale
 from babel.numbers import format_decimal
 
 from bot.domain.workflow import CLOSED_STATES
-from bot.i18n import t
+from bot.i18n import catalogue, t
 from bot.slack.ids import Action
 from bot.slack.text import escape, excerpt, link, quote, slack_date
 
@@ -202,6 +202,8 @@ def render_finding(finding: dict[str, Any], lang: str) -> str:
     suggestions = finding.get("suggestions") or []
     hint = t("finding.suggest", lang, words=", ".join(escape(w) for w in suggestions[:5])) if suggestions else ""
     text = escape(str(finding.get("text", "")))[:200]
+    if finding.get("code") == "label_not_public" and f"label.{text}" in catalogue("en"):
+        text = t(f"label.{text}", lang)  # « confidentiel », not the protocol's word « confidential »
     try:
         return t(f"finding.{finding['code']}", lang, text=text, hint=hint, **params)
     except (KeyError, IndexError):
