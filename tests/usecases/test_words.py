@@ -173,3 +173,25 @@ def test_a_draft_labelled_confidential_says_so_in_french_words():
     french, english = render_finding(finding, "fr"), render_finding(finding, "en")
     assert "«\u00a0confidentiel\u00a0»" in french and "confidential" not in french
     assert "“confidential”" in english
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_durations_are_babel_words_to_the_minute(lang):
+    from datetime import timedelta
+
+    from bot.slack.views.digest import duration_words
+
+    assert duration_words(timedelta(minutes=59, seconds=58), lang).replace("\u202f", " ").replace("\xa0", " ") == {
+        "fr": "1 h", "en": "1 hr"}[lang]
+    for seconds in (1, 29, 31, 61, 3599, 3661, 86_399, 90_061, 200_000):
+        words = duration_words(timedelta(seconds=seconds), lang)
+        assert not re.search(r"\d\s*(s|sec|second)\b", words), words
+
+
+def test_the_digest_names_its_time_zone_by_its_city():
+    from bot.i18n import t
+    from bot.slack.views.digest import zone_city
+
+    assert t("digest.scope", "fr", date="lundi", team="Juridique", city=zone_city("Europe/Paris", "fr")) == (
+        "lundi · Juridique · heure de Paris")
+    assert zone_city("America/New_York", "en") == "New York" and zone_city("Nowhere/Else", "fr") == "Nowhere/Else"
