@@ -28,3 +28,42 @@ def fr(text: str) -> str:
             continue
         out.append(o)
     return "".join(out).replace("n° ", "n°" + NBSP)
+
+
+def _unescape(s: str) -> str:
+    return s.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+
+
+def _escape(s: str) -> str:
+    return s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def fix_po(path: str) -> int:
+    """Rewrite the msgstr lines of a French .po file with `fr` (plain spaces before « : ; ! ? » and inside « »
+    become no-break spaces), leaving everything else byte for byte; the number of lines changed. For entries
+    added by other branches:  python -m tests.typography bot/i18n/fr/LC_MESSAGES/vigie.po"""
+    lines = open(path, encoding="utf-8").read().split("\n")
+    changed, in_msgstr, header = 0, False, False
+    for i, line in enumerate(lines):
+        if line.startswith("msgid "):
+            header = line == 'msgid ""'
+        match = re.match(r'^(msgstr(?:\[\d\])? )"(.*)"$', line)
+        if match or (in_msgstr and line.startswith('"')):
+            in_msgstr = True
+            if header:
+                continue
+            prefix, body = (match.group(1), match.group(2)) if match else ("", line[1:-1])
+            new = f'{prefix}"{_escape(fr(_unescape(body)))}"'
+            changed += new != line
+            lines[i] = new
+        else:
+            in_msgstr = False
+    open(path, "w", encoding="utf-8").write("\n".join(lines))
+    return changed
+
+
+if __name__ == "__main__":
+    import sys
+
+    for name in sys.argv[1:]:
+        print(name, fix_po(name), "lines changed")
