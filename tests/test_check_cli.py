@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.usecases import check as check_usecase
 from tests.conftest import TEST_PROTOCOL
+from tests.typography import fr
 
 runner = CliRunner()
 
@@ -63,7 +64,7 @@ def test_clean_drafts_pass_with_exit_0(env, lang: str, text: str) -> None:  # ty
 def test_human_output_in_the_language_asked(env) -> None:  # type: ignore[no-untyped-def]
     result = runner.invoke(app, ["check", "--lang", "fr", "Votre colis et en route"], env=env)
     assert result.exit_code == 1
-    assert "Grammaire\u00a0: « et » → est" in result.stdout or "Grammaire : « et » → est" in result.stdout
+    assert fr("Grammaire : « et » → est") in result.stdout
     assert "1 point à revoir avant de publier." in result.stdout
     clean = runner.invoke(app, ["check", "--lang", "en", "All good, thank you."], env=env)
     assert clean.exit_code == 0 and "Nothing to report." in clean.stdout

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.store.models import Mention, Outbox
 from tests.conftest import BOT_TOKEN, TEST_PROTOCOL
+from tests.typography import fr
 
 runner = CliRunner()
 
@@ -90,7 +91,7 @@ def test_import_keeps_every_valid_line_and_reports_the_others(tmp_path, env, eng
         encoding="utf-8-sig")
     r = runner.invoke(app, ["import", str(csv), "--source", "talkwalker"], env=env)
     assert r.exit_code == 1, r.output
-    assert "ligne 3 : url" in r.output
+    assert fr("ligne 3 : url") in r.output
     assert "2 nouvelles mentions enregistrées, 0 déjà connue, 1 ligne en erreur." in r.output
     with Session(engine) as s:
         stored = {m.external_id: m for m in s.exec(select(Mention)).all()}
@@ -112,11 +113,11 @@ def test_import_with_a_column_mapping_and_jsonl(tmp_path, lang_env, engine):
     r = runner.invoke(app, ["import", str(f), "--source", "rss", "--map", "author=who", "--map", "text=body",
                             "--map", "external_id=guid", "--map", "url=link", "--map", "published_at=when"],
                       env=env)
-    assert {"fr": "ligne 2 :", "en": "line 2:"}[lang] in r.output
+    assert {"fr": fr("ligne 2 :"), "en": "line 2:"}[lang] in r.output
     assert {"fr": "1 nouvelle mention enregistrée, 0 déjà connue, 1 ligne en erreur.",
             "en": "1 new mention stored, 0 already known, 1 line with errors."}[lang] in r.output
     bad_map = runner.invoke(app, ["import", str(f), "--map", "nosuchfield=x"], env=env)
-    assert bad_map.exit_code == 2 and {"fr": "--map :", "en": "--map:"}[lang] in bad_map.output
+    assert bad_map.exit_code == 2 and {"fr": fr("--map :"), "en": "--map:"}[lang] in bad_map.output
     missing = runner.invoke(app, ["import", str(tmp_path / "nope.csv")], env=env)
     assert missing.exit_code == 2
     assert {"fr": "Aucun fichier à", "en": "No file at"}[lang] in missing.output
@@ -129,16 +130,16 @@ def test_missing_or_wrong_settings_stop_with_one_sentence(env, tmp_path):
     # In the terminal's language, whatever the protocol's.
     r = runner.invoke(app, ["serve"], env=env)
     assert r.exit_code == 2
-    assert ("Configuration : SLACK_BOT_TOKEN n'est pas défini : donnez-lui le Bot User OAuth Token de "
+    assert fr("Configuration : SLACK_BOT_TOKEN n'est pas défini : donnez-lui le Bot User OAuth Token de "
             "l'application (xoxb-...), sur la page « OAuth & Permissions » de l'application Slack.") in r.output
     r = runner.invoke(app, ["serve"], env=env | {"LANG": "en_US.UTF-8"})
     assert r.exit_code == 2
     assert ("Configuration: SLACK_BOT_TOKEN is not set: set it to the app's Bot User OAuth Token (xoxb-...), "
             "from the Slack app's 'OAuth & Permissions' page.") in r.output
     r = runner.invoke(app, ["run"], env=env | {"SLACK_BOT_TOKEN": "xoxb-1"})
-    assert r.exit_code == 2 and "SLACK_APP_TOKEN n'est pas défini : donnez-lui un jeton d'application" in r.output
+    assert r.exit_code == 2 and fr("SLACK_APP_TOKEN n'est pas défini : donnez-lui un jeton d'application") in r.output
     r = runner.invoke(app, ["serve"], env=env | {"SLACK_BOT_TOKEN": "xoxp-user-token"})
-    assert r.exit_code == 2 and "SLACK_BOT_TOKEN est incorrect (doit commencer par xoxb-) : donnez-lui" in r.output
+    assert r.exit_code == 2 and fr("SLACK_BOT_TOKEN est incorrect (doit commencer par xoxb-) : donnez-lui") in r.output
     r = runner.invoke(app, ["db", "current"], env=env | {"DATABASE_URL": "mysql://x"})
     assert r.exit_code == 2 and "DATABASE_URL est incorrect (doit être une URL sqlite:/// ou postgresql://)" in r.output
     r = runner.invoke(app, ["db", "current"], env=env | {"VIGIE_PROTOCOL_FILE": "/nonexistent/p.yaml"})
@@ -225,7 +226,7 @@ def test_audit_export_for_a_period(env, engine, tmp_path):
 def test_digest_errors_in_the_chosen_language(env):
     r = runner.invoke(app, ["digest", "--team", "sales"], env=env)
     assert r.exit_code == 2
-    assert "--team : équipe inconnue « sales » ; équipes : general, finance, legal, hr." in r.output
+    assert fr("--team : équipe inconnue « sales » ; équipes : general, finance, legal, hr.") in r.output
     r = runner.invoke(app, ["digest", "--team", "sales", "--lang", "en"], env=env)
     assert r.exit_code == 2 and "--team: unknown team 'sales'; teams: general, finance, legal, hr." in r.output
     r = runner.invoke(app, ["digest", "--date", "20/11/2026", "--lang", "en"], env=env)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import ConfigError, load_settings
+from tests.typography import fr as typo
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +21,7 @@ def test_a_wrong_setting_in_both_languages(monkeypatch):
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert caught.value.name == "SLACK_BOT_TOKEN"
-    assert str(caught.value) == caught.value.message("fr") == (
+    assert str(caught.value) == caught.value.message("fr") == typo(
         "SLACK_BOT_TOKEN est incorrect (doit commencer par xoxb-) : donnez-lui le Bot User OAuth Token de "
         "l'application (xoxb-...), sur la page « OAuth & Permissions » de l'application Slack.")
     assert caught.value.message("en") == (
@@ -44,14 +45,14 @@ def test_settings_pydantic_checks_are_told_too(monkeypatch, name, value, fr, en)
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError) as caught:
         load_settings()
-    assert caught.value.message("fr").startswith(fr) and caught.value.message("en").startswith(en)
+    assert caught.value.message("fr").startswith(typo(fr)) and caught.value.message("en").startswith(en)
 
 
 def test_a_missing_setting_in_both_languages():
     settings = load_settings()
     with pytest.raises(ConfigError) as caught:
         settings.require("SLACK_SIGNING_SECRET")
-    assert caught.value.message("fr") == (
+    assert caught.value.message("fr") == typo(
         "SLACK_SIGNING_SECRET n'est pas défini : donnez-lui le Signing Secret de la page « Basic Information » "
         "de l'application Slack (nécessaire à `vigie serve`, mode HTTP).")
     assert caught.value.message("en") == (

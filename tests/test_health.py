@@ -25,6 +25,7 @@ from bot.http import build_http_app
 from bot.store.deliveries import HEALTH_KEY
 from bot.store.models import SlackDelivery
 from tests.conftest import AUTH, BOT_TOKEN, SIGNING_SECRET, TEST_PROTOCOL, make_settings, mention
+from tests.typography import fr
 
 runner = CliRunner()
 

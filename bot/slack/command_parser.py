@@ -2,7 +2,7 @@
 
 Slack sends the text typed after `/vigie` as one string, e.g. ``"attribuer 42 <@U0ABC123|camille>"``. `parse`
 turns it into a `Parsed` (canonical command name and arguments) or a `ParseError` (a message key from
-``bot/i18n/commands.json`` and its placeholders). No I/O: the handler decides what to do and what to say.
+the .po catalogues, bot/i18n/*/LC_MESSAGES/vigie.po, and its placeholders). No I/O: the handler decides what to do and what to say.
 
 Every command and action has an English and a French name; names match ignoring case, accents and
 invisible characters. `help_lines` is generated from the same `REGISTRY`, so help cannot drift from the parser.
@@ -59,7 +59,7 @@ MAX_LENGTH = 2000  # characters of command text; longer input is refused before 
 MAX_ID = 2**31 - 1  # largest mention ID (a 32-bit INTEGER column on PostgreSQL)
 _SHOWN = 40  # longest piece of user input echoed back in an error message
 
-# Error message keys (texts in bot/i18n/commands.json).
+# Error message keys (texts in the .po catalogues).
 TOO_LONG = "cmd.error.too_long"  # {limit}
 UNKNOWN = "cmd.error.unknown"  # {word, suggestion}
 UNKNOWN_NO_SUGGESTION = "cmd.error.unknown_no_suggestion"  # {word}
@@ -253,8 +253,13 @@ def _index(items: Iterator[tuple[object, Names]]) -> dict[str, tuple[object, str
 
 _COMMANDS = _index((c, c.names) for c in REGISTRY)
 _BY_NAME = {c.name: c for c in REGISTRY}
-# Suggestion candidates, canonical (English) names first so that a tie ("statu") suggests the canonical one.
-_CANDIDATES = list(_COMMANDS)
+# Suggestion candidates, by the asker's language: their language's names first, so that a tie ("statu" is as
+# close to "status" as to "statut") suggests the name in the language they speak. Unknown language: English first.
+_CANDIDATES = {
+    lang: [name for name, (_, of) in _COMMANDS.items() if of == lang]
+    + [name for name, (_, of) in _COMMANDS.items() if of != lang]
+    for lang in LANGUAGES
+}
 
 
 def resolve(word: str) -> str | None:
@@ -263,10 +268,10 @@ def resolve(word: str) -> str | None:
     return found[0].name if found else None  # type: ignore[attr-defined]
 
 
-def _suggest(word: str) -> str | None:
+def _suggest(word: str, lang: str | None = None) -> str | None:
     folded = _fold(word)[:100]
     best, best_score = None, 0.6
-    for candidate in _CANDIDATES:
+    for candidate in _CANDIDATES.get(lang or "en", _CANDIDATES["en"]):
         score = difflib.SequenceMatcher(None, folded, candidate).ratio()
         if score > best_score:  # strictly better: ties keep the earlier (canonical) name
             best, best_score = candidate, score
@@ -305,8 +310,8 @@ class _Token:
     start: int
 
 
-def _unknown(word: str) -> ParseError:
-    suggestion = _suggest(word)
+def _unknown(word: str, lang: str | None = None) -> ParseError:
+    suggestion = _suggest(word, lang)
     if suggestion is None:
         return ParseError(UNKNOWN_NO_SUGGESTION, {"word": _shown(word)})
     return ParseError(UNKNOWN, {"word": _shown(word), "suggestion": suggestion})
@@ -316,8 +321,11 @@ def _id_form(token: str) -> str:
     return unicodedata.normalize("NFKC", _strip_invisible(token)).casefold()
 
 
-def parse(text: str) -> Parsed | ParseError:
-    """Parse the text typed after `/vigie`. Never raises; an empty text asks for help."""
+def parse(text: str, lang: str | None = None) -> Parsed | ParseError:
+    """Parse the text typed after `/vigie`. Never raises; an empty text asks for help.
+
+    `lang` ("fr" or "en") is the asker's language: an unknown word is answered with the closest command name in
+    that language first ("statu" -> "statut" for a French speaker). Names of both languages are always accepted."""
     if text is None:
         text = ""
     if len(text) > MAX_LENGTH:
@@ -328,7 +336,8 @@ def parse(text: str) -> Parsed | ParseError:
         return Parsed("help", {"topic": None})
     found = _COMMANDS.get(_fold(tokens[0].text))
     if found is None:
-        return _unknown(tokens[0].text)
+        return _unknown(tokens[0].text, lang)
+    asker = lang if lang in LANGUAGES else None
     command, lang = found
     assert isinstance(command, Subcommand)
     shown_name = command.names[lang][0]
@@ -352,7 +361,7 @@ def parse(text: str) -> Parsed | ParseError:
             action = next(a for a in command.actions if a.value == command.default_action)
         args["action"] = action.value
         specs = action.args
-    return _consume(command.name, shown_name, lang, specs, rest, text, args)
+    return _consume(command.name, shown_name, lang, specs, rest, text, args, asker=asker)
 
 
 def _consume(
@@ -363,6 +372,7 @@ def _consume(
     tokens: list[_Token],
     text: str,
     args: dict[str, object],
+    asker: str | None = None,
 ) -> Parsed | ParseError:
     i = 0
     for spec in specs:
@@ -400,7 +410,7 @@ def _consume(
         elif spec.kind == "command":
             topic = resolve(token)
             if topic is None:
-                return _unknown(token)
+                return _unknown(token, asker or lang)
             args[spec.name] = topic
         elif spec.kind == "rest":
             args[spec.name] = _trim(text[tokens[i - 1].start :])

@@ -7,6 +7,8 @@ one transaction per click, kept in its own module so each file reads in one sitt
 
 from __future__ import annotations
 
+import re
+
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -64,8 +66,9 @@ class Publishing:
                     after={"state": mention.state, "draft": draft.id, "url": url, "text": draft.text,
                            "text_sha256": text_hash})
         where = (" " + blocks.link(url)) if url else ""
-        self._say_in_thread(s, mention, t("thread.published", self.protocol.language, user=f"<@{by}>",
-                                          version=draft.version) + where)
+        said = (t("thread.published_by_webhook", self.protocol.language, version=draft.version) if by == "webhook"
+                else t("thread.published", self.protocol.language, user=f"<@{by}>", version=draft.version))
+        self._say_in_thread(s, mention, said + where)
         self._post_or_update_draft_card(s, mention, draft)
         self._refresh_card(s, mention)
 
@@ -174,10 +177,25 @@ def on_delivery_failure(workflow: Workflow, row: Any, exc: SlackCallError) -> No
         if draft is not None and draft.state == wf.DraftState.publishing.value:
             workflow._set_draft(s, draft, state=wf.DraftState.approved.value)
             workflow._post_or_update_draft_card(s, mention, draft)
-        workflow._say_in_thread(s, mention, t("thread.publish_failed", workflow.protocol.language,
-                                              error=blocks.escape(exc.error)),
+        lang = workflow.protocol.language
+        version = draft.version if draft is not None else (row.payload or {}).get("version", "?")
+        workflow._say_in_thread(s, mention, t("thread.publish_failed", lang, version=version,
+                                              reason=publish_reason(exc.error, lang)),
                                 dedupe_key=f"publish-failed:{row.id}")
     workflow.vigie.on_commit()
+
+
+def publish_reason(error: str, lang: str) -> str:
+    """Why the publishing service did not take a reply, in words for the people in the thread (the technical
+    sentence of bot/outbox/webhook.py stays in the logs and the outbox row, for the administrator)."""
+    status = re.search(r"\(HTTP (\d{3})\)", error or "")
+    if "redirects to" in (error or ""):
+        return t("publish.reason.redirect", lang)
+    if "address is not usable" in (error or ""):
+        return t("publish.reason.address", lang)
+    if status:
+        return t("publish.reason.refused", lang, status=status.group(1))
+    return t("publish.reason.other", lang)
 
 
 def network_of(source: str, protocol: Protocol) -> str:

@@ -20,6 +20,7 @@ from bot.domain import oncall as oncall_rules
 from bot.domain import workflow as wf
 from bot.i18n import t
 from bot.slack.command_parser import Parsed, ParseError, help_lines, parse
+from bot.slack.ids import CONVERSATION_ID
 from bot.slack.text import escape, slack_date
 from bot.slack.views import cards as blocks
 from bot.slack.views.answers import no_role_text
@@ -50,6 +51,14 @@ class Answer:
     after: Callable[[], Any] | None = None
 
 
+def channel_mention(channel: str | None) -> str:
+    """A channel as Slack shows it to the reader: `<#C…>` renders as its current name (an ID written in the
+    protocol); a name written in the protocol ("#veille-finance") is shown as written."""
+    if channel and CONVERSATION_ID.fullmatch(channel):
+        return f"<#{channel}>"
+    return escape(channel or "—")
+
+
 def duration_text(delta: timedelta, lang: str) -> str:
     return duration_words(abs(delta), lang)
 
@@ -65,8 +74,8 @@ class SlashCommands:
 
     def run(self, *, text: str, user: str, channel: str) -> Answer:
         lang = self.w.lang_of(user)
-        parsed = parse(text)
-        if isinstance(parsed, ParseError):
+        parsed = parse(text, lang)
+        if isinstance(parsed, ParseError):  # one hint to the help, added here (the error sentences have none)
             return Answer(t(parsed.key, lang, **parsed.params) + "\n" + t("cmd.see_help", lang))
         if parsed.command in READS and not self.sight(user).has_role:
             return Answer(no_role_text(self.protocol, lang))
@@ -181,17 +190,19 @@ class SlashCommands:
                  or v.name.get(lang).casefold() == wanted.casefold()}
         if not teams:
             return Answer(t("cmd.protocol.unknown", lang, category=escape(wanted or ""),
-                            known=", ".join(self.protocol.teams)))
+                            known=", ".join(escape(v.name.get(lang)) for v in self.protocol.teams.values())))
         lines = []
         now = self.vigie.clock.now()
         for key, team in teams.items():
             people = ", ".join(f"<@{u}>" for u in ([team.lead] if team.lead else []) + list(team.experts)) or "—"
-            lines.append(f"*{escape(team.name.get(lang))}* ({team.channel}) — {t('cmd.protocol.people', lang)} {people}")
+            channel_name = t("cmd.protocol.channel", lang, channel=channel_mention(team.channel))
+            lines.append(f"*{escape(team.name.get(lang))}* ({channel_name}) — {t('cmd.protocol.people', lang)} {people}")
             for severity in ("low", "medium", "high", "critical"):
                 cfg = self.protocol.sla_for(key, severity)
                 required = ", ".join(self.w.requirement_name(r, lang)
                                      for r in self.protocol.required_approvals(key, severity))
-                lines.append("   " + t("cmd.protocol.sla", lang, severity=t(f"severity.{severity}", lang),
+                word = t(f"severity.{severity}", lang)
+                lines.append("   " + t("cmd.protocol.sla", lang, severity=word[:1].upper() + word[1:],
                                         first=duration_text(cfg.first_response, lang),
                                         approved=duration_text(cfg.approved, lang),
                                         published=duration_text(cfg.published, lang), approvers=required,
@@ -284,7 +295,7 @@ class SlashCommands:
             if crisis is None:
                 return Answer(t("cmd.crisis.none", lang))
             return Answer(t("cmd.crisis.active", lang, since=slack_date(crisis.declared_at),
-                            by=f"<@{crisis.declared_by}>", channel=crisis.channel or "—"))
+                            by=f"<@{crisis.declared_by}>", channel=channel_mention(crisis.channel)))
         if action == "declare":
             declared = self.crisis.declare(by=user, reason=parsed.args.get("reason"), lang=lang)
             crisis_id = declared.crisis_id

@@ -23,6 +23,7 @@ from bot.intake.files import (
     parse_tags,
 )
 from bot.intake.schema import MentionIn
+from tests.typography import fr
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -448,9 +449,9 @@ def test_a_bad_row_is_told_in_french_by_default_and_in_english_when_asked(tmp_pa
     assert isinstance(ok, MentionIn) and line == 3
     assert french == LineError(
         3,
-        "published_at : 'hier' n'est pas une date (attendu : ISO 8601 comme 2026-11-21T09:30:00+01:00, ou "
-        "21/11/2026 09:30) ; reach : 'beaucoup' n'est pas une audience (attendu : un nombre comme 12500, "
-        "12 500, 12,5K ou 1.2M)",
+        fr("published_at : 'hier' n'est pas une date (attendu : ISO 8601 comme 2026-11-21T09:30:00+01:00, ou "
+           "21/11/2026 09:30) ; reach : 'beaucoup' n'est pas une audience (attendu : un nombre comme 12500, "
+           "12 500, 12,5K ou 1.2M)"),
     )
     [_, (line, english)] = list(files.read_mentions(path, source="csv", lang="en"))
     assert line == 3 and english == LineError(
@@ -461,8 +462,8 @@ def test_a_bad_row_is_told_in_french_by_default_and_in_english_when_asked(tmp_pa
     )
     no_id = write(tmp_path / "no-id.csv", "date,text,url,author,Note\n2026-11-21,x,https://example.com/1,a,n\n")
     for lang, expected in [
-        ("fr", ["pas de colonne d'identifiant : l'url de chaque mention lui sert d'identifiant",
-                "colonnes non utilisées : Note"]),
+        ("fr", [fr("pas de colonne d'identifiant : l'url de chaque mention lui sert d'identifiant"),
+                fr("colonnes non utilisées : Note")]),
         ("en", ["no id column: each mention's url is used as its id", "columns not used: Note"]),
     ]:
         reader = files.read_mentions(no_id, source="csv", lang=lang)
@@ -475,7 +476,7 @@ def test_whole_file_and_map_problems_in_both_languages(tmp_path: Path) -> None:
     with pytest.raises(ImportProblem) as caught:
         list(files.read_mentions(no_url, source="s"))
     assert str(caught.value).startswith(
-        "aucune colonne pour url (cherché : url, link, lien, permalink). Les colonnes sont : date, text, author.")
+        fr("aucune colonne pour url (cherché : url, link, lien, permalink). Les colonnes sont : date, text, author."))
     assert caught.value.message("en").startswith(
         "no column for url (looked for: url, link, lien, permalink). Columns are: date, text, author.")
     with pytest.raises(ValueError, match="la correspondance 'text' doit s'écrire champ=Colonne"):

@@ -229,7 +229,7 @@ def test_bot_removed_from_a_channel_holds_it_tells_once_and_resumes_in_order(eng
     # Said once, to each community manager by direct message, with what to do.
     for cm in CMS:
         [notice] = told(slack, cm, "can no longer post")
-        assert f"<#{legal}>" in notice and "/invite @Vigie" in notice and "3 message(s)" in notice
+        assert f"<#{legal}>" in notice and "/invite @Vigie" in notice and "3 messages" in notice
     assert len([e for e in logs if e["event"] == "outbox_channel_held"]) == 1
 
     slack.add_channel("#legal", is_member=True)  # a person invited the bot back
@@ -296,7 +296,7 @@ def test_refused_token_pauses_all_deliveries_then_delivers_everything(engine, sl
     assert [m["text"] for m in slack.messages("C0HR000001")] == ["hr"]
     for cm in CMS:  # told once, afterwards (Slack could not be told while the token was refused)
         [notice] = told(slack, cm, "refused Vigie's token")
-        assert error in notice and "4 message(s)" in notice
+        assert error in notice and "4 messages" in notice
     assert slack_health(engine) == {}
     with Session(engine) as s:
         assert s.exec(select(Outbox).where(Outbox.dedupe_key == PAUSE_KEY)).first() is None

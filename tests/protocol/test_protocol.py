@@ -21,6 +21,7 @@ from bot.protocol.schema import (
     TimeRange,
     format_duration,
 )
+from tests.typography import fr as typo
 
 # Line numbers matter in these tests: keep this text's lines where they are.
 VALID = """\
@@ -377,7 +378,7 @@ def test_load_protocol_names_the_file(tmp_path: Path) -> None:
 
 
 def test_load_protocol_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ProtocolError, match="nope.yaml: ne peut pas être lu : "):
+    with pytest.raises(ProtocolError, match="nope.yaml: ne peut pas être lu\xa0: "):
         load_protocol(tmp_path / "nope.yaml")
 
 
@@ -1191,7 +1192,7 @@ def test_digest_settings_have_defaults_and_read_times() -> None:
     line = len(text.splitlines())
     with pytest.raises(ProtocolError) as caught:
         parse_protocol(text, base_dir=EXAMPLE_PROTOCOL.parent)
-    assert f":{line}: digest.time: doit être une heure écrite « HH:MM »" in str(caught.value)  # the example is French
+    assert typo(f":{line}: digest.time: doit être une heure écrite « HH:MM »") in str(caught.value)  # the example is French
 
 
 # --- the language of the sentences -----------------------------------------------------------------------------
@@ -1203,9 +1204,9 @@ def test_problems_are_told_in_the_files_language_with_field_and_line() -> None:
         parse_protocol(bad, "protocol.yaml")  # no `language`: French
     assert caught.value.lang == "fr"
     assert str(caught.value).splitlines() == [
-        ("protocol.yaml:9: teams.finance.channel: doit être un identifiant de canal Slack comme C0123ABCD ou le "
-         'nom d\'un canal public comme #veille-finance (un nom prend son « # », et alors des guillemets : '
-         '"#veille-finance")'),
+        typo("protocol.yaml:9: teams.finance.channel: doit être un identifiant de canal Slack comme C0123ABCD ou "
+             'le nom d\'un canal public comme #veille-finance (un nom prend son « # », et alors des guillemets : '
+             '"#veille-finance")'),
         "protocol.yaml:19: feeds[0].every_minutes: doit valoir au moins 1",
     ]
     with pytest.raises(ProtocolError) as caught:
@@ -1232,7 +1233,7 @@ def test_a_language_we_do_not_speak_is_reported_in_french() -> None:
     ("text", "fr", "en"),
     [
         ("version: 1\nteams:\n\tgeneral: {}\n", "contient une tabulation", "uses a tab character"),
-        ("language: en\nteams: [a\n", "une liste « [...] » ou une section", 'a list "[...]" or section'),
+        ("language: en\nteams: [a\n", typo("une liste « [...] » ou une section"), 'a list "[...]" or section'),
     ],
 )
 def test_yaml_problems_are_french_until_the_file_can_be_read(text: str, fr: str, en: str) -> None:
@@ -1249,7 +1250,8 @@ def test_suggestions_and_counts_in_both_languages() -> None:
     [fr] = issues_of(text, lang="fr")
     [en] = issues_of(text, lang="en")
     assert fr.field == en.field == "checks.confidential_term" and fr.code == "extra_forbidden"
-    assert fr.message == "n'est pas un réglage connu (vérifiez l'orthographe : vouliez-vous dire « confidential_terms » ?)"
+    assert fr.message == typo(
+        "n'est pas un réglage connu (vérifiez l'orthographe : vouliez-vous dire « confidential_terms » ?)")
     assert en.message == 'is not a known setting (check the spelling: did you mean "confidential_terms"?)'
     [fr] = issues_of(VALID.replace("community_managers: [U0CM00001]", "community_managers: []"), lang="fr")
     assert (fr.field, fr.line, fr.message) == ("community_managers", 2, "doit citer au moins 1 élément")

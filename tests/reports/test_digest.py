@@ -27,12 +27,13 @@ from bot.slack.views import digest as digest_mod
 from bot.slack.views.digest import digest_blocks, interpretation
 from bot.store.models import Crisis, Draft, Mention, Reminder
 from tests import slackspec
+from tests.typography import fr
 
 PARIS = ZoneInfo("Europe/Paris")
 D = date(2026, 11, 20)
 PROTOCOL = load_protocol(Path(__file__).parents[1] / "fixtures" / "protocol.yaml")
-JSON_PATH = Path(__import__("bot.i18n").i18n.__file__).parent / "digest.json"
-TEXTS = json.loads(JSON_PATH.read_text("utf-8"))
+# The "digest.*" texts of the .po catalogues the bot reads.
+TEXTS = {lang: {k: v for k, v in catalogue(lang).items() if k.startswith("digest.")} for lang in ("fr", "en")}
 M = timedelta(minutes=1)
 H = timedelta(hours=1)
 
@@ -47,17 +48,8 @@ END_OF_D = local(D + timedelta(days=1), 0)
 
 @pytest.fixture
 def digest_texts():  # type: ignore[no-untyped-def]
-    """Merge bot/i18n/digest.json into the (cached) catalogues for the test, then restore them."""
-    saved = {}
-    for lang in ("fr", "en"):
-        cat = catalogue(lang)
-        saved[lang] = dict(cat)
-        cat.update(TEXTS[lang])
+    """The digest's texts are in the .po catalogues the bot reads: nothing to add (kept for the tests' signatures)."""
     yield
-    for lang in ("fr", "en"):
-        cat = catalogue(lang)
-        cat.clear()
-        cat.update(saved[lang])
 
 
 # ---------------------------------------------------------------------------- seeding
@@ -272,7 +264,7 @@ def test_quiet_day(engine, digest_texts) -> None:  # type: ignore[no-untyped-def
     fig = compute_digest(engine, protocol=PROTOCOL, day=D, team=None, now=NOW)
     assert (fig.received, fig.handled, fig.still_open, fig.sla_total) == (0, 0, 0, 0)
     assert fig.sla_kept is None and fig.first_response_p50 is None and fig.previous.sla_kept is None
-    assert interpretation(fig, lang="fr") == "Journée calme : aucune mention reçue, rien en attente"
+    assert interpretation(fig, lang="fr") == fr("Journée calme : aucune mention reçue, rien en attente")
     assert interpretation(fig, lang="en") == "Quiet day: no mention received, nothing waiting"
     blocks = digest_blocks(fig, protocol=PROTOCOL, lang="en", title="Digest")
     assert slackspec.check_blocks(blocks, surface="message") == []
@@ -292,7 +284,7 @@ def test_interpretation_lines(engine, digest_texts) -> None:  # type: ignore[no-
     # D-1: every deadline kept; m12 and the others of later days are not open yet... m12 (received D-2) is.
     prev = compute_digest(engine, protocol=PROTOCOL, day=D - timedelta(days=1), team=None, now=NOW)
     assert prev.breaches == ()
-    assert interpretation(prev, lang="fr") == "Tout est dans les délais ; 1 mention encore ouverte"
+    assert interpretation(prev, lang="fr") == fr("Tout est dans les délais ; 1 mention encore ouverte")
     assert interpretation(prev, lang="en") == "Everything on time; 1 mention still open"
 
 
@@ -333,7 +325,7 @@ def test_blocks_in_both_languages(engine, digest_texts, lang: str) -> None:  # t
     texts = [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
     fields = [f["text"] for b in blocks if b["type"] == "section" for f in b.get("fields", [])]
     assert texts[0] == "*" + interpretation(fig, lang=lang) + "*"
-    label = "n° " if lang == "fr" else "#"
+    label = "n°\xa0" if lang == "fr" else "#"
     # links to the relay card only where channel and ts are known (m2, m4), plain for m3
     m2_link = f"<https://slack.com/archives/C0GENERAL1/p1763629200000200|{label}{ids['m2']}>"
     assert m2_link in dump
@@ -347,7 +339,7 @@ def test_blocks_in_both_languages(engine, digest_texts, lang: str) -> None:  # t
     if lang == "fr":
         assert "38\xa0%" in sla and "(3 sur 8)" in sla
         assert "vendredi 20 novembre 2026" in dump
-        assert "due à 11:00, faite à 12:00 (1\u202fh de retard)" in dump
+        assert "attendue à 11:00, faite à 12:00 (1\u202fh de retard)" in dump
         assert "ouverte depuis 2\u202fj 14\u202fh" in dump
         assert "3,4" in dump  # 24 / 7 received a day, French decimal comma
     else:
@@ -397,7 +389,7 @@ def test_many_items_are_truncated_within_slack_limits(engine, digest_texts) -> N
         assert len(crisis_text) <= 3000
 
 
-def test_digest_json_is_complete() -> None:
+def test_digest_texts_are_complete() -> None:
     """Same keys and placeholders in both languages; every key the code uses is present; all start digest."""
     assert set(TEXTS) == {"fr", "en"}
     assert set(TEXTS["fr"]) == set(TEXTS["en"])

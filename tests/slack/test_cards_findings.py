@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.slack.views import cards
+from tests.typography import fr
 
 NBSP = "\u00a0"
 SPELLING = {"code": "spelling", "start": 5, "end": 12, "text": "reponse", "suggestions": ["réponse"], "params": {},
@@ -38,15 +39,15 @@ def test_nothing_to_report_only_when_there_is_nothing() -> None:
 
 def test_open_findings_are_listed_to_fix() -> None:
     shown = card([SPELLING, GRAMMAR])
-    assert "« reponse »" in shown and "réponse" in shown and "« et »" in shown
-    assert "2 point(s) à corriger" in shown
+    assert fr("« reponse »") in shown and "réponse" in shown and fr("« et »") in shown
+    assert "2 points à corriger" in shown
     assert "dérogation par" not in shown
 
 
 def test_each_overridden_finding_says_who_overrode_it_and_why() -> None:
     shown = card([overridden(SPELLING, ("U0CM00001", "Citation exacte.")),
                   overridden(GRAMMAR, ("U0CM00001", "Citation exacte."), ("U0LEG0001", "Vu <avec> le juridique."))])
-    assert "« reponse »" in shown and "« et »" in shown  # still listed
+    assert fr("« reponse »") in shown and fr("« et »") in shown  # still listed
     assert shown.count(f"dérogation par <@U0CM00001>{NBSP}: Citation exacte.") == 2
     # Several overrides on one finding, in order; the reason is outside text, escaped.
     assert f"dérogation par <@U0LEG0001>{NBSP}: Vu &lt;avec&gt; le juridique." in shown
@@ -70,8 +71,8 @@ def test_a_finding_stored_before_overrides_were_kept_per_finding_names_the_overr
 
 def test_open_and_overridden_findings_together_count_only_what_is_left_to_fix() -> None:
     shown = card([overridden(SPELLING, ("U0CM00001", "ok")), GRAMMAR])
-    assert "1 point(s) à corriger" in shown
-    assert "dérogation par <@U0CM00001>" in shown and "« et »" in shown
+    assert "1 point à corriger" in shown
+    assert "dérogation par <@U0CM00001>" in shown and fr("« et »") in shown
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])

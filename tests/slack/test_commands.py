@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import re
 import string
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.i18n import catalogue, t
 from bot.slack import command_parser as commands
 from bot.slack.command_parser import REGISTRY, Parsed, ParseError, help_lines, parse, resolve
 
-CATALOGUE = json.loads((Path(__import__("bot.i18n").i18n.__file__).parent / "commands.json").read_text("utf-8"))
+# What the bot reads: the .po catalogues (bot/i18n/{fr,en}/LC_MESSAGES/vigie.po), not a copy.
+CATALOGUE = {lang: catalogue(lang) for lang in ("fr", "en")}
 USER = "<@U0ABC123|camille>"
 
 
@@ -239,6 +239,27 @@ def test_typos_get_the_closest_command_suggested(typo, suggestion):
     assert parse(f"help {typo}") == ParseError("cmd.error.unknown", {"word": typo, "suggestion": suggestion})
 
 
+@pytest.mark.parametrize(("typo", "fr", "en"), [("statu", "statut", "status"), ("list", None, None),
+                                                 ("aide statu", "statut", "status"), ("resme", "résumé", "résumé")])
+def test_a_tie_is_suggested_in_the_askers_language(typo, fr, en):
+    """"statu" is as close to "status" as to "statut": a French speaker is told the French command."""
+    for lang, expected in (("fr", fr), ("en", en)):
+        result = parse(typo, lang)
+        if expected is None:
+            assert isinstance(result, Parsed)
+        else:
+            assert result == ParseError("cmd.error.unknown", {"word": typo.split()[-1], "suggestion": expected})
+
+
+def test_an_unknown_command_is_answered_with_one_hint_in_the_askers_language():
+    """The error sentence has no hint of its own: the answer adds « Tapez /vigie aide » once (it was twice)."""
+    for lang, see in (("fr", "/vigie aide"), ("en", "/vigie help")):
+        error = parse("statu", lang)
+        text = t(error.key, lang, **error.params) + "\n" + t("cmd.see_help", lang)
+        assert text.count("/vigie") == 1 and see in text
+        assert ("statut" if lang == "fr" else "status") in text
+
+
 def test_too_long_input_is_refused_before_anything_else():
     assert parse("status " + " " * (commands.MAX_LENGTH - 7)) == Parsed("status", {})
     too_long = "status " + " " * (commands.MAX_LENGTH - 6)
@@ -318,7 +339,7 @@ def test_catalogue_has_every_key_used_and_nothing_else():
     assert {k for k in used if k.startswith("cmd.desc.")} == set(commands.description_keys())
     assert len(commands.description_keys()) == 15
     for lang in ("fr", "en"):
-        assert set(CATALOGUE[lang]) == used
+        assert {k for k in CATALOGUE[lang] if k.startswith(("cmd.error.", "cmd.desc."))} == used
 
 
 ERROR_SAMPLES = [

@@ -14,6 +14,7 @@ import subprocess
 import pytest
 
 from tests.driver import CM, LEGAL_EXPERT, LEGAL_LEAD, Driver
+from tests.typography import fr
 
 NBSP = "\u00a0"
 
@@ -100,13 +101,13 @@ def test_grammalecte_checks_again_at_approval(loop):
 def test_an_overridden_draft_card_still_lists_every_finding_with_who_overrode_it(loop):
     mid, draft_id = submit_draft(loop, "Notre reponse : votre colis et en route.", i=5)
     before = draft_card(loop, mid, 1)
-    assert "« reponse »" in before and "« et »" in before and "dérogation par" not in before
+    assert fr("« reponse »") in before and fr("« et »") in before and "dérogation par" not in before
 
     loop.click("draft_approve", draft_id, CM)
     loop.submit(CM, {"reason": "Citation exacte du client."})
     card = draft_card(loop, mid, 1)
     assert "rien à signaler" not in card
-    assert "« reponse »" in card and "« et »" in card
+    assert fr("« reponse »") in card and fr("« et »") in card
     mark = f"dérogation par <@{CM}>{NBSP}: Citation exacte du client."
     assert card.count(mark) == 2  # on each finding
     assert "à corriger avant approbation" not in card  # nothing left to fix: both were overridden

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from bot.intake.schema import MAX_BATCH, MAX_BODY_BYTES
 from bot.store.models import AuditEvent, Mention, Outbox
 from tests.conftest import AUTH, drain, mention
+from tests.typography import fr
 
 
 def test_a_mention_is_stored_and_relayed_once_to_its_team_channel(http, slack, runtime):
@@ -26,7 +27,7 @@ def test_a_mention_is_stored_and_relayed_once_to_its_team_channel(http, slack, r
     card = json.dumps(call.args["blocks"], ensure_ascii=False)
     assert "résultats" in card and "dividende" in card  # the reason names the keywords found
     assert "12" in card and "moyenne, forte audience" in card  # reach 12,000 raised the severity to medium
-    assert f"mention n° {mention_id}" in card
+    assert fr(f"mention n° {mention_id}") in card
     assert [a["action_id"] for a in call.args["blocks"][-1]["elements"]] == [
         "mention_claim", "mention_draft", "mention_reroute", "mention_dismiss", "mention_open_post", "mention_more"]
 
@@ -91,10 +92,10 @@ def test_bad_json_is_400_with_a_sentence(http):
 ERRORS = {
     "fr": {"unauthorized": "jeton Bearer absent ou incorrect",
            "invalid_json": "le corps n'est pas du JSON valide (ligne 1, colonne 16)",
-           "too_many_mentions": f"{MAX_BATCH + 1} mentions dans une seule requête ; {MAX_BATCH} au plus",
+           "too_many_mentions": fr(f"{MAX_BATCH + 1} mentions dans une seule requête ; {MAX_BATCH} au plus"),
            "empty_batch": "la liste des mentions est vide",
-           "invalid_mention": "mention invalide : url : doit être une adresse http ou https ; author : est "
-                              "obligatoire ; reach : doit valoir au moins 0"},
+           "invalid_mention": fr("mention invalide : url : doit être une adresse http ou https ; author : est "
+                                 "obligatoire ; reach : doit valoir au moins 0")},
     "en": {"unauthorized": "missing or wrong bearer token",
            "invalid_json": "body is not valid JSON (line 1, column 16)",
            "too_many_mentions": f"{MAX_BATCH + 1} mentions in one request; at most {MAX_BATCH}",
@@ -230,7 +231,7 @@ def test_unknown_fields_are_refused_by_name(http):
     assert r.json()["fields"][0]["message"] == ("is not a field of a mention (fields: source, external_id, url, "
                                                 "author, text, published_at, language, reach, tags, engagement, "
                                                 "sentiment)")
-    assert "[1].langage : n'est pas un champ d'une mention (champs\u202f: source," in http.post(
+    assert fr("[1].langage : n'est pas un champ d'une mention (champs\u202f: source,") in http.post(
         "/intake/mentions", json=[mention(1), mention(2, langage="fr")], headers=AUTH).json()["message"]
 
 

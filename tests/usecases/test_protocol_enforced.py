@@ -19,6 +19,7 @@ from bot.store.models import Crisis
 from tests.conftest import AUTH, SIGNING_SECRET, drain, mention
 from tests.driver import Driver
 from tests.slack_requests import block_action, interactive_body, signed_headers
+from tests.typography import fr
 
 PARIS = ZoneInfo("Europe/Paris")
 CM1, CM2, DM, LEGAL_EXPERT = "U0CM00001", "U0CM00002", "U0DM00001", "U0LEG0002"

@@ -104,7 +104,9 @@ def test_an_approved_reply_is_posted_to_the_webhook_signed_and_retried(webhook_l
     assert delivery["body"]["in_reply_to"]["external_id"] == "post-1"
     assert loop.draft(mid).public_url == "https://x.example/armorine/status/42"
     drain(loop.runtime)
-    assert any("a publié la réponse" in m for m in loop.thread(mid))
+    # Said as the service's doing, not as if a person called "webhook" had published (no "<@webhook>").
+    assert any("publiée par le service de publication" in m for m in loop.thread(mid))
+    assert not any("webhook" in m for m in loop.thread(mid))
 
 
 def test_a_holding_statement_goes_out_while_experts_work(webhook_loop, receiver):
@@ -193,4 +195,7 @@ def test_a_refused_publication_is_said_in_the_thread(webhook_loop, receiver, mon
     drain(loop.runtime)
     assert receiver.received == []
     assert loop.draft(mid).state == "approved"  # not published
-    assert any("publication a été refusée" in m and "401" in m for m in loop.thread(mid))
+    [said] = [m for m in loop.thread(mid) if "n'a pas été publiée" in m]
+    # A human reason, and whom to ask: not the webhook's English sentence, not a command to run.
+    assert "refusée" in said and "401" in said and "administrateur" in said
+    assert "vigie outbox" not in said and "webhook" not in said and "HTTP" not in said

@@ -17,6 +17,7 @@ from bot.store.audit import export_audit
 from bot.store.models import Mention
 from tests.conftest import drain
 from tests.driver import CM, FIN_EXPERT, LEGAL_EXPERT, LEGAL_LEAD, NEWBIE, STRANGER, Driver
+from tests.typography import fr
 
 # The people and the Slack driver are shared by every scenario test (tests/driver.py).
 Loop = Driver
@@ -171,7 +172,7 @@ def test_home_tabs_follow_the_work(loop):
     mid = loop.intake("Un procès est annoncé", i=7)
     loop.click("mention_claim", mid, LEGAL_EXPERT)
     published = {c.args["user_id"]: c.args["view"] for c in loop.slack.calls("views.publish")}
-    assert f"n° {mid}" in json.dumps(published[LEGAL_EXPERT], ensure_ascii=False)  # the owner's Home shows it
+    assert fr(f"n° {mid}") in json.dumps(published[LEGAL_EXPERT], ensure_ascii=False)  # the owner's Home shows it
     loop.click("mention_draft", mid, LEGAL_EXPERT)
     loop.submit(LEGAL_EXPERT, {"text": "Nous ne commentons pas une procédure en cours.", "network": "x",
                                "language": "fr", "label": "public"})

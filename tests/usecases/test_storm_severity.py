@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from bot.store.models import AuditEvent, CrisisSignal, Mention, Story
 from tests.conftest import AUTH, drain, mention
 from tests.live import live_server, simultaneously
+from tests.typography import fr
 
 ANGRY = "Encore un retard de livraison chez ACME, troisième fois ce mois-ci, je suis déçu"  # medium: its tone
 VARIANTS = [ANGRY, f"RT @jeanne_l: {ANGRY}", f"{ANGRY} https://t.co/AbC123 #boycott", ANGRY.upper()]

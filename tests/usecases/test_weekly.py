@@ -29,6 +29,7 @@ from bot.store.models import Crisis, DigestRun, Draft, Mention, Reminder
 from tests import slackspec
 from tests.conftest import BOT_TOKEN, TEST_PROTOCOL, make_settings
 from tests.usecases.test_protocol_enforced import CM1, Clocked
+from tests.typography import fr
 
 PARIS = ZoneInfo("Europe/Paris")
 PROTOCOL = load_protocol(TEST_PROTOCOL)
@@ -238,7 +239,7 @@ def test_interpretation_leads_with_the_late_answers_and_the_trend(engine) -> Non
     seed(engine)
     fig = weekly(engine)
     # 3 distinct late mentions (g2, l1, l2), l1 in review; 5 / 10 = 50 % kept against 21 / 22 = 95 %.
-    assert interpretation(fig, lang="fr") == (
+    assert interpretation(fig, lang="fr") == fr(
         "3 réponses en retard, dont 1 en attente de validation ; délais tenus : 50\xa0% "
         "(contre 95\xa0% les 4 semaines précédentes)")
     assert interpretation(fig, lang="en") == (
@@ -248,13 +249,13 @@ def test_interpretation_leads_with_the_late_answers_and_the_trend(engine) -> Non
 
 def test_interpretation_of_a_quiet_week_and_of_a_crisis(engine) -> None:  # type: ignore[no-untyped-def]
     fig = weekly(engine)
-    assert interpretation(fig, lang="fr") == "Semaine calme : aucune mention reçue, rien en attente"
+    assert interpretation(fig, lang="fr") == fr("Semaine calme : aucune mention reçue, rien en attente")
     assert interpretation(fig, lang="en") == "Quiet week: no mention received, nothing waiting"
     with Session(engine) as s:  # a crisis declared on Saturday and still going on leads
         s.add(Crisis(declared_at=local(d(11, 21), 8, 15), declared_by=CM1, reason="grève"))
         s.commit()
     fig = weekly(engine)
-    assert interpretation(fig, lang="fr") == "Crise déclarée samedi à 08:15 : grève"
+    assert interpretation(fig, lang="fr") == fr("Crise déclarée samedi à 08:15 : grève")
     assert interpretation(fig, lang="en") == "Crisis declared on Saturday at 8:15\u202fAM: grève"
 
 
@@ -269,7 +270,7 @@ def test_weekly_blocks_in_both_languages(engine, lang: str) -> None:  # type: ig
     texts = [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
     assert texts[0] == "*" + interpretation(fig, lang=lang) + "*"
     assert "&lt;!channel&gt; boycott" in dump and "<!channel>" not in dump
-    label = "n° " if lang == "fr" else "#"
+    label = "n°\xa0" if lang == "fr" else "#"
     assert f"<https://slack.com/archives/C0GENERAL1/p1763370000000200|{label}{ids['g2']}>" in dump
     teams = next(x for x in texts if x.startswith("*Par équipe*" if lang == "fr" else "*By team*"))
     if lang == "fr":
@@ -278,9 +279,9 @@ def test_weekly_blocks_in_both_languages(engine, lang: str) -> None:  # type: ig
                 "réponse 30\xa0min (médiane) · en retard 1") in teams
         assert "• *Ressources humaines* — reçues 0" in teams and "délais tenus —" in teams
         # a week's breach says which day
-        assert "première réponse due le mar. 17 à 11:00, faite le mar. 17 à 12:00 (1\u202fh de retard)" in dump
-        assert "_4 semaines précédentes : 3,2_" in dump  # 13 / 4 received a week
-        assert "x : 7 (moyenne des 4 semaines précédentes : 2,8 par semaine)" in dump
+        assert "première réponse attendue le mar. 17 à 11:00, faite le mar. 17 à 12:00 (1\u202fh de retard)" in dump
+        assert fr("_4 semaines précédentes : 3,2_") in dump  # 13 / 4 received a week
+        assert fr("x : 7 (moyenne des 4 semaines précédentes : 2,8 par semaine)") in dump
         assert "moyenne par semaine des 4 semaines précédentes" in dump
     else:
         assert "Mon, Nov 16\u2009–\u2009Sun, Nov 22, 2026" in dump

@@ -13,7 +13,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from babel.core import Locale
-from babel.dates import format_date, format_datetime, format_interval, format_time, format_timedelta
+from babel.dates import (
+    format_date,
+    format_datetime,
+    format_interval,
+    format_time,
+    format_timedelta,
+    get_timezone_location,
+)
 from babel.numbers import format_decimal, format_percent
 
 from bot.i18n import normalise, t
@@ -44,20 +51,30 @@ def _plural(key: str, n: float, lang: str, **params: Any) -> str:
 
 
 def duration_words(value: timedelta | None, lang: str) -> str:
-    """A duration in the two largest units, such as "2 j 14 h" / "2 days 14 hr" or "1 h 30 min"."""
+    """A duration to the minute, in its two largest units, in Babel's words: "2 j 14 h" / "2 days 14 hr",
+    "1 h 30 min"; never seconds ("59 min 58 s" reads "1 h"). Under half a minute: "0 min"."""
     if value is None:
         return t("digest.none", lang)
-    seconds = max(round(value.total_seconds()), 0)
-    units = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+    minutes = max(round(value.total_seconds() / 60), 0)
+    units = (("day", 1440), ("hour", 60), ("minute", 1))
     parts: list[str] = []
     for unit, size in units:
-        amount, seconds = divmod(seconds, size)
+        amount, minutes = divmod(minutes, size)
         if amount and len(parts) < 2:
-            parts.append(format_timedelta(timedelta(seconds=amount * size), granularity=unit, threshold=1,
+            parts.append(format_timedelta(timedelta(minutes=amount * size), granularity=unit, threshold=1,
                                           format="short", locale=lang))
         elif parts:
             break  # "2 j 0 h 5 min" reads better as "2 j"
-    return " ".join(parts) or format_timedelta(timedelta(0), granularity="second", format="short", locale=lang)
+    return " ".join(parts) or format_timedelta(timedelta(0), granularity="minute", format="short", locale=lang)
+
+
+def zone_city(zone: str, lang: str) -> str:
+    """The city a time zone is named after, in `lang` (Babel/CLDR): "Europe/Paris" -> "Paris", "America/New_York"
+    -> "New York"; the zone as written when Babel does not know it."""
+    try:
+        return get_timezone_location(zone, locale=lang, return_city=True)
+    except (LookupError, ValueError):
+        return zone
 
 
 def _avg(value: float, lang: str) -> str:
@@ -207,7 +224,7 @@ def digest_blocks(fig: DigestFigures, *, protocol: Protocol, lang: str, title: s
         {"type": "context", "elements": [{"type": "mrkdwn", "text": t(
             "digest.scope", lang, date=when,
             team=escape(team_name) if team_name else t("digest.all_teams", lang),
-            timezone=escape(protocol.timezone))[:CONTEXT_TEXT_MAX]}]},
+            city=escape(zone_city(protocol.timezone, lang)))[:CONTEXT_TEXT_MAX]}]},
     ]
     sla_value = _pct(fig.sla_kept, lang)
     if fig.sla_total:

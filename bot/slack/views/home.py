@@ -5,7 +5,8 @@ language, within Slack's limits (100 blocks, 3000 characters per section, 150 pe
 (mention texts, team names, crisis channel names) is escaped here; user and channel ids are only rendered as
 `<@U…>` / `<#C…>` when they look like Slack ids. Pure: no database, no Slack call.
 
-Texts are the "home.*" keys of bot/i18n/home.json, looked up with `bot.i18n.t`.
+Texts are the "home.*" keys (and the shared "severity.*" words) of the .po catalogues, looked up with
+`bot.i18n.t`; durations are Babel's (`duration_words`, to the minute).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.slack.ids import CONVERSATION_ID, USER_ID
 from bot.slack.text import escape, quote, slack_date
 from bot.slack.views.answers import no_role_text
 from bot.slack.views.cards import SEVERITY_EMOJI
+from bot.slack.views.digest import duration_words
 
 __all__ = ["SHOW_LIMIT", "home_view", "permalink_url"]
 
@@ -60,18 +62,15 @@ def _ago(when: datetime) -> str:
 
 
 def _age(age: timedelta, lang: str) -> str:
-    minutes = int(age.total_seconds() // 60)
-    if minutes < 60:
-        return t("home.age.minutes", lang, n=minutes)
-    if minutes < 24 * 60:
-        return t("home.age.hours", lang, n=minutes // 60)
-    return t("home.age.days", lang, n=minutes // (24 * 60))
+    return duration_words(age, lang)
 
 
 def _severity(severity: str, lang: str) -> str:
-    key = f"home.severity.{severity}"
+    """The same word as on the cards ("faible", not "basse"), capitalised: it opens a segment of the line."""
+    key = f"severity.{severity}"
     label = t(key, lang)
-    return f"{SEVERITY_EMOJI.get(severity, '')} {label if label != key else escape(severity)}".strip()
+    label = label[:1].upper() + label[1:] if label != key else escape(severity)
+    return f"{SEVERITY_EMOJI.get(severity, '')} {label}".strip()
 
 
 def _state(state: str, lang: str) -> str:
