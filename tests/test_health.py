@@ -120,7 +120,7 @@ def test_an_unreachable_database_at_start_up_is_one_sentence(env, tmp_path: Path
     assert len(lines) == 2, r.output
     line, detail = lines
     assert "Traceback" not in r.output and "hunter2" not in r.output
-    assert line.startswith("Configuration : la base de données de DATABASE_URL (")
+    assert line.startswith(fr("Configuration : la base de données de DATABASE_URL ("))
     shown = url.replace("hunter2-secret", "***").replace("postgresql://", "postgresql+psycopg://")
     assert f"({shown}) " in line
     assert line.endswith("vérifiez qu'elle tourne et qu'elle est joignable, et l'adresse, l'utilisateur et le mot de "

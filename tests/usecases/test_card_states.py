@@ -18,6 +18,7 @@ from bot.store.models import Mention
 from tests import slackspec
 from tests.driver import CM, LEGAL_EXPERT, LEGAL_LEAD, Driver, send
 from tests.slack_requests import block_action
+from tests.typography import fr
 
 OPEN = {"mention_claim", "mention_draft", "mention_reroute", "mention_dismiss", "mention_open_post", "mention_more"}
 CLAIMED = OPEN - {"mention_claim"}
@@ -41,7 +42,7 @@ def card_message(loop: Driver, mention_id: int, channel: str | None = None) -> d
         mention = s.get(Mention, mention_id)
         relay_ts, channel = mention.relay_ts, channel or mention.channel
     cards = [m for m in loop.slack.messages(channel) if m.get("thread_ts") in (None, m["ts"])
-             and f"mention n° {mention_id}\"" in json.dumps(m["blocks"], ensure_ascii=False)]
+             and fr(f"mention n° {mention_id}") + "\"" in json.dumps(m["blocks"], ensure_ascii=False)]
     assert cards, f"no card of mention {mention_id} in {channel}"
     return next((m for m in cards if m["ts"] == relay_ts), cards[-1])
 

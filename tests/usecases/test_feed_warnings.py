@@ -26,7 +26,7 @@ from tests.conftest import TEST_PROTOCOL
 BODY = (Path(__file__).parents[1] / "fixtures" / "feeds2" / "french_dates.rss").read_bytes()
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 UNDATED = "https://conso-malin.example/2026/11/acme-sav"
-FR = ("entrée 5 (https://conso-malin.example/2026/11/acme-sav)\u00a0: date illisible « bientôt »\u00a0: date de "
+FR = ("entrée 5 (https://conso-malin.example/2026/11/acme-sav)\u00a0: date illisible «\u00a0bientôt\u00a0»\u00a0: date de "
       "publication inconnue (la mention est enregistrée sans date, à l'heure de son arrivée)")
 EN = ("entry 5 (https://conso-malin.example/2026/11/acme-sav): unreadable date “bientôt”: publication date unknown "
       "(the mention is stored undated, at the time it arrived)")

@@ -131,7 +131,7 @@ def test_declaring_updates_every_recipients_alert_and_lists_the_spike_mentions(d
     desk.intake("Un dernier message sur la marque", 300)
     press(desk, "crisis_end", stand_down[0]["value"], CM2, channel="C0CRISIS01")
     ended = [c for c in desk.slack.calls("chat.postMessage") if c.args["channel"] == "C0CRISIS01"][-1]
-    assert "Fin de crise" in ended.args["text"] and "7 mention" in ended.args["text"], ended.args["text"]
+    assert "Fin de crise" in ended.args["text"] and "Mentions reçues\u00a0: 7" in ended.args["text"], ended.args["text"]
     announcement = shown(desk, announced)
     assert buttons(announcement) == [] and f"Crise levée par <@{CM2}>" in json.dumps(announcement["blocks"],
                                                                                        ensure_ascii=False)
