@@ -1,6 +1,7 @@
 """The daily digest over a million stored mentions on PostgreSQL.
 
-A dedicated database (`vigie_bench` on the server of VIGIE_TEST_DATABASE_URL, dropped at the end) is
+A dedicated database (`vigie_bench_<random>` on the server of VIGIE_TEST_DATABASE_URL, dropped at the end;
+`vigie_bench`, kept, with --keep-digest-db) is
 migrated, then seeded in the server with `INSERT ... SELECT generate_series` (seeded `random()`, so every
 run has the same data): 90 days of mentions (three storm days), 40 % of them grouped copies, teams, sources,
 severities, states and milestones with response times spread around the SLAs, escalation reminders for
@@ -19,6 +20,7 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +31,10 @@ from sqlalchemy.engine import make_url
 from bench.common import ROOT, Section
 from bot.store import db
 
-DATABASE = "vigie_bench"
+# A run's own database, so two runs on one server do not drop each other's; `--keep-digest-db` uses (and keeps)
+# the fixed one, to reuse its seed next time.
+KEPT_DATABASE = "vigie_bench"
+DATABASE = f"vigie_bench_{uuid.uuid4().hex[:10]}"
 DAY = date(2026, 11, 20)  # the digest's day: the last of the 90 seeded days
 DAYS = 90
 TZ = ZoneInfo("Europe/Paris")  # the test protocol's timezone
@@ -232,6 +237,9 @@ def probe(url: str) -> dict[str, Any]:
 
 
 def run(admin_url: str, section: Section, *, n: int, keep: bool = False) -> None:
+    global DATABASE
+    if keep:
+        DATABASE = KEPT_DATABASE
     url = _bench_url(admin_url)
     existing = _existing_rows(admin_url) if keep else None
     if existing == n:
