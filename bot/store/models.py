@@ -82,11 +82,11 @@ class Mention(SQLModel, table=True):
     language_detected: bool = False
     reach: int | None = None
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    team: str = Field(max_length=64, index=True)
+    team: str = Field(max_length=64)  # no index of its own: queries pair it with a time range or a state
     severity: str = Field(max_length=16)
     # Why triage decided what it did: [{"code": "...", "params": {...}}]; rendered through i18n.
     reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default=MentionStatus.new, max_length=16, index=True)
+    status: str = Field(default=MentionStatus.new, max_length=16)
     channel: str | None = Field(default=None, max_length=32)
     relay_ts: str | None = Field(default=None, max_length=32)
     flagged_by: str | None = Field(default=None, max_length=32)

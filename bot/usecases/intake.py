@@ -158,6 +158,8 @@ def ingest_batch(
     deadlines: dict[tuple[str, str], tuple[datetime, datetime]] = {}
     batch: list[_Incoming] = []
     local = StoryIndex()  # the batch's own new stories, under provisional ids -(index + 1)
+    local_prints: set[str] = set()
+    local_bands: set[Any] = set()
     if stories is not None:
         stories.catch_up(conn, now)
     for m in mentions:
@@ -168,12 +170,18 @@ def ingest_batch(
             item.values.update(state=ARCHIVED, closed_at=now, first_response_due=None, published_due=None)
         if item.shape is not None and stories is not None:
             item.story = stories.find(item.shape, now)
-            if item.story is None:
+            # One look-up per mention: the batch's own stories are searched only when the text shares its
+            # fingerprint or an LSH band with one of them (a set test), not for every distinct mention.
+            found = None
+            if item.story is None and (item.shape.fingerprint in local_prints
+                                       or not local_bands.isdisjoint(item.shape.bands)):
                 found = local.find(item.shape, now)
-                if found is not None:
-                    item.leader = -found - 1
-                else:
-                    local.add(-len(batch) - 1, item.shape, now)
+            if found is not None:
+                item.leader = -found - 1
+            elif item.story is None:
+                local.add(-len(batch) - 1, item.shape, now)
+                local_prints.add(item.shape.fingerprint)
+                local_bands.update(item.shape.bands)
         batch.append(item)
 
     # Mentions that open a story (or stand alone) first: their ids are the copies' story ids.
