@@ -21,12 +21,12 @@ import json
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import JSON, Boolean, DateTime, Integer, LargeBinary, func, select
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 
-from bot.store.models import AuditEvent, Mention, Outbox
+from bot.store.models import AuditEvent, Mention, Outbox, Story
 
 _MENTION = Mention.__table__  # type: ignore[attr-defined]
 _OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
@@ -129,3 +129,42 @@ def insert_audit(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.exec_driver_sql(_PG_AUDIT, _arrays(rows, AUDIT_COLUMNS))
     else:
         conn.execute(_SA_AUDIT, rows)
+
+
+# --- stories: the columns are the row's own (whatever bot.store.stories.story_row gives), typed from the table -----
+
+
+def _array_type(column: Any) -> str:
+    kind = column.type
+    kind = getattr(kind, "impl", kind)  # a TypeDecorator (UTCDateTime) stores its implementation's type
+    if isinstance(kind, JSON):
+        return "json"
+    if isinstance(kind, Boolean):
+        return "bool"
+    if isinstance(kind, Integer):
+        return "int8"
+    if isinstance(kind, DateTime):
+        return "timestamptz"
+    if isinstance(kind, LargeBinary):
+        return "bytea"
+    return "text"
+
+
+@cache
+def _pg_stories(names: tuple[str, ...]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    table = Story.__table__  # type: ignore[attr-defined]
+    columns = tuple((name, _array_type(table.c[name])) for name in names)
+    sql = _unnest("story", columns, conflict=False, returning="id")
+    return sql.replace(" RETURNING id", " ON CONFLICT (key) DO NOTHING RETURNING id"), columns
+
+
+def insert_stories(conn: Connection, rows: list[dict[str, Any]]) -> set[int] | None:
+    """New stories in one `unnest` statement on PostgreSQL (ON CONFLICT (key) DO NOTHING); the ids inserted.
+    None elsewhere, or for rows that do not all have the same columns: the caller uses its own statement."""
+    if not rows or conn.dialect.name != "postgresql":
+        return None
+    names = tuple(rows[0])
+    if any(tuple(r) != names for r in rows):
+        return None
+    sql, columns = _pg_stories(names)
+    return {int(r.id) for r in conn.exec_driver_sql(sql, _arrays(rows, columns))}

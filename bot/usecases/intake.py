@@ -192,7 +192,9 @@ def ingest_batch(
     if stories is not None:
         new = [i for i in leaders if not i.duplicate and i.shape is not None]
         rows = {i.id: _story_row(i, now) for i in new}
-        inserted = storms.create_many(conn, list(rows.values()))
+        inserted = bulk.insert_stories(conn, list(rows.values()))
+        if inserted is None:
+            inserted = storms.create_many(conn, list(rows.values()))
         for item in new:
             if item.id in inserted or storms.create(conn, rows[item.id], now):
                 stories.add(item.id, item.shape, now)  # type: ignore[arg-type]
