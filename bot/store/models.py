@@ -82,7 +82,7 @@ class Mention(SQLModel, table=True):
     language_detected: bool = False
     reach: int | None = None
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    team: str = Field(max_length=64)  # no index of its own: queries pair it with a time range or a state
+    team: str = Field(max_length=64, index=True)
     severity: str = Field(max_length=16)
     # Why triage decided what it did: [{"code": "...", "params": {...}}]; rendered through i18n.
     reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

@@ -1,9 +1,8 @@
-"""intake writes fewer index entries: the mention indexes no query uses are dropped
+"""intake writes fewer index entries: the mention index no query uses is dropped
 
 Measured with pg_stat_user_indexes (BENCHMARKS.md, "Mention indexes"): `ix_mention_status` (the relay's delivery
-state, never a filter) and `ix_mention_team` (four or so values; every query filtering a team also filters a
-time range or a state, served by `ix_mention_unhandled`, `ix_mention_received_at` or `ix_mention_state`) were
-never scanned, yet every mention wrote them.
+state, never a filter in any query) was never scanned, yet every mention wrote it. `ix_mention_team`, which
+looked as useless (a handful of values), is kept: the team digests scan it.
 
 Revision ID: 0012_i16_intake
 Revises: 0011
@@ -20,10 +19,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('mention') as batch:
         batch.drop_index('ix_mention_status')
-        batch.drop_index('ix_mention_team')
 
 
 def downgrade() -> None:
     with op.batch_alter_table('mention') as batch:
-        batch.create_index('ix_mention_team', ['team'], unique=False)
         batch.create_index('ix_mention_status', ['status'], unique=False)
