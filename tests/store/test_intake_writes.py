@@ -3,12 +3,16 @@ afterwards), and a database connection closed under the pool (no pre-ping any mo
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import event, text
 from sqlmodel import Session, select
 
+from bot.intake.schema import MentionIn
 from bot.store.db import make_engine
 from bot.store.models import Mention, Outbox
+from bot.usecases.intake import Vigie
 from tests.conftest import AUTH, mention
 
 
@@ -53,25 +57,33 @@ def test_a_resent_batch_queues_no_second_card(http, runtime):
             assert s.get(Mention, row.mention_id).relay_outbox_id == row.id  # type: ignore[union-attr]
 
 
-def test_a_connection_closed_by_the_database_costs_no_request(http, runtime, database_url):
+def test_a_connection_closed_by_the_database_costs_no_request(runtime, database_url):
+    """pg_terminate_backend on the pool's one connection: the next intake is stored all the same (no pre-ping:
+    the dead connection is found by the first statement, the pool is invalidated, intake retries once)."""
     if not database_url.startswith("postgresql"):
         pytest.skip("pg_terminate_backend: PostgreSQL only")
-    assert http.post("/intake/mentions", json=mention(1), headers=AUTH).status_code == 202
-    with runtime.engine.connect() as conn:  # the pool's connection, back in the pool afterwards
-        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
-    other = make_engine(database_url)  # a connection of our own, to close every one of the app's
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)  # its own pool, no worker sharing it
+    vigie = Vigie(engine=engine, protocol=runtime.protocol, clock=runtime.clock)
+    admin = make_engine(database_url)
     try:
-        with other.connect() as conn:
-            killed = conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                                       "datname = current_database() AND pid <> pg_backend_pid()")).all()
+        assert not vigie.ingest([MentionIn.model_validate(mention(1))], actor="test")[0].duplicate
+        with engine.connect() as conn:  # the pool's connection, given back to the pool afterwards
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with admin.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar_one()
             conn.commit()
-        assert killed, "no connection of the app to close"
-        # The app's pooled connection is gone; the next request still gets its 202.
-        r = http.post("/intake/mentions", json=mention(2), headers=AUTH)
-        assert r.status_code == 202, r.text
-        with runtime.engine.connect() as conn:
+        deadline = time.monotonic() + 10
+        with admin.connect() as conn:  # gone for the server before the next request
+            while conn.execute(text("SELECT 1 FROM pg_stat_activity WHERE pid = :p"), {"p": pid}).first():
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        result = vigie.ingest([MentionIn.model_validate(mention(2))], actor="test")[0]
+        assert not result.duplicate
+        with engine.connect() as conn:
             assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
-        with Session(runtime.engine) as s:
-            assert s.exec(select(Mention).where(Mention.external_id == "post-2")).one().relay_outbox_id is not None
+        with Session(engine) as s:
+            stored = s.get(Mention, result.id)
+            assert stored is not None and stored.external_id == "post-2" and stored.relay_outbox_id is not None
     finally:
-        other.dispose()
+        engine.dispose()
+        admin.dispose()
