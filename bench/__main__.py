@@ -6,7 +6,8 @@ Each part starts a real `vigie serve` process against the fake Slack of the test
 chat.postMessage beyond one message per second per channel with HTTP 429 and Retry-After:
 
 - ack: acknowledgement time of `/vigie status` and of a claim button click (signed as Slack signs);
-- intake: intake → relay posted (not throttled), then throughput one mention per request and in batches;
+- intake: intake → relay posted (not throttled), then throughput one mention per request and in batches,
+  each as a ratio to its floor (bench/floor.py) measured in the same run, with CPU per mention;
 - storm: 10,000 mentions in 60 s (20 stories of near-copies and 100 distinct posts);
 - digest: the daily digest over 1,000,000 stored mentions on PostgreSQL, its time and peak memory;
 - steady: the story index after a restart (first request, load, memory), the outbox's pick cost under a
@@ -36,12 +37,12 @@ from tests import dbutil
 
 PARTS = ("ack", "intake", "storm", "digest", "steady")
 SIZES = {
-    "full": {"ack": 300, "cards": 5, "latency": 40, "single": 2000, "batches": 20, "batch": 500,
+    "full": {"ack": 300, "cards": 5, "latency": 40, "single": 1000, "batches": 6, "batch": 500, "rounds": 3,
              "storm": {"copies": 9_900, "stories": 20, "distinct": 100, "duration": 60.0, "batch": 25,
                        "drain_timeout": 900.0},
              "digest": 1_000_000, "steady": {"stories": 50_000, "mentions": 10_000}},
     # A smoke test: every path runs, the figures mean little.
-    "quick": {"ack": 10, "cards": 1, "latency": 4, "single": 50, "batches": 1, "batch": 100,
+    "quick": {"ack": 10, "cards": 1, "latency": 4, "single": 50, "batches": 1, "batch": 100, "rounds": 1,
               "storm": {"copies": 200, "stories": 5, "distinct": 5, "duration": 3.0, "batch": 10,
                         "drain_timeout": 60.0},
               "digest": 20_000, "steady": {"stories": 2_000, "mentions": 1_000}},
@@ -72,7 +73,7 @@ def run(parts: list[str], *, quick: bool, keep_digest_db: bool = False, sqlite_o
                 if "intake" in parts:
                     section = Section(f"Intake — {name}")
                     intake.run(app, section, latency_n=sizes["latency"], single_n=sizes["single"],
-                               batches=sizes["batches"], batch=sizes["batch"])
+                               batches=sizes["batches"], batch=sizes["batch"], rounds=sizes["rounds"], tmp=tmp)
                     results["sections"].append(section)
         if "storm" in parts:
             kind = "postgresql" if pg else "sqlite"

@@ -61,11 +61,13 @@ class Figure:
             return "not measured"
         v = self.value
         if self.unit == "ms":
-            return f"{v:,.1f} ms" if v < 100 else f"{v:,.0f} ms"
+            return f"{v:.2f} ms" if v < 1 else f"{v:,.1f} ms" if v < 100 else f"{v:,.0f} ms"
         if self.unit == "s":
             return f"{v:,.2f} s" if v < 10 else f"{v:,.1f} s"
         if self.unit == "/s":
             return f"{v:,.0f} /s"
+        if self.unit == "×":
+            return f"{v:,.2f}×"
         if self.unit == "MB":
             return f"{v:,.0f} MB"
         return f"{v:,.0f}{(' ' + self.unit) if self.unit else ''}"

@@ -21,6 +21,7 @@ import subprocess
 import uuid
 import sys
 import time
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,8 +33,9 @@ from bench.common import ROOT, Section
 from bot.store import db, rollups
 
 # A name of its own per run, so two runs on one server do not drop each other's database; set
-# VIGIE_BENCH_DIGEST_DB to reuse one with --keep-digest-db.
-DATABASE = os.environ.get("VIGIE_BENCH_DIGEST_DB") or f"vigie_bench_{uuid.uuid4().hex[:8]}"
+# VIGIE_BENCH_DIGEST_DB to reuse one with --keep-digest-db (default `vigie_bench`, kept).
+DATABASE = f"vigie_bench_{uuid.uuid4().hex[:8]}"
+KEPT_DATABASE = os.environ.get("VIGIE_BENCH_DIGEST_DB") or "vigie_bench"
 DAY = date(2026, 11, 20)  # the digest's day: the last of the 90 seeded days
 DAYS = 90
 TZ = ZoneInfo("Europe/Paris")  # the test protocol's timezone
@@ -236,6 +238,9 @@ def probe(url: str) -> dict[str, Any]:
 
 
 def run(admin_url: str, section: Section, *, n: int, keep: bool = False) -> None:
+    global DATABASE
+    if keep:
+        DATABASE = KEPT_DATABASE
     url = _bench_url(admin_url)
     existing = _existing_rows(admin_url) if keep else None
     if existing == n:

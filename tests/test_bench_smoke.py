@@ -25,7 +25,7 @@ def test_quick_bench_runs_on_the_real_app(engine, database_url, tmp_path):
         storm.run(app, storm_s, copies=120, stories=4, distinct=4, duration=2.0, batch=8, drain_timeout=60)
         ack.run(app, ack_s, requests=5, cards_per_channel=1)
         wait_drained(database_url, timeout=60)
-        intake.run(app, intake_s, latency_n=2, single_n=16, batches=1, batch=50)
+        intake.run(app, intake_s, latency_n=2, single_n=16, batches=1, batch=50, rounds=1, tmp=tmp_path)
 
     s = _figures(storm_s)
     assert s["Mentions sent"] == 124
@@ -43,8 +43,14 @@ def test_quick_bench_runs_on_the_real_app(engine, database_url, tmp_path):
 
     i = _figures(intake_s)
     assert len(intake_s.details["relay_ms"]) == 2
-    assert i["Intake, one mention per request, 8 client threads"] > 0
-    assert i["Intake, batches of 50"] > 0
+    for what in ("one mention per request, 8 client threads", "batches of 50"):
+        assert i[f"Intake, {what}"] > 0 and i[f"Floor, {what}"] > 0
+        assert i[f"Intake / floor, {what}"] > 0
+        assert i[f"Intake, {what}: CPU per mention"] > 0  # the server's CPU at least (and the backends')
+    assert "Intake / floor, one mention per request, 8 client threads" in report.markdown({
+        "date": "d", "quick": True, "seconds": 1.0, "load_end": None, "skipped": [], "sections": [intake_s],
+        "machine": {"cpu": "x", "cores": 2, "ram_gib": 4, "os": "L", "kernel": "6", "python": "3", "postgresql": None,
+                    "commit": "a", "dirty": False, "load": None}})
 
     results = {"date": "2026-11-21 10:00 UTC", "quick": True, "seconds": 30.0, "load_end": (1.0, 1.0, 1.0),
                "skipped": [], "sections": [storm_s, ack_s, intake_s],

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -18,6 +19,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # starting together do not run the same migration twice.
 _MIGRATION_LOCK = 0x56494749  # "VIGI"
 CONNECT_TIMEOUT_SECONDS = 5
+T = TypeVar("T")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -40,10 +42,30 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("max_overflow", 10)
     # Bounded waits, so a request meets a dead or unreachable database with a quick 503 (bot.http) instead
     # of hanging past its client's timeout: libpq waits forever to connect by default, the pool 30 s.
-    # pool_pre_ping replaces connections the database closed while it restarted.
     kwargs.setdefault("pool_timeout", 10)
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **kwargs.pop("connect_args", {})}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    # No pre-ping: it cost a `SELECT 1` round trip on every checkout, i.e. every request (issue 16). A connection
+    # the database closed (a restart, pg_terminate_backend) fails its next statement instead; SQLAlchemy then
+    # sees a disconnect and invalidates the whole pool, so the connections opened before it are replaced too,
+    # and the use cases that can run twice retry once on a fresh connection (`retry_on_disconnect`).
+    return create_engine(url, pool_pre_ping=False, connect_args=connect_args, **kwargs)
+
+
+def disconnected(exc: BaseException) -> bool:
+    """The error came from a connection the database had closed (SQLAlchemy has invalidated the pool)."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def retry_on_disconnect(work: Callable[[], T]) -> T:
+    """Run `work` (one whole transaction), and once more if its connection turned out to be closed by the
+    database. Only for work that may run twice: intake is (a mention already stored is a duplicate, its card
+    queued once)."""
+    try:
+        return work()
+    except DBAPIError as exc:
+        if not disconnected(exc):
+            raise
+    return work()
 
 
 @contextmanager

@@ -87,7 +87,7 @@ class Mention(SQLModel, table=True):
     severity: str = Field(max_length=16)
     # Why triage decided what it did: [{"code": "...", "params": {...}}]; rendered through i18n.
     reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default=MentionStatus.new, max_length=16, index=True)
+    status: str = Field(default=MentionStatus.new, max_length=16)
     channel: str | None = Field(default=None, max_length=32)
     relay_ts: str | None = Field(default=None, max_length=32)
     flagged_by: str | None = Field(default=None, max_length=32)

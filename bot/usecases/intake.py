@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, delete, func, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -32,8 +32,9 @@ from bot.protocol.load import router_for
 from bot.protocol.schema import Protocol
 from bot.slack.gateway import SlackCallError, SlackGateway
 from bot.slack.text import escape
+from bot.store import bulk
 from bot.store import stories as storms
-from bot.store.db import session_scope
+from bot.store.db import retry_on_disconnect, session_scope
 from bot.store.models import (
     AuditEvent,
     Mention,
@@ -86,11 +87,6 @@ def _insert_ignore(dialect: str, table: str, returning_id: bool = False) -> Any:
 _AUDIT = sa_insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 _MENTION = Mention.__table__  # type: ignore[attr-defined]
 _SET_RELAY = update(_MENTION).where(_MENTION.c.id == bindparam("m_id")).values(relay_outbox_id=bindparam("relay"))
-
-
-@cache
-def _insert_mention_returning(dialect: str) -> Any:
-    return _insert_ignore(dialect, "mention").returning(_MENTION.c.id, _MENTION.c.source, _MENTION.c.external_id)
 
 
 @cache
@@ -163,6 +159,8 @@ def ingest_batch(
     deadlines: dict[tuple[str, str], tuple[datetime, datetime]] = {}
     batch: list[_Incoming] = []
     local = StoryIndex()  # the batch's own new stories, under provisional ids -(index + 1)
+    local_prints: set[str] = set()
+    local_bands: set[Any] = set()
     if stories is not None:
         stories.catch_up(conn, now)
     for m in mentions:
@@ -173,23 +171,31 @@ def ingest_batch(
             item.values.update(state=ARCHIVED, closed_at=now, first_response_due=None, published_due=None)
         if item.shape is not None and stories is not None:
             item.story = stories.find(item.shape, now)
-            if item.story is None:
+            # One look-up per mention: the batch's own stories are searched only when the text shares its
+            # fingerprint or an LSH band with one of them (a set test), not for every distinct mention.
+            found = None
+            if item.story is None and (item.shape.fingerprint in local_prints
+                                       or not local_bands.isdisjoint(item.shape.bands)):
                 found = local.find(item.shape, now)
-                if found is not None:
-                    item.leader = -found - 1
-                else:
-                    local.add(-len(batch) - 1, item.shape, now)
+            if found is not None:
+                item.leader = -found - 1
+            elif item.story is None:
+                local.add(-len(batch) - 1, item.shape, now)
+                local_prints.add(item.shape.fingerprint)
+                local_bands.update(item.shape.bands)
         batch.append(item)
 
     # Mentions that open a story (or stand alone) first: their ids are the copies' story ids.
     leaders = [i for i in batch if i.story is None and i.leader is None]
-    _insert_mentions(conn, dialect, leaders)
+    _insert_mentions(conn, dialect, leaders, protocol=protocol, now=now)
     # Their stories; a leader whose exact text already has a current story (written by another instance a
     # moment ago) becomes one of its copies.
     if stories is not None:
         new = [i for i in leaders if not i.duplicate and i.shape is not None]
         rows = {i.id: _story_row(i, now) for i in new}
-        inserted = storms.create_many(conn, list(rows.values()))
+        inserted = bulk.insert_stories(conn, list(rows.values()))
+        if inserted is None:
+            inserted = storms.create_many(conn, list(rows.values()))
         for item in new:
             if item.id in inserted or storms.create(conn, rows[item.id], now):
                 stories.add(item.id, item.shape, now)  # type: ignore[arg-type]
@@ -203,7 +209,7 @@ def ingest_batch(
         head = batch[item.leader]
         item.leader = None
         if head.duplicate:  # its leader had been stored before (a re-sent batch): this one stands alone
-            _insert_mentions(conn, dialect, [item])
+            _insert_mentions(conn, dialect, [item], protocol=protocol, now=now)
             if not item.duplicate:
                 leaders.append(item)
         else:
@@ -221,9 +227,10 @@ def ingest_batch(
         item.story = None
 
     fresh = [i for i in batch if not i.duplicate]
-    _queue_relays(session, [i for i in fresh if i.story is None and not i.archived], protocol=protocol, now=now)
-    if fresh:
-        conn.execute(_AUDIT, [_audit_row(i, actor=actor, now=now) for i in fresh])
+    # Cards not queued with their INSERT: copies whose story had gone quiet, now leading their own.
+    _queue_relays(session, [i for i in fresh if i.story is None and not i.archived
+                            and i.values.get("relay_outbox_id") is None], protocol=protocol, now=now)
+    bulk.insert_audit(conn, [_audit_row(i, actor=actor, now=now) for i in fresh])
     return [IngestResult(id=i.id, duplicate=i.duplicate, team=None if i.duplicate else i.values["team"],  # type: ignore[arg-type]
                          severity=None if i.duplicate else i.values["severity"], story=i.story,
                          archived=i.archived and not i.duplicate) for i in batch]
@@ -273,9 +280,13 @@ def _triaged(m: MentionIn, *, protocol: Protocol, router: Router, now: datetime,
     return _Incoming(m, values, storm_rules.shape(m.text) if normalised else None, normalised)
 
 
-def _insert_mentions(conn: Any, dialect: str, items: list[_Incoming]) -> None:
-    """One multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING for the lot; the ones already stored
-    (same source and external id) are marked duplicates and given their existing id."""
+def _insert_mentions(conn: Any, dialect: str, items: list[_Incoming], *, protocol: Protocol | None = None,
+                     now: datetime | None = None) -> None:
+    """One INSERT ... ON CONFLICT DO NOTHING RETURNING for the lot (bot.store.bulk); the ones already stored
+    (same source and external id) are marked duplicates and given their existing id.
+
+    With `protocol`, a new mention that leads (no story) and is not history gets its relay card queued here:
+    its outbox id is written in the mention's INSERT and the outbox row follows with that id."""
     if not items:
         return
     for item in items:
@@ -283,17 +294,33 @@ def _insert_mentions(conn: Any, dialect: str, items: list[_Incoming]) -> None:
             item.values.update(state=ARCHIVED if item.archived else GROUPED, story_id=item.story,
                                closed_at=item.values["received_at"],
                                first_response_due=None, published_due=None)
-    rows = conn.execute(_insert_mention_returning(dialect), [i.values for i in items]).all()
-    ids = {(r.source, r.external_id): r.id for r in rows}
+    relay = [protocol is not None and i.story is None and not i.archived for i in items]
+    rows = bulk.insert_mentions(conn, [i.values for i in items], relay)
+    ids = {(r.source, r.external_id): (r.id, r.relay_outbox_id) for r in rows}
+    relays = []
     for item in items:
         key = (item.values["source"], item.values["external_id"])
-        new_id = ids.pop(key, None)  # pop: the same mention twice in one batch is stored once
-        if new_id is not None:
-            item.id = int(new_id)
+        got = ids.pop(key, None)  # pop: the same mention twice in one batch is stored once
+        if got is not None:
+            item.id = int(got[0])
+            item.values["relay_outbox_id"] = got[1]
+            if got[1] is not None:
+                relays.append(_relay_row(item, protocol, now, outbox_id=int(got[1])))  # type: ignore[arg-type]
         else:
             item.duplicate = True
             item.id = int(conn.execute(select(Mention.id).where(Mention.source == key[0],
                                                                 Mention.external_id == key[1])).scalar_one())
+    bulk.insert_outbox(conn, relays)
+
+
+def _relay_row(item: _Incoming, protocol: Protocol, now: datetime, *, outbox_id: int | None = None) -> dict[str, Any]:
+    # Rendered when sent (Vigie.render_relay): the card then shows the mention as it is by then.
+    card = {"_render": RELAY_RENDER, "channel": protocol.team(item.values["team"]).channel, "mention_id": item.id}
+    row = outbox_row(kind="relay", method="chat.postMessage", args=card, now=now, dedupe_key=f"relay:{item.id}",
+                     mention_id=item.id)
+    if outbox_id is not None:
+        row["id"] = outbox_id
+    return row
 
 
 def _regroup(conn: Any, item: _Incoming, now: datetime, *, leader: bool = False) -> None:
@@ -305,8 +332,11 @@ def _regroup(conn: Any, item: _Incoming, now: datetime, *, leader: bool = False)
                   "first_response_due": item.values["first_response_due"], "published_due": item.values["published_due"]}
     else:
         values = {"state": ARCHIVED if item.archived else GROUPED, "story_id": item.story, "closed_at": now,
-                  "first_response_due": None,
-                  "published_due": None}
+                  "first_response_due": None, "published_due": None, "relay_outbox_id": None}
+        relay = item.values.get("relay_outbox_id")
+        if relay is not None:  # its card was queued with it (another instance had just made this story)
+            conn.execute(delete(Outbox).where(col(Outbox.id) == relay))
+            item.values["relay_outbox_id"] = None
     conn.execute(update(Mention).where(col(Mention.id) == item.id).values(**values))
 
 
@@ -385,17 +415,14 @@ def _queue_relays(session: Session, items: list[_Incoming], *, protocol: Protoco
     if not items:
         return
     conn = session.connection()
-    rows = []
-    for item in items:
-        # Rendered when sent (Vigie.render_relay): the card then shows the mention as it is by then.
-        card = {"_render": RELAY_RENDER, "channel": protocol.team(item.values["team"]).channel, "mention_id": item.id}
-        rows.append(outbox_row(kind="relay", method="chat.postMessage", args=card, now=now,
-                               dedupe_key=f"relay:{item.id}", mention_id=item.id))
+    rows = [_relay_row(item, protocol, now) for item in items]
     ids = {r.dedupe_key: r.id for r in conn.execute(_insert_outbox_returning(_dialect(session)), rows).all()}
     for r in rows:  # queued before (a mention re-ingested after a crash): look the row up
         if r["dedupe_key"] not in ids:
             ids[r["dedupe_key"]] = conn.execute(select(Outbox.id).where(Outbox.dedupe_key == r["dedupe_key"])).scalar_one()
     conn.execute(_SET_RELAY, [{"m_id": i.id, "relay": ids[f"relay:{i.id}"]} for i in items])
+    for i in items:
+        i.values["relay_outbox_id"] = ids[f"relay:{i.id}"]
 
 
 def volume_bucket(at: datetime) -> datetime:
@@ -445,10 +472,17 @@ class Vigie(Cards, Feeds):
         ago than that are."""
         now = self.clock.now()
         before = None if history_after is None else now - history_after
-        with session_scope(self.engine) as session:
-            results = ingest_batch(session, mentions, protocol=self.protocol, router=self.router, now=now,
-                                   actor=actor, forced_team=forced_team, stories=self.stories, history=history,
-                                   history_before=before)
+        mentions = list(mentions)
+
+        def store() -> list[IngestResult]:
+            with session_scope(self.engine) as session:
+                return ingest_batch(session, mentions, protocol=self.protocol, router=self.router, now=now,
+                                    actor=actor, forced_team=forced_team, stories=self.stories, history=history,
+                                    history_before=before)
+
+        # No pre-ping per request (bot.store.db): a connection the database closed is found here, and the
+        # batch is stored again on a fresh one (a mention stored by the first try is a duplicate, not twice).
+        results = retry_on_disconnect(store)
         if any(not r.duplicate for r in results):  # cards, and story card refreshes, to send
             self.on_commit()
         return results
