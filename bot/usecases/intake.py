@@ -19,11 +19,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
-from bot.domain import deadlines as deadline_rules
 from bot.domain import storms as storm_rules
 from bot.domain.routing import Router
 from bot.domain.storms import Shape
-from bot.domain.workflow import Severity
 from bot.i18n import t
 from bot.intake.schema import MentionIn
 from bot.intake.signals import vendor_extra
@@ -45,7 +43,9 @@ from bot.store.models import (
 from bot.store.queries import is_crisis_active
 from bot.store.stories import StoryIndex
 from bot.usecases.cards import CARD_METHOD, Cards, card_lane
+from bot.usecases.deadlines import sla_deadlines
 from bot.usecases.feeds import Feeds
+from bot.usecases.storms import storm_severity
 
 RELAY_RENDER = Render.relay  # an outbox payload rendered when sent: a mention's relay card
 
@@ -361,7 +361,7 @@ def _join_stories(session: Session, items: list[_Incoming], *, stories: StoryInd
             continue
         if stories is not None:
             stories.touch(story_id, now)
-        _storm_severity(conn, row["leader_id"], story_id, router=router, now=now, actor=actor, protocol=protocol,
+        storm_severity(conn, row["leader_id"], story_id, router=router, now=now, actor=actor, protocol=protocol,
                         crisis_factor=crisis_factor)
         due = storms.refresh_due(conn, row, now)
         if due is None:
@@ -375,40 +375,6 @@ def _join_stories(session: Session, items: list[_Incoming], *, stories: StoryInd
                             args={"channel": lane, "mention_id": row["leader_id"], "ts_from_outbox": leader_relay})
         storms.record_refresh(conn, story_id, outbox_id, due)
     return orphans
-
-
-def _storm_severity(conn: Any, leader_id: int, story_id: int, *, router: Router, now: datetime, actor: str,
-                    protocol: Protocol, crisis_factor: float | None = None) -> None:
-    """Raise the leader of a story that has grown into a storm, with the reason ("30 reprises"), audited; an open
-    leader's deadlines become the new severity's (its SLA from its arrival, in business hours unless round the
-    clock; shortened while a crisis is declared, as at intake), so the digests and the reminders race the same.
-
-    Runs after `storms.join` updated the story row: on PostgreSQL that row stays locked until commit, so
-    copies joining at once read the size one after the other and the last one sees the final count."""
-    size = conn.execute(select(storms.STORY.c.size).where(storms.STORY.c.id == story_id)).scalar_one()
-    leader = conn.execute(select(_MENTION.c.severity, _MENTION.c.reasons, _MENTION.c.team, _MENTION.c.received_at,
-                                 _MENTION.c.closed_at, _MENTION.c.first_response_due, _MENTION.c.published_due)
-                          .where(_MENTION.c.id == leader_id).with_for_update()).first()
-    if leader is None:
-        return
-    severity, reason = router.storm(Severity(leader.severity), int(size))
-    if reason is None:
-        return
-    # One storm reason on the card: the latest count replaces the earlier one.
-    reasons = [r for r in leader.reasons or [] if r.get("code") != str(reason.code)] + [reason.to_dict()]
-    values: dict[str, Any] = {"severity": severity.value, "reasons": reasons}
-    before: dict[str, Any] = {"severity": leader.severity}
-    after: dict[str, Any] = {"severity": severity.value, "reasons": [reason.to_dict()]}
-    if leader.closed_at is None and leader.first_response_due is not None:
-        first, published = sla_deadlines(protocol, {"team": leader.team, "severity": severity.value,
-                                                    "received_at": leader.received_at}, crisis_factor=crisis_factor)
-        values.update(first_response_due=first, published_due=published)
-        before.update(first_response_due=leader.first_response_due.isoformat(),
-                      published_due=leader.published_due.isoformat() if leader.published_due else None)
-        after.update(first_response_due=first.isoformat(), published_due=published.isoformat())
-    conn.execute(update(_MENTION).where(_MENTION.c.id == leader_id).values(**values))
-    conn.execute(_AUDIT, [{"at": now, "actor": actor, "action": "mention.severity_raised", "mention_id": leader_id,
-                           "before": before, "reason": None, "after": after}])
 
 
 def _queue_relays(session: Session, items: list[_Incoming], *, protocol: Protocol, now: datetime) -> None:
@@ -428,20 +394,6 @@ def _queue_relays(session: Session, items: list[_Incoming], *, protocol: Protoco
 def volume_bucket(at: datetime) -> datetime:
     """The start of the 5-minute bucket `at` falls in (spike detection counts mentions per bucket)."""
     return at - timedelta(minutes=at.minute % BUCKET_MINUTES, seconds=at.second, microseconds=at.microsecond)
-
-
-def sla_deadlines(protocol: Protocol, values: dict[str, Any], *,
-                  crisis_factor: float | None = None) -> tuple[datetime, datetime]:
-    """When a new mention's first response and its publication are due (business time unless round the clock;
-    `crisis_factor`: the crisis declared now shortens both)."""
-    cfg = protocol.sla_for(values["team"], values["severity"])
-
-    def at(duration: Any) -> datetime:
-        return deadline_rules.due(values["received_at"], duration, protocol.calendar, round_the_clock=cfg.round_the_clock,
-                   crisis_factor=crisis_factor)
-
-    return at(cfg.first_response), at(cfg.published)
-
 
 
 class Vigie(Cards, Feeds):

@@ -110,7 +110,7 @@ def test_the_date_that_cannot_be_read_is_in_the_feeds_report_not_silently_the_po
     ]
     # In French too (the catalogues), with French quotes and spaces.
     assert [warning.message("fr") for warning in poll.warnings] == [
-        ("entrée 5 (https://conso-malin.example/2026/11/acme-sav)\u00a0: date illisible « bientôt »\u00a0: date de "
+        ("entrée 5 (https://conso-malin.example/2026/11/acme-sav)\u00a0: date illisible «\u00a0bientôt\u00a0»\u00a0: date de "
          "publication inconnue (la mention est enregistrée sans date, à l'heure de son arrivée)")
     ]
     # Kept as unknown, not taken for the feed's date: the mention says so.

@@ -115,5 +115,5 @@ def test_stored_with_the_mention_and_never_shown_raw(runtime, slack):
     cards = [json.dumps(c.args, ensure_ascii=False) for c in slack.calls("chat.postMessage")]
     assert len(cards) == sum(r.relayed for r in results) > 0
     text = "\n".join(cards)
-    assert "ton négatif selon brandwatch" in text  # the reason, in the protocol's language
+    assert "ton négatif selon Brandwatch" in text  # the reason, in the protocol's language
     assert '"negative"' not in text and "Engagement" not in text and "engagement" not in text

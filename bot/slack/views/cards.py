@@ -127,7 +127,8 @@ def severity_reason(severity: str, reasons: list[dict[str, Any]], lang: str) -> 
     words = ", ".join(t("quote", lang, text=escape(str(w))) for w in (params.get("words") or [])[:3])
     try:
         return t(f"card.why_severity.{code}", lang, words=words, reach=number(int(params.get("reach") or 0), lang),
-                 copies=number(int(params.get("copies") or 0), lang))
+                 copies=number(int(params.get("copies") or 0), lang),
+                 source=names.network_name(str(params.get("source") or ""), lang))
     except (KeyError, ValueError, TypeError):
         return ""
 
