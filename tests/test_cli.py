@@ -245,3 +245,23 @@ def test_an_app_token_slack_refuses_stops_vigie_run_with_one_sentence(lang_env, 
     assert {"fr": "Slack a refusé le jeton SLACK_APP_TOKEN (invalid_auth) : générez un jeton d'application",
             "en": "Slack refused the token SLACK_APP_TOKEN (invalid_auth): generate an app-level token"}[lang] in said
     assert "Traceback" not in r.output and "SlackApiError" not in r.output
+
+
+def test_protocol_check_warns_about_a_listed_day_that_is_not_a_public_holiday(tmp_path, lang_env):
+    """Issue 15 item 7: the country's public holidays come from the `holidays` package; a date listed by hand
+    that is not one of them is a closure of the company's own or a typo, so `protocol check` warns (and still
+    accepts the file)."""
+    lang, env = lang_env
+    (tmp_path / "roster.csv").write_bytes((TEST_PROTOCOL.parent / "roster.csv").read_bytes())
+    listed = tmp_path / "holidays.yaml"
+    listed.write_text(TEST_PROTOCOL.read_text() + "\nbusiness_hours:\n  holidays_country: FR\n"
+                      "  holidays: [2026-12-25, 2026-12-24, 2027-07-14]\n")
+    r = runner.invoke(app, ["protocol", "check", str(listed)], env=env)
+    assert r.exit_code == 0, r.output
+    said = _flat(r.output)
+    assert ("2026-12-24" in said) and ("2026-12-25" not in said) and ("2027-07-14" not in said), said
+    assert {"fr": "n'est pas un jour férié en FR", "en": "is not a public holiday in FR"}[lang] in said
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(TEST_PROTOCOL.read_text() + "\nbusiness_hours:\n  holidays: [2026-12-24]\n")
+    r = runner.invoke(app, ["protocol", "check", str(plain)], env=env)
+    assert r.exit_code == 0 and "2026-12-24" not in r.output  # no country: nothing to compare with

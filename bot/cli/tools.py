@@ -55,6 +55,10 @@ def protocol_check(
         "cli.protocol.summary", language, teams=_plural("cli.count.teams", len(protocol.teams), language),
         rules=_plural("cli.count.rules", len(protocol.routing), language),
         feeds=_plural("cli.count.feeds", len(protocol.feeds), language))))
+    hours = protocol.business_hours
+    for day in hours.listed_not_public():  # a warning, not an error: a company may close on days of its own
+        err.print(markup(t("cli.protocol.holiday_not_public", language, day=day.isoformat(),
+                           country=hours.holidays_country)), highlight=False)
 
 
 

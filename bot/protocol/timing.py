@@ -176,6 +176,12 @@ class BusinessHours(_Model):
         """The public-holiday rule for the SLA calendar; None without `holidays_country`."""
         return self._rule
 
+    def listed_not_public(self) -> list[date]:
+        """The dates listed by hand in `holidays` that are not public holidays of `holidays_country`: a closure of
+        the company's own, or a typo (`vigie protocol check` warns about each). Empty without a country."""
+        rule = self.public_holiday
+        return [] if rule is None else sorted(day for day in set(self.holidays) if day not in rule.year(day.year))
+
     def is_holiday(self, day: date) -> bool:
         """Whether `day` (a local date) is closed all day: listed by hand or a public holiday by rule."""
         rule = self.public_holiday
