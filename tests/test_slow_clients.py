@@ -69,7 +69,7 @@ def quick(engine, slack, database_url) -> Iterator[Quick]:
             _ordinary(calibration.url, 100)  # warm-up: first imports, first database connections
             served = max(_ordinary(calibration.url, 100 + k) for k in (1, 2))
         deadline = max(MIN_DEADLINE, round(SERVED_FACTOR * served, 1))
-        margin = max(4.0, 4 * deadline)
+        margin = max(4.0, 2 * deadline)
         short = rt.settings.model_copy(update={"http_header_timeout_seconds": deadline,
                                                "http_body_timeout_seconds": deadline,
                                                "http_keep_alive_seconds": deadline})
