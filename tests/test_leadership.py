@@ -67,7 +67,7 @@ def test_two_instances_sweeping_together_send_each_reminder_once(postgres, engin
             # Ten different mentions (identical texts would be copies of one story, with one card).
             ids = [http.post("/intake/mentions", headers=AUTH, json=mention(i)).json()
                    ["mentions"][0]["id"] for i in range(10)]
-        drain(one)
+        drain(one, timeout=120)  # generous: ten cards through the fake Slack on a loaded machine
         clock.set(datetime(2026, 11, 23, 17, 30, tzinfo=ZoneInfo("Europe/Paris")))
         # Both instances sweep at the same moment (as if both believed they lead): the unique keys decide.
         threads = [threading.Thread(target=rt.escalation.sweep) for rt in (one, two) for _ in range(2)]
@@ -75,8 +75,8 @@ def test_two_instances_sweeping_together_send_each_reminder_once(postgres, engin
             th.start()
         for th in threads:
             th.join()
-        drain(one)
-        drain(two)
+        drain(one, timeout=120)
+        drain(two, timeout=120)
         with Session(engine) as s:
             rows = s.exec(select(Reminder)).all()
         assert len(rows) == 3 * len(ids)  # 50 %, 100 %, +30 min for each mention, once
