@@ -150,6 +150,18 @@ escalation:
         wait_for(lambda: leader() is not None, "no instance became the leader", 120)
         first = leader()[0].removeprefix("vigie-")  # type: ignore[index]
         other = "b" if first == "a" else "a"
+
+        def refused() -> bool:
+            # The other instance's jobs have run at least once (each run asks for the lock first: refused, as the
+            # leader holds it). Its log (INFO, as `vigie serve` runs) is where that is seen from outside.
+            log = (tmp_path / f"server-{servers[other][1]}.log").read_text(errors="replace")
+            return "executed successfully" in log and "leadership_acquired" not in log
+
+        # So the handover is a follower trying again, not just the first try of an instance that came up late.
+        deadline = time.monotonic() + 120
+        while not refused():
+            assert time.monotonic() < deadline, "the other instance never ran its jobs as a follower"
+            time.sleep(0.2)
         r = httpx.post(f"http://127.0.0.1:{servers[other][1]}/intake/mentions",
                        headers={"Authorization": f"Bearer {INTAKE_TOKEN}"},
                        json=mention(1, text="Intoxication : boycott de la marque !"), timeout=60)
