@@ -84,14 +84,13 @@ def quick(engine, slack, database_url) -> Iterator[Quick]:
 class Slow:
     """One connection sending `head` at once, then `trickle` one byte every STEP, until the server answers or
     closes; `closed_after` is how long the server let it live (from just before connecting), `answer` what it
-    said; `connected` is set once the head is sent, `closed_at` is the monotonic time it was closed."""
+    said; `connected` is set once the head is sent."""
 
     port: int
     head: bytes
     trickle: bytes
     wait: float  # how long to wait for the server's last bytes once it answered
     closed_after: float | None = None
-    closed_at: float | None = None
     answer: bytes = b""
     connected: threading.Event = field(default_factory=threading.Event)
 
@@ -117,8 +116,7 @@ class Slow:
                 pass
             finally:
                 self.connected.set()
-            self.closed_at = time.monotonic()
-            self.closed_after = self.closed_at - start
+            self.closed_after = time.monotonic() - start
 
 
 def _head_trickle(q: Quick) -> Slow:
