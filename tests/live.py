@@ -27,14 +27,16 @@ T = TypeVar("T")
 
 
 class LiveServer:
-    def __init__(self, runtime: Any):
+    """`settings` (optional) overrides the runtime's settings for the HTTP server only (its deadlines and limits)."""
+
+    def __init__(self, runtime: Any, settings: Any = None):
         self.runtime = runtime
         self.app = build_http_app(runtime)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
-        self.server = make_server(self.app, host="127.0.0.1", port=self.port, settings=runtime.settings)
+        self.server = make_server(self.app, host="127.0.0.1", port=self.port, settings=settings or runtime.settings)
         self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self._sock]},
                                         name="live-server", daemon=True)
 
@@ -59,8 +61,8 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(runtime: Any) -> Iterator[LiveServer]:
-    server = LiveServer(runtime).start()
+def live_server(runtime: Any, settings: Any = None) -> Iterator[LiveServer]:
+    server = LiveServer(runtime, settings).start()
     try:
         yield server
     finally:
