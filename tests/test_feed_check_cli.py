@@ -40,7 +40,7 @@ def test_json_gives_one_line_per_mention_with_its_warnings(served: Served, env: 
     assert lines == [{k: v for k, v in line.items() if k != "warnings"} for line in expected(dates, served.origin)]
     assert [bool(w) for w in french] == [bool(w) for w in english] == [False] * 4 + [True]
     assert lines[-1]["published_at"] is None
-    assert french[-1] == ["date illisible « bientôt »\u00a0: date de publication inconnue (la mention est enregistrée "
+    assert french[-1] == ["date illisible «\u00a0bientôt\u00a0»\u00a0: date de publication inconnue (la mention est enregistrée "
                           "sans date, à l'heure de son arrivée)"]
 
 
@@ -59,7 +59,7 @@ def test_human_output_names_unknown_dates_and_counts(served: Served, env: dict[s
     result = runner.invoke(app, ["feed", "check", served.origin + feed("french_dates")["path"]], env=env)
     assert result.exit_code == 0, result.output
     assert "date inconnue  https://conso-malin.example/2026/11/acme-sav" in result.stdout
-    assert "attention\u00a0: date illisible « bientôt »\u00a0: date de publication inconnue" in result.stdout
+    assert "attention\u00a0: date illisible «\u00a0bientôt\u00a0»\u00a0: date de publication inconnue" in result.stdout
     assert "5 mentions\u00a0: ce que ce flux donnerait maintenant" in result.stdout
 
 

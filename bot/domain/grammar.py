@@ -136,6 +136,9 @@ _TAKES_INFINITIVE = (
     r"(?:venons|venez|vient|viens|viennent|essayons|essayez|tentons|permettez-nous|merci|afin|avant|oubliez\s+pas|"
     r"refusons|décidé|choisi|prévoyons|continuons|cessez|arrêtez|hésitez\s+pas)\s+d(?:e\s+|['\u2019]))"
 )
+# Nouns in -é that a determiner "le/la/les" (read as a pronoun above) can bring after such a verb: "là où va le
+# résumé quotidien" is right.
+_E_NOUNS = r"résumé|côté|marché|café|comité|congé|employé|député|degré|fossé|pâté|délégué|salarié"
 _PRONOUNS = r"(?:(?:nous|vous|le|la|les|lui|leur|me|te|se|en|y)\s+|[lmts]['\u2019])*"
 # Plural participles and adjectives that only "sont" can introduce: "son offerts", "son disponibles".
 _PLURAL_STATE = (
@@ -170,7 +173,7 @@ FRENCH_MORE = [
           r"parfois|elle|il|on|une)\b)" + _W + r"*[^\W\dsxe_]\b", "son"),
     # "Nous venons de procédé", "Vous pouvez modifié": an infinitive after a verb that takes one.
     _rule("fr_e_infinitive", "fr",
-          r"\b" + _TAKES_INFINITIVE + _PRONOUNS + r"(?P<w>(?!été\b)" + _W + r"{2,}é)\b", "er"),
+          r"\b" + _TAKES_INFINITIVE + _PRONOUNS + r"(?P<w>(?!(?:été|" + _E_NOUNS + r")\b)" + _W + r"{2,}é)\b", "er"),
     # "Ses jours-ci", "Ses modèles-ci": a demonstrative with -ci/-là is "ces".
     _rule("fr_ses_ces", "fr", r"(?:^|(?<=[\s,;:]))(?P<w>ses)\s+" + _W + r"+-(?:ci|là)\b", "ces"),
     # "retrouve ces propres factures": "propres" after a possessive.

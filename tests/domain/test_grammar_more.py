@@ -68,6 +68,7 @@ NEAR_MISSES = [
     ("fr", "Il faut compter un peu de temps, ça arrive."),
     ("fr", "C'est à bien des égards une bonne nouvelle."),
     ("fr", "Le procédé de fabrication est breveté."),
+    ("fr", "Le résumé part là où va le résumé quotidien de l'équipe."),  # "le" a determiner, not a pronoun
     ("en", "The item is lost, and its limited edition sticker too."),
     ("en", "Is there anything else? There being no fee, it is free."),
     ("en", "Their booking is confirmed and their ready meals are packed."),
