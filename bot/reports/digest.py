@@ -39,25 +39,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    and_,
-    bindparam,
-    case,
-    extract,
-    func,
-    literal,
-    or_,
-    select,
-    text,
-    union_all,
-)
+from sqlalchemy import ColumnElement, and_, case, extract, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection, Engine
 
 from bot.protocol.schema import Protocol
 from bot.reports import growth
 from bot.reports.growth import Growth
-from bot.store.models import Crisis, Draft, Mention, Reminder, UTCDateTime
+from bot.store import rollups
+from bot.store.models import Crisis, DailyRollup, Draft, Mention, Reminder
 
 TERMINAL_STATES = ("published", "dismissed")
 LIST_LIMIT = 10  # oldest open items and waiting drafts kept in the figures
@@ -282,19 +271,6 @@ def _bucket(column: Any, bounds: list[datetime]) -> ColumnElement[Any]:
     return case(*((column < upper, i) for i, upper in enumerate(bounds[1:-1])), else_=len(bounds) - 2)
 
 
-def _deadline_reached() -> ColumnElement[Any]:
-    """1 for a reminder whose step was at or after its deadline."""
-    return case(
-        (and_(Reminder.stage == "first_response", Mention.first_response_due.is_not(None)),
-         case((Reminder.due_at >= Mention.first_response_due, 1), else_=0)),
-        (and_(Reminder.stage == "published", Mention.published_due.is_not(None)),
-         case((Reminder.due_at >= Mention.published_due, 1), else_=0)),
-        # No stored deadline (the approval stage): the ladder's own keys, "100%" or "+30m".
-        (or_(Reminder.step == "100%", Reminder.step.like("+%")), 1),
-        else_=0,
-    )
-
-
 def _blank() -> dict[str, Any]:
     return {"received": 0, "published": 0, "dismissed": 0, "handled": 0, "first_response_p50": None,
             "first_response_p90": None, "publication_p50": None, "publication_p90": None, "sla_kept": None,
@@ -308,62 +284,115 @@ def _overdue(at: Any, due: Any, lo: datetime, hi: datetime, cutoff: datetime) ->
             or_(Mention.closed_at.is_(None), Mention.closed_at > due)]
 
 
-def _core(conn: Connection, bounds: list[datetime], team: str | None, *, cutoff: datetime,
+def _core(conn: Connection, bounds: list[datetime], team: str | None, *, cutoff: datetime, days: list[date],
           by_team: bool = False) -> dict[tuple[str | None, int], dict[str, Any]]:
-    """The core figures of each period [bounds[i], bounds[i+1]), keyed (team, i): `team` (None: the company)
-    or, with `by_team`, each team's key. The counts and SLA shares of every period in one pass over the
-    mentions (a FILTER per period), the percentiles of each duration in one statement grouped by period, the
-    reminders in one per period: 5 statements for a digest and its baseline, where one per figure and
-    period made 16 (and 112 more for the chart's 14 days)."""
-    tw = _team(team)
-    first, last = bounds[0], bounds[-1]
+    """The core figures of each period [bounds[i], bounds[i+1]) (the local days [days[i], days[i+1])), keyed
+    (team, i): `team` (None: the company) or, with `by_team`, each team's key.
+
+    The counts of a period whose days are all rolled up (bot.store.rollups) are the sums of its days' rows;
+    the others' are counted from the mentions in one pass (a FILTER per period). Overdue deadlines are judged
+    at the period's cutoff, so they do not add up day by day: counted from the mentions for every period, from
+    the two deadline indexes. The percentiles of each duration come from the mentions too, in one statement
+    grouped by period (a median of medians is not a median)."""
     periods = list(pairwise(bounds))
-    by = [Mention.team] if by_team else []
+    counted: dict[tuple[str | None, int], dict[str, int]] = {}
+
+    def part(key: str | None, i: int) -> dict[str, int]:
+        return counted.setdefault((key if by_team else team, i), dict.fromkeys((*rollups.COUNTERS, "over"), 0))
+
+    covered = rollups.rolled_up_days(conn, days[0], days[-1] - timedelta(days=1))
+    rolled = [i for i in range(len(periods))
+              if all(days[i] + timedelta(days=k) in covered for k in range((days[i + 1] - days[i]).days))]
+    raw = [i for i in range(len(periods)) if i not in rolled]
+    if rolled:
+        _rolled_counts(conn, [(days[i], days[i + 1], i) for i in rolled], team, by_team, part)
+    if raw:
+        _raw_counts(conn, [(i, *periods[i]) for i in raw], team, by_team, part)
+    _overdue_counts(conn, periods, team, by_team, cutoff, part)
     figures: dict[tuple[str | None, int], dict[str, Any]] = {(team, i): _blank() for i in range(len(periods))}
+    for key, c in counted.items():
+        total = c["first_response_n"] + c["published_n"] + c["over"]
+        figures.setdefault(key, _blank()).update(
+            received=c["received"], published=c["published"], dismissed=c["dismissed"],
+            handled=c["published"] + c["dismissed"], escalations=c["escalations"], at_deadline=c["at_deadline"],
+            sla_kept=(c["first_response_met"] + c["published_met"]) / total if total else None, sla_total=total)
+    tw = _team(team)
+    by = [Mention.team] if by_team else []
+    for name, at in (("first_response", Mention.first_response_at), ("publication", Mention.published_at_reply)):
+        found = _percentiles(conn, _seconds(conn, at, Mention.received_at), [*by, _bucket(at, bounds)],
+                             [*_between(at, bounds[0], bounds[-1]), *tw])
+        for row_key, (p50, p90) in found.items():
+            key = (row_key[0], row_key[1]) if by_team else (team, row_key[0])
+            figures.setdefault(key, _blank()).update({f"{name}_p50": p50, f"{name}_p90": p90})
+    return figures
 
-    def figure(row_key: list[Any]) -> dict[str, Any]:
-        return figures.setdefault((row_key[0], row_key[1]) if by_team else (team, row_key[0]), _blank())
 
-    stages = ((Mention.first_response_at, Mention.first_response_due),
-              (Mention.published_at_reply, Mention.published_due))
+def _rolled_counts(conn: Connection, spans: list[tuple[date, date, int]], team: str | None, by_team: bool,
+                   part: Any) -> None:
+    """Sum the rollup's total rows (the team's, or the day's) over each span of local days [first, after)."""
+    r = DailyRollup
+    which = case(*((and_(r.day >= first, r.day < after), i) for first, after, i in spans))  # type: ignore[operator]
+    if by_team:
+        keys: list[Any] = [r.team]
+        rows = [r.team != rollups.TOTAL]  # type: ignore[comparison-overlap]
+    else:
+        keys, rows = [], [r.team == (rollups.TOTAL if team is None else team)]
+    sums = [func.sum(getattr(r, name)) for name in rollups.COUNTERS]
+    found = select(*keys, which.label("period"), *sums).where(
+        r.source == rollups.TOTAL, r.theme == rollups.TOTAL, *rows,  # type: ignore[arg-type]
+        or_(*(and_(r.day >= first, r.day < after) for first, after, _ in spans))  # type: ignore[operator]
+    ).group_by(*keys, "period")
+    for row in conn.execute(found):
+        key = row[0] if by_team else None
+        values = row[len(keys) + 1:]
+        part(key, row[len(keys)]).update({n: int(v or 0) for n, v in zip(rollups.COUNTERS, values, strict=True)})
+
+
+def _raw_counts(conn: Connection, periods: list[tuple[int, datetime, datetime]], team: str | None, by_team: bool,
+                part: Any) -> None:
+    """The counters of periods not rolled up, from the mentions: one pass over them (a FILTER per period and
+    counter; each mention with a milestone in the span read once: PostgreSQL ORs the columns' indexes), and
+    the reminders."""
+    tw = _team(team)
+    by = [Mention.team] if by_team else []
     counts = []
-    for lo, hi in periods:
+    for _, lo, hi in periods:
         counts += [func.count().filter(*_between(Mention.received_at, lo, hi)),
                    func.count().filter(*_between(Mention.published_at_reply, lo, hi)),
                    func.count().filter(Mention.state == "dismissed", *_between(Mention.closed_at, lo, hi))]
-        for at, due in stages:  # milestones with a due in the period, those that met it, dues missed by the cutoff
+        for at, due in ((Mention.first_response_at, Mention.first_response_due),
+                        (Mention.published_at_reply, Mention.published_due)):
             counts += [func.count().filter(*_between(at, lo, hi), due.is_not(None)),
-                       func.count().filter(*_between(at, lo, hi), due.is_not(None), at <= due),
-                       func.count().filter(*_overdue(at, due, lo, hi, min(cutoff, hi)))]
-    # Each mention with any milestone or due in the span is read once (PostgreSQL ORs the columns' indexes).
+                       func.count().filter(*_between(at, lo, hi), due.is_not(None), at <= due)]
+    first, last = min(p[1] for p in periods), max(p[2] for p in periods)
     in_span = or_(*(and_(*_between(column, first, last)) for column in (
-        Mention.received_at, Mention.published_at_reply, Mention.closed_at, Mention.first_response_at,
-        Mention.first_response_due, Mention.published_due)))
-    n = 9  # figures per period
+        Mention.received_at, Mention.published_at_reply, Mention.closed_at, Mention.first_response_at)))
+    names = ("received", "published", "dismissed", "first_response_n", "first_response_met", "published_n",
+             "published_met")
     for row in conn.execute(select(*by, *counts).where(in_span, *tw).group_by(*by)):
         values = row[len(by):]
-        for i in range(len(periods)):
-            (received, published, dismissed, fr_n, fr_met, fr_over, pub_n, pub_met,
-             pub_over) = (int(v) for v in values[n * i:n * i + n])
-            total = fr_n + fr_over + pub_n + pub_over
-            figure([*row[:len(by)], i]).update(
-                received=received, published=published, dismissed=dismissed, handled=published + dismissed,
-                sla_kept=(fr_met + pub_met) / total if total else None, sla_total=total)
-    for name, at in (("first_response", Mention.first_response_at), ("publication", Mention.published_at_reply)):
-        found = _percentiles(conn, _seconds(conn, at, Mention.received_at), [*by, _bucket(at, bounds)],
-                             [*_between(at, first, last), *tw])
-        for row_key, (p50, p90) in found.items():
-            figure(list(row_key)).update({f"{name}_p50": p50, f"{name}_p90": p90})
-    for i, (lo, hi) in enumerate(periods):
-        # Only the reported (last) period needs each reminder's deadline: a company-wide baseline is a count
-        # of the reminders alone (joined to every mention, PostgreSQL chose to scan them all).
-        with_due = i == len(periods) - 1
-        query = select(*by, func.count(), func.sum(_deadline_reached()) if with_due else literal(0)).select_from(Reminder)
-        if by or tw or with_due:
-            query = query.join(Mention, Mention.id == Reminder.mention_id)
+        for k, (i, _, _) in enumerate(periods):
+            part(row[0] if by_team else None, i).update(
+                {n: int(v) for n, v in zip(names, values[len(names) * k:len(names) * (k + 1)], strict=True)})
+    for i, lo, hi in periods:
+        query = select(*by, func.count(), func.sum(rollups.deadline_reached())).select_from(Reminder).join(
+            Mention, Mention.id == Reminder.mention_id)
         for row in conn.execute(query.where(*_between(Reminder.sent_at, lo, hi), *tw).group_by(*by)):
-            figure([*row[:-2], i]).update(escalations=int(row[-2]), at_deadline=int(row[-1] or 0))
-    return figures
+            part(row[0] if by_team else None, i).update(escalations=int(row[-2]), at_deadline=int(row[-1] or 0))
+
+
+def _overdue_counts(conn: Connection, periods: list[tuple[datetime, datetime]], team: str | None, by_team: bool,
+                    cutoff: datetime, part: Any) -> None:
+    """Deadlines whose due passed in each period with their milestone still missing at its cutoff (the
+    period's end, or `cutoff` if sooner): one statement per stage, each on its deadline's index."""
+    by = [Mention.team] if by_team else []
+    for at, due in ((Mention.first_response_at, Mention.first_response_due),
+                    (Mention.published_at_reply, Mention.published_due)):
+        counts = [func.count().filter(*_overdue(at, due, lo, hi, min(cutoff, hi))) for lo, hi in periods]
+        query = select(*by, *counts).where(*_between(due, periods[0][0], periods[-1][1]), *_team(team))
+        for row in conn.execute(query.group_by(*by)):
+            for i, n in enumerate(row[len(by):]):
+                part(row[0] if by_team else None, i)["over"] += int(n)
 
 
 def _open_cases(cutoff: datetime, team: str | None) -> list[list[Any]]:
@@ -468,7 +497,9 @@ def compute_period(engine: Engine, *, protocol: Protocol, period: Period, team: 
     tw = _team(team)
     with engine.connect() as conn:
         _no_jit(conn)
-        figures = _core(conn, [start7, start, end], team, cutoff=cutoff)
+        figures = _core(conn, [start7, start, end], team, cutoff=cutoff,
+                        days=[period.first - timedelta(days=period.days * period.baseline), period.first,
+                              period.last + timedelta(days=1)])
         prev, core = figures[(team, 0)], figures[(team, 1)]
         still_open = _still_open(conn, cutoff, team)
         oldest = _oldest_open(conn, cutoff, team)
@@ -497,7 +528,7 @@ def compute_period(engine: Engine, *, protocol: Protocol, period: Period, team: 
                 .join(Mention, Mention.id == Draft.mention_id).where(*pending)
                 .order_by(Draft.created_at, Draft.id).limit(LIST_LIMIT))
         )
-        teams = _team_lines(conn, protocol, start, end, cutoff, breaches) if per_team and team is None else ()
+        teams = _team_lines(conn, protocol, period, start, end, cutoff, breaches) if per_team and team is None else ()
     n = period.baseline
     previous = CoreFigures(
         received=prev["received"] / n, published=prev["published"] / n, dismissed=prev["dismissed"] / n,
@@ -518,8 +549,8 @@ def compute_period(engine: Engine, *, protocol: Protocol, period: Period, team: 
     )
 
 
-def _team_lines(conn: Connection, protocol: Protocol, start: datetime, end: datetime, cutoff: datetime,
-                breaches: tuple[Breach, ...]) -> tuple[TeamLine, ...]:
+def _team_lines(conn: Connection, protocol: Protocol, period: Period, start: datetime, end: datetime,
+                cutoff: datetime, breaches: tuple[Breach, ...]) -> tuple[TeamLine, ...]:
     """The protocol's teams in its order, then any other team key found among the period's mentions (a team
     removed from the protocol still counts in the totals, so it keeps its line)."""
     cases = union_all(*(select(Mention.team).where(*case_) for case_ in _open_cases(cutoff, None))).subquery()
@@ -529,7 +560,8 @@ def _team_lines(conn: Connection, protocol: Protocol, start: datetime, end: date
     late: dict[str, set[int]] = {}
     for b in breaches:
         late.setdefault(b.team, set()).add(b.mention_id)
-    by_team = _core(conn, [start, end], None, cutoff=cutoff, by_team=True)
+    by_team = _core(conn, [start, end], None, cutoff=cutoff, days=[period.first, period.last + timedelta(days=1)],
+                    by_team=True)
     lines = []
     for key in keys:
         core = by_team.get((key, 0), _blank())

@@ -152,7 +152,8 @@ class VolumeBucket(SQLModel, table=True):
 class DailyRollup(SQLModel, table=True):
     """Mentions received per local day (protocol timezone), team and source, or team and theme (a tag), kept
     by the sweep for each finished day (`bot.store.rollups`): the digest's growth figures and chart read these
-    rows instead of the mentions. A day's total row (team, source and theme all "") marks it as rolled up."""
+    rows instead of the mentions. A day's total row (team, source and theme all "") marks it as rolled up.
+    A team's total row (team, "", "") and the day's total row hold the digest's other counters too."""
 
     __tablename__ = "daily_rollup"
     day: date = Field(sa_column=Column(Date, primary_key=True))
@@ -160,6 +161,14 @@ class DailyRollup(SQLModel, table=True):
     source: str = Field(sa_column=Column(String(200), primary_key=True))
     theme: str = Field(sa_column=Column(Text, primary_key=True))
     received: int = 0
+    published: int = 0
+    dismissed: int = 0
+    first_response_n: int = 0
+    first_response_met: int = 0
+    published_n: int = 0
+    published_met: int = 0
+    escalations: int = 0
+    at_deadline: int = 0
 
 
 class Draft(SQLModel, table=True):

@@ -6,7 +6,12 @@
   used to fetch every timestamp since a week ago at the first sweep after a start, then read and write a
   week of buckets one statement each (2,016 of them) holding the write lock for seconds.
 * `roll_up_days`: the daily rollup (`DailyRollup`: day, team, source, theme, received) of every finished
-  local day not rolled up yet, one day per transaction; the digest reads it (`bot.reports.digest`).
+  local day not rolled up yet, one day per transaction; the digest reads it (`bot.reports.digest`). Each
+  team's total row (team, "", "") and the day's total row ("", "", "") also hold the digest's counters
+  (`COUNTERS`): replies published, mentions dismissed, milestones with a deadline and those that met it,
+  escalations. Each is counted on the day its event happened (a reply, a closing, a reminder sent), so a
+  finished day's counters do not change and a period's are the sum of its days'. What does not add up is
+  left to the mentions: overdue deadlines (judged at the period's cutoff) and the percentiles.
 """
 
 from __future__ import annotations
@@ -15,17 +20,20 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from bot.store.models import DailyRollup, Mention, UTCDateTime, VolumeBucket
+from bot.store.models import DailyRollup, Mention, Reminder, UTCDateTime, VolumeBucket
 
 BUCKET_SECONDS = 300
 VOLUME = VolumeBucket.__table__  # type: ignore[attr-defined]
 ROLLUP = DailyRollup.__table__  # type: ignore[attr-defined]
 MENTION = Mention.__table__  # type: ignore[attr-defined]
 TOTAL = ""  # team, source and theme of a day's total row, which also marks the day as rolled up
+# The counters of a team's total row and of the day's total row (0 on the others).
+COUNTERS = ("received", "published", "dismissed", "first_response_n", "first_response_met", "published_n",
+            "published_met", "escalations", "at_deadline")
 HISTORY_DAYS = 35  # how far back the first rollup goes: the weekly summary's 4 baseline weeks, and its own
 
 
@@ -131,12 +139,61 @@ def day_counts(conn: Connection, lo: datetime, hi: datetime) -> list[dict[str, A
     return rows
 
 
+def deadline_reached() -> ColumnElement[Any]:
+    """1 for a reminder whose step was at or after its deadline (the digest's escalations "at deadline")."""
+    return case(
+        (and_(Reminder.stage == "first_response", Mention.first_response_due.is_not(None)),
+         case((Reminder.due_at >= Mention.first_response_due, 1), else_=0)),
+        (and_(Reminder.stage == "published", Mention.published_due.is_not(None)),
+         case((Reminder.due_at >= Mention.published_due, 1), else_=0)),
+        # No stored deadline (the approval stage): the ladder's own keys, "100%" or "+30m".
+        (or_(Reminder.step == "100%", Reminder.step.like("+%")), 1),
+        else_=0,
+    )
+
+
+def day_counters(conn: Connection, lo: datetime, hi: datetime) -> dict[str, dict[str, int]]:
+    """Each team's `COUNTERS` for [lo, hi), every one counted on the day its event happened, each statement
+    read from the index of its own timestamp (the same definitions as bot.reports.digest's counting pass)."""
+    m = MENTION.c
+    out: dict[str, dict[str, int]] = {}
+
+    def add(query: Any, *names: str) -> None:
+        for team, *values in conn.execute(query.group_by(m.team)):
+            counters = out.setdefault(team, dict.fromkeys(COUNTERS, 0))
+            for name, value in zip(names, values, strict=True):
+                counters[name] += int(value or 0)
+
+    def between(column: Any) -> list[Any]:
+        return [column >= lo, column < hi]
+
+    add(select(m.team, func.count()).where(*between(m.received_at)), "received")
+    add(select(m.team, func.count()).where(m.state == "dismissed", *between(m.closed_at)), "dismissed")
+    add(select(m.team, func.count(), func.count().filter(m.published_due.is_not(None)),
+               func.count().filter(m.published_due.is_not(None), m.published_at_reply <= m.published_due))
+        .where(*between(m.published_at_reply)), "published", "published_n", "published_met")
+    add(select(m.team, func.count().filter(m.first_response_due.is_not(None)),
+               func.count().filter(m.first_response_due.is_not(None), m.first_response_at <= m.first_response_due))
+        .where(*between(m.first_response_at)), "first_response_n", "first_response_met")
+    add(select(m.team, func.count(), func.sum(deadline_reached())).select_from(Reminder)
+        .join(MENTION, m.id == Reminder.mention_id).where(*between(Reminder.sent_at)), "escalations", "at_deadline")
+    return out
+
+
 def roll_up_day(engine: Engine, day: date, *, tz: ZoneInfo) -> None:
     """Count one local day and write its rows, its total row with them (which marks the day done), in one
     transaction. Two instances rolling the same day write the same rows: the second one's are ignored."""
-    lo, hi = local_day_bounds(day, tz)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SET LOCAL jit = off")  # see bot.reports.digest._no_jit
-        rows = [{"day": day, **row} for row in day_counts(conn, lo, hi)]
-        conn.execute(_insert_ignore(conn, ROLLUP), rows)
+        conn.execute(_insert_ignore(conn, ROLLUP), day_rows(conn, day, tz=tz))
+
+
+def day_rows(conn: Connection, day: date, *, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """Every rollup row of the local day `day`, its total row last."""
+    lo, hi = local_day_bounds(day, tz)
+    *rows, total = [{"day": day, **dict.fromkeys(COUNTERS, 0), **row} for row in day_counts(conn, lo, hi)]
+    counters = day_counters(conn, lo, hi)
+    rows += [{"day": day, "team": team, "source": TOTAL, "theme": TOTAL, **c} for team, c in counters.items()]
+    total.update({name: sum(c[name] for c in counters.values()) for name in COUNTERS})
+    return [*rows, total]

@@ -5,7 +5,7 @@ written in one batch equal a count by hand."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -16,6 +16,7 @@ from bot.store import rollups
 from bot.store.models import DailyRollup, Mention, VolumeBucket
 from tests.reports.test_digest import NOW, PARIS, PROTOCOL, D, local
 
+COLUMNS = list(DailyRollup.__table__.c)  # type: ignore[attr-defined]
 SOURCES = ["twitter", "rss", "mention", "press"]
 TAGS = ["greve", "prix", "livraison", "rappel", "service"]
 
@@ -140,16 +141,13 @@ def test_two_sweeps_rolling_up_and_counting_at_once_write_each_row_once(engine):
             th.join(60)
         assert not errors, (round_, errors)
         with engine.connect() as conn:
-            rows = sorted(tuple(r) for r in conn.execute(select(DailyRollup.day, DailyRollup.team, DailyRollup.source,
-                                                                DailyRollup.theme, DailyRollup.received)))
+            rows = sorted(tuple(r) for r in conn.execute(select(*COLUMNS)))
             buckets = conn.execute(select(func.count()).select_from(VolumeBucket)).scalar()
             totals = conn.execute(select(func.count()).select_from(DailyRollup).where(DailyRollup.team == "")).scalar()
         assert totals == 6 and buckets == 24 * 12 + 1
         expected = []
         for back in range(6):
-            day = D - timedelta(days=back)
-            lo, hi = rollups.local_day_bounds(day, PARIS)
             with engine.connect() as conn:
-                expected += [(day, r["team"], r["source"], r["theme"], r["received"])
-                             for r in rollups.day_counts(conn, lo, hi)]
+                expected += [tuple(r[c.key] for c in COLUMNS)
+                             for r in rollups.day_rows(conn, D - timedelta(days=back), tz=PARIS)]
         assert rows == sorted(expected)
