@@ -39,13 +39,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, extract, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection, Engine
 
 from bot.protocol.schema import Protocol
 from bot.reports import growth
 from bot.reports.growth import Growth
 from bot.store import rollups
+from bot.store.rollups import percentiles, seconds_between
 from bot.store.models import Crisis, DailyRollup, Draft, Mention, Reminder
 
 TERMINAL_STATES = ("published", "dismissed")
@@ -220,42 +221,6 @@ def period_bounds(period: Period, tz: Any) -> tuple[datetime, datetime]:
     return day_bounds(period.first, tz)[0], day_bounds(period.last, tz)[1]
 
 
-def _seconds(conn: Connection, later: Any, earlier: Any) -> ColumnElement[Any]:
-    """`later - earlier` in seconds, computed by the database."""
-    if conn.dialect.name == "postgresql":
-        return extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
-def _td(seconds: Any) -> timedelta | None:
-    return None if seconds is None else timedelta(seconds=round(float(seconds)))
-
-
-def _percentiles(conn: Connection, value: ColumnElement[Any], keys: list[Any], where: list[Any]
-                 ) -> dict[tuple[Any, ...], tuple[timedelta | None, timedelta | None]]:
-    """p50 and p90 of `value` for each group of `keys`, in one statement (percentile_disc: the smallest value
-    whose cumulative share is >= p). SQLite has no percentile_disc: each group's rows are numbered in order
-    and the k-th kept, k = ceil(p * n)."""
-    # The keys are computed in a subquery and grouped by name: PostgreSQL does not see two renderings of a
-    # CASE with bound parameters as one expression.
-    rows = select(*(k.label(f"k{i}") for i, k in enumerate(keys)), value.label("v")).where(*where).subquery()
-    group = [rows.c[f"k{i}"] for i in range(len(keys))]
-    if conn.dialect.name == "postgresql":
-        found = conn.execute(select(*group, func.percentile_disc(0.5).within_group(rows.c.v),
-                                    func.percentile_disc(0.9).within_group(rows.c.v)).group_by(*group))
-        return {tuple(row[:-2]): (_td(row[-2]), _td(row[-1])) for row in found}
-    ranked = select(*group, rows.c.v, func.row_number().over(partition_by=group, order_by=rows.c.v).label("rn"),
-                    func.count().over(partition_by=group).label("n")).subquery()
-    k50, k90 = ((pct * ranked.c.n + 99) // 100 for pct in (50, 90))  # ceil(p * n), in integers
-    out: dict[tuple[Any, ...], tuple[timedelta | None, timedelta | None]] = {}
-    for *key, v, is50, is90 in conn.execute(
-            select(*(ranked.c[f"k{i}"] for i in range(len(keys))), ranked.c.v, ranked.c.rn == k50,
-                   ranked.c.rn == k90).where(or_(ranked.c.rn == k50, ranked.c.rn == k90))):
-        p50, p90 = out.get(tuple(key), (None, None))
-        out[tuple(key)] = (_td(v) if is50 else p50, _td(v) if is90 else p90)
-    return out
-
-
 def _team(team: str | None) -> list[Any]:
     return [] if team is None else [Mention.team == team]
 
@@ -310,7 +275,10 @@ def _core(conn: Connection, bounds: list[datetime], team: str | None, *, cutoff:
         _raw_counts(conn, [(i, *periods[i]) for i in raw], team, by_team, part)
     _overdue_counts(conn, periods, team, by_team, cutoff, part)
     figures: dict[tuple[str | None, int], dict[str, Any]] = {(team, i): _blank() for i in range(len(periods))}
+    one_day = {i for i in rolled if (days[i + 1] - days[i]).days == 1}  # percentiles from the rollup
     for key, c in counted.items():
+        if key[1] in one_day:
+            figures.setdefault(key, _blank()).update({name: c.get(name) for name in rollups.PERCENTILES})
         total = c["first_response_n"] + c["published_n"] + c["over"]
         figures.setdefault(key, _blank()).update(
             received=c["received"], published=c["published"], dismissed=c["dismissed"],
@@ -318,12 +286,16 @@ def _core(conn: Connection, bounds: list[datetime], team: str | None, *, cutoff:
             sla_kept=(c["first_response_met"] + c["published_met"]) / total if total else None, sla_total=total)
     tw = _team(team)
     by = [Mention.team] if by_team else []
+    rest = [i for i in range(len(periods)) if i not in one_day]
     for name, at in (("first_response", Mention.first_response_at), ("publication", Mention.published_at_reply)):
-        found = _percentiles(conn, _seconds(conn, at, Mention.received_at), [*by, _bucket(at, bounds)],
-                             [*_between(at, bounds[0], bounds[-1]), *tw])
+        if not rest:
+            break
+        found = percentiles(conn, seconds_between(conn, at, Mention.received_at), [*by, _bucket(at, bounds)],
+                            [*_between(at, bounds[rest[0]], bounds[rest[-1] + 1]), *tw])
         for row_key, (p50, p90) in found.items():
             key = (row_key[0], row_key[1]) if by_team else (team, row_key[0])
-            figures.setdefault(key, _blank()).update({f"{name}_p50": p50, f"{name}_p90": p90})
+            if key[1] in rest:
+                figures.setdefault(key, _blank()).update({f"{name}_p50": p50, f"{name}_p90": p90})
     return figures
 
 
@@ -337,7 +309,9 @@ def _rolled_counts(conn: Connection, spans: list[tuple[date, date, int]], team: 
         rows = [r.team != rollups.TOTAL]  # type: ignore[comparison-overlap]
     else:
         keys, rows = [], [r.team == (rollups.TOTAL if team is None else team)]
-    sums = [func.sum(getattr(r, name)) for name in rollups.COUNTERS]
+    # A one-day span's percentiles are its row's own (max() of one row); a longer span's are not kept.
+    sums = [*(func.sum(getattr(r, name)) for name in rollups.COUNTERS),
+            *(func.max(getattr(r, name)) for name in rollups.PERCENTILES)]
     found = select(*keys, which.label("period"), *sums).where(
         r.source == rollups.TOTAL, r.theme == rollups.TOTAL, *rows,  # type: ignore[arg-type]
         or_(*(and_(r.day >= first, r.day < after) for first, after, _ in spans))  # type: ignore[operator]
@@ -345,7 +319,11 @@ def _rolled_counts(conn: Connection, spans: list[tuple[date, date, int]], team: 
     for row in conn.execute(found):
         key = row[0] if by_team else None
         values = row[len(keys) + 1:]
-        part(key, row[len(keys)]).update({n: int(v or 0) for n, v in zip(rollups.COUNTERS, values, strict=True)})
+        n = len(rollups.COUNTERS)
+        part(key, row[len(keys)]).update(
+            {**{name: int(v or 0) for name, v in zip(rollups.COUNTERS, values[:n], strict=True)},
+             **{name: None if v is None else timedelta(seconds=int(v))
+                for name, v in zip(rollups.PERCENTILES, values[n:], strict=True)}})
 
 
 def _raw_counts(conn: Connection, periods: list[tuple[int, datetime, datetime]], team: str | None, by_team: bool,
@@ -474,9 +452,18 @@ def daily_series(engine: Engine, *, protocol: Protocol, last_day: date, days: in
             for i, n in conn.execute(select(received.c.day, func.count()).group_by(received.c.day)).all():
                 if i in missing:
                     counts[i] = n
-        at = Mention.first_response_at
-        medians = _percentiles(conn, _seconds(conn, at, Mention.received_at), [_bucket(at, bounds)],
-                               [*_between(at, bounds[0], bounds[-1]), *tw])
+        # The medians of the rolled-up days are their total rows' (the team's, or the day's).
+        r = DailyRollup
+        kept = dict(conn.execute(select(r.day, r.first_response_p50).where(  # type: ignore[call-overload]
+            r.day >= chart_days[0], r.day <= last_day, r.team == (rollups.TOTAL if team is None else team),
+            r.source == rollups.TOTAL, r.theme == rollups.TOTAL)).all())  # type: ignore[arg-type]
+        medians = {(i,): (None if kept.get(day) is None else timedelta(seconds=kept[day]), None)
+                   for i, day in enumerate(chart_days) if day in rolled}
+        if missing:
+            at = Mention.first_response_at
+            found = percentiles(conn, seconds_between(conn, at, Mention.received_at), [_bucket(at, bounds)],
+                                [*_between(at, bounds[missing[0]], bounds[missing[-1] + 1]), *tw])
+            medians.update({key: value for key, value in found.items() if key[0] in missing})
     return [(day, int(counts.get(i, 0)), medians.get((i,), (None, None))[0]) for i, day in enumerate(chart_days)]
 
 

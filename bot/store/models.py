@@ -169,6 +169,10 @@ class DailyRollup(SQLModel, table=True):
     published_met: int = 0
     escalations: int = 0
     at_deadline: int = 0
+    first_response_p50: int | None = None  # seconds, that day's milestones (per team, or the whole day's)
+    first_response_p90: int | None = None
+    publication_p50: int | None = None
+    publication_p90: int | None = None
 
 
 class Draft(SQLModel, table=True):
