@@ -5,7 +5,9 @@ deadlines kept, escalations, what is still waiting), not vanity counts.
 for the weekly summary) for one team or the whole company, and `compute_digest` is its one-day case. SQL
 aggregates only: counts and GROUP BY, durations as epoch differences and percentiles computed by the database
 (``percentile_disc`` on PostgreSQL, the k-th value by ``row_number()`` on SQLite). Only the
-short lists shown to people (breaches, the oldest open items, waiting drafts) come back as rows.
+short lists shown to people (breaches, the oldest open items, waiting drafts) come back as rows. A period whose
+days are all rolled up by the sweep (bot.store.rollups) reads its counts from the rollup (and, for one day,
+its percentiles); overdue deadlines, longer periods' percentiles and today read the mentions.
 
 Definitions, for a period [local midnight of its first day, local midnight after its last day); "that day"
 below reads "in the period":

@@ -10,8 +10,10 @@
   team's total row (team, "", "") and the day's total row ("", "", "") also hold the digest's counters
   (`COUNTERS`): replies published, mentions dismissed, milestones with a deadline and those that met it,
   escalations. Each is counted on the day its event happened (a reply, a closing, a reminder sent), so a
-  finished day's counters do not change and a period's are the sum of its days'. What does not add up is
-  left to the mentions: overdue deadlines (judged at the period's cutoff) and the percentiles.
+  finished day's counters do not change and a period's are the sum of its days'. The same rows keep that
+  day's response-time percentiles (`PERCENTILES`), exact for a one-day period and the chart but never
+  combined. What does not add up is left to the mentions: overdue deadlines (judged at the period's cutoff)
+  and the percentiles of longer periods (a baseline, a week).
 """
 
 from __future__ import annotations
