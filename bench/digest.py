@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import uuid
 import sys
 import time
 import uuid
