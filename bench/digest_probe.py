@@ -73,10 +73,14 @@ def main(url: str, day: date) -> dict[str, Any]:
                                                            team=None))
     company_stats = {k: dict(v) for k, v in stats.items()}
     start = time.perf_counter()
+    each = {}
     for team in protocol.teams:
+        one = time.perf_counter()
         digest.compute_digest(engine, protocol=protocol, day=day, team=team, now=now)
         digest.daily_series(engine, protocol=protocol, last_day=day, days=14, team=team)
+        each[team] = round((time.perf_counter() - one) * 1000, 1)
     timings["teams_all_ms"] = (time.perf_counter() - start) * 1000
+    timings["team_slowest_ms"] = max(each.values(), default=0.0)
     rss = peak_rss_mb()
 
     top = sorted(company_stats.items(), key=lambda kv: -kv[1]["total_ms"])[:TOP]
@@ -90,7 +94,7 @@ def main(url: str, day: date) -> dict[str, Any]:
     engine.dispose()
     return {
         "timings_ms": {k: round(v, 1) for k, v in timings.items()},
-        "received": fig.received, "still_open": fig.still_open, "breaches": len(fig.breaches),
+        "teams_ms": each, "received": fig.received, "still_open": fig.still_open, "breaches": len(fig.breaches),
         "statements": sum(s["count"] for s in company_stats.values()),
         "peak_rss_mb": round(rss, 1), "rss_after_imports_mb": round(rss_imports, 1),
         "top_statements": explained,

@@ -5,7 +5,9 @@ deadlines kept, escalations, what is still waiting), not vanity counts.
 for the weekly summary) for one team or the whole company, and `compute_digest` is its one-day case. SQL
 aggregates only: counts and GROUP BY, durations as epoch differences and percentiles computed by the database
 (``percentile_disc`` on PostgreSQL, the k-th value by ``row_number()`` on SQLite). Only the
-short lists shown to people (breaches, the oldest open items, waiting drafts) come back as rows.
+short lists shown to people (breaches, the oldest open items, waiting drafts) come back as rows. A period whose
+days are all rolled up by the sweep (bot.store.rollups) reads its counts from the rollup (and, for one day,
+its percentiles); overdue deadlines, longer periods' percentiles and today read the mentions.
 
 Definitions, for a period [local midnight of its first day, local midnight after its last day); "that day"
 below reads "in the period":
@@ -39,25 +41,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    and_,
-    bindparam,
-    case,
-    extract,
-    func,
-    literal,
-    or_,
-    select,
-    text,
-    union_all,
-)
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection, Engine
 
 from bot.protocol.schema import Protocol
 from bot.reports import growth
 from bot.reports.growth import Growth
-from bot.store.models import Crisis, Draft, Mention, Reminder, UTCDateTime
+from bot.store import rollups
+from bot.store.rollups import percentiles, seconds_between
+from bot.store.models import Crisis, DailyRollup, Draft, Mention, Reminder
 
 TERMINAL_STATES = ("published", "dismissed")
 LIST_LIMIT = 10  # oldest open items and waiting drafts kept in the figures
@@ -231,42 +223,6 @@ def period_bounds(period: Period, tz: Any) -> tuple[datetime, datetime]:
     return day_bounds(period.first, tz)[0], day_bounds(period.last, tz)[1]
 
 
-def _seconds(conn: Connection, later: Any, earlier: Any) -> ColumnElement[Any]:
-    """`later - earlier` in seconds, computed by the database."""
-    if conn.dialect.name == "postgresql":
-        return extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
-def _td(seconds: Any) -> timedelta | None:
-    return None if seconds is None else timedelta(seconds=round(float(seconds)))
-
-
-def _percentiles(conn: Connection, value: ColumnElement[Any], keys: list[Any], where: list[Any]
-                 ) -> dict[tuple[Any, ...], tuple[timedelta | None, timedelta | None]]:
-    """p50 and p90 of `value` for each group of `keys`, in one statement (percentile_disc: the smallest value
-    whose cumulative share is >= p). SQLite has no percentile_disc: each group's rows are numbered in order
-    and the k-th kept, k = ceil(p * n)."""
-    # The keys are computed in a subquery and grouped by name: PostgreSQL does not see two renderings of a
-    # CASE with bound parameters as one expression.
-    rows = select(*(k.label(f"k{i}") for i, k in enumerate(keys)), value.label("v")).where(*where).subquery()
-    group = [rows.c[f"k{i}"] for i in range(len(keys))]
-    if conn.dialect.name == "postgresql":
-        found = conn.execute(select(*group, func.percentile_disc(0.5).within_group(rows.c.v),
-                                    func.percentile_disc(0.9).within_group(rows.c.v)).group_by(*group))
-        return {tuple(row[:-2]): (_td(row[-2]), _td(row[-1])) for row in found}
-    ranked = select(*group, rows.c.v, func.row_number().over(partition_by=group, order_by=rows.c.v).label("rn"),
-                    func.count().over(partition_by=group).label("n")).subquery()
-    k50, k90 = ((pct * ranked.c.n + 99) // 100 for pct in (50, 90))  # ceil(p * n), in integers
-    out: dict[tuple[Any, ...], tuple[timedelta | None, timedelta | None]] = {}
-    for *key, v, is50, is90 in conn.execute(
-            select(*(ranked.c[f"k{i}"] for i in range(len(keys))), ranked.c.v, ranked.c.rn == k50,
-                   ranked.c.rn == k90).where(or_(ranked.c.rn == k50, ranked.c.rn == k90))):
-        p50, p90 = out.get(tuple(key), (None, None))
-        out[tuple(key)] = (_td(v) if is50 else p50, _td(v) if is90 else p90)
-    return out
-
-
 def _team(team: str | None) -> list[Any]:
     return [] if team is None else [Mention.team == team]
 
@@ -282,19 +238,6 @@ def _bucket(column: Any, bounds: list[datetime]) -> ColumnElement[Any]:
     return case(*((column < upper, i) for i, upper in enumerate(bounds[1:-1])), else_=len(bounds) - 2)
 
 
-def _deadline_reached() -> ColumnElement[Any]:
-    """1 for a reminder whose step was at or after its deadline."""
-    return case(
-        (and_(Reminder.stage == "first_response", Mention.first_response_due.is_not(None)),
-         case((Reminder.due_at >= Mention.first_response_due, 1), else_=0)),
-        (and_(Reminder.stage == "published", Mention.published_due.is_not(None)),
-         case((Reminder.due_at >= Mention.published_due, 1), else_=0)),
-        # No stored deadline (the approval stage): the ladder's own keys, "100%" or "+30m".
-        (or_(Reminder.step == "100%", Reminder.step.like("+%")), 1),
-        else_=0,
-    )
-
-
 def _blank() -> dict[str, Any]:
     return {"received": 0, "published": 0, "dismissed": 0, "handled": 0, "first_response_p50": None,
             "first_response_p90": None, "publication_p50": None, "publication_p90": None, "sla_kept": None,
@@ -308,62 +251,128 @@ def _overdue(at: Any, due: Any, lo: datetime, hi: datetime, cutoff: datetime) ->
             or_(Mention.closed_at.is_(None), Mention.closed_at > due)]
 
 
-def _core(conn: Connection, bounds: list[datetime], team: str | None, *, cutoff: datetime,
+def _core(conn: Connection, bounds: list[datetime], team: str | None, *, cutoff: datetime, days: list[date],
           by_team: bool = False) -> dict[tuple[str | None, int], dict[str, Any]]:
-    """The core figures of each period [bounds[i], bounds[i+1]), keyed (team, i): `team` (None: the company)
-    or, with `by_team`, each team's key. The counts and SLA shares of every period in one pass over the
-    mentions (a FILTER per period), the percentiles of each duration in one statement grouped by period, the
-    reminders in one per period: 5 statements for a digest and its baseline, where one per figure and
-    period made 16 (and 112 more for the chart's 14 days)."""
-    tw = _team(team)
-    first, last = bounds[0], bounds[-1]
+    """The core figures of each period [bounds[i], bounds[i+1]) (the local days [days[i], days[i+1])), keyed
+    (team, i): `team` (None: the company) or, with `by_team`, each team's key.
+
+    The counts of a period whose days are all rolled up (bot.store.rollups) are the sums of its days' rows;
+    the others' are counted from the mentions in one pass (a FILTER per period). Overdue deadlines are judged
+    at the period's cutoff, so they do not add up day by day: counted from the mentions for every period, from
+    the two deadline indexes. The percentiles of each duration come from the mentions too, in one statement
+    grouped by period (a median of medians is not a median)."""
     periods = list(pairwise(bounds))
-    by = [Mention.team] if by_team else []
+    counted: dict[tuple[str | None, int], dict[str, int]] = {}
+
+    def part(key: str | None, i: int) -> dict[str, int]:
+        return counted.setdefault((key if by_team else team, i), dict.fromkeys((*rollups.COUNTERS, "over"), 0))
+
+    covered = rollups.rolled_up_days(conn, days[0], days[-1] - timedelta(days=1))
+    rolled = [i for i in range(len(periods))
+              if all(days[i] + timedelta(days=k) in covered for k in range((days[i + 1] - days[i]).days))]
+    raw = [i for i in range(len(periods)) if i not in rolled]
+    if rolled:
+        _rolled_counts(conn, [(days[i], days[i + 1], i) for i in rolled], team, by_team, part)
+    if raw:
+        _raw_counts(conn, [(i, *periods[i]) for i in raw], team, by_team, part)
+    _overdue_counts(conn, periods, team, by_team, cutoff, part)
     figures: dict[tuple[str | None, int], dict[str, Any]] = {(team, i): _blank() for i in range(len(periods))}
+    one_day = {i for i in rolled if (days[i + 1] - days[i]).days == 1}  # percentiles from the rollup
+    for key, c in counted.items():
+        if key[1] in one_day:
+            figures.setdefault(key, _blank()).update({name: c.get(name) for name in rollups.PERCENTILES})
+        total = c["first_response_n"] + c["published_n"] + c["over"]
+        figures.setdefault(key, _blank()).update(
+            received=c["received"], published=c["published"], dismissed=c["dismissed"],
+            handled=c["published"] + c["dismissed"], escalations=c["escalations"], at_deadline=c["at_deadline"],
+            sla_kept=(c["first_response_met"] + c["published_met"]) / total if total else None, sla_total=total)
+    tw = _team(team)
+    by = [Mention.team] if by_team else []
+    rest = [i for i in range(len(periods)) if i not in one_day]
+    for name, at in (("first_response", Mention.first_response_at), ("publication", Mention.published_at_reply)):
+        if not rest:
+            break
+        found = percentiles(conn, seconds_between(conn, at, Mention.received_at), [*by, _bucket(at, bounds)],
+                            [*_between(at, bounds[rest[0]], bounds[rest[-1] + 1]), *tw])
+        for row_key, (p50, p90) in found.items():
+            key = (row_key[0], row_key[1]) if by_team else (team, row_key[0])
+            if key[1] in rest:
+                figures.setdefault(key, _blank()).update({f"{name}_p50": p50, f"{name}_p90": p90})
+    return figures
 
-    def figure(row_key: list[Any]) -> dict[str, Any]:
-        return figures.setdefault((row_key[0], row_key[1]) if by_team else (team, row_key[0]), _blank())
 
-    stages = ((Mention.first_response_at, Mention.first_response_due),
-              (Mention.published_at_reply, Mention.published_due))
+def _rolled_counts(conn: Connection, spans: list[tuple[date, date, int]], team: str | None, by_team: bool,
+                   part: Any) -> None:
+    """Sum the rollup's total rows (the team's, or the day's) over each span of local days [first, after)."""
+    r = DailyRollup
+    which = case(*((and_(r.day >= first, r.day < after), i) for first, after, i in spans))  # type: ignore[operator]
+    if by_team:
+        keys: list[Any] = [r.team]
+        rows = [r.team != rollups.TOTAL]  # type: ignore[comparison-overlap]
+    else:
+        keys, rows = [], [r.team == (rollups.TOTAL if team is None else team)]
+    # A one-day span's percentiles are its row's own (max() of one row); a longer span's are not kept.
+    sums = [*(func.sum(getattr(r, name)) for name in rollups.COUNTERS),
+            *(func.max(getattr(r, name)) for name in rollups.PERCENTILES)]
+    found = select(*keys, which.label("period"), *sums).where(
+        r.source == rollups.TOTAL, r.theme == rollups.TOTAL, *rows,  # type: ignore[arg-type]
+        or_(*(and_(r.day >= first, r.day < after) for first, after, _ in spans))  # type: ignore[operator]
+    ).group_by(*keys, "period")
+    for row in conn.execute(found):
+        key = row[0] if by_team else None
+        values = row[len(keys) + 1:]
+        n = len(rollups.COUNTERS)
+        part(key, row[len(keys)]).update(
+            {**{name: int(v or 0) for name, v in zip(rollups.COUNTERS, values[:n], strict=True)},
+             **{name: None if v is None else timedelta(seconds=int(v))
+                for name, v in zip(rollups.PERCENTILES, values[n:], strict=True)}})
+
+
+def _raw_counts(conn: Connection, periods: list[tuple[int, datetime, datetime]], team: str | None, by_team: bool,
+                part: Any) -> None:
+    """The counters of periods not rolled up, from the mentions: one pass over them (a FILTER per period and
+    counter; each mention with a milestone in the span read once: PostgreSQL ORs the columns' indexes), and
+    the reminders."""
+    tw = _team(team)
+    by = [Mention.team] if by_team else []
     counts = []
-    for lo, hi in periods:
+    for _, lo, hi in periods:
         counts += [func.count().filter(*_between(Mention.received_at, lo, hi)),
                    func.count().filter(*_between(Mention.published_at_reply, lo, hi)),
                    func.count().filter(Mention.state == "dismissed", *_between(Mention.closed_at, lo, hi))]
-        for at, due in stages:  # milestones with a due in the period, those that met it, dues missed by the cutoff
+        for at, due in ((Mention.first_response_at, Mention.first_response_due),
+                        (Mention.published_at_reply, Mention.published_due)):
             counts += [func.count().filter(*_between(at, lo, hi), due.is_not(None)),
-                       func.count().filter(*_between(at, lo, hi), due.is_not(None), at <= due),
-                       func.count().filter(*_overdue(at, due, lo, hi, min(cutoff, hi)))]
-    # Each mention with any milestone or due in the span is read once (PostgreSQL ORs the columns' indexes).
+                       func.count().filter(*_between(at, lo, hi), due.is_not(None), at <= due)]
+    first, last = min(p[1] for p in periods), max(p[2] for p in periods)
     in_span = or_(*(and_(*_between(column, first, last)) for column in (
-        Mention.received_at, Mention.published_at_reply, Mention.closed_at, Mention.first_response_at,
-        Mention.first_response_due, Mention.published_due)))
-    n = 9  # figures per period
+        Mention.received_at, Mention.published_at_reply, Mention.closed_at, Mention.first_response_at)))
+    names = ("received", "published", "dismissed", "first_response_n", "first_response_met", "published_n",
+             "published_met")
     for row in conn.execute(select(*by, *counts).where(in_span, *tw).group_by(*by)):
         values = row[len(by):]
-        for i in range(len(periods)):
-            (received, published, dismissed, fr_n, fr_met, fr_over, pub_n, pub_met,
-             pub_over) = (int(v) for v in values[n * i:n * i + n])
-            total = fr_n + fr_over + pub_n + pub_over
-            figure([*row[:len(by)], i]).update(
-                received=received, published=published, dismissed=dismissed, handled=published + dismissed,
-                sla_kept=(fr_met + pub_met) / total if total else None, sla_total=total)
-    for name, at in (("first_response", Mention.first_response_at), ("publication", Mention.published_at_reply)):
-        found = _percentiles(conn, _seconds(conn, at, Mention.received_at), [*by, _bucket(at, bounds)],
-                             [*_between(at, first, last), *tw])
-        for row_key, (p50, p90) in found.items():
-            figure(list(row_key)).update({f"{name}_p50": p50, f"{name}_p90": p90})
-    for i, (lo, hi) in enumerate(periods):
-        # Only the reported (last) period needs each reminder's deadline: a company-wide baseline is a count
-        # of the reminders alone (joined to every mention, PostgreSQL chose to scan them all).
-        with_due = i == len(periods) - 1
-        query = select(*by, func.count(), func.sum(_deadline_reached()) if with_due else literal(0)).select_from(Reminder)
-        if by or tw or with_due:
-            query = query.join(Mention, Mention.id == Reminder.mention_id)
+        for k, (i, _, _) in enumerate(periods):
+            part(row[0] if by_team else None, i).update(
+                {n: int(v) for n, v in zip(names, values[len(names) * k:len(names) * (k + 1)], strict=True)})
+    for i, lo, hi in periods:
+        query = select(*by, func.count(), func.sum(rollups.deadline_reached())).select_from(Reminder).join(
+            Mention, Mention.id == Reminder.mention_id)
         for row in conn.execute(query.where(*_between(Reminder.sent_at, lo, hi), *tw).group_by(*by)):
-            figure([*row[:-2], i]).update(escalations=int(row[-2]), at_deadline=int(row[-1] or 0))
-    return figures
+            part(row[0] if by_team else None, i).update(escalations=int(row[-2]), at_deadline=int(row[-1] or 0))
+
+
+def _overdue_counts(conn: Connection, periods: list[tuple[datetime, datetime]], team: str | None, by_team: bool,
+                    cutoff: datetime, part: Any) -> None:
+    """Deadlines whose due passed in each period with their milestone still missing at its cutoff (the
+    period's end, or `cutoff` if sooner): one statement per stage, each on its deadline's index."""
+    by = [Mention.team] if by_team else []
+    for at, due in ((Mention.first_response_at, Mention.first_response_due),
+                    (Mention.published_at_reply, Mention.published_due)):
+        counts = [func.count().filter(*_overdue(at, due, lo, hi, min(cutoff, hi))) for lo, hi in periods]
+        query = select(*by, *counts).where(*_between(due, periods[0][0], periods[-1][1]), *_team(team))
+        for row in conn.execute(query.group_by(*by)):
+            for i, n in enumerate(row[len(by):]):
+                part(row[0] if by_team else None, i)["over"] += int(n)
 
 
 def _open_cases(cutoff: datetime, team: str | None) -> list[list[Any]]:
@@ -445,9 +454,18 @@ def daily_series(engine: Engine, *, protocol: Protocol, last_day: date, days: in
             for i, n in conn.execute(select(received.c.day, func.count()).group_by(received.c.day)).all():
                 if i in missing:
                     counts[i] = n
-        at = Mention.first_response_at
-        medians = _percentiles(conn, _seconds(conn, at, Mention.received_at), [_bucket(at, bounds)],
-                               [*_between(at, bounds[0], bounds[-1]), *tw])
+        # The medians of the rolled-up days are their total rows' (the team's, or the day's).
+        r = DailyRollup
+        kept = dict(conn.execute(select(r.day, r.first_response_p50).where(  # type: ignore[call-overload]
+            r.day >= chart_days[0], r.day <= last_day, r.team == (rollups.TOTAL if team is None else team),
+            r.source == rollups.TOTAL, r.theme == rollups.TOTAL)).all())  # type: ignore[arg-type]
+        medians = {(i,): (None if kept.get(day) is None else timedelta(seconds=kept[day]), None)
+                   for i, day in enumerate(chart_days) if day in rolled}
+        if missing:
+            at = Mention.first_response_at
+            found = percentiles(conn, seconds_between(conn, at, Mention.received_at), [_bucket(at, bounds)],
+                                [*_between(at, bounds[missing[0]], bounds[missing[-1] + 1]), *tw])
+            medians.update({key: value for key, value in found.items() if key[0] in missing})
     return [(day, int(counts.get(i, 0)), medians.get((i,), (None, None))[0]) for i, day in enumerate(chart_days)]
 
 
@@ -468,7 +486,9 @@ def compute_period(engine: Engine, *, protocol: Protocol, period: Period, team: 
     tw = _team(team)
     with engine.connect() as conn:
         _no_jit(conn)
-        figures = _core(conn, [start7, start, end], team, cutoff=cutoff)
+        figures = _core(conn, [start7, start, end], team, cutoff=cutoff,
+                        days=[period.first - timedelta(days=period.days * period.baseline), period.first,
+                              period.last + timedelta(days=1)])
         prev, core = figures[(team, 0)], figures[(team, 1)]
         still_open = _still_open(conn, cutoff, team)
         oldest = _oldest_open(conn, cutoff, team)
@@ -497,7 +517,7 @@ def compute_period(engine: Engine, *, protocol: Protocol, period: Period, team: 
                 .join(Mention, Mention.id == Draft.mention_id).where(*pending)
                 .order_by(Draft.created_at, Draft.id).limit(LIST_LIMIT))
         )
-        teams = _team_lines(conn, protocol, start, end, cutoff, breaches) if per_team and team is None else ()
+        teams = _team_lines(conn, protocol, period, start, end, cutoff, breaches) if per_team and team is None else ()
     n = period.baseline
     previous = CoreFigures(
         received=prev["received"] / n, published=prev["published"] / n, dismissed=prev["dismissed"] / n,
@@ -518,8 +538,8 @@ def compute_period(engine: Engine, *, protocol: Protocol, period: Period, team: 
     )
 
 
-def _team_lines(conn: Connection, protocol: Protocol, start: datetime, end: datetime, cutoff: datetime,
-                breaches: tuple[Breach, ...]) -> tuple[TeamLine, ...]:
+def _team_lines(conn: Connection, protocol: Protocol, period: Period, start: datetime, end: datetime,
+                cutoff: datetime, breaches: tuple[Breach, ...]) -> tuple[TeamLine, ...]:
     """The protocol's teams in its order, then any other team key found among the period's mentions (a team
     removed from the protocol still counts in the totals, so it keeps its line)."""
     cases = union_all(*(select(Mention.team).where(*case_) for case_ in _open_cases(cutoff, None))).subquery()
@@ -529,7 +549,8 @@ def _team_lines(conn: Connection, protocol: Protocol, start: datetime, end: date
     late: dict[str, set[int]] = {}
     for b in breaches:
         late.setdefault(b.team, set()).add(b.mention_id)
-    by_team = _core(conn, [start, end], None, cutoff=cutoff, by_team=True)
+    by_team = _core(conn, [start, end], None, cutoff=cutoff, days=[period.first, period.last + timedelta(days=1)],
+                    by_team=True)
     lines = []
     for key in keys:
         core = by_team.get((key, 0), _blank())

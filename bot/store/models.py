@@ -63,9 +63,12 @@ _LIVE_OUTBOX = "status IN ('pending', 'sending')"  # = bot.outbox.queue.LIVE
 class Mention(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_mention_source_external_id"),
-        # The digest's response times read (milestone, received_at) pairs from the index alone.
-        Index("ix_mention_first_response_at_received_at", "first_response_at", "received_at"),
-        Index("ix_mention_published_at_reply_received_at", "published_at_reply", "received_at"),
+        # The digest's response times read (milestone, received_at) pairs from the index alone, for the
+        # company or a team; its overdue deadlines read (due, team, milestone, closed_at) likewise.
+        Index("ix_mention_first_response_at_received_at_team", "first_response_at", "received_at", "team"),
+        Index("ix_mention_published_at_reply_received_at_team", "published_at_reply", "received_at", "team"),
+        Index("ix_mention_first_response_due_team", "first_response_due", "team", "first_response_at", "closed_at"),
+        Index("ix_mention_published_due_team", "published_due", "team", "published_at_reply", "closed_at"),
         # Mentions with neither reply nor close: the digest counts and lists them without reading the table.
         Index("ix_mention_unhandled", "received_at", "team", "state", postgresql_where=sql_text(_UNHANDLED),
               sqlite_where=sql_text(_UNHANDLED)),
@@ -102,8 +105,8 @@ class Mention(SQLModel, table=True):
     # (response times, share of SLAs kept) are plain SQL aggregates over columns; the digest filters a day by
     # each milestone and each deadline (overdue ones), hence their indexes (measured over a million mentions
     # in BENCHMARKS.md).
-    first_response_due: datetime | None = utc_column(nullable=True, index=True)
-    published_due: datetime | None = utc_column(nullable=True, index=True)
+    first_response_due: datetime | None = utc_column(nullable=True)
+    published_due: datetime | None = utc_column(nullable=True)
     first_response_at: datetime | None = utc_column(nullable=True)
     approved_at: datetime | None = utc_column(nullable=True)
     published_at_reply: datetime | None = utc_column(nullable=True)
@@ -152,7 +155,8 @@ class VolumeBucket(SQLModel, table=True):
 class DailyRollup(SQLModel, table=True):
     """Mentions received per local day (protocol timezone), team and source, or team and theme (a tag), kept
     by the sweep for each finished day (`bot.store.rollups`): the digest's growth figures and chart read these
-    rows instead of the mentions. A day's total row (team, source and theme all "") marks it as rolled up."""
+    rows instead of the mentions. A day's total row (team, source and theme all "") marks it as rolled up.
+    A team's total row (team, "", "") and the day's total row hold the digest's other counters too."""
 
     __tablename__ = "daily_rollup"
     day: date = Field(sa_column=Column(Date, primary_key=True))
@@ -160,6 +164,18 @@ class DailyRollup(SQLModel, table=True):
     source: str = Field(sa_column=Column(String(200), primary_key=True))
     theme: str = Field(sa_column=Column(Text, primary_key=True))
     received: int = 0
+    published: int = 0
+    dismissed: int = 0
+    first_response_n: int = 0
+    first_response_met: int = 0
+    published_n: int = 0
+    published_met: int = 0
+    escalations: int = 0
+    at_deadline: int = 0
+    first_response_p50: int | None = None  # seconds, that day's milestones (per team, or the whole day's)
+    first_response_p90: int | None = None
+    publication_p50: int | None = None
+    publication_p90: int | None = None
 
 
 class Draft(SQLModel, table=True):

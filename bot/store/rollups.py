@@ -6,7 +6,14 @@
   used to fetch every timestamp since a week ago at the first sweep after a start, then read and write a
   week of buckets one statement each (2,016 of them) holding the write lock for seconds.
 * `roll_up_days`: the daily rollup (`DailyRollup`: day, team, source, theme, received) of every finished
-  local day not rolled up yet, one day per transaction; the digest reads it (`bot.reports.digest`).
+  local day not rolled up yet, one day per transaction; the digest reads it (`bot.reports.digest`). Each
+  team's total row (team, "", "") and the day's total row ("", "", "") also hold the digest's counters
+  (`COUNTERS`): replies published, mentions dismissed, milestones with a deadline and those that met it,
+  escalations. Each is counted on the day its event happened (a reply, a closing, a reminder sent), so a
+  finished day's counters do not change and a period's are the sum of its days'. The same rows keep that
+  day's response-time percentiles (`PERCENTILES`), exact for a one-day period and the chart but never
+  combined. What does not add up is left to the mentions: overdue deadlines (judged at the period's cutoff)
+  and the percentiles of longer periods (a baseline, a week).
 """
 
 from __future__ import annotations
@@ -15,17 +22,24 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, delete, extract, func, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from bot.store.models import DailyRollup, Mention, UTCDateTime, VolumeBucket
+from bot.store.models import DailyRollup, Mention, Reminder, UTCDateTime, VolumeBucket
 
 BUCKET_SECONDS = 300
 VOLUME = VolumeBucket.__table__  # type: ignore[attr-defined]
 ROLLUP = DailyRollup.__table__  # type: ignore[attr-defined]
 MENTION = Mention.__table__  # type: ignore[attr-defined]
 TOTAL = ""  # team, source and theme of a day's total row, which also marks the day as rolled up
+# The counters of a team's total row and of the day's total row (0 on the others).
+COUNTERS = ("received", "published", "dismissed", "first_response_n", "first_response_met", "published_n",
+            "published_met", "escalations", "at_deadline")
+# The percentiles of one day's response times (whole seconds, NULL when none), on the same rows: exact for a
+# one-day period and for the chart, never summed (a median of medians is not a median).
+PERCENTILES = ("first_response_p50", "first_response_p90", "publication_p50", "publication_p90")
+STAGES = (("first_response", MENTION.c.first_response_at), ("publication", MENTION.c.published_at_reply))
 HISTORY_DAYS = 35  # how far back the first rollup goes: the weekly summary's 4 baseline weeks, and its own
 
 
@@ -73,6 +87,46 @@ def count_volume(engine: Engine, *, now: datetime, since: datetime) -> int:
 def _insert_ignore(conn: Connection, table: Any = VOLUME) -> Any:
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[conn.dialect.name]
     return insert(table).on_conflict_do_nothing()
+
+
+# --- durations and their percentiles (the digest's, and the rollup's per day) ---
+
+
+def seconds_between(conn: Connection, later: Any, earlier: Any) -> ColumnElement[Any]:
+    """`later - earlier` in seconds, computed by the database."""
+    if conn.dialect.name == "postgresql":
+        return extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def as_timedelta(seconds: Any) -> timedelta | None:
+    """Whole seconds (rounding is monotonic: the k-th rounded value is the rounded k-th value)."""
+    return None if seconds is None else timedelta(seconds=round(float(seconds)))
+
+
+def percentiles(conn: Connection, value: ColumnElement[Any], keys: list[Any], where: list[Any]
+                 ) -> dict[tuple[Any, ...], tuple[timedelta | None, timedelta | None]]:
+    """p50 and p90 of `value` for each group of `keys`, in one statement (percentile_disc: the smallest value
+    whose cumulative share is >= p). SQLite has no percentile_disc: each group's rows are numbered in order
+    and the k-th kept, k = ceil(p * n)."""
+    # The keys are computed in a subquery and grouped by name: PostgreSQL does not see two renderings of a
+    # CASE with bound parameters as one expression.
+    rows = select(*(k.label(f"k{i}") for i, k in enumerate(keys)), value.label("v")).where(*where).subquery()
+    group = [rows.c[f"k{i}"] for i in range(len(keys))]
+    if conn.dialect.name == "postgresql":
+        found = conn.execute(select(*group, func.percentile_disc(0.5).within_group(rows.c.v),
+                                    func.percentile_disc(0.9).within_group(rows.c.v)).group_by(*group))
+        return {tuple(row[:-2]): (as_timedelta(row[-2]), as_timedelta(row[-1])) for row in found}
+    ranked = select(*group, rows.c.v, func.row_number().over(partition_by=group, order_by=rows.c.v).label("rn"),
+                    func.count().over(partition_by=group).label("n")).subquery()
+    k50, k90 = ((pct * ranked.c.n + 99) // 100 for pct in (50, 90))  # ceil(p * n), in integers
+    out: dict[tuple[Any, ...], tuple[timedelta | None, timedelta | None]] = {}
+    for *key, v, is50, is90 in conn.execute(
+            select(*(ranked.c[f"k{i}"] for i in range(len(keys))), ranked.c.v, ranked.c.rn == k50,
+                   ranked.c.rn == k90).where(or_(ranked.c.rn == k50, ranked.c.rn == k90))):
+        p50, p90 = out.get(tuple(key), (None, None))
+        out[tuple(key)] = (as_timedelta(v) if is50 else p50, as_timedelta(v) if is90 else p90)
+    return out
 
 
 # --- the daily rollup ------------------------------------------------------------------------------
@@ -131,12 +185,80 @@ def day_counts(conn: Connection, lo: datetime, hi: datetime) -> list[dict[str, A
     return rows
 
 
+def deadline_reached() -> ColumnElement[Any]:
+    """1 for a reminder whose step was at or after its deadline (the digest's escalations "at deadline")."""
+    return case(
+        (and_(Reminder.stage == "first_response", Mention.first_response_due.is_not(None)),
+         case((Reminder.due_at >= Mention.first_response_due, 1), else_=0)),
+        (and_(Reminder.stage == "published", Mention.published_due.is_not(None)),
+         case((Reminder.due_at >= Mention.published_due, 1), else_=0)),
+        # No stored deadline (the approval stage): the ladder's own keys, "100%" or "+30m".
+        (or_(Reminder.step == "100%", Reminder.step.like("+%")), 1),
+        else_=0,
+    )
+
+
+def day_counters(conn: Connection, lo: datetime, hi: datetime) -> dict[str, dict[str, int]]:
+    """Each team's `COUNTERS` for [lo, hi), every one counted on the day its event happened, each statement
+    read from the index of its own timestamp (the same definitions as bot.reports.digest's counting pass)."""
+    m = MENTION.c
+    out: dict[str, dict[str, int]] = {}
+
+    def add(query: Any, *names: str) -> None:
+        for team, *values in conn.execute(query.group_by(m.team)):
+            counters = out.setdefault(team, dict.fromkeys(COUNTERS, 0))
+            for name, value in zip(names, values, strict=True):
+                counters[name] += int(value or 0)
+
+    def between(column: Any) -> list[Any]:
+        return [column >= lo, column < hi]
+
+    add(select(m.team, func.count()).where(*between(m.received_at)), "received")
+    add(select(m.team, func.count()).where(m.state == "dismissed", *between(m.closed_at)), "dismissed")
+    add(select(m.team, func.count(), func.count().filter(m.published_due.is_not(None)),
+               func.count().filter(m.published_due.is_not(None), m.published_at_reply <= m.published_due))
+        .where(*between(m.published_at_reply)), "published", "published_n", "published_met")
+    add(select(m.team, func.count().filter(m.first_response_due.is_not(None)),
+               func.count().filter(m.first_response_due.is_not(None), m.first_response_at <= m.first_response_due))
+        .where(*between(m.first_response_at)), "first_response_n", "first_response_met")
+    add(select(m.team, func.count(), func.sum(deadline_reached())).select_from(Reminder)
+        .join(MENTION, m.id == Reminder.mention_id).where(*between(Reminder.sent_at)), "escalations", "at_deadline")
+    return out
+
+
+def day_percentiles(conn: Connection, lo: datetime, hi: datetime) -> dict[str, dict[str, int | None]]:
+    """Each team's `PERCENTILES` for the milestones in [lo, hi), and the whole day's under the key `TOTAL`."""
+    m = MENTION.c
+    out: dict[str, dict[str, int | None]] = {}
+    for name, at in STAGES:
+        for keys in ([m.team], [literal(TOTAL)]):
+            found = percentiles(conn, seconds_between(conn, at, m.received_at), keys, [at >= lo, at < hi])
+            for (team, *_), values in found.items():
+                for suffix, value in zip(("p50", "p90"), values, strict=True):
+                    out.setdefault(team, dict.fromkeys(PERCENTILES))[f"{name}_{suffix}"] = (
+                        None if value is None else int(value.total_seconds()))
+    return out
+
+
 def roll_up_day(engine: Engine, day: date, *, tz: ZoneInfo) -> None:
     """Count one local day and write its rows, its total row with them (which marks the day done), in one
     transaction. Two instances rolling the same day write the same rows: the second one's are ignored."""
-    lo, hi = local_day_bounds(day, tz)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SET LOCAL jit = off")  # see bot.reports.digest._no_jit
-        rows = [{"day": day, **row} for row in day_counts(conn, lo, hi)]
-        conn.execute(_insert_ignore(conn, ROLLUP), rows)
+        conn.execute(_insert_ignore(conn, ROLLUP), day_rows(conn, day, tz=tz))
+
+
+def day_rows(conn: Connection, day: date, *, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """Every rollup row of the local day `day`, its total row last."""
+    lo, hi = local_day_bounds(day, tz)
+    *rows, total = [{"day": day, **dict.fromkeys(COUNTERS, 0), **dict.fromkeys(PERCENTILES), **row}
+                    for row in day_counts(conn, lo, hi)]
+    counters, timing = day_counters(conn, lo, hi), day_percentiles(conn, lo, hi)
+    nothing = dict.fromkeys(PERCENTILES)
+    teams = dict.fromkeys([*counters, *(team for team in timing if team != TOTAL)])
+    rows += [{"day": day, "team": team, "source": TOTAL, "theme": TOTAL,
+              **counters.get(team, dict.fromkeys(COUNTERS, 0)), **timing.get(team, nothing)} for team in teams]
+    total.update({name: sum(c[name] for c in counters.values()) for name in COUNTERS})
+    total.update(timing.get(TOTAL, nothing))
+    return [*rows, total]

@@ -5,17 +5,18 @@ written in one batch equal a count by hand."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
-from bot.reports.digest import compute_digest, compute_period, daily_series, week_ending
+from bot.reports.digest import compute_digest, compute_period, daily_series, one_day, week_ending
 from bot.store import rollups
-from bot.store.models import DailyRollup, Mention, VolumeBucket
+from bot.store.models import DailyRollup, Mention, Reminder, VolumeBucket
 from tests.reports.test_digest import NOW, PARIS, PROTOCOL, D, local
 
+COLUMNS = list(DailyRollup.__table__.c)  # type: ignore[attr-defined]
 SOURCES = ["twitter", "rss", "mention", "press"]
 TAGS = ["greve", "prix", "livraison", "rappel", "service"]
 
@@ -38,6 +39,89 @@ def seed(engine, days: int = 36) -> int:
         s.add_all(rows)
         s.commit()
     return len(rows)
+
+
+def seed_work(engine, days: int = 36) -> None:
+    """A history with every counter the rollup keeps: first responses and replies with deadlines met and missed
+    (some answered days after their due, so a deadline overdue on one day is late on another), mentions
+    dismissed, deadlines still missing, reminders at and before their deadline, at local midnights too."""
+    rng = random.Random(5)
+    mentions, reminders = [], []
+    for back in range(days):
+        day = D - timedelta(days=back)
+        for k in range(30):
+            received = local(day, rng.choice([0, 6, 11, 18, 23]), rng.choice([0, 1, 30, 59]))
+            fr_due, pub_due = received + timedelta(hours=1), received + timedelta(hours=rng.choice([4, 20]))
+            kind = rng.choice(["answered", "late", "days_late", "dismissed", "open", "published", "no_due"])
+            fr_at = pub_at = closed = None
+            state = "open"
+            if kind in ("answered", "late", "days_late", "published", "no_due"):
+                fr_at = received + {"late": timedelta(hours=3), "days_late": timedelta(days=2, hours=1)}.get(
+                    kind, timedelta(minutes=rng.randint(1, 59)))
+            if kind in ("published", "days_late", "late"):
+                pub_at = fr_at + timedelta(hours=rng.choice([1, 5, 30]))
+                closed, state = pub_at, "published"
+            if kind == "dismissed":
+                closed, state = received + timedelta(hours=rng.choice([0, 2, 26])), "dismissed"
+            if kind == "no_due":
+                fr_due = pub_due = None
+            mentions.append(Mention(
+                source=rng.choice(SOURCES), external_id=f"w{back}-{k}", url="https://x.example/", author="@a",
+                text="t", published_at=received, received_at=received, team=rng.choice(["general", "legal", "finance"]),
+                severity="low", tags=[], state=state, first_response_due=fr_due, published_due=pub_due,
+                first_response_at=fr_at, published_at_reply=pub_at, closed_at=closed))
+    with Session(engine) as s:
+        s.add_all(mentions)
+        s.flush()
+        for m in mentions:
+            if m.first_response_due is not None and (m.first_response_at is None or m.first_response_at > m.first_response_due):
+                for step, at in (("50%", m.first_response_due - timedelta(minutes=30)), ("100%", m.first_response_due)):
+                    reminders.append(Reminder(mention_id=m.id, stage="first_response", step=step, due_at=at, sent_at=at))
+            elif m.first_response_due is None and m.first_response_at is not None:
+                reminders.append(Reminder(mention_id=m.id, stage="approved", step="+30m", due_at=m.received_at,
+                                          sent_at=m.received_at + timedelta(minutes=30)))
+        s.add_all(reminders)
+        s.commit()
+
+
+CORE = ("received", "published", "dismissed", "handled", "first_response_p50", "first_response_p90",
+        "publication_p50", "publication_p90", "sla_kept", "sla_total", "escalations", "still_open", "breaches",
+        "previous", "teams", "grown_sources", "grown_themes")
+
+
+def _core(figures) -> dict:
+    return {name: getattr(figures, name) for name in CORE}
+
+
+@pytest.mark.parametrize("team", [None, "legal"])
+def test_every_counter_from_the_rollup_equals_the_mentions(engine, team):
+    """The counting pass read from the rollup (finished periods) gives the figures counted from the mentions,
+    for a day, a week with its team lines, and the days around a period that is not rolled up (today)."""
+    seed_work(engine)
+    asked = [dict(period=one_day(D)), dict(period=one_day(D - timedelta(days=3))),
+             dict(period=week_ending(D), per_team=team is None)]
+    raw = [compute_period(engine, protocol=PROTOCOL, team=team, now=NOW, **a) for a in asked]
+    today = compute_digest(engine, protocol=PROTOCOL, day=D + timedelta(days=1), team=team, now=NOW)
+    chart = daily_series(engine, protocol=PROTOCOL, last_day=D + timedelta(days=1), days=14, team=team)
+    assert all(median is not None for _, _, median in chart[:-1]) and raw[0].publication_p90
+    assert raw[0].sla_total and raw[0].sla_kept not in (None, 1.0) and raw[0].dismissed and raw[0].escalations.sent
+    assert raw[0].escalations.at_deadline and raw[0].previous.escalations and raw[2].previous.sla_total
+    rollups.roll_up_days(engine, tz=PARIS, now=NOW)
+    for a, before in zip(asked, raw, strict=True):
+        after = compute_period(engine, protocol=PROTOCOL, team=team, now=NOW, **a)
+        assert _core(after) == _core(before), a
+        assert after.escalations == before.escalations
+    after_today = compute_digest(engine, protocol=PROTOCOL, day=D + timedelta(days=1), team=team, now=NOW)
+    assert _core(after_today) == _core(today)
+    assert daily_series(engine, protocol=PROTOCOL, last_day=D + timedelta(days=1), days=14, team=team) == chart
+    # The rollup's counters are those of the day's mentions: the day's total row is the sum of the teams'.
+    with engine.connect() as conn:
+        rows = conn.execute(select(DailyRollup).where(DailyRollup.day == D, DailyRollup.source == "",
+                                                      DailyRollup.theme == "")).all()
+    total = next(r for r in rows if r.team == "")
+    assert total.published == raw[0].published if team is None else True
+    for name in rollups.COUNTERS:
+        assert getattr(total, name) == sum(getattr(r, name) for r in rows if r.team != "")
 
 
 def _without_rollup(engine) -> None:
@@ -140,16 +224,13 @@ def test_two_sweeps_rolling_up_and_counting_at_once_write_each_row_once(engine):
             th.join(60)
         assert not errors, (round_, errors)
         with engine.connect() as conn:
-            rows = sorted(tuple(r) for r in conn.execute(select(DailyRollup.day, DailyRollup.team, DailyRollup.source,
-                                                                DailyRollup.theme, DailyRollup.received)))
+            rows = sorted(tuple(r) for r in conn.execute(select(*COLUMNS)))
             buckets = conn.execute(select(func.count()).select_from(VolumeBucket)).scalar()
             totals = conn.execute(select(func.count()).select_from(DailyRollup).where(DailyRollup.team == "")).scalar()
         assert totals == 6 and buckets == 24 * 12 + 1
         expected = []
         for back in range(6):
-            day = D - timedelta(days=back)
-            lo, hi = rollups.local_day_bounds(day, PARIS)
             with engine.connect() as conn:
-                expected += [(day, r["team"], r["source"], r["theme"], r["received"])
-                             for r in rollups.day_counts(conn, lo, hi)]
+                expected += [tuple(r[c.key] for c in COLUMNS)
+                             for r in rollups.day_rows(conn, D - timedelta(days=back), tz=PARIS)]
         assert rows == sorted(expected)
