@@ -9,14 +9,14 @@ with a range, for every statement): the response-time and deadline indexes now c
 columns the digest filters on (replacing the narrower ones, so intake writes as many index entries), and the
 team digests' statements read the indexes alone.
 
-Revision ID: 0016_i16_digest
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0016_i16_digest'
+revision = '0016'
 down_revision = '0015'
 branch_labels = None
 depends_on = None
