@@ -31,7 +31,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -105,7 +105,7 @@ def run(parts: list[str], *, quick: bool, keep_digest_db: bool = False, sqlite_o
             if pg:
                 sizes_w = warm.QUICK if quick else warm.Sizes()
                 if warm_mentions:
-                    sizes_w.mentions = warm_mentions
+                    sizes_w = replace(sizes_w, mentions=warm_mentions)
                 section = Section(f"Warm: {sizes_w.mentions:,} mentions, {min(sizes_w.stories, sizes_w.mentions // 2):,} "
                                   "live stories, an outbox backlog — PostgreSQL")
                 warm.run(pg, section, tmp, sizes_w)

@@ -21,6 +21,7 @@ not throttled, as the target says "when Slack is not throttling" (429s are count
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import statistics
 import subprocess
@@ -384,8 +385,8 @@ def _loaded(log: Path) -> str | None:
 
 def run(admin_url: str, section: Section, tmp: Path, sizes: Sizes) -> None:
     """Seed a warm database, then measure on it (see the module's docstring)."""
-    sizes.stories = min(sizes.stories, sizes.mentions // 2)
-    sizes.copy_targets = min(sizes.copy_targets, sizes.stories)
+    stories = min(sizes.stories, sizes.mentions // 2)
+    sizes = dataclasses.replace(sizes, stories=stories, copy_targets=min(sizes.copy_targets, stories))
     now = datetime.now(UTC)
     run_id = uuid.uuid4().hex[:6]
     old = sizes.mentions - sizes.stories
