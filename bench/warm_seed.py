@@ -35,10 +35,12 @@ class Sizes:
     mix: int = 800  # requests per round
     rounds: int = 2
     click_rounds: int = 5
+    control_rounds: int = 2  # the same clicks with no intake running, before
     copy_targets: int = 1_000  # live stories the copies are made of (their cards exist in the fake Slack)
 
 
-QUICK = Sizes(mentions=2_000, stories=500, backlog=200, mix=60, rounds=1, click_rounds=2, copy_targets=50)
+QUICK = Sizes(mentions=2_000, stories=500, backlog=200, mix=60, rounds=1, click_rounds=2, control_rounds=1,
+              copy_targets=50)
 
 
 def story_text(k: int) -> tuple[str, str, str]:

@@ -48,4 +48,6 @@ def test_the_warm_bench_runs(tmp_path):
     assert len(section.details["ack_ms"]) == 8
     assert len(section.details["click_to_card_ms"]) == 7
     assert all(ms > 0 for ms in section.details["click_to_card_ms"])
+    # The same clicks with no intake running, the control the figures under load are read against.
+    assert len(section.details["ack_control_ms"]) == 8 and len(section.details["click_to_card_control_ms"]) == 7
     assert "7 of 7 claims made (of 8 clicks)" in figures["Click → card updated in Slack (chat.update received), p95"].note
