@@ -50,4 +50,6 @@ def test_the_warm_bench_runs(tmp_path):
     assert all(ms > 0 for ms in section.details["click_to_card_ms"])
     # The same clicks with no intake running, the control the figures under load are read against.
     assert len(section.details["ack_control_ms"]) == 8 and len(section.details["click_to_card_control_ms"]) == 7
+    # The card update's outbox row was found for every claim: the part of the wait spent in the outbox.
+    assert len(section.details["outbox_ms"]) == 7 and all(ms >= 0 for ms in section.details["outbox_ms"])
     assert "7 of 7 claims made (of 8 clicks)" in figures["Click → card updated in Slack (chat.update received), p95"].note
