@@ -95,7 +95,7 @@ def serve(url: str, fake: FakeSlack, tmp: Path) -> tuple[Server, float]:
     return Server(f"http://127.0.0.1:{port}", proc, tmp / f"server-{port}.log"), time.perf_counter() - started
 
 
-def body(kind: str, i: int, *, run: str, old: int, live_first: int, targets: int) -> dict[str, object]:
+def body(kind: str, i: int, *, run: str, old: int, targets: int) -> dict[str, object]:
     """One mention of the mix: "distinct", "near" (a near-copy of a live story), "exact" (its exact text under
     a new id) or "dup" (an old stored mention sent again: same source and id)."""
     rng = random.Random(i)
@@ -221,7 +221,7 @@ def click_cards(server: Server, engine: Any, rounds: int, run: str) -> list[list
             i = r * len(CLICKERS) + p
             bodies.append({"source": "x", "external_id": f"{run}-click-{i}", "url": f"https://x.example/c/{run}/{i}",
                            "author": f"@c{i}", "published_at": "2026-11-21T09:30:00+01:00",
-                           "text": body("distinct", 90_000_000 + i, run=run, old=1, live_first=1, targets=1)["text"]
+                           "text": body("distinct", 90_000_000 + i, run=run, old=1, targets=1)["text"]
                            .replace(TEAM_WORDS[TEAMS[(90_000_000 + i) % 4][1]], TEAM_WORDS[channel], 1)})
             who.append(user)
     with httpx.Client(base_url=server.url, timeout=60) as client:
@@ -233,8 +233,8 @@ def click_cards(server: Server, engine: Any, rounds: int, run: str) -> list[list
     return [flat[r * len(CLICKERS):(r + 1) * len(CLICKERS)] for r in range(rounds)]
 
 
-def intake_vs_floor(server: Server, url: str, section: Section, sizes: Sizes, tmp: Path, *, run: str, old: int,
-                    live_first: int) -> float:
+def intake_vs_floor(server: Server, url: str, section: Section, sizes: Sizes, tmp: Path, *, run: str, old: int
+                    ) -> float:
     """The mix, one mention per request from 8 threads, against the floor on the same database; returns the
     app's median rate (its capacity for the load below)."""
     port = free_port()
@@ -245,7 +245,7 @@ def intake_vs_floor(server: Server, url: str, section: Section, sizes: Sizes, tm
     rows: dict[str, list[dict[str, float]]] = {"floor": [], "app": []}
     app_meter = CpuMeter(server.process.pid, url)
     floor_meter = CpuMeter(proc.pid, url)
-    kw = {"old": old, "live_first": live_first, "targets": sizes.copy_targets}
+    kw = {"old": old, "targets": sizes.copy_targets}
     try:
         if not wait_until(lambda: _healthy(floor_url) or proc.poll() is not None, 60, 0.1) or proc.poll() is not None:
             raise AssertionError((tmp / f"floor-{port}.log").read_text()[-3000:])
@@ -421,7 +421,7 @@ def run(admin_url: str, section: Section, tmp: Path, sizes: Sizes) -> None:
             started = time.perf_counter()
             with httpx.Client(base_url=server.url, timeout=60) as client:
                 r = client.post("/intake/mentions", headers=AUTH,
-                                json=body("near", 1, run=run_id, old=old, live_first=old + 1, targets=sizes.copy_targets))
+                                json=body("near", 1, run=run_id, old=old, targets=sizes.copy_targets))
             first = (time.perf_counter() - started) * 1000
             joined = r.status_code == 202 and r.json()["mentions"][0].get("status") != "relayed"
             section.add(f"First request after a restart with {sizes.stories:,} live stories", first, "ms",
@@ -438,8 +438,8 @@ def run(admin_url: str, section: Section, tmp: Path, sizes: Sizes) -> None:
             flow(server, fake, engine, section)
             rounds = click_cards(server, engine, sizes.control_rounds + sizes.click_rounds, run_id)
             clicks(server, fake, engine, section, rounds[:sizes.control_rounds], rate=0, bodies=[])
-            capacity = intake_vs_floor(server, url, section, sizes, tmp, run=run_id, old=old, live_first=old + 1)
-            load_bodies = mix(int(capacity * 120) + 100, 50_000_000, run=run_id, old=old, live_first=old + 1,
+            capacity = intake_vs_floor(server, url, section, sizes, tmp, run=run_id, old=old)
+            load_bodies = mix(int(capacity * 120) + 100, 50_000_000, run=run_id, old=old,
                               targets=sizes.copy_targets)
             clicks(server, fake, engine, section, rounds[sizes.control_rounds:], rate=capacity / 2, bodies=load_bodies)
             with engine.connect() as conn:
