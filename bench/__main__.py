@@ -11,7 +11,11 @@ chat.postMessage beyond one message per second per channel with HTTP 429 and Ret
 - storm: 10,000 mentions in 60 s (20 stories of near-copies and 100 distinct posts);
 - digest: the daily digest over 1,000,000 stored mentions on PostgreSQL, its time and peak memory;
 - steady: the story index after a restart (first request, load, memory), the outbox's pick cost under a
-  backlog, the sweep's first volume count (bench/steady.py).
+  backlog, the sweep's first volume count (bench/steady.py);
+- warm: on PostgreSQL, a database already holding mentions, 50,000 live stories and an outbox backlog
+  (`--warm-mentions N`, default 200,000; the issue's figure is 1,000,000): intake of a mix against its floor,
+  8 people clicking while intake runs at half its rate, click to card updated, Slack calls per mention, RSS and
+  the first request after a restart (bench/warm.py).
 
 ack and intake run on SQLite and, when VIGIE_TEST_DATABASE_URL is set, on PostgreSQL; the storm runs on
 PostgreSQL when it is set (SQLite otherwise); the digest needs PostgreSQL. A full run of every part writes
@@ -27,15 +31,15 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ack, digest, intake, report, steady, storm
+from bench import ack, digest, intake, report, steady, storm, warm
 from bench.common import ROOT, Section, dialect_name, fresh_database, machine, running_app, wait_drained
 from tests import dbutil
 
-PARTS = ("ack", "intake", "storm", "digest", "steady")
+PARTS = ("ack", "intake", "storm", "digest", "steady", "warm")
 SIZES = {
     "full": {"ack": 300, "cards": 5, "latency": 40, "single": 1000, "batches": 6, "batch": 500, "rounds": 3,
              "storm": {"copies": 9_900, "stories": 20, "distinct": 100, "duration": 60.0, "batch": 25,
@@ -49,7 +53,8 @@ SIZES = {
 }
 
 
-def run(parts: list[str], *, quick: bool, keep_digest_db: bool = False, sqlite_only: bool = False) -> dict:
+def run(parts: list[str], *, quick: bool, keep_digest_db: bool = False, sqlite_only: bool = False,
+        warm_mentions: int | None = None) -> dict:
     """Run the parts; `sqlite_only` ignores VIGIE_TEST_DATABASE_URL (the smoke test uses it)."""
     sizes = SIZES["quick" if quick else "full"]
     pg = None if sqlite_only else dbutil.postgres_admin_url()
@@ -96,6 +101,17 @@ def run(parts: list[str], *, quick: bool, keep_digest_db: bool = False, sqlite_o
             steady.run(section, tmp, kinds=["sqlite", "postgresql"] if pg else ["sqlite"],
                        stories_n=sizes["steady"]["stories"], mentions_n=sizes["steady"]["mentions"])
             results["sections"].append(section)
+        if "warm" in parts:  # bench/warm.py
+            if pg:
+                sizes_w = warm.QUICK if quick else warm.Sizes()
+                if warm_mentions:
+                    sizes_w = replace(sizes_w, mentions=warm_mentions)
+                section = Section(f"Warm: {sizes_w.mentions:,} mentions, {min(sizes_w.stories, sizes_w.mentions // 2):,} "
+                                  "live stories, an outbox backlog — PostgreSQL")
+                warm.run(pg, section, tmp, sizes_w)
+                results["sections"].append(section)
+            else:
+                results["skipped"].append("the warm bench (needs PostgreSQL: set VIGIE_TEST_DATABASE_URL)")
     results["seconds"] = time.monotonic() - started
     results["load_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     return results
@@ -121,9 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also save every raw number to this file")
     parser.add_argument("--keep-digest-db", action="store_true",
                         help="keep the seeded vigie_bench database (and reuse it next time)")
+    parser.add_argument("--warm-mentions", type=int, help="mentions in the warm part's database "
+                        "(default 200,000; the issue's figure: 1,000,000)")
     args = parser.parse_args(argv)
     parts = list(args.parts) or list(PARTS)
-    results = run(parts, quick=args.quick, keep_digest_db=args.keep_digest_db)
+    results = run(parts, quick=args.quick, keep_digest_db=args.keep_digest_db, warm_mentions=args.warm_mentions)
     text = report.markdown(results)
     print(text)
     if args.json:
