@@ -103,9 +103,8 @@ def test_a_history_import_stores_exactly_its_rows_stories_and_counts(tmp_path, e
         assert dict(sizes) == {1: DISTINCT, COPIES: STORIES}
         # No card, no refresh: nothing in the outbox. One audit event per mention stored.
         assert s.exec(select(func.count()).select_from(Outbox)).one() == 0
-        actions = dict(s.exec(select(AuditEvent.action, func.count())
-                              .where(AuditEvent.action.in_(("mention.archived", "mention.grouped")))  # type: ignore[attr-defined]
-                              .group_by(AuditEvent.action)).all())
+        kinds = AuditEvent.action.in_(("mention.archived", "mention.grouped"))  # type: ignore[attr-defined]
+        actions = dict(s.exec(select(AuditEvent.action, func.count()).where(kinds).group_by(AuditEvent.action)).all())
         assert actions == {"mention.archived": DISTINCT + STORIES, "mention.grouped": STORIES * (COPIES - 1)}
 
     # Spike detection does not count history (it all arrived now, but was published weeks ago).
