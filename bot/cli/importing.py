@@ -14,8 +14,8 @@ from bot.cli.common import (
     _detail,
     _fail,
     _language,
+    _database,
     _plural,
-    _runtime,
     _settings,
     app,
     err,
@@ -31,7 +31,8 @@ def import_file(
     fmt: Annotated[str | None, typer.Option("--format", help="csv or jsonl (default: from the extension).")] = None,
     mapping: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN, e.g. --map text=Contenu.")] = None,
     source: Annotated[str | None, typer.Option(help="Source for rows that have none.")] = None,
-    batch_size: Annotated[int, typer.Option(help="Mentions stored per transaction.")] = 200,
+    batch_size: Annotated[int | None, typer.Option(help="Mentions stored per transaction (default: 2,000 with "
+                                                   "--history, else 200).")] = None,
     preset: Annotated[str | None, typer.Option(help="Vendor layout (default: detected from the header); "
                                                "see --list-presets, 'generic' for the usual column names.")] = None,
     list_presets: Annotated[bool, typer.Option("--list-presets", help="Show the vendor presets and exit.")] = False,
@@ -75,10 +76,12 @@ def import_file(
     except ValueError as exc:
         raise _fail(t("cli.import.bad_option", lang, error=exc)) from None
     settings = _settings(lang=lang)
-    runtime = _runtime(settings, lang=lang)
+    vigie = _import_vigie(settings, lang=lang)
+    if batch_size is None:  # history has no card to hurry out: fewer, larger transactions
+        batch_size = HISTORY_BATCH if history else LIVE_BATCH
     try:
         reader = read_mentions(file, fmt=fmt, mapping=columns or None, source=source,  # type: ignore[arg-type]
-                               default_timezone=timezone or runtime.protocol.timezone, lang=lang, preset=preset,
+                               default_timezone=timezone or vigie.protocol.timezone, lang=lang, preset=preset,
                                date_order=order, skip_rows=skip_rows, ignore=ignore or ())
     except ValueError as exc:  # an unknown preset or time zone, a negative --skip-rows
         raise _fail(t("cli.import.bad_option", lang, error=exc)) from None
@@ -86,16 +89,16 @@ def import_file(
     new = dup = archived = relayed = 0
     batch = []
     lines: list[int] = []
-    older = None if history else runtime.protocol.intake.history_after
+    older = None if history else vigie.protocol.intake.history_after
 
     def flush() -> None:
         nonlocal new, dup, archived, relayed
         if dry_run:
-            results = runtime.vigie.preview(batch, actor=f"import:{file.name}", history=history, history_after=older)
+            results = vigie.preview(batch, actor=f"import:{file.name}", history=history, history_after=older)
             for line, mention, result in zip(lines, batch, results, strict=True):
                 _preview_line(line, mention, result, as_json=as_json, lang=lang)
         else:
-            results = runtime.vigie.ingest(batch, actor=f"import:{file.name}", history=history, history_after=older)
+            results = vigie.ingest(batch, actor=f"import:{file.name}", history=history, history_after=older)
         new += sum(not r.duplicate for r in results)
         dup += sum(r.duplicate for r in results)
         archived += sum(r.archived for r in results)
@@ -103,7 +106,7 @@ def import_file(
         batch.clear()
         lines.clear()
 
-    started = runtime.clock.now()
+    started = vigie.clock.now()
     total_lines = _count_lines(file)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=False) as progress, reader:
@@ -135,7 +138,7 @@ def import_file(
     for warning in reader.warnings:
         err.print(f"[yellow]{warning}[/yellow]")
     if archived and not dry_run:
-        runtime.vigie.retire_history_stories(since=started)
+        vigie.retire_history_stories(since=started)
     if not dry_run:
         for e in errors:
             err.print(t("cli.import.line_error", lang, line=e.line, error=e.message), markup=False, highlight=False)
@@ -153,6 +156,34 @@ def import_file(
         # Relays are delivered by the outbox of the running bot (or of the next `vigie run`/`serve`).
         out.print(t("cli.import.queued", lang), markup=False)
     raise typer.Exit(1 if errors else 0)
+
+
+HISTORY_BATCH = 2_000
+LIVE_BATCH = 200
+
+
+def _import_vigie(settings, *, lang: str):  # type: ignore[no-untyped-def]
+    """The intake use cases on the database, and nothing else an import never uses: not the draft checkers
+    (Grammalecte's process, the dictionaries), Bolt's auth.test nor the outbox worker, about two seconds of
+    start-up (issue 14). Relay cards an import queues are sent by the running bot's worker, as before."""
+    from bot.app import resolve_protocol
+    from bot.clock import SystemClock
+    from bot.protocol.errors import ProtocolError
+    from bot.store import db
+    from bot.store.audit import install_append_only_guard
+    from bot.usecases.intake import Vigie
+
+    try:
+        with _database(settings, lang=lang):
+            install_append_only_guard()  # the audit trail can be added to, never edited (as in bot.app)
+            engine = db.make_engine(settings.database_url)
+            db.upgrade(engine)
+            protocol, _ = resolve_protocol(settings)
+            return Vigie(engine=engine, protocol=protocol, clock=SystemClock())
+    except ProtocolError as exc:  # told in the file's language (French when it cannot say)
+        err.print(f"[red]{markup(t('cli.protocol_errors', exc.lang))}[/red]")
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(2) from None
 
 
 def _counted(key: str, n: int, lang: str) -> str:

@@ -40,7 +40,7 @@ MENTION_COLUMNS = (
     ("reasons", "json"), ("status", "text"), ("flagged_by", "text"), ("state", "text"), ("owner", "text"),
     ("reroutes", "int4"), ("first_response_due", "timestamptz"), ("published_due", "timestamptz"),
     ("first_response_at", "timestamptz"), ("approved_at", "timestamptz"), ("published_at_reply", "timestamptz"),
-    ("closed_at", "timestamptz"), ("story_id", "int4"),
+    ("closed_at", "timestamptz"), ("story_id", "int4"), ("extra", "json"),
 )
 OUTBOX_COLUMNS = (
     ("id", "int4"), ("dedupe_key", "text"), ("kind", "text"), ("method", "text"), ("channel", "text"),
