@@ -140,7 +140,10 @@ def element_html(e: dict[str, Any]) -> str:
     kind = e.get("type")
     if kind == "button":
         style = e.get("style", "")
-        confirm = ' <span class="confirm">(confirm)</span>' if e.get("confirm") else ""
+        # The confirm dialog in the gallery's language: a mark, with the dialog's own title and text on hover.
+        dialog = e.get("confirm") or {}
+        said = " — ".join(str((dialog.get(part) or {}).get("text", "")) for part in ("title", "text") if dialog.get(part))
+        confirm = f' <span class="confirm" title="{esc(said)}">⚠︎</span>' if dialog else ""
         href = f' href="{esc(e["url"])}"' if e.get("url") else ""
         return f'<a class="btn {esc(style)}"{href}>{text_html(e.get("text"))}{confirm}</a>'
     if kind in ("static_select", "external_select", "users_select", "conversations_select", "channels_select",
