@@ -15,11 +15,10 @@ import shutil
 import threading
 
 import pytest
-from sqlmodel import Session, select
 
-from bot.store.models import Mention
 from tests.conftest import TEST_PROTOCOL, drain, make_settings
 from tests.usecases.test_alerts_channel import ALERTS, FIXTURES, alert, deliver
+from tests.usecases.test_alerts_channel import mentions as stored
 
 LEGAL = "C0LEGAL001"
 
@@ -39,11 +38,6 @@ def replies(slack) -> list:  # type: ignore[no-untyped-def]
 
 def cards(slack) -> list:  # type: ignore[no-untyped-def]
     return [c for c in slack.calls("chat.postMessage") if c.args.get("channel") == LEGAL]
-
-
-def stored(runtime) -> list[Mention]:  # type: ignore[no-untyped-def]
-    with Session(runtime.engine) as s:
-        return list(s.exec(select(Mention)).all())
 
 
 def test_the_alert_gets_a_reaction_and_a_reply_in_its_thread_with_the_cards_link(http, slack, runtime):
