@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -35,6 +35,7 @@ UPDATE_SPACING = timedelta(seconds=1.3)  # between any two story refreshes: unde
 SAMPLE_AUTHORS = 5
 
 STORY = Story.__table__  # type: ignore[attr-defined]
+REACH_MAX = 2**31 - 1  # story.reach is a 32-bit INTEGER on PostgreSQL
 
 
 # --- rows -------------------------------------------------------------------------------------------
@@ -50,7 +51,7 @@ def join(conn: Connection, story_id: int, *, copies: list[tuple[str, int | None]
     row = conn.execute(
         update(STORY)
         .where(STORY.c.id == story_id, STORY.c.last_at >= now - window)
-        .values(size=STORY.c.size + len(copies), reach=STORY.c.reach + sum(r or 0 for _, r in copies), last_at=now)
+        .values(size=STORY.c.size + len(copies), reach=_added_reach(sum(r or 0 for _, r in copies)), last_at=now)
         .returning(STORY.c.id, STORY.c.authors, STORY.c.refresh_outbox_id, STORY.c.refreshed_at, STORY.c.team,
                    STORY.c.leader_id)
     ).mappings().first()
@@ -66,6 +67,16 @@ def join(conn: Connection, story_id: int, *, copies: list[tuple[str, int | None]
     if sample != authors:
         conn.execute(update(STORY).where(STORY.c.id == story_id).values(authors=sample))
     return dict(row)
+
+
+def _added_reach(added: int) -> ColumnElement[int]:
+    """The story's audience plus `added`, saturated at the column's range.
+
+    Each copy's reach fits a 32-bit INTEGER, but a story's sum can pass it: PostgreSQL would refuse the
+    whole intake request. An audience of two billion is already the whole of the network, so it stops there.
+    """
+    added = min(max(added, 0), REACH_MAX)
+    return case((STORY.c.reach > REACH_MAX - added, REACH_MAX), else_=STORY.c.reach + added)
 
 
 def story_row(*, leader_id: int, s: Shape, normalised: str, team: str, author: str, reach: int | None,

@@ -271,3 +271,14 @@ def test_two_instances_receiving_the_same_new_text_make_one_story(engine, slack,
         for rt in runtimes:
             rt.stop()
             rt.engine.dispose()
+
+
+def test_a_storm_of_huge_audiences_saturates_its_reach_instead_of_failing(http, runtime):
+    """Each copy's reach fits the column; their sum does not. PostgreSQL refused the request (found by fuzzing)."""
+    top = 2**31 - 1
+    leader = _post(http, 1, BASE, reach=top - 5)
+    copies = [_post(http, 2 + i, VARIANTS[1 + i], reach=top, author=f"@big{i}") for i in range(3)]
+    assert all(c["story"] == leader["id"] for c in copies)
+    with Session(runtime.engine) as s:
+        story = s.get(Story, leader["id"])
+    assert (story.size, story.reach) == (4, top)
