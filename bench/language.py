@@ -91,7 +91,10 @@ def percentile(values: list[float], q: float) -> float:
 
 def run(*, languagetool_url: str | None = None) -> dict[str, Any]:
     grammar = outside_grammar(languagetool_url=languagetool_url)
-    checker = DraftChecker(bench_policy(), grammar=grammar)
+    # Suggestions uncached: every draft pays for its own, as the first check of a new draft does (the product
+    # remembers them across checks, which would flatter a corpus that repeats a slip).
+    spelling = get_spellchecker()
+    checker = DraftChecker(bench_policy(), grammar=grammar, spellchecker=getattr(spelling, "backend", spelling))
     for lang, text in (("fr", "Bonjour, votre colis arrive demain."), ("en", "Hello, your parcel arrives soon.")):
         checker.check(text, language=lang)  # warm-up: dictionaries loaded, the worker's first answer
     # heldout_*: sentences written before the confusion rules and never used to tune them (bench/corpus/heldout.py)

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import re
 import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from typing import NamedTuple, Protocol
 
 __all__ = [
+    "CachedSuggestions",
     "EnchantSpellChecker",
     "Misspelling",
     "PySpellChecker",
@@ -199,16 +203,50 @@ _checker: SpellChecker | None = None
 _checker_lock = threading.Lock()
 
 
+class CachedSuggestions:
+    """A backend whose suggestions are remembered per (word, language), up to `size` words, oldest out first.
+
+    Suggestions are the slow part of a check (about 80 ms a word with hunspell's French, several times that on
+    a busy machine) while people make the same slips again and again, and a draft is re-checked at each edit:
+    the second time a word costs a dictionary look-up. Checks themselves are not cached (µs each).
+    """
+
+    def __init__(self, backend: SpellChecker, size: int = 4096) -> None:
+        self.backend = backend
+        self.name = backend.name
+        self._size = size
+        self._known: OrderedDict[tuple[str, str, int], list[str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, word: str, lang: str) -> bool:
+        return self.backend.check(word, lang)
+
+    def suggest(self, word: str, lang: str, limit: int = 5) -> list[str]:
+        key = (word, lang, limit)
+        with self._lock:
+            if key in self._known:
+                self._known.move_to_end(key)
+                return list(self._known[key])
+        found = self.backend.suggest(word, lang, limit)  # outside the lock: other drafts go on meanwhile
+        with self._lock:
+            self._known[key] = list(found)
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)
+        return list(found)
+
+
 def get_spellchecker() -> SpellChecker:
     """The best backend available here, built once (thread-safe). Its `.name` says which one it is."""
     global _checker
     if _checker is None:
         with _checker_lock:
             if _checker is None:  # another thread may have built it while we waited
+                backend: SpellChecker
                 try:
-                    _checker = EnchantSpellChecker()
+                    backend = EnchantSpellChecker()
                 except SpellingUnavailable:
-                    _checker = PySpellChecker()
+                    backend = PySpellChecker()
+                _checker = CachedSuggestions(backend)
     return _checker
 
 
@@ -238,6 +276,9 @@ def _company_keys(company_words: frozenset[str]) -> frozenset[str]:
 
 
 SUGGESTED = 10  # misspelt words given suggestions, per text
+# Time a text's suggestions may take in all: past it, later misspelt words are still found, without
+# suggestions. A gibberish draft on a busy machine would otherwise take seconds (Slack closes a form at 3 s).
+SUGGEST_BUDGET = 0.25
 
 
 @cache
@@ -261,7 +302,8 @@ def _is_proper_noun(text: str, start: int, word: str) -> bool:
 
 
 def misspellings(
-    text: str, lang: str, *, company_words: frozenset[str], checker: SpellChecker
+    text: str, lang: str, *, company_words: frozenset[str], checker: SpellChecker,
+    budget: float = SUGGEST_BUDGET, timer: Callable[[], float] = time.perf_counter,
 ) -> list[Misspelling]:
     """Misspelt words of `text` as (start, end, word, suggestions), left to right.
 
@@ -269,13 +311,15 @@ def misspellings(
     order numbers), one-letter words, ALL-CAPS words ("SAV"), `company_words` (case-insensitive), capitalised
     words inside a sentence (names) and the shipped list of carriers, brands and first names.
     Suggestions are computed only for misspelt words: they are the slow part (~80 ms each with hunspell), so
-    only the first `SUGGESTED` get them. A draft is checked before its form closes (Slack waits 3 s): a text
-    of gibberish must not take longer than that, and ten suggestions are as many as a person reads.
+    only the first `SUGGESTED` get them, within `budget` seconds of `timer` (a stopwatch measuring the work,
+    not the domain's time). A draft is checked before its form closes (Slack waits 3 s): a text of gibberish
+    must not take longer than that, and ten suggestions are as many as a person reads.
     """
     if lang not in LANGUAGES:
         return []
     company = _company_keys(company_words)
     found: list[Misspelling] = []
+    started = timer()
     for match in _TOKENS.finditer(text):
         word = match["word"]
         if word is None or len(word) < 2 or any(c.isdigit() for c in word) or word.isupper():
@@ -287,6 +331,7 @@ def misspellings(
             continue
         if _is_proper_noun(text, match.start(), normal) or checker.check(normal, lang):
             continue
-        suggestions = tuple(checker.suggest(normal, lang)) if len(found) < SUGGESTED else ()
+        in_budget = len(found) < SUGGESTED and timer() - started < budget
+        suggestions = tuple(checker.suggest(normal, lang)) if in_budget else ()
         found.append(Misspelling(match.start(), match.end(), word, suggestions))
     return found

@@ -205,3 +205,44 @@ def test_prefers_hunspell_and_falls_back_to_pyspellchecker(monkeypatch: pytest.M
     monkeypatch.setattr(spelling, "_checker", None)
     monkeypatch.setattr(spelling, "EnchantSpellChecker", unavailable)
     assert get_spellchecker().name == "pyspellchecker"
+
+
+# --- cost bounds --------------------------------------------------------------------------------------------------
+
+
+class _Counting:
+    """A backend that knows no word, counts its suggestion calls and takes `cost` seconds of a fake stopwatch."""
+
+    name = "counting"
+
+    def __init__(self, watch: list[float], cost: float = 0.0) -> None:
+        self.watch, self.cost, self.asked = watch, cost, []
+
+    def check(self, word: str, lang: str) -> bool:
+        return False
+
+    def suggest(self, word: str, lang: str, limit: int = 5) -> list[str]:
+        self.asked.append(word)
+        self.watch[0] += self.cost
+        return [word + "e"]
+
+
+def test_suggestions_are_remembered_per_word_and_the_oldest_forgotten_first() -> None:
+    backend = _Counting([0.0])
+    cached = spelling.CachedSuggestions(backend, size=2)
+    assert cached.suggest("reponse", "fr") == ["reponsee"] and cached.suggest("reponse", "fr") == ["reponsee"]
+    assert backend.asked == ["reponse"]  # the second time costs no suggestion
+    cached.suggest("reponse", "en")  # another language is another word
+    cached.suggest("colis", "fr")  # evicts the oldest: ("reponse", "fr")
+    cached.suggest("reponse", "fr")
+    assert backend.asked == ["reponse", "reponse", "colis", "reponse"]
+    assert cached.name == "counting" and cached.check("x", "fr") is False
+
+
+def test_suggestions_stop_when_the_texts_budget_is_spent_but_every_misspelling_is_still_found() -> None:
+    watch = [0.0]
+    backend = _Counting(watch, cost=0.1)
+    found = misspellings("aaa bbb ccc ddd eee", "fr", company_words=frozenset(), checker=backend,
+                         budget=0.25, timer=lambda: watch[0])
+    assert [m.word for m in found] == ["aaa", "bbb", "ccc", "ddd", "eee"]
+    assert [bool(m.suggestions) for m in found] == [True, True, True, False, False]  # 0, 0.1, 0.2 < 0.25
