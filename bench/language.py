@@ -99,7 +99,8 @@ def run(*, languagetool_url: str | None = None) -> dict[str, Any]:
         checker.check(text, language=lang)  # warm-up: dictionaries loaded, the worker's first answer
     # heldout_*: sentences written before the confusion rules and never used to tune them (bench/corpus/heldout.py)
     corpora = {name: read_jsonl(CORPUS / f"{name}.jsonl")
-               for name in ("checks_fr", "checks_en", "heldout_fr", "heldout_en", "personal_data")}
+               for name in ("checks_fr", "checks_en", "heldout_fr", "heldout_en", "typos_fr_wikipedia",
+                            "personal_data")}
     results: dict[str, Any] = {"grammar": [getattr(g, "name", type(g).__name__) for g in grammar],
                                "spelling": (checker.spellchecker or get_spellchecker()).name,
                                "scores": {}, "times": {}}
@@ -154,6 +155,8 @@ def markdown(results: dict[str, Any], info: dict[str, Any]) -> str:
               "checks_fr (near=1)": "French drafts, near=1",
               "heldout_fr": "French held-out confusions (heldout_fr.jsonl, not used to write the rules)",
               "heldout_en": "English held-out confusions (heldout_en.jsonl, not used to write the rules)",
+              "typos_fr_wikipedia": "French misspellings of a public list (typos_fr_wikipedia.jsonl: word pairs from "
+                                    "French Wikipedia, CC BY-SA 4.0; not used to tune the checks)",
               "personal_data": "Personal data (personal_data.jsonl)"}
     body = ""
     for name, result in results["scores"].items():
