@@ -13,8 +13,11 @@
     tell anger from annoyance;
   - FEEL (French Expanded Emotion Lexicon) gives emotion categories without intensity, and its licence
     for redistribution was not confirmed: not used.
-  The French lexicon is the weak point: it knows customer-service anger, not French at large. Words are
-  matched through their Snowball stem, so "déçue", "déçus", "décevant" share an entry.
+  The hand-built list knows customer-service anger, not French at large (it had 20 of the 107 adjectives
+  that Pattern's raters found strongly negative), so it is widened by the hand-rated French adjectives of
+  Pattern's subjectivity lexicon (De Smedt & Daelemans, public domain: `words/fr_adjectives_pattern.tsv`,
+  strong and subjective entries only, scaled to VADER's range; our list wins where both have a word). Words
+  are matched through their Snowball stem, so "déçue", "déçus", "décevant" share an entry.
 
 **Cues** (`CueMatcher`): the protocol's crisis words and negative words matched in any inflected form
 (Snowball stems of fr and en, so "recalls", "recalled", "rappelle", "rappelés", "piraté" find "recall",
@@ -31,6 +34,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import resources
 from typing import NamedTuple
 
 import snowballstemmer
@@ -274,8 +278,27 @@ _FR_BOOSTERS = {
 _FR_BUT = frozenset({"mais", "pourtant", "cependant"})
 
 
+# Pattern's polarity (-1 .. +1) on VADER's scale: its strongest words ("abominable", -0.9) land beside ours.
+_PATTERN_SCALE = 3.4
+
+
+def _pattern_adjectives() -> dict[str, float]:
+    """Hand-rated French adjectives of Pattern's lexicon (words/fr_adjectives_pattern.tsv, public domain)."""
+    text = resources.files("bot.domain").joinpath("words/fr_adjectives_pattern.tsv").read_text("utf-8")
+    rated: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            word, polarity = line.split("\t")
+            rated[word] = round(float(polarity) * _PATTERN_SCALE, 2)
+    return rated
+
+
 def _fr_lexicon() -> dict[str, float]:
     lexicon: dict[str, float] = {}
+    # Our customer-service words first; Pattern's adjectives (De Smedt & Daelemans, rated on French reviews)
+    # widen the rest: ours alone knew 20 of the 107 adjectives Pattern's raters found strongly negative.
+    for word, valence in _pattern_adjectives().items():
+        lexicon[fold(_stem("fr", word.lower()))] = valence
     for valence, words in _FR_WORDS.items():
         for word in words.split():
             lexicon[fold(_stem("fr", word.lower()))] = valence

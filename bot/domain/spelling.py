@@ -277,8 +277,9 @@ def _company_keys(company_words: frozenset[str]) -> frozenset[str]:
 
 SUGGESTED = 10  # misspelt words given suggestions, per text
 # Time a text's suggestions may take in all: past it, later misspelt words are still found, without
-# suggestions. A gibberish draft on a busy machine would otherwise take seconds (Slack closes a form at 3 s).
-SUGGEST_BUDGET = 0.25
+# suggestions. A gibberish draft on a busy machine would otherwise take seconds (Slack closes a form at 3 s);
+# a second leaves room for a few slow suggestions under load (a quarter of a second cut them on a busy run).
+SUGGEST_BUDGET = 1.0
 
 
 @cache
