@@ -76,6 +76,37 @@ def test_help_is_printed_in_the_terminals_language_for_every_command(lang):
     assert flat(t("cli.help.import", other))[:40] in flat(r.output)
 
 
+@pytest.mark.parametrize(("lang", "words"), [
+    ("fr", {"usage": "Utilisation :", "options": "Options", "commands": "Commandes", "missing": "Argument manquant 'file'.",
+            "unknown": "Commande inconnue « nosuch ».", "guess": "Commande inconnue « dige ». Vouliez-vous dire 'digest' ?",
+            "option": "Option inconnue « --nosuch ».", "extra": "Arguments en trop (un deux)", "error": "Erreur"}),
+    ("en", {"usage": "Usage:", "options": "Options", "commands": "Commands", "missing": "Missing argument 'file'.",
+            "unknown": "No such command “nosuch”.", "guess": "No such command “dige”. Did you mean 'digest'?",
+            "option": "No such option “--nosuch”.", "extra": "Got unexpected extra arguments (un deux)",
+            "error": "Error"}),
+])
+def test_clicks_own_words_follow_the_terminal_too(lang, words):
+    """The usage line, the panels and click's parsing errors speak the terminal's language, like the help texts
+    (click's words are English literals: bot.cli.common puts them in the catalogues' words)."""
+    other = "en_US.UTF-8" if lang == "fr" else "fr_FR.UTF-8"
+    env = {"LANG": "fr_FR.UTF-8" if lang == "fr" else "en_US.UTF-8"}
+    said = flat(runner.invoke(app, ["--help"], env=env).output)
+    assert said.startswith(flat(words["usage"]) + " ") and f" {words['options']} " in said
+    assert f" {words['commands']} " in said and (lang == "en" or "Usage" not in said)
+    said = flat(runner.invoke(app, ["db", "--help"], env=env).output)
+    assert said.startswith(flat(words["usage"]) + " ")
+    for line, key, exit_code in ((["protocol", "test"], "missing", 2), (["nosuch"], "unknown", 2),
+                                 (["dige"], "guess", 2), (["digest", "--nosuch"], "option", 2),
+                                 (["feed", "status", "un", "deux"], "extra", 2)):
+        r = runner.invoke(app, line, env=env)
+        said = flat(r.output)
+        assert r.exit_code == exit_code and flat(words[key]) in said, (line, said)
+        assert said.startswith(flat(words["usage"]) + " ") and f" {words['error']} " in said, (line, said)
+    # --lang on the line wins over the locale, for click's words too.
+    r = runner.invoke(app, ["--lang", lang, "nosuch"], env={"LANG": other})
+    assert flat(words["unknown"]) in flat(r.output)
+
+
 def test_messages_follow_the_terminal_not_the_protocol(engine, database_url, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     env = {"DATABASE_URL": database_url, "VIGIE_PROTOCOL_FILE": str(TEST_PROTOCOL)}  # a French protocol

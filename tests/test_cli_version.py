@@ -21,4 +21,5 @@ def test_version_is_printed_and_matches_the_package() -> None:
 
 def test_commands_still_run_behind_the_root_callback() -> None:
     assert CliRunner().invoke(app, ["protocol", "--help"]).exit_code == 0
-    assert "Usage" in CliRunner().invoke(app, []).output  # no arguments: the help, as before
+    # No arguments: the help, as before (its usage line in the tests' terminal language: French, tests/conftest.py).
+    assert "Utilisation\u00a0:" in CliRunner().invoke(app, []).output

@@ -11,6 +11,7 @@ a translated sentence: common errors are said in words of the catalogue, the oth
 from __future__ import annotations
 
 import errno
+import re
 import logging
 import signal
 import threading
@@ -49,16 +50,88 @@ def help_language(args: list[str], environ: Mapping[str, str] | None = None) -> 
     return _lang_in(args) or terminal_language(environ) or "en"
 
 
-def localise(group: click.Command, lang: str) -> None:
-    """Every command's and parameter's help text, and typer's panel titles, in `lang` (from the catalogues)."""
-    from typer import rich_utils
+# click's own words (the usage line, parsing errors) are English literals in the click that typer vendors
+# (typer._click: no gettext; an older typer's click asks gettext, which reads the environment's language and
+# compiled catalogues only, never `vigie --lang` nor the .po files). Said in the terminal's language here,
+# through click's own extension points: each command's context makes a `_Formatter` (its usage prefix), and
+# `VigieGroup` puts the typed parsing errors (`MissingParameter`, `NoSuchOption`, extra arguments) in words of
+# the catalogues (`cli.click.*`). typer's own words still go through gettext (`typer.core._`): `_typer_words`.
+try:
+    from typer import _click as typer_click  # typer >= 0.2x vendors click
+except ImportError:  # pragma: no cover - an older typer runs on click itself
+    typer_click = click  # type: ignore[assignment]
 
+TYPER_WORDS: dict[str, str] = {  # typer.core's gettext words -> catalogue keys
+    "No such command {name!r}.": "cli.click.no_such_command",
+    "Missing command.": "cli.click.missing_command",
+    "Aborted!": "cli.click.aborted",
+    "Arguments": "cli.help.panel.arguments",
+    "Options": "cli.help.panel.options",
+    "Commands": "cli.help.panel.commands",
+}
+# "Got unexpected extra argument(s) (a b)" (typer's click), "... argument (a)" / "... arguments (a b)" (click's)
+_EXTRA_ARGUMENTS = re.compile(r"Got unexpected extra arguments?(?:\(s\))? \((.*)\)", re.S)
+# typer's own guess after an unknown command (our words before it): "No such command 'x'. Did you mean 'y'?"
+_SUGGESTIONS = re.compile(r"(.*)\. Did you mean (.+)\?", re.S)
+_click_language = ["en"]  # set by `localise`, before click parses the line
+
+
+def _typer_words(message: str) -> str:
+    key = TYPER_WORDS.get(message)
+    return t(key, _click_language[0]) if key else message
+
+
+class _Formatter(typer_click.formatting.HelpFormatter):  # type: ignore[name-defined,misc]
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        if prefix is None:
+            prefix = t("cli.click.usage", _click_language[0]) + " "
+        super().write_usage(prog, args, prefix)
+
+
+class _Context(typer_click.core.Context):  # type: ignore[name-defined,misc]
+    formatter_class = _Formatter
+
+
+def click_error_in_words(exc: Exception, lang: str) -> Exception:
+    """A parsing error of click's said in `lang`: a new UsageError with the same context (so the same usage
+    line and hint), or `exc` itself when its words are not ours to change."""
+    errors = typer_click.exceptions
+    if isinstance(exc, errors.MissingParameter):
+        said = exc.format_message()
+        kind = exc.param_type or (exc.param.param_type_name if exc.param is not None else "parameter")
+        english = f"Missing {kind}"
+        if not said.startswith(english) or kind not in ("argument", "option", "parameter"):
+            return exc
+        message = t(f"cli.click.missing_{kind}", lang) + said[len(english):]
+    elif isinstance(exc, errors.NoSuchOption):
+        message = t("cli.click.no_such_option", lang, name=exc.option_name)
+        if exc.possibilities:
+            message += " " + t("cli.click.did_you_mean", lang, count=len(exc.possibilities),
+                               possibilities=", ".join(sorted(exc.possibilities)))
+    elif type(exc) is errors.UsageError and (extra := _EXTRA_ARGUMENTS.fullmatch(exc.message)):
+        message = t("cli.click.extra_arguments", lang, count=len(extra[1].split()), args=extra[1])
+    elif type(exc) is errors.UsageError and (guess := _SUGGESTIONS.fullmatch(exc.message)):
+        message = guess[1] + ". " + t("cli.click.did_you_mean", lang, count=guess[2].count(",") + 1,
+                                      possibilities=guess[2])
+    else:
+        return exc
+    return errors.UsageError(message, ctx=exc.ctx)
+
+
+def localise(group: click.Command, lang: str) -> None:
+    """Every command's and parameter's help text, typer's panel titles and click's own words, in `lang` (from the
+    catalogues)."""
+    from typer import core, rich_utils
+
+    _click_language[0] = lang
+    core._ = _typer_words  # type: ignore[attr-defined]
     for name, key in (("ARGUMENTS_PANEL_TITLE", "arguments"), ("OPTIONS_PANEL_TITLE", "options"),
                       ("COMMANDS_PANEL_TITLE", "commands"), ("ERRORS_PANEL_TITLE", "error"),
                       ("DEFAULT_STRING", "default"), ("REQUIRED_LONG_STRING", "required"),
                       ("ABORTED_TEXT", "aborted"), ("RICH_HELP", "try_help")):
         setattr(rich_utils, name, t(f"cli.help.panel.{key}", lang))
     for path, command in help_paths(group):
+        command.context_class = _Context  # its usage line in `lang`
         command.help = _help(path, lang, command.help)
         command.short_help = None
         for param in command.params:  # typer's options and arguments both carry a `help`
@@ -87,7 +160,16 @@ class VigieGroup(TyperGroup):
                      **extra: Any) -> click.Context:
         if parent is None:
             localise(self, help_language(list(args)))
-        return super().make_context(info_name, args, parent=parent, **extra)
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except typer_click.exceptions.UsageError as exc:
+            raise click_error_in_words(exc, _click_language[0]) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except typer_click.exceptions.UsageError as exc:  # a subcommand's line, parsed here
+            raise click_error_in_words(exc, _click_language[0]) from None
 
 
 app = typer.Typer(cls=VigieGroup, help="Vigie: social-media monitoring turned into a disciplined response, in Slack.",

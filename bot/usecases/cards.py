@@ -81,6 +81,7 @@ def relay_args(protocol: Protocol, *, mention_id: int, values: dict[str, Any], n
         story=None if story is None or story.size < 2 else
         blocks.StoryView(id=story.id, size=story.size, reach=story.reach, authors=tuple(story.authors)),  # type: ignore[arg-type]
         closure=closure,
+        published_unknown=bool((values.get("extra") or {}).get("published_unknown")),
     )
 
 

@@ -37,6 +37,7 @@ from bot.usecases.response import Target, Workflow
 
 MAX_LISTED = 20
 MAX_WORDS_SHOWN = 100  # of the company dictionary, in `/vigie protocole`
+MAX_FEED_WARNINGS_SHOWN = 5  # per feed, in `/vigie protocole` (`vigie feed status` lists every one kept)
 # Subcommands that show mentions: each shows only what `bot.domain.access` lets the asker see, and a person with
 # no role in the protocol gets one sentence saying so (and whom to ask) instead.
 READS = frozenset({"status", "list", "mine", "show", "digest"})
@@ -216,7 +217,35 @@ class SlashCommands:
                 listed = [w.shown for w in dictionary_store.words(s)]
             shown = ", ".join(escape(w) for w in listed[:MAX_WORDS_SHOWN]) + (" …" if len(listed) > MAX_WORDS_SHOWN else "")
             lines.append(t("cmd.protocol.dictionary", lang, count=len(listed), words=shown or "—"))
+            lines += self._feed_lines(lang)
         return Answer("\n".join(lines))
+
+    def _feed_lines(self, lang: str) -> list[str]:
+        """Each feed of the protocol as the last polls left it (`vigie feed status` in Slack): healthy or failing,
+        when it was last read, and the last reading's warnings (entries kept undated...), so the people the
+        protocol names see in Slack that a feed's mentions are incomplete. What a feed wrote is escaped."""
+        statuses = self.vigie.feed_statuses()
+        if not statuses:
+            return []
+        lines = [t("cmd.protocol.feeds", lang, count=len(statuses))]
+        for feed in statuses:
+            name = escape(feed.name)
+            if feed.last_polled_at is None:
+                lines.append("   " + t("cmd.protocol.feed.never", lang, name=name))
+                continue
+            when = slack_date(feed.last_polled_at)
+            if feed.consecutive_failures:
+                lines.append("   " + t("cmd.protocol.feed.failing", lang, name=name, count=feed.consecutive_failures,
+                                       when=when, error=blocks.excerpt(feed.last_error or "", 200)))
+            else:
+                lines.append("   " + t("cmd.protocol.feed.ok", lang, name=name, when=when))
+            for warning in feed.warnings[:MAX_FEED_WARNINGS_SHOWN]:
+                lines.append("      " + t("cmd.protocol.feed.warning", lang,
+                                          warning=blocks.excerpt(warning.message(lang), 300)))
+            if len(feed.warnings) > MAX_FEED_WARNINGS_SHOWN:
+                lines.append("      " + t("cmd.protocol.feed.more", lang,
+                                          count=len(feed.warnings) - MAX_FEED_WARNINGS_SHOWN))
+        return lines
 
     # --- acting ---------------------------------------------------------------------------------
 

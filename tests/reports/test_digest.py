@@ -24,6 +24,7 @@ from bot.i18n import catalogue
 from bot.protocol.load import load_protocol
 from bot.reports.digest import compute_digest, day_bounds
 from bot.slack.views import digest as digest_mod
+from bot.slack.text import escape
 from bot.slack.views.digest import digest_blocks, interpretation
 from bot.store.models import Crisis, Draft, Mention, Reminder
 from tests import slackspec
@@ -311,6 +312,27 @@ def test_interpretation_all_waiting_and_one_team(engine, digest_texts) -> None: 
     assert interpretation(fig, lang="en", team_names=names) == "3 answers late, all for the Legal team"
     assert interpretation(fig, lang="fr", team_names={"legal": "Juridique"}) == (
         "3 réponses en retard, toutes pour l'équipe Juridique")
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_a_grown_source_is_named_as_the_cards_name_it(engine, lang: str) -> None:  # type: ignore[no-untyped-def]
+    """The growth line and the lead say "TikTok", "X (Twitter)", never the stored key; a source the catalogue does
+    not know is shown as written, escaped once (the lead is plain text escaped by its callers)."""
+    from dataclasses import replace
+
+    from bot.reports.growth import Growth
+
+    quiet = compute_digest(engine, protocol=PROTOCOL, day=D, team=None, now=NOW)
+    fig = replace(quiet, grown_sources=(Growth("tiktok", 4, 0.5), Growth("twitter", 9, 2.0), Growth("R&D <blog>", 3, 0.0)))
+    lead = interpretation(fig, lang=lang)
+    assert "TikTok" in lead and "tiktok" not in lead
+    blocks = digest_blocks(fig, protocol=PROTOCOL, lang=lang, title="Vigie")
+    [growth] = [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b
+                and TEXTS[lang]["digest.s.grown_sources"] in b["text"]["text"]]
+    assert "• TikTok" in growth and "• X (Twitter)" in growth and "• R&amp;D &lt;blog&gt;" in growth
+    assert "tiktok" not in growth and "twitter" not in growth
+    assert "*" + escape(lead) + "*" == blocks[1]["text"]["text"]  # escaped once, by the blocks
+    assert slackspec.check_blocks(blocks, surface="message") == []
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])

@@ -281,7 +281,7 @@ def test_weekly_blocks_in_both_languages(engine, lang: str) -> None:  # type: ig
         # a week's breach says which day
         assert "première réponse attendue le mar. 17 à 11:00, faite le mar. 17 à 12:00 (1\u202fh de retard)" in dump
         assert fr("_4 semaines précédentes : 3,2_") in dump  # 13 / 4 received a week
-        assert fr("x : 7 (moyenne des 4 semaines précédentes : 2,8 par semaine)") in dump
+        assert fr("X (Twitter) : 7 (moyenne des 4 semaines précédentes : 2,8 par semaine)") in dump  # its name, not "x"
         assert "moyenne par semaine des 4 semaines précédentes" in dump
     else:
         assert "Mon, Nov 16\u2009–\u2009Sun, Nov 22, 2026" in dump
@@ -289,7 +289,7 @@ def test_weekly_blocks_in_both_languages(engine, lang: str) -> None:  # type: ig
                 "30 min (median) · late 1") in teams
         assert ("first response due Tue 17 at 11:00\u202fAM, done Tue 17 at 12:00\u202fPM (1 hr late)") in dump
         assert "_previous 4 weeks: 3.2_" in dump
-        assert "x: 7 (previous 4 weeks' average: 2.8 a week)" in dump
+        assert "X (Twitter): 7 (previous 4 weeks' average: 2.8 a week)" in dump
     assert fallback_text(fig, protocol=PROTOCOL, lang=lang, title="T").startswith("T — ")
 
 

@@ -196,11 +196,13 @@ def relay_card(
     deadline: tuple[str, datetime, bool] | None = None,
     story: StoryView | None = None,
     closure: Closure | None = None,
+    published_unknown: bool = False,
 ) -> dict[str, Any]:
     """The card a team sees in its channel for a mention: its state in the title, the post, why it is here,
     where it stands, and only the buttons its state allows (none but « Voir le post » once it is closed or
     has moved to another team: `note` says where it went). When near-copies were grouped under it, a line
-    counts them, with a button that lists them in the thread."""
+    counts them, with a button that lists them in the thread. A mention whose publication date could not be read
+    (`published_unknown`: `published_at` then holds its arrival) says so, never passing that time off as its date."""
     moved = bool(note)
     sev_word = t(f"severity.{severity}", lang).lower()
     emoji, title = _title(state, moved=moved, severity=severity, team_name=team_name, lang=lang)
@@ -208,7 +210,8 @@ def relay_card(
     fields = [
         f"*{t('relay.source', lang)}*\n{names.network_name(source, lang)}",
         f"*{t('relay.author', lang)}*\n{excerpt(author, 200)}",
-        f"*{t('relay.published', lang)}*\n{slack_date(published_at)}",
+        f"*{t('relay.published', lang)}*\n" + (t("relay.published_unknown", lang, received=slack_date(published_at))
+                                                if published_unknown else slack_date(published_at)),
         f"*{t('relay.severity', lang)}*\n" + (t("card.severity", lang, severity=sev_word, reason=why_sev)
                                               if why_sev else sev_word),
     ]

@@ -28,6 +28,7 @@ from bot.protocol.schema import Protocol
 from bot.reports.digest import DigestFigures
 from bot.slack.ids import CONVERSATION_ID
 from bot.slack.text import escape
+from bot.slack.views.names import network_name, network_words
 
 # Slack limits (chat.postMessage / Block Kit).
 MAX_BLOCKS = 50
@@ -141,8 +142,9 @@ def _lead(fig: DigestFigures, lang: str, team_names: Mapping[str, str] | None) -
     if fig.grown_sources:
         g = fig.grown_sources[0]
         count, avg = format_decimal(g.count, locale=lang), _avg(g.average, lang)
-        suffix = (t("weekly.interp.growth", lang, source=g.key, count=count, avg=avg) if weekly
-                  else t("digest.interp.growth", lang, source=g.key, today=count, avg=avg))
+        source = network_words(g.key, lang)  # by its name, as the cards say it (escaped with the line)
+        suffix = (t("weekly.interp.growth", lang, source=source, count=count, avg=avg) if weekly
+                  else t("digest.interp.growth", lang, source=source, today=count, avg=avg))
     if fig.received == 0 and fig.still_open == 0 and fig.sla_total == 0:
         return (t("weekly.interp.quiet", lang) if weekly else t("digest.interp.quiet", lang)) + suffix
     if fig.still_open:
@@ -283,11 +285,13 @@ def digest_blocks(fig: DigestFigures, *, protocol: Protocol, lang: str, title: s
                  for d in fig.waiting_drafts]
         blocks.append(_section(_list_text("*" + t("digest.s.waiting_drafts", lang) + "*", lines,
                                           fig.waiting_drafts_count, lang)))
-    for key, items in (("digest.s.grown_sources", fig.grown_sources), ("digest.s.grown_themes", fig.grown_themes)):
+    # Sources by their human names (as the cards say them); themes are the protocol's own words, as written.
+    for key, items, label in (("digest.s.grown_sources", fig.grown_sources, network_name),
+                              ("digest.s.grown_themes", fig.grown_themes, lambda word, _lang: escape(word))):
         if items:
-            lines = [t("weekly.growth_line", lang, key=escape(g.key), count=num(g.count), avg=_avg(g.average, lang),
-                       weeks=num(fig.period.baseline)) if weekly
-                     else t("digest.growth_line", lang, key=escape(g.key), today=num(g.count),
+            lines = [t("weekly.growth_line", lang, key=label(g.key, lang), count=num(g.count),
+                       avg=_avg(g.average, lang), weeks=num(fig.period.baseline)) if weekly
+                     else t("digest.growth_line", lang, key=label(g.key, lang), today=num(g.count),
                             avg=_avg(g.average, lang))
                      for g in items]
             blocks.append(_section(_list_text("*" + t(key, lang) + "*", lines, len(lines), lang)))

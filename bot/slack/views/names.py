@@ -43,13 +43,18 @@ NETWORK_NAMES = frozenset(NETWORK_KEYS.values())
 
 def network_name(key: str, lang: str) -> str:
     """"X (Twitter)" for `x` or `twitter`, "e-mail" for `email`; an unknown source as written (escaped)."""
+    return escape(network_words(key, lang))
+
+
+def network_words(key: str, lang: str) -> str:
+    """`network_name` as plain text (not escaped), for a sentence that is escaped as a whole (the digest's lead)."""
     known = NETWORK_KEYS.get(key.strip().lower())
     if known is not None:
         return t(f"network.{known}", lang)
     shown = key.strip()
     if shown.islower():
         shown = shown[:1].upper() + shown[1:]
-    return escape(shown)
+    return shown
 
 
 def language_name(code: str, lang: str) -> str:
