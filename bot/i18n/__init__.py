@@ -2,7 +2,7 @@
 
 The catalogues are the gettext files ``bot/i18n/{fr,en}/LC_MESSAGES/vigie.po`` and nothing else: Babel reads
 them at start-up (no compile step, so a plain `pip install` works). Message ids are stable keys such as
-``relay.header``; values use ``{name}`` placeholders.
+``relay.assign``; values use ``{name}`` placeholders.
 
 Plurals are gettext plurals: an entry with ``msgid_plural "<key>.plural"`` and one ``msgstr[i]`` per form of the
 language's ``Plural-Forms`` rule (French: 0 and 1 are singular). `t` picks the form from the ``count``
