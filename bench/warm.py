@@ -87,11 +87,11 @@ class Server:
             self.process.wait(5)
 
 
-def serve(url: str, fake: FakeSlack, tmp: Path) -> tuple[Server, float]:
+def serve(url: str, fake: FakeSlack, tmp: Path, **env: str) -> tuple[Server, float]:
     """A `vigie serve` with Slack's pace and the default lease; the seconds it took to answer /healthz."""
     port = free_port()
     started = time.perf_counter()
-    proc = start_server(url, fake.url, port, tmp, VIGIE_CHANNEL_INTERVAL="1.0", VIGIE_OUTBOX_LEASE="30")
+    proc = start_server(url, fake.url, port, tmp, VIGIE_CHANNEL_INTERVAL="1.0", VIGIE_OUTBOX_LEASE="30", **env)
     return Server(f"http://127.0.0.1:{port}", proc, tmp / f"server-{port}.log"), time.perf_counter() - started
 
 
@@ -451,7 +451,29 @@ def run(admin_url: str, section: Section, tmp: Path, sizes: Sizes) -> None:
                 f"grouped into stories; outbox rows still pending at the end: {pending:,} (the backlog's channels "
                 f"and the team channels at Slack's one message a second). The first request joined its story: {joined}.")
             section.details["seed_seconds"] = took
+            more(admin_url, url, server, fake, engine, section, tmp, sizes, capacity=capacity, run=run_id, old=old)
         finally:
             server.stop()
             engine.dispose()
             fake.stop()
+
+
+def more(admin_url: str, url: str, server: Server, fake: FakeSlack, engine: Any, section: Section, tmp: Path,
+         sizes: Sizes, *, capacity: float, run: str, old: int) -> None:
+    """bench/warm_more.py on the same data: `vigie import` beside this server, then (restarted with channels
+    enough for intake's cards) relay latency at half capacity, then a second instance beside it."""
+    from bench import warm_more  # it imports this module
+
+    kw = {"run": run, "old": old, "targets": sizes.copy_targets}
+    warm_more.import_rates(admin_url, url, section, tmp, rows=sizes.import_rows, rounds=sizes.rounds)
+    server.stop()
+    protocol = warm_more.wide_protocol(tmp, sizes.wide_channels)
+    wide, _ = serve(url, fake, tmp, VIGIE_PROTOCOL_FILE=str(protocol))
+    try:
+        warm_more.started(wide, run, sizes.wide_channels)
+        warm_more.relay_under_load(wide, fake, engine, section, rate=capacity / 2, seconds=sizes.relay_seconds,
+                                   channels=sizes.wide_channels, **kw)
+        warm_more.two_instances(wide, url, fake, engine, section, tmp, protocol=protocol, rounds=sizes.rounds,
+                                n=sizes.mix, channels=sizes.wide_channels, **kw)
+    finally:
+        wide.stop()
