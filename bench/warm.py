@@ -165,6 +165,13 @@ def _calls(fake: FakeSlack, since: int) -> list[Any]:
     return [c for c in fake.calls()[since:] if not str(c.args.get("channel", "")).startswith("C0BACKLG")]
 
 
+def _opened(fake: FakeSlack, before: int) -> dict[str, Any]:
+    """The view of the next views.open after the first `before` ones (the app may open it after its ack)."""
+    if not wait_until(lambda: len(fake.calls("views.open")) > before, 30, 0.05):
+        raise AssertionError("the form was never opened")
+    return fake.calls("views.open")[before].args["view"]
+
+
 def flow(server: Server, fake: FakeSlack, engine: Any, section: Section) -> dict[str, list[str]]:
     """One mention through relay, claim, draft, two approvals, publish: the Slack calls of each step."""
     steps: dict[str, list[str]] = {}
@@ -187,8 +194,9 @@ def flow(server: Server, fake: FakeSlack, engine: Any, section: Section) -> dict
         ((channel, ts),) = _relay_ids(engine, [mid], 30).values()
         _click(client, Action.claim, mid, LEGAL_EXPERT, channel, ts)
         step("claim")
+        opened = len(fake.calls("views.open"))
         _click(client, Action.draft, mid, LEGAL_EXPERT, channel, ts)
-        _signed(client, view_submission(fake.last("views.open").args["view"], user=LEGAL_EXPERT, values={
+        _signed(client, view_submission(_opened(fake, opened), user=LEGAL_EXPERT, values={
             "text": "Merci pour votre message. Nous ne commentons pas une procédure en cours.", "network": "x",
             "language": "fr", "label": "public"}))
         step("draft")
@@ -197,8 +205,9 @@ def flow(server: Server, fake: FakeSlack, engine: Any, section: Section) -> dict
         _click(client, Action.approve, draft_id, CM, channel, ts)
         _click(client, Action.approve, draft_id, LEGAL_LEAD, channel, ts)
         step("approve")
+        opened = len(fake.calls("views.open"))
         _click(client, Action.publish, draft_id, CM, channel, ts)
-        _signed(client, view_submission(fake.last("views.open").args["view"], user=CM,
+        _signed(client, view_submission(_opened(fake, opened), user=CM,
                                         values={"url": "https://x.example/armorine/status/99"}))
         step("publish")
         with engine.connect() as conn:
