@@ -71,8 +71,9 @@ def test_the_warm_bench_runs(tmp_path):
     assert accounts["sent"] > 0 and accounts["stored"] == accounts["answered_new"] == accounts["sent"]
     assert accounts["cards"] > 0 and accounts["messages"] >= accounts["cards"]
     wrong = ("lost", "doubled", "answered_new_twice", "cards_twice", "grouped_cards", "cards_missing", "posted_twice",
-             "sent_not_posted")
+             "sent_not_posted")  # (a card still queued in a team channel's lane, at Slack's pace, is not lost)
     assert {k: accounts[k] for k in wrong} == dict.fromkeys(wrong, 0)
     assert figures["Two instances: mentions or messages lost or doubled"].value == 0
-    assert section.details["relay_load"]["slack_calls"] > 0
+    # What the outbox delivered meanwhile is counted against what intake queued (not asserted: it is the figure).
+    assert section.details["relay_load"]["outbox_rows_queued"] > 0 and section.details["relay_load"]["seconds"] > 0
     assert figures["Two instances / one"].value > 0
