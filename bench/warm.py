@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bench.ack import TEAM_WORDS
 from bench.common import AUTH, ROOT, SLACK_BURST, SLACK_RATE, Section, pct, wait_until
@@ -414,6 +415,7 @@ def run(admin_url: str, section: Section, tmp: Path, sizes: Sizes) -> None:
     run_id = uuid.uuid4().hex[:6]
     old = sizes.mentions - sizes.stories
     with warm_database(admin_url) as url:
+        section.details.setdefault("databases", []).append(make_url(url).database)  # all dropped at the end
         took = seed(url, sizes, now)
         section.add("Seeding the warm database", sum(took.values()), "s",
                     note=f"{sizes.mentions:,} mentions, {sizes.stories:,} live stories with signatures, "

@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 import yaml
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bench.common import AUTH, ROOT, Section, pct, wait_until
 from bench.cpu import CpuMeter, process_cpu
@@ -81,6 +82,7 @@ def import_rates(admin_url: str, warm_url: str, section: Section, tmp: Path, *, 
     for r in range(rounds):
         path = export(tmp / f"warm-import-{r}.csv", rows, prefix=f"wi{r}-")
         with warm_database(admin_url) as empty:
+            section.details.setdefault("databases", []).append(make_url(empty).database)
             subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], env=_import_env(empty), check=True,
                            capture_output=True, cwd=ROOT)
             empty_rates.append(_timed_import(empty, path, rows)[0])
@@ -236,7 +238,7 @@ def relay_under_load(server: Server, fake: FakeSlack, engine: Any, section: Sect
     relays = _relay_rows(engine, list(acked))
     wait_posted(fake, set(relays.values()))
     posted = _relay_posted(fake)
-    ms = [(posted[o] - acked[m]) * 1000 for m, o in relays.items() if o in posted]
+    ms = [(posted[o] - acked[m]) * 1000 for m, o in sorted(relays.items(), key=lambda x: acked[x[0]]) if o in posted]
     with engine.connect() as conn:
         outbox = [float(x) for (x,) in conn.execute(text(
             "SELECT extract(epoch FROM sent_at - created_at) * 1000 FROM outbox WHERE id = ANY(:ids) "

@@ -26,13 +26,16 @@ def test_the_warm_bench_runs(tmp_path):
     admin = dbutil.postgres_admin_url()
     if admin is None:
         pytest.skip("the warm bench seeds PostgreSQL with generate_series and arrays: set VIGIE_TEST_DATABASE_URL")
-    before = _databases(admin)
     section = Section("warm")
     sizes = dataclasses.replace(warm.QUICK, mix=30, click_rounds=1, backlog=100, import_rows=200)
     warm.run(admin, section, tmp_path, sizes)
     figures = {f.name: f for f in section.figures}
 
-    assert not (_databases(admin) - before), "the run's database is dropped at the end"
+    # The warm database and the import's empty ones, each of its own name, are dropped at the end (other runs'
+    # databases of the same prefix may come and go meanwhile: only this run's are looked for).
+    made = section.details["databases"]
+    assert len(made) == len(set(made)) == 2 and all(n.startswith("vigie_warm_") for n in made)
+    assert not set(made) & _databases(admin), "the run's databases are dropped at the end"
     first = figures["First request after a restart with 500 live stories"]
     assert first.value is not None and first.value > 0
     assert "The first request joined its story: True" in section.notes[0]
