@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bench.ack import TEAM_WORDS
 from bench.common import AUTH, ROOT, SLACK_BURST, SLACK_RATE, Section, pct, wait_until
@@ -87,11 +88,11 @@ class Server:
             self.process.wait(5)
 
 
-def serve(url: str, fake: FakeSlack, tmp: Path) -> tuple[Server, float]:
+def serve(url: str, fake: FakeSlack, tmp: Path, **env: str) -> tuple[Server, float]:
     """A `vigie serve` with Slack's pace and the default lease; the seconds it took to answer /healthz."""
     port = free_port()
     started = time.perf_counter()
-    proc = start_server(url, fake.url, port, tmp, VIGIE_CHANNEL_INTERVAL="1.0", VIGIE_OUTBOX_LEASE="30")
+    proc = start_server(url, fake.url, port, tmp, VIGIE_CHANNEL_INTERVAL="1.0", VIGIE_OUTBOX_LEASE="30", **env)
     return Server(f"http://127.0.0.1:{port}", proc, tmp / f"server-{port}.log"), time.perf_counter() - started
 
 
@@ -165,6 +166,13 @@ def _calls(fake: FakeSlack, since: int) -> list[Any]:
     return [c for c in fake.calls()[since:] if not str(c.args.get("channel", "")).startswith("C0BACKLG")]
 
 
+def _opened(fake: FakeSlack, before: int) -> dict[str, Any]:
+    """The view of the next views.open after the first `before` ones (the app may open it after its ack)."""
+    if not wait_until(lambda: len(fake.calls("views.open")) > before, 30, 0.05):
+        raise AssertionError("the form was never opened")
+    return fake.calls("views.open")[before].args["view"]
+
+
 def flow(server: Server, fake: FakeSlack, engine: Any, section: Section) -> dict[str, list[str]]:
     """One mention through relay, claim, draft, two approvals, publish: the Slack calls of each step."""
     steps: dict[str, list[str]] = {}
@@ -187,8 +195,9 @@ def flow(server: Server, fake: FakeSlack, engine: Any, section: Section) -> dict
         ((channel, ts),) = _relay_ids(engine, [mid], 30).values()
         _click(client, Action.claim, mid, LEGAL_EXPERT, channel, ts)
         step("claim")
+        opened = len(fake.calls("views.open"))
         _click(client, Action.draft, mid, LEGAL_EXPERT, channel, ts)
-        _signed(client, view_submission(fake.last("views.open").args["view"], user=LEGAL_EXPERT, values={
+        _signed(client, view_submission(_opened(fake, opened), user=LEGAL_EXPERT, values={
             "text": "Merci pour votre message. Nous ne commentons pas une procédure en cours.", "network": "x",
             "language": "fr", "label": "public"}))
         step("draft")
@@ -197,8 +206,9 @@ def flow(server: Server, fake: FakeSlack, engine: Any, section: Section) -> dict
         _click(client, Action.approve, draft_id, CM, channel, ts)
         _click(client, Action.approve, draft_id, LEGAL_LEAD, channel, ts)
         step("approve")
+        opened = len(fake.calls("views.open"))
         _click(client, Action.publish, draft_id, CM, channel, ts)
-        _signed(client, view_submission(fake.last("views.open").args["view"], user=CM,
+        _signed(client, view_submission(_opened(fake, opened), user=CM,
                                         values={"url": "https://x.example/armorine/status/99"}))
         step("publish")
         with engine.connect() as conn:
@@ -405,6 +415,7 @@ def run(admin_url: str, section: Section, tmp: Path, sizes: Sizes) -> None:
     run_id = uuid.uuid4().hex[:6]
     old = sizes.mentions - sizes.stories
     with warm_database(admin_url) as url:
+        section.details.setdefault("databases", []).append(make_url(url).database)  # all dropped at the end
         took = seed(url, sizes, now)
         section.add("Seeding the warm database", sum(took.values()), "s",
                     note=f"{sizes.mentions:,} mentions, {sizes.stories:,} live stories with signatures, "
@@ -451,7 +462,29 @@ def run(admin_url: str, section: Section, tmp: Path, sizes: Sizes) -> None:
                 f"grouped into stories; outbox rows still pending at the end: {pending:,} (the backlog's channels "
                 f"and the team channels at Slack's one message a second). The first request joined its story: {joined}.")
             section.details["seed_seconds"] = took
+            more(admin_url, url, server, fake, engine, section, tmp, sizes, capacity=capacity, run=run_id, old=old)
         finally:
             server.stop()
             engine.dispose()
             fake.stop()
+
+
+def more(admin_url: str, url: str, server: Server, fake: FakeSlack, engine: Any, section: Section, tmp: Path,
+         sizes: Sizes, *, capacity: float, run: str, old: int) -> None:
+    """bench/warm_more.py on the same data: `vigie import` beside this server, then (restarted with channels
+    enough for intake's cards) relay latency at half capacity, then a second instance beside it."""
+    from bench import warm_more  # it imports this module
+
+    kw = {"run": run, "old": old, "targets": sizes.copy_targets}
+    warm_more.import_rates(admin_url, url, section, tmp, rows=sizes.import_rows, rounds=sizes.rounds)
+    server.stop()
+    protocol = warm_more.wide_protocol(tmp, sizes.wide_channels)
+    wide, _ = serve(url, fake, tmp, VIGIE_PROTOCOL_FILE=str(protocol))
+    try:
+        warm_more.started(wide, run, sizes.wide_channels)
+        warm_more.relay_under_load(wide, fake, engine, section, rate=capacity / 2, seconds=sizes.relay_seconds,
+                                   channels=sizes.wide_channels, **kw)
+        warm_more.two_instances(wide, url, fake, engine, section, tmp, protocol=protocol, rounds=sizes.rounds,
+                                n=sizes.mix, channels=sizes.wide_channels, **kw)
+    finally:
+        wide.stop()

@@ -37,10 +37,13 @@ class Sizes:
     click_rounds: int = 5
     control_rounds: int = 2  # the same clicks with no intake running, before
     copy_targets: int = 1_000  # live stories the copies are made of (their cards exist in the fake Slack)
+    import_rows: int = 20_000  # rows of the export `vigie import --history` takes (bench/warm_more.py)
+    wide_channels: int = 100  # channels the relay latency's and two instances' distinct mentions go to
+    relay_seconds: float = 30.0  # intake at half its rate while relay latency is measured
 
 
 QUICK = Sizes(mentions=2_000, stories=500, backlog=200, mix=60, rounds=1, click_rounds=2, control_rounds=1,
-              copy_targets=50)
+              copy_targets=50, import_rows=300, wide_channels=8, relay_seconds=3.0)
 
 
 def story_text(k: int) -> tuple[str, str, str]:
