@@ -8,7 +8,8 @@ languages, so a Spanish or German post is "neither" rather than forced into Fren
 Cost (issue 16): a source that gives the language skips detection altogether (bot.domain.routing); otherwise
 only the first `MAX_CHARS` characters are read (lingua's time grows with the text, and a long article's first
 sentences tell its language), and the answers for the most recent texts are remembered: copies of one post (a
-storm of retweets) are detected once.
+storm of retweets) are detected once. A batch (an intake request of several mentions, a history import's
+batch) is read by lingua in one call (`detect_languages`, issue 14): same answers, about a fifth less CPU.
 
 The detector is built once, on first use (loading its models is the only I/O here); a lock makes that safe
 when several threads triage at the same time. Detection itself is thread-safe.
