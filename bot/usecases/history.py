@@ -59,6 +59,7 @@ def prepare_many(router: Router, rows: Sequence[Row], *, grouped: bool = True) -
     return [prepare(router, *row, grouped=grouped) for row in rows]
 
 
+MAX_WORKERS = 4
 _router: Router | None = None  # a worker's router, inherited from the main process at fork
 
 
@@ -88,8 +89,8 @@ class Preparer:
     def __init__(self, router: Router, *, workers: int | None = None, grouped: bool = True):
         self.router = router
         self.grouped = grouped
-        if workers is None:
-            workers = cores()
+        if workers is None:  # past a few workers the main process, which stores, is the limit
+            workers = min(cores(), MAX_WORKERS)
         self.workers = workers if workers > 1 and "fork" in multiprocessing.get_all_start_methods() else 0
         self._pool = (ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
                                           initializer=_init, initargs=(router,)) if self.workers else None)
