@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -51,6 +52,7 @@ def import_file(
     from bot.intake.dates import check_date_order
     from bot.intake.files import LineError, parse_mapping, read_mentions
     from bot.intake.presets import list_presets as preset_rows
+    from bot.usecases.history import Preparer
 
     lang = _language()
     if list_presets:
@@ -91,25 +93,40 @@ def import_file(
     lines: list[int] = []
     older = None if history else vigie.protocol.intake.history_after
 
-    def flush() -> None:
+    # History: each batch's triage and story shapes are worked out by worker processes, a few batches ahead,
+    # while this process stores the batch before (bot.usecases.history); the results are the same.
+    preparer = Preparer(vigie.router) if history and not dry_run else None
+
+    def count(results) -> None:  # type: ignore[no-untyped-def]
         nonlocal new, dup, archived, relayed
-        if dry_run:
-            results = vigie.preview(batch, actor=f"import:{file.name}", history=history, history_after=older)
-            for line, mention, result in zip(lines, batch, results, strict=True):
-                _preview_line(line, mention, result, as_json=as_json, lang=lang)
-        else:
-            results = vigie.ingest(batch, actor=f"import:{file.name}", history=history, history_after=older)
         new += sum(not r.duplicate for r in results)
         dup += sum(r.duplicate for r in results)
         archived += sum(r.archived for r in results)
         relayed += sum(r.relayed for r in results)
+
+    def store_prepared(*, everything: bool = False) -> None:
+        while preparer is not None and (preparer.ready() or everything and len(preparer)):
+            mentions, prepared = preparer.take()
+            count(vigie.ingest(mentions, actor=f"import:{file.name}", history=True, prepared=prepared))
+
+    def flush() -> None:
+        if preparer is not None:
+            preparer.submit(batch, tag=list(batch))
+            store_prepared()
+        elif dry_run:
+            results = vigie.preview(batch, actor=f"import:{file.name}", history=history, history_after=older)
+            for line, mention, result in zip(lines, batch, results, strict=True):
+                _preview_line(line, mention, result, as_json=as_json, lang=lang)
+            count(results)
+        else:
+            count(vigie.ingest(batch, actor=f"import:{file.name}", history=history, history_after=older))
         batch.clear()
         lines.clear()
 
     started = vigie.clock.now()
     total_lines = _count_lines(file)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=False) as progress, reader:
+                  console=err, transient=False) as progress, reader, preparer or contextlib.nullcontext():
         task = progress.add_task(markup(t("cli.import.progress", lang, name=file.name)), total=total_lines)
         try:
             items = iter(reader)
@@ -134,6 +151,7 @@ def import_file(
             raise _fail(t("cli.import.file_error", lang, file=file, error=exc)) from None
         if batch:
             flush()
+        store_prepared(everything=True)
         progress.update(task, completed=total_lines)
     for warning in reader.warnings:
         err.print(f"[yellow]{warning}[/yellow]")

@@ -8,7 +8,8 @@ languages, so a Spanish or German post is "neither" rather than forced into Fren
 Cost (issue 16): a source that gives the language skips detection altogether (bot.domain.routing); otherwise
 only the first `MAX_CHARS` characters are read (lingua's time grows with the text, and a long article's first
 sentences tell its language), and the answers for the most recent texts are remembered: copies of one post (a
-storm of retweets) are detected once.
+storm of retweets) are detected once. A batch (an intake request of several mentions, a history import's
+batch) is read by lingua in one call (`detect_languages`, issue 14): same answers, about a fifth less CPU.
 
 The detector is built once, on first use (loading its models is the only I/O here); a lock makes that safe
 when several threads triage at the same time. Detection itself is thread-safe.
@@ -16,13 +17,15 @@ when several threads triage at the same time. Detection itself is thread-safe.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 
-from lingua import Language, LanguageDetector, LanguageDetectorBuilder
+from lingua import ConfidenceValue, Language, LanguageDetector, LanguageDetectorBuilder
 
-__all__ = ["MIN_CONFIDENCE", "MIN_LETTERS", "detect_language"]
+__all__ = ["MIN_CONFIDENCE", "MIN_LETTERS", "detect_language", "detect_languages"]
 
 _CODES = {Language.FRENCH: "fr", Language.ENGLISH: "en"}
 # Candidates: ours plus the languages a French company's mentions most often come in otherwise.
@@ -51,17 +54,82 @@ def _get_detector() -> LanguageDetector:
     return _detector
 
 
-@lru_cache(maxsize=4096)
-def detect_language(text: str) -> str | None:
-    """Return "fr", "en", or None when the text is too short, too unsure, or in another language."""
+def _cleaned(text: str) -> str | None:
+    """What lingua reads of `text`, or None when too few letters are left to guess."""
     cleaned = _NOISE.sub(" ", text if len(text) <= 2 * MAX_CHARS else text[:2 * MAX_CHARS])
     if len(cleaned) > MAX_CHARS:
         cut = cleaned.rfind(" ", 0, MAX_CHARS)
         cleaned = cleaned[:cut if cut > MAX_CHARS // 2 else MAX_CHARS]
-    if sum(c.isalpha() for c in cleaned) < MIN_LETTERS:
+    if sum(map(str.isalpha, cleaned)) < MIN_LETTERS:  # (map: half the time of a generator)
         return None
-    best = _get_detector().compute_language_confidence_values(cleaned)[0]
+    return cleaned
+
+
+def _verdict(best: ConfidenceValue) -> str | None:
     code = _CODES.get(best.language)
     if code is None or best.value < MIN_CONFIDENCE:
         return None
     return code
+
+
+@lru_cache(maxsize=4096)
+def _detect_one(text: str) -> str | None:
+    cleaned = _cleaned(text)
+    if cleaned is None:
+        return None
+    return _verdict(_get_detector().compute_language_confidence_values(cleaned)[0])
+
+
+# Answers `detect_languages` worked out for a batch, each taken (once) by `detect_language` when triage asks.
+# Bounded: a batch whose texts are never asked for (an error in between) cannot make it grow.
+_primed: dict[str, str | None] = {}
+_PRIMED_MAX = 20_000
+_MISSING = object()
+
+
+def detect_language(text: str) -> str | None:
+    """Return "fr", "en", or None when the text is too short, too unsure, or in another language."""
+    primed = _primed.pop(text, _MISSING)
+    if primed is not _MISSING:
+        return primed  # type: ignore[return-value]
+    return _detect_one(text)
+
+
+# lingua's batch call runs on a Rust thread pool made on its first use. A process forked after that (a history
+# import's workers, bot.usecases.history) inherits the pool's bookkeeping but not its threads, and its own batch
+# call would wait for them for ever (seen): there, texts are read one by one. Single calls use no thread pool.
+_pool_started = False
+_pool_usable = True
+
+
+def _forked() -> None:
+    global _pool_usable
+    if _pool_started:
+        _pool_usable = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+
+def detect_languages(texts: Sequence[str]) -> list[str | None]:
+    """`detect_language` of each text, the batch read by lingua in one call (its Rust threads, no Python per
+    text): same cleaning, same thresholds, same answers. The answers are also kept for `detect_language`, which
+    triage calls text by text next (issue 14: a file's rows without a language column; measured 0.07 ms of
+    CPU a row less than one call a text)."""
+    global _pool_started
+    cleaned = [_cleaned(text) for text in texts]
+    readable = [c for c in cleaned if c is not None]
+    detector = _get_detector()
+    if not readable:
+        values = iter(())
+    elif _pool_usable:
+        _pool_started = True
+        values = iter(detector.compute_language_confidence_values_in_parallel(readable))
+    else:
+        values = iter([detector.compute_language_confidence_values(c) for c in readable])
+    answers = [None if c is None else _verdict(next(values)[0]) for c in cleaned]
+    if len(_primed) + len(texts) > _PRIMED_MAX:
+        _primed.clear()
+    _primed.update(zip(texts, answers, strict=True))
+    return answers

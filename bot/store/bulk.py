@@ -12,7 +12,8 @@ outbox's sequence in the same INSERT (PostgreSQL) or reserved under SQLite's wri
 began with BEGIN IMMEDIATE, bot.store.db.session_scope): the outbox row is then inserted with that id, and the
 mention row is never updated to record it (which rewrote all of its index entries).
 
-SQLite has no arrays: it gets SQLAlchemy Core statements executed with many parameter sets.
+SQLite has no arrays: it gets SQLAlchemy Core statements executed with many parameter sets, or, for a large
+batch (an import's), one driver-level executemany of plain tuples (`_sqlite_params`).
 """
 
 from __future__ import annotations
@@ -101,11 +102,47 @@ def insert_mentions(conn: Connection, rows: list[dict[str, Any]], relay: list[bo
         return conn.exec_driver_sql(_PG_MENTIONS, {**_arrays(rows, MENTION_COLUMNS), "relay": relay}).all()
     # SQLite: the write lock is held (BEGIN IMMEDIATE), so nobody else takes outbox ids meanwhile.
     next_id = int(conn.execute(select(func.coalesce(func.max(_OUTBOX.c.id), 0))).scalar_one()) + 1
-    params = []
-    for row, wanted in zip(rows, relay, strict=True):
-        params.append({**row, "relay_outbox_id": next_id if wanted else None})
+    if len(rows) < _SQLITE_MANY:
+        params = []
+        for row, wanted in zip(rows, relay, strict=True):
+            params.append({**row, "relay_outbox_id": next_id if wanted else None})
+            next_id += wanted
+        return conn.execute(_sqlite_mentions(), params).all()
+    # A large batch (an import's): one executemany of plain tuples, each value through the column type's own
+    # bind processor (what SQLAlchemy would store), then the rows inserted read back by id: under the write
+    # lock every id above the previous largest is one of ours (SQLite gives max(id) + 1). SQLAlchemy's
+    # RETURNING path spent more on its per-row bookkeeping than SQLite on the rows.
+    before = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM mention").scalar_one()
+    relay_ids = []
+    for wanted in relay:
+        relay_ids.append(next_id if wanted else None)
         next_id += wanted
-    return conn.execute(_sqlite_mentions(), params).all()
+    names = [c for c, _ in MENTION_COLUMNS]
+    conn.exec_driver_sql(_sqlite_insert("mention", (*names, "relay_outbox_id"), ignore=True),
+                         _sqlite_params(conn, _MENTION, names, rows, extra=relay_ids))
+    return conn.exec_driver_sql("SELECT id, source, external_id, relay_outbox_id FROM mention WHERE id > ?",
+                                (before,)).all()
+
+
+_SQLITE_MANY = 50  # rows from which SQLite's executemany path pays
+
+
+@cache
+def _sqlite_insert(table: str, names: tuple[str, ...], *, ignore: bool = False) -> str:
+    return (f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+            + (" ON CONFLICT DO NOTHING" if ignore else ""))
+
+
+def _sqlite_params(conn: Connection, table: Any, names: list[str], rows: list[dict[str, Any]],
+                   extra: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    dialect = conn.dialect
+    columns = []
+    for name in names:
+        process = table.c[name].type._cached_bind_processor(dialect)  # noqa: SLF001 - SQLAlchemy's own, cached
+        columns.append([r[name] for r in rows] if process is None else [process(r[name]) for r in rows])
+    if extra is not None:
+        columns.append(extra)
+    return list(zip(*columns, strict=True))
 
 
 def insert_outbox(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -127,6 +164,10 @@ def insert_audit(conn: Connection, rows: list[dict[str, Any]]) -> None:
         return
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(_PG_AUDIT, _arrays(rows, AUDIT_COLUMNS))
+    elif len(rows) >= _SQLITE_MANY:
+        names = [c for c, _ in AUDIT_COLUMNS]
+        conn.exec_driver_sql(_sqlite_insert("auditevent", tuple(names)),
+                             _sqlite_params(conn, _AUDIT_TABLE, names, rows))
     else:
         conn.execute(_SA_AUDIT, rows)
 

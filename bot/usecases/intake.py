@@ -5,7 +5,7 @@ so the same use case runs from the intake API, a feed poll, a file import or a S
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
-from bot.domain import storms as storm_rules
+from bot.domain.language import detect_languages
 from bot.domain.routing import Router
 from bot.domain.storms import Shape
 from bot.i18n import t
@@ -45,6 +45,7 @@ from bot.store.stories import StoryIndex
 from bot.usecases.cards import CARD_METHOD, Cards, card_lane
 from bot.usecases.deadlines import sla_deadlines
 from bot.usecases.feeds import Feeds
+from bot.usecases.history import Prepared, prepare
 from bot.usecases.storms import storm_severity
 
 RELAY_RENDER = Render.relay  # an outbox payload rendered when sent: a mention's relay card
@@ -140,6 +141,7 @@ def ingest_batch(
     stories: StoryIndex | None = None,
     history: bool = False,
     history_before: datetime | None = None,
+    prepared: Sequence[Prepared] | None = None,
 ) -> list[IngestResult]:
     """Store mentions once, triage them, group copies into stories and queue the relay cards of the others,
     all in the caller's transaction.
@@ -150,6 +152,8 @@ def ingest_batch(
 
     History (`history`, or a mention published before `history_before`) is stored, counted and grouped into
     stories like the rest, but archived: closed at its arrival, no deadline, no relay card.
+
+    `prepared[i]`: mention i's triage and story shape, worked out beforehand (`bot.usecases.history`).
     """
     conn = session.connection()
     dialect = _dialect(session)
@@ -163,9 +167,16 @@ def ingest_batch(
     local_bands: set[Any] = set()
     if stories is not None:
         stories.catch_up(conn, now)
-    for m in mentions:
+    mentions = list(mentions)
+    if prepared is None:  # the batch's languages in one lingua call (bot.domain.language.detect_languages)
+        unknown = [m.text for m in mentions if not (m.language or "").strip()]
+        if len(unknown) > 1:
+            detect_languages(unknown)
+    for n, m in enumerate(mentions):
         item = _triaged(m, protocol=protocol, router=router, now=now, forced_team=forced_team,
-                        flagged_by=flagged_by, deadlines=deadlines, crisis_factor=crisis_factor, grouped=stories is not None and not flagged_by)
+                        flagged_by=flagged_by, deadlines=deadlines, crisis_factor=crisis_factor,
+                        grouped=stories is not None and not flagged_by,
+                        prepared=None if prepared is None else prepared[n])
         if history or (history_before is not None and m.published_at < history_before):
             item.archived = True
             item.values.update(state=ARCHIVED, closed_at=now, first_response_due=None, published_due=None)
@@ -256,14 +267,17 @@ def _story_row(item: _Incoming, now: datetime) -> dict[str, Any]:
 
 def _triaged(m: MentionIn, *, protocol: Protocol, router: Router, now: datetime, forced_team: str | None,
              flagged_by: str | None, deadlines: dict[tuple[str, str], tuple[datetime, datetime]],
-             crisis_factor: float | None, grouped: bool) -> _Incoming:
-    triage = router.triage(text=m.text, source=m.source, language=m.language, reach=m.reach, tags=list(m.tags),
-                           forced_team=forced_team, sentiment=m.sentiment)
+             crisis_factor: float | None, grouped: bool, prepared: Prepared | None = None) -> _Incoming:
+    """`prepared`: the triage and shape worked out beforehand (a history import's workers), else done here."""
+    if prepared is None:
+        prepared = prepare(router, m.text, m.source, m.language, m.reach, m.tags, m.sentiment,
+                           forced_team=forced_team, grouped=grouped)
+    (team, severity, language, detected, reasons), normalised, shape = prepared
     values = {
         "source": m.source, "external_id": m.external_id, "url": str(m.url), "author": m.author, "text": m.text,
-        "published_at": m.published_at, "received_at": now, "language": triage.language,
-        "language_detected": triage.language_detected, "reach": m.reach, "tags": list(m.tags),
-        "team": triage.team, "severity": triage.severity.value, "reasons": [r.to_dict() for r in triage.reasons],
+        "published_at": m.published_at, "received_at": now, "language": language,
+        "language_detected": detected, "reach": m.reach, "tags": list(m.tags),
+        "team": team, "severity": severity, "reasons": reasons,
         "status": MentionStatus.new.value, "flagged_by": flagged_by,
         # Core inserts do not apply the model's Python defaults: every column is given.
         "state": "open", "owner": None, "relay_outbox_id": None, "reroutes": 0, "first_response_at": None,
@@ -272,12 +286,11 @@ def _triaged(m: MentionIn, *, protocol: Protocol, router: Router, now: datetime,
         "extra": vendor_extra(engagement=m.engagement, sentiment=m.sentiment, published_unknown=m.published_unknown),
     }
     # Every mention of a batch is received at the same instant: deadlines depend on team and severity only.
-    key = (values["team"], values["severity"])
+    key = (team, severity)
     if key not in deadlines:
         deadlines[key] = sla_deadlines(protocol, values, crisis_factor=crisis_factor)
     values["first_response_due"], values["published_due"] = deadlines[key]
-    normalised = storm_rules.normalise(m.text) if grouped else ""
-    return _Incoming(m, values, storm_rules.shape(m.text) if normalised else None, normalised)
+    return _Incoming(m, values, shape, normalised)
 
 
 def _insert_mentions(conn: Any, dialect: str, items: list[_Incoming], *, protocol: Protocol | None = None,
@@ -417,11 +430,12 @@ class Vigie(Cards, Feeds):
         self.stories = StoryIndex()
 
     def ingest(self, mentions: Iterable[MentionIn], *, actor: str, forced_team: str | None = None,
-               history: bool = False, history_after: timedelta | None = None) -> list[IngestResult]:
+               history: bool = False, history_after: timedelta | None = None,
+               prepared: Sequence[Prepared] | None = None) -> list[IngestResult]:
         """Store a batch in one transaction: all are durable, or none is (then the caller reports an error).
 
         `history`: every mention is stored as history (no card); `history_after`: the ones published longer
-        ago than that are."""
+        ago than that are. `prepared`: see `ingest_batch`."""
         now = self.clock.now()
         before = None if history_after is None else now - history_after
         mentions = list(mentions)
@@ -430,7 +444,7 @@ class Vigie(Cards, Feeds):
             with session_scope(self.engine) as session:
                 return ingest_batch(session, mentions, protocol=self.protocol, router=self.router, now=now,
                                     actor=actor, forced_team=forced_team, stories=self.stories, history=history,
-                                    history_before=before)
+                                    history_before=before, prepared=prepared)
 
         # No pre-ping per request (bot.store.db): a connection the database closed is found here, and the
         # batch is stored again on a fresh one (a mention stored by the first try is a duplicate, not twice).
