@@ -8,13 +8,18 @@ the card and the reminders show another.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.sla import BusinessCalendar, deadline
+from bot.domain.sla import BusinessCalendar, LadderStep, deadline, step_due_at
 
-__all__ = ["STAGES", "Race", "due", "race", "stage_of"]
+__all__ = ["LADDER_INPUTS", "STAGES", "Race", "due", "next_step_at", "race", "stage_of"]
+
+# The mention's columns its race and ladder are worked out from (with the protocol and whether a crisis is
+# declared, which the sweep records beside the time as its "basis"): a write that changes one of them makes the
+# stored next step time stale, so it resets it (bot.store.queries.ladder_reset) and the next sweep recomputes it.
+LADDER_INPUTS = ("state", "owner", "first_response_at", "approved_at", "team", "severity", "received_at")
 
 # In the order a mention goes through them: a first response, an approved answer, its publication.
 STAGES = ("first_response", "approved", "published")
@@ -47,3 +52,15 @@ def race(*, stage: str, start: datetime, durations: Mapping[str, timedelta], cal
     """The deadline of `stage` (`durations`: the SLA of each stage, by name)."""
     return Race(stage, start, due(start, durations[stage], calendar, round_the_clock=round_the_clock,
                                   crisis_factor=crisis_factor), round_the_clock)
+
+
+def next_step_at(race: Race | None, ladder: Sequence[LadderStep], calendar: BusinessCalendar, *,
+                 sent: Collection[str]) -> datetime | None:
+    """When the sweep must look at a mention again: the time of its race's first ladder step not sent yet, or
+    None (closed, or every step sent). A step already due but not sent (a send that failed) gives its own past
+    time, so the next sweep tries it again rather than skipping it."""
+    if race is None:
+        return None
+    return min((step_due_at(step, start=race.start, deadline_at=race.deadline, cal=calendar,
+                            round_the_clock=race.round_the_clock) for step in ladder if step.key not in sent),
+               default=None)

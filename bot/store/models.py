@@ -72,6 +72,10 @@ class Mention(SQLModel, table=True):
         # Mentions with neither reply nor close: the digest counts and lists them without reading the table.
         Index("ix_mention_unhandled", "received_at", "team", "state", postgresql_where=sql_text(_UNHANDLED),
               sqlite_where=sql_text(_UNHANDLED)),
+        # The escalation sweep reads only what it must look at: steps due, mentions changed since, and the
+        # times worked out under another basis (bot.usecases.escalation).
+        Index("ix_mention_next_step_at", "next_step_at"),
+        Index("ix_mention_next_step_basis_state", "next_step_basis", "state"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -117,6 +121,12 @@ class Mention(SQLModel, table=True):
     # What the monitoring tool measured itself ({"engagement": 120, "sentiment": "negative"}, bot.intake.signals);
     # None when it said nothing. Data for reports and triage, never shown raw.
     extra: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # When the escalation sweep must look at this open mention again (its next ladder step) and what that time
+    # was worked out under (the protocol's SLAs and ladders, crisis or not). Both NULL: not worked out yet, or
+    # reset by a change of what it depends on (bot.domain.deadlines.LADDER_INPUTS); a time NULL with a basis:
+    # no step left. Written by the sweep only (bot.store.queries.set_next_steps).
+    next_step_at: datetime | None = utc_column(nullable=True)
+    next_step_basis: str | None = Field(default=None, max_length=40)
 
 
 class Story(SQLModel, table=True):
