@@ -247,20 +247,24 @@ def ladder_reset(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def sweep_candidates(s: Session, *, now: datetime, basis: str) -> list[int]:
+def sweep_queries(*, now: datetime, basis: str) -> tuple[Any, ...]:
     """The mentions the escalation sweep must look at, by id: a step due (`next_step_at <= now`), open ones not
     worked out yet or changed since (no basis), and times worked out under another basis (a crisis declared or
     ended, another protocol). Each is a range of an index, so the cost follows these rows, not the open ones."""
     mention = Mention.__table__  # type: ignore[attr-defined]
-    queries = (
+    return (
         select(mention.c.id).where(mention.c.next_step_at <= now),
         select(mention.c.id).where(mention.c.next_step_basis.is_(None), mention.c.state.in_(OPEN_STATES)),
         # "<>" would read the whole index: two ranges either side of the current basis.
         select(mention.c.id).where(mention.c.next_step_basis < basis),
         select(mention.c.id).where(mention.c.next_step_basis > basis),
     )
+
+
+def sweep_candidates(s: Session, *, now: datetime, basis: str) -> list[int]:
+    """The ids `sweep_queries` find, once each, in order."""
     conn = s.connection()
-    return sorted({row for query in queries for row in conn.execute(query).scalars()})
+    return sorted({row for query in sweep_queries(now=now, basis=basis) for row in conn.execute(query).scalars()})
 
 
 def sweep_rows(s: Session, *, mention_ids: list[int]) -> list[Mention]:
