@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, update
+from sqlalchemy import text as sql_text
 from sqlmodel import Session, col, select
 
 from bot.domain.access import Sight
@@ -28,6 +29,7 @@ from bot.store.models import (
     Publication,
     Reminder,
     ReviewDecision,
+    UNSCHEDULED,
     VolumeBucket,
 )
 
@@ -254,7 +256,7 @@ def sweep_queries(*, now: datetime, basis: str) -> tuple[Any, ...]:
     mention = Mention.__table__  # type: ignore[attr-defined]
     return (
         select(mention.c.id).where(mention.c.next_step_at <= now),
-        select(mention.c.id).where(mention.c.next_step_basis.is_(None), mention.c.state.in_(OPEN_STATES)),
+        select(mention.c.id).where(sql_text(UNSCHEDULED)),  # open, no basis: its partial index's own words
         # "<>" would read the whole index: two ranges either side of the current basis.
         select(mention.c.id).where(mention.c.next_step_basis < basis),
         select(mention.c.id).where(mention.c.next_step_basis > basis),
