@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.sla import BusinessCalendar, LadderStep, deadline, step_due_at
 
-__all__ = ["LADDER_INPUTS", "STAGES", "Race", "due", "next_step_at", "race", "stage_of"]
+__all__ = ["LADDER_INPUTS", "STAGES", "Race", "due", "ladder_plan", "race", "stage_of"]
 
 # The mention's columns its race and ladder are worked out from (with the protocol and whether a crisis is
 # declared, which the sweep records beside the time as its "basis"): a write that changes one of them makes the
@@ -54,13 +54,16 @@ def race(*, stage: str, start: datetime, durations: Mapping[str, timedelta], cal
                                   crisis_factor=crisis_factor), round_the_clock)
 
 
-def next_step_at(race: Race | None, ladder: Sequence[LadderStep], calendar: BusinessCalendar, *,
-                 sent: Collection[str]) -> datetime | None:
-    """When the sweep must look at a mention again: the time of its race's first ladder step not sent yet, or
-    None (closed, or every step sent). A step already due but not sent (a send that failed) gives its own past
-    time, so the next sweep tries it again rather than skipping it."""
+def ladder_plan(race: Race | None, ladder: Sequence[LadderStep], calendar: BusinessCalendar, *, now: datetime,
+                sent: Collection[str]) -> tuple[list[tuple[datetime, LadderStep]], datetime | None]:
+    """The race's steps due at `now` and not sent, with their times, in firing order (ladder order for equal
+    times: `bot.domain.sla.due_steps`' rule, so a sweep after downtime catches up on all of them in order), and
+    when the sweep must look again: the time of the first step not sent that falls after `now` (None: closed,
+    or no step left). Each step's time is worked out once."""
     if race is None:
-        return None
-    return min((step_due_at(step, start=race.start, deadline_at=race.deadline, cal=calendar,
-                            round_the_clock=race.round_the_clock) for step in ladder if step.key not in sent),
-               default=None)
+        return [], None
+    times = [(step_due_at(step, start=race.start, deadline_at=race.deadline, cal=calendar,
+                          round_the_clock=race.round_the_clock), index, step)
+             for index, step in enumerate(ladder) if step.key not in sent]
+    due = sorted((at, index, step) for at, index, step in times if at <= now)
+    return [(at, step) for at, _, step in due], min((at for at, _, _ in times if at > now), default=None)

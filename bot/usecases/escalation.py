@@ -6,7 +6,7 @@ the same transaction as its messages: a step is sent exactly once, with several 
 and a sweep after downtime catches up on every step missed, in order.
 
 The sweep reads only what it must look at, so its cost follows what changed since the last one, not the open
-mentions: each mention stores when its next step falls (`next_step_at`, bot.domain.deadlines.next_step_at)
+mentions: each mention stores when its next step falls (`next_step_at`, bot.domain.deadlines.ladder_plan)
 and the basis that time was worked out under (the protocol's deadlines and ladders, crisis or not). A sweep
 reads the mentions whose step is due, those not worked out yet or changed since (a claim, a reroute, a raised
 severity resets the time in the same write: bot.store.queries.ladder_reset), and those worked out under
@@ -176,15 +176,13 @@ class Escalation:
                 sent += self._send(mention, "alert", OFF_HOURS_STEP, mention.received_at,
                                    ["oncall_community_manager", "oncall_decision_maker"], race, now)
             already = {step for (mid, stage, step) in done if mid == mention.id and stage == race.stage}
-            ladder = self.ladder(mention.severity)
-            for step in sla_rules.due_steps(now=now, start=race.start, deadline_at=race.deadline, ladder=ladder,
-                                            cal=self.calendar, round_the_clock=race.round_the_clock,
-                                            already_sent=already):
-                due = sla_rules.step_due_at(step, start=race.start, deadline_at=race.deadline, cal=self.calendar,
-                                            round_the_clock=race.round_the_clock)
-                sent += self._send(mention, race.stage, step.key, due, list(step.notify), race, now)
-                already.add(step.key)  # sent now, or by another instance (its unique key)
-            schedule.append((mention, deadline_rules.next_step_at(race, ladder, self.calendar, sent=already), basis))
+            due, later = deadline_rules.ladder_plan(race, self.ladder(mention.severity), self.calendar, now=now,
+                                                    sent=already)
+            # Each step is sent here or was by another instance (its unique key); an error stops the chunk before
+            # its times are stored, so the next sweep tries again.
+            for at, step in due:
+                sent += self._send(mention, race.stage, step.key, at, list(step.notify), race, now)
+            schedule.append((mention, later, basis))
         with session_scope(self.vigie.engine) as s:
             q.set_next_steps(s, schedule)
         return sent

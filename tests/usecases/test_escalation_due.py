@@ -212,8 +212,8 @@ def test_two_sweeps_at_once_with_a_claim_send_each_step_once(engine, settings):
                 race = sweepers[0].race(mention, crisis=crisis)
                 sent = {step for (_, stage, step) in q.reminders_of(s, mention_ids=[mention.id])  # type: ignore[list-item]
                         if race is not None and stage == race.stage}
-                fresh = deadline_rules.next_step_at(race, sweepers[0].ladder(mention.severity),
-                                                    sweepers[0].calendar, sent=sent)
+                _, fresh = deadline_rules.ladder_plan(race, sweepers[0].ladder(mention.severity),
+                                                      sweepers[0].calendar, now=clock.now(), sent=sent)
                 assert (mention.next_step_at, mention.next_step_basis) in (
                     (fresh, sweepers[0].basis(crisis)), (None, None)), mention.id
     finally:
