@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, union_all, update
 from sqlalchemy import text as sql_text
 from sqlmodel import Session, col, select
 
@@ -264,9 +264,9 @@ def sweep_queries(*, now: datetime, basis: str) -> tuple[Any, ...]:
 
 
 def sweep_candidates(s: Session, *, now: datetime, basis: str) -> list[int]:
-    """The ids `sweep_queries` find, once each, in order."""
-    conn = s.connection()
-    return sorted({row for query in sweep_queries(now=now, basis=basis) for row in conn.execute(query).scalars()})
+    """The ids `sweep_queries` find, once each, in order: one statement (one round trip), each branch on its
+    index."""
+    return sorted(set(s.connection().execute(union_all(*sweep_queries(now=now, basis=basis))).scalars()))
 
 
 def sweep_rows(s: Session, *, mention_ids: list[int]) -> list[Mention]:
