@@ -259,8 +259,9 @@ def _core(conn: Connection, bounds: list[datetime], team: str | None, *, cutoff:
     The counts of a period whose days are all rolled up (bot.store.rollups) are the sums of its days' rows;
     the others' are counted from the mentions in one pass (a FILTER per period). Overdue deadlines are judged
     at the period's cutoff, so they do not add up day by day: a rolled-up day's are its rollup rows' own, the
-    other periods' are counted from the mentions, from the two deadline indexes. The percentiles of each duration come from the mentions too, in one statement
-    grouped by period (a median of medians is not a median)."""
+    other periods' are counted from the mentions, from the two deadline indexes. The percentiles of each
+    duration come from the mentions too, in one statement grouped by period (a median of medians is not a
+    median)."""
     periods = list(pairwise(bounds))
     counted: dict[tuple[str | None, int], dict[str, int]] = {}
 

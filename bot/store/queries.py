@@ -287,6 +287,6 @@ def set_next_steps(s: Session, rows: list[tuple[Mention, datetime | None, str | 
     sweep recomputes). Returns how many were stored."""
     if not rows:
         return 0
-    params = [{"m_id": m.id, "m_next": at, "m_basis": basis, **{f"m_{name}": getattr(m, name) for name in LADDER_INPUTS}}
-              for m, at, basis in rows]
+    params = [{"m_id": m.id, "m_next": at, "m_basis": basis,
+               **{f"m_{name}": getattr(m, name) for name in LADDER_INPUTS}} for m, at, basis in rows]
     return int(s.connection().execute(_scheduled(), params).rowcount)  # type: ignore[attr-defined]

@@ -31,10 +31,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column('next_step_at', sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column('next_step_basis', sa.String(length=40), nullable=True))
     for column in ('next_step_at', 'next_step_basis'):  # closed mentions have neither: not in the indexes
-        op.create_index(f'ix_mention_{column}', 'mention', [column], postgresql_where=sa.text(f'{column} IS NOT NULL'),
-                        sqlite_where=sa.text(f'{column} IS NOT NULL'))
-    op.create_index('ix_mention_next_step_unset', 'mention', ['next_step_basis', 'state'], postgresql_where=sa.text(UNSCHEDULED),
-                    sqlite_where=sa.text(UNSCHEDULED))
+        condition = sa.text(f'{column} IS NOT NULL')
+        op.create_index(f'ix_mention_{column}', 'mention', [column], postgresql_where=condition,
+                        sqlite_where=condition)
+    op.create_index('ix_mention_next_step_unset', 'mention', ['next_step_basis', 'state'],
+                    postgresql_where=sa.text(UNSCHEDULED), sqlite_where=sa.text(UNSCHEDULED))
     with op.batch_alter_table('daily_rollup') as batch:
         batch.add_column(sa.Column('overdue', sa.Integer(), nullable=True))
 
