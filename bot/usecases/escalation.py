@@ -145,10 +145,7 @@ class Escalation:
         with Session(self.vigie.engine) as s:
             crisis = q.is_crisis_active(s)
             ids = q.sweep_candidates(s, now=now, basis=self.basis(crisis))
-        sent = sum(self._sweep_chunk(ids[k:k + SWEEP_CHUNK], now, crisis) for k in range(0, len(ids), SWEEP_CHUNK))
-        if sent:
-            self.vigie.on_commit()
-        return sent
+        return sum(self._sweep_chunk(ids[k:k + SWEEP_CHUNK], now, crisis) for k in range(0, len(ids), SWEEP_CHUNK))
 
     def basis(self, crisis: bool) -> str:
         """What stored next step times are worked out under: the protocol's deadlines, ladders and calendar, and
@@ -183,6 +180,8 @@ class Escalation:
             for at, step in due:
                 sent += self._send(mention, race.stage, step.key, at, list(step.notify), race, now)
             schedule.append((mention, later, basis))
+        if sent:  # the outbox sends this chunk's messages while the sweep goes on
+            self.vigie.on_commit()
         with session_scope(self.vigie.engine) as s:
             q.set_next_steps(s, schedule)
         return sent
