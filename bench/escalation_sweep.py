@@ -87,22 +87,6 @@ def measure(url: str, *, n: int) -> dict[str, float]:
             "load": os.getloadavg()[0]}
 
 
-def run(section, tmp: Path, *, kinds: list[str], n: int) -> None:  # type: ignore[no-untyped-def]
-    """The figures into a bench section (bench/steady.py)."""
-    from bench.common import dialect_name, fresh_database
-
-    for kind in kinds:
-        with fresh_database(kind, tmp) as url:
-            got = measure(url, n=n)
-        name = dialect_name(url)
-        note = f"load {got['load']:.2f}"
-        section.add(f"Escalation sweep, {n:,} open mentions, {DUE} due — {name}", got["due_ms"], "ms",
-                    note=f"median of {ROUNDS}; {note}")
-        section.add(f"… nothing due — {name}", got["idle_ms"], "ms", note=f"median of {ROUNDS}; {note}")
-        section.add(f"… the first sweep after the upgrade (works every open mention out) — {name}",
-                    got["first_s"], "s", note=note)
-
-
 if __name__ == "__main__":
     import logging
 
