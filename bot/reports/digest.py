@@ -43,6 +43,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel import col
 
 from bot.protocol.schema import Protocol
 from bot.reports import growth
@@ -246,9 +247,8 @@ def _blank() -> dict[str, Any]:
 
 def _overdue(at: Any, due: Any, lo: datetime, hi: datetime, cutoff: datetime) -> list[Any]:
     """A due that passed in [lo, hi) by `cutoff`, its milestone still missing then, the mention not closed
-    before it (the same rule as the "overdue" breaches)."""
-    return [*_between(due, lo, hi), due <= cutoff, or_(at.is_(None), at > cutoff),
-            or_(Mention.closed_at.is_(None), Mention.closed_at > due)]
+    before it (the same rule as the "overdue" breaches, and the rollup's)."""
+    return rollups.overdue(at, due, lo, hi, cutoff)
 
 
 def _core(conn: Connection, bounds: list[datetime], team: str | None, *, cutoff: datetime, days: list[date],
@@ -258,9 +258,10 @@ def _core(conn: Connection, bounds: list[datetime], team: str | None, *, cutoff:
 
     The counts of a period whose days are all rolled up (bot.store.rollups) are the sums of its days' rows;
     the others' are counted from the mentions in one pass (a FILTER per period). Overdue deadlines are judged
-    at the period's cutoff, so they do not add up day by day: counted from the mentions for every period, from
-    the two deadline indexes. The percentiles of each duration come from the mentions too, in one statement
-    grouped by period (a median of medians is not a median)."""
+    at the period's cutoff, so they do not add up day by day: a rolled-up day's are its rollup rows' own, the
+    other periods' are counted from the mentions, from the two deadline indexes. The percentiles of each
+    duration come from the mentions too, in one statement grouped by period (a median of medians is not a
+    median)."""
     periods = list(pairwise(bounds))
     counted: dict[tuple[str | None, int], dict[str, int]] = {}
 
@@ -275,9 +276,12 @@ def _core(conn: Connection, bounds: list[datetime], team: str | None, *, cutoff:
         _rolled_counts(conn, [(days[i], days[i + 1], i) for i in rolled], team, by_team, part)
     if raw:
         _raw_counts(conn, [(i, *periods[i]) for i in raw], team, by_team, part)
-    _overdue_counts(conn, periods, team, by_team, cutoff, part)
-    figures: dict[tuple[str | None, int], dict[str, Any]] = {(team, i): _blank() for i in range(len(periods))}
     one_day = {i for i in rolled if (days[i + 1] - days[i]).days == 1}  # percentiles from the rollup
+    judged = _rolled_overdue(conn, {days[i]: i for i in one_day}, team, by_team, part) if one_day else set()
+    unjudged = [(i, *periods[i]) for i in range(len(periods)) if i not in judged]
+    if unjudged:
+        _overdue_counts(conn, unjudged, team, by_team, cutoff, part)
+    figures: dict[tuple[str | None, int], dict[str, Any]] = {(team, i): _blank() for i in range(len(periods))}
     for key, c in counted.items():
         if key[1] in one_day:
             figures.setdefault(key, _blank()).update({name: c.get(name) for name in rollups.PERCENTILES})
@@ -361,17 +365,33 @@ def _raw_counts(conn: Connection, periods: list[tuple[int, datetime, datetime]],
             part(row[0] if by_team else None, i).update(escalations=int(row[-2]), at_deadline=int(row[-1] or 0))
 
 
-def _overdue_counts(conn: Connection, periods: list[tuple[datetime, datetime]], team: str | None, by_team: bool,
-                    cutoff: datetime, part: Any) -> None:
-    """Deadlines whose due passed in each period with their milestone still missing at its cutoff (the
-    period's end, or `cutoff` if sooner): one statement per stage, each on its deadline's index."""
+def _rolled_overdue(conn: Connection, day_of: dict[date, int], team: str | None, by_team: bool, part: Any) -> set[int]:
+    """The overdue deadlines of one-day periods that are rolled up (`day_of`: each day's period index), from the
+    rollup's total rows (a few per day); returns the periods read. A day rolled up before the rollup kept them
+    has NULL there: its period is left to the mentions."""
+    r = DailyRollup
+    rows = conn.execute(select(r.day, r.team, r.overdue).where(
+        col(r.day).in_(list(day_of)), r.source == rollups.TOTAL, r.theme == rollups.TOTAL)).all()
+    kept = {day for day, key, n in rows if key == rollups.TOTAL and n is not None}
+    wanted = rollups.TOTAL if team is None else team
+    for day, key, n in rows:
+        if day in kept and n and (key != rollups.TOTAL if by_team else key == wanted):
+            part(key if by_team else None, day_of[day])["over"] += int(n)
+    return {day_of[day] for day in kept}
+
+
+def _overdue_counts(conn: Connection, periods: list[tuple[int, datetime, datetime]], team: str | None,
+                    by_team: bool, cutoff: datetime, part: Any) -> None:
+    """Deadlines whose due passed in each period (index, start, end) with their milestone still missing at its
+    cutoff (the period's end, or `cutoff` if sooner): one statement per stage, each on its deadline's index."""
     by = [Mention.team] if by_team else []
     for at, due in ((Mention.first_response_at, Mention.first_response_due),
                     (Mention.published_at_reply, Mention.published_due)):
-        counts = [func.count().filter(*_overdue(at, due, lo, hi, min(cutoff, hi))) for lo, hi in periods]
-        query = select(*by, *counts).where(*_between(due, periods[0][0], periods[-1][1]), *_team(team))
+        counts = [func.count().filter(*_overdue(at, due, lo, hi, min(cutoff, hi))) for _, lo, hi in periods]
+        query = select(*by, *counts).where(*_between(due, min(p[1] for p in periods), max(p[2] for p in periods)),
+                                           *_team(team))
         for row in conn.execute(query.group_by(*by)):
-            for i, n in enumerate(row[len(by):]):
+            for (i, _, _), n in zip(periods, row[len(by):], strict=True):
                 part(row[0] if by_team else None, i)["over"] += int(n)
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, select
 
 from bot.store.models import Draft, Mention
+from bot.store.queries import ladder_reset
 
 T = TypeVar("T", bound=SQLModel)
 
@@ -56,6 +57,8 @@ def compare_and_set(session: Session, row: SQLModel, *, expect: dict[str, Any], 
     conditions = [model.id == row.id]  # type: ignore[attr-defined]
     conditions += [getattr(model, column) == value if value is not None else getattr(model, column).is_(None)
                    for column, value in expect.items()]
+    if model is Mention:  # a new state, owner or milestone moves the escalation ladder: the sweep recomputes it
+        values = ladder_reset(values)
     session.flush()  # earlier changes of this transaction first, in order
     result = session.execute(update(model).where(*conditions).values(**values)
                              .execution_options(synchronize_session=False))

@@ -58,6 +58,9 @@ class OutboxStatus(StrEnum):
 
 _UNHANDLED = "published_at_reply IS NULL AND closed_at IS NULL"
 _LIVE_OUTBOX = "status IN ('pending', 'sending')"  # = bot.outbox.queue.LIVE
+# Open mentions (bot.domain.workflow.OPEN_STATES) whose next ladder step is not worked out: new, or reset by a
+# change. The escalation sweep's query is this very text, so both databases use the partial index below.
+UNSCHEDULED = "next_step_basis IS NULL AND state IN ('open', 'claimed', 'in_review', 'ready')"
 
 
 class Mention(SQLModel, table=True):
@@ -72,6 +75,16 @@ class Mention(SQLModel, table=True):
         # Mentions with neither reply nor close: the digest counts and lists them without reading the table.
         Index("ix_mention_unhandled", "received_at", "team", "state", postgresql_where=sql_text(_UNHANDLED),
               sqlite_where=sql_text(_UNHANDLED)),
+        # The escalation sweep reads only what it must look at: steps due, mentions changed since, and the
+        # times worked out under another basis (bot.usecases.escalation).
+        # Closed mentions have neither: partial indexes, so none of them holds the closed ones (a comparison
+        # implies IS NOT NULL for both databases' planners; the last one's query is its condition's very text).
+        Index("ix_mention_next_step_at", "next_step_at", postgresql_where=sql_text("next_step_at IS NOT NULL"),
+              sqlite_where=sql_text("next_step_at IS NOT NULL")),
+        Index("ix_mention_next_step_basis", "next_step_basis", postgresql_where=sql_text("next_step_basis IS NOT NULL"),
+              sqlite_where=sql_text("next_step_basis IS NOT NULL")),
+        Index("ix_mention_next_step_unset", "next_step_basis", "state", postgresql_where=sql_text(UNSCHEDULED),
+              sqlite_where=sql_text(UNSCHEDULED)),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -117,6 +130,12 @@ class Mention(SQLModel, table=True):
     # What the monitoring tool measured itself ({"engagement": 120, "sentiment": "negative"}, bot.intake.signals);
     # None when it said nothing. Data for reports and triage, never shown raw.
     extra: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # When the escalation sweep must look at this open mention again (its next ladder step) and what that time
+    # was worked out under (the protocol's SLAs and ladders, crisis or not). Both NULL: not worked out yet, or
+    # reset by a change of what it depends on (bot.domain.deadlines.LADDER_INPUTS); a time NULL with a basis:
+    # no step left. Written by the sweep only (bot.store.queries.set_next_steps).
+    next_step_at: datetime | None = utc_column(nullable=True)
+    next_step_basis: str | None = Field(default=None, max_length=40)
 
 
 class Story(SQLModel, table=True):
@@ -176,6 +195,10 @@ class DailyRollup(SQLModel, table=True):
     first_response_p90: int | None = None
     publication_p50: int | None = None
     publication_p90: int | None = None
+    # Deadlines whose due passed that day with their milestone still missing at the day's end (the digest's
+    # "overdue"), on the team and day total rows: exact for a one-day period, never summed (a week judges them
+    # at its own end). NULL on the days rolled up before it was kept: the digest counts those from the mentions.
+    overdue: int | None = None
 
 
 class Draft(SQLModel, table=True):

@@ -11,10 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, union_all, update
+from sqlalchemy import text as sql_text
 from sqlmodel import Session, col, select
 
 from bot.domain.access import Sight
+from bot.domain.deadlines import LADDER_INPUTS
 from bot.domain.workflow import OPEN_STATES
 from bot.store.models import (
     AuditEvent,
@@ -27,6 +29,7 @@ from bot.store.models import (
     Publication,
     Reminder,
     ReviewDecision,
+    UNSCHEDULED,
     VolumeBucket,
 )
 
@@ -231,3 +234,59 @@ def volume_between(s: Session, *, start: datetime, end: datetime) -> int:
     """Mentions counted in the 5-minute buckets starting in [start, end)."""
     return int(s.exec(select(func.coalesce(func.sum(VolumeBucket.count), 0))
                       .where(col(VolumeBucket.start) >= start, col(VolumeBucket.start) < end)).one())
+
+
+# --- the escalation sweep's schedule (bot.usecases.escalation) -------------------------------------------
+
+
+def ladder_reset(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` for a mention's UPDATE, plus a reset of its stored next step time when they change what that
+    time is worked out from: the next sweep then recomputes it. Every write of a mention's state, owner,
+    milestones, team or severity goes through here (`compare_and_set`, intake's regrouping, a storm's
+    severity); one that does not still meets the sweep at the stale time, which then recomputes it."""
+    if any(name in values for name in LADDER_INPUTS):
+        return {**values, "next_step_at": None, "next_step_basis": None}
+    return values
+
+
+def sweep_queries(*, now: datetime, basis: str) -> tuple[Any, ...]:
+    """The mentions the escalation sweep must look at, by id: a step due (`next_step_at <= now`), open ones not
+    worked out yet or changed since (no basis), and times worked out under another basis (a crisis declared or
+    ended, another protocol). Each is a range of an index, so the cost follows these rows, not the open ones."""
+    mention = Mention.__table__  # type: ignore[attr-defined]
+    return (
+        select(mention.c.id).where(mention.c.next_step_at <= now),
+        select(mention.c.id).where(sql_text(UNSCHEDULED)),  # open, no basis: its partial index's own words
+        # "<>" would read the whole index: two ranges either side of the current basis.
+        select(mention.c.id).where(mention.c.next_step_basis < basis),
+        select(mention.c.id).where(mention.c.next_step_basis > basis),
+    )
+
+
+def sweep_candidates(s: Session, *, now: datetime, basis: str) -> list[int]:
+    """The ids `sweep_queries` find, once each, in order: one statement (one round trip), each branch on its
+    index."""
+    return sorted(set(s.connection().execute(union_all(*sweep_queries(now=now, basis=basis))).scalars()))
+
+
+def sweep_rows(s: Session, *, mention_ids: list[int]) -> list[Mention]:
+    return list(s.exec(select(Mention).where(col(Mention.id).in_(mention_ids)).order_by(col(Mention.id))).all())
+
+
+def _scheduled() -> Any:
+    mention = Mention.__table__  # type: ignore[attr-defined]
+    return (update(mention)
+            .where(mention.c.id == bindparam("m_id"),
+                   *(mention.c[name].is_not_distinct_from(bindparam(f"m_{name}")) for name in LADDER_INPUTS))
+            .values(next_step_at=bindparam("m_next"), next_step_basis=bindparam("m_basis")))
+
+
+def set_next_steps(s: Session, rows: list[tuple[Mention, datetime | None, str | None]]) -> int:
+    """Store each mention's next step time and basis, if what it was worked out from is still the row's (a
+    compare-and-set on `LADDER_INPUTS`: a claim or a reroute committed meanwhile keeps its reset, and the next
+    sweep recomputes). Returns how many were stored."""
+    if not rows:
+        return 0
+    params = [{"m_id": m.id, "m_next": at, "m_basis": basis,
+               **{f"m_{name}": getattr(m, name) for name in LADDER_INPUTS}} for m, at, basis in rows]
+    return int(s.connection().execute(_scheduled(), params).rowcount)  # type: ignore[attr-defined]

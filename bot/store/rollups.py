@@ -12,8 +12,10 @@
   escalations. Each is counted on the day its event happened (a reply, a closing, a reminder sent), so a
   finished day's counters do not change and a period's are the sum of its days'. The same rows keep that
   day's response-time percentiles (`PERCENTILES`), exact for a one-day period and the chart but never
-  combined. What does not add up is left to the mentions: overdue deadlines (judged at the period's cutoff)
-  and the percentiles of longer periods (a baseline, a week).
+  combined. The same rows keep that day's overdue deadlines (`overdue`: a due that passed that day with its
+  milestone still missing at the day's end), exact for a one-day period but not summed either (a week judges
+  them at its own end). What does not add up is left to the mentions: overdue deadlines of longer periods and
+  their percentiles (a baseline, a week).
 """
 
 from __future__ import annotations
@@ -198,6 +200,25 @@ def deadline_reached() -> ColumnElement[Any]:
     )
 
 
+def overdue(at: Any, due: Any, lo: datetime, hi: datetime, cutoff: datetime) -> list[Any]:
+    """A due that passed in [lo, hi) by `cutoff`, its milestone `at` still missing then, the mention not closed
+    before it (the digest's "overdue" breaches and deadlines missed, and the rollup's `overdue`)."""
+    return [due >= lo, due < hi, due <= cutoff, or_(at.is_(None), at > cutoff),
+            or_(MENTION.c.closed_at.is_(None), MENTION.c.closed_at > due)]
+
+
+def day_overdue(conn: Connection, lo: datetime, hi: datetime) -> dict[str, int]:
+    """Each team's deadlines overdue at the end of [lo, hi) that fell due in it: one statement per stage, on
+    its deadline's index."""
+    m = MENTION.c
+    out: dict[str, int] = {}
+    for at, due in ((m.first_response_at, m.first_response_due), (m.published_at_reply, m.published_due)):
+        for team, n in conn.execute(select(m.team, func.count()).where(*overdue(at, due, lo, hi, hi))
+                                    .group_by(m.team)):
+            out[team] = out.get(team, 0) + int(n)
+    return out
+
+
 def day_counters(conn: Connection, lo: datetime, hi: datetime) -> dict[str, dict[str, int]]:
     """Each team's `COUNTERS` for [lo, hi), every one counted on the day its event happened, each statement
     read from the index of its own timestamp (the same definitions as bot.reports.digest's counting pass)."""
@@ -252,13 +273,15 @@ def roll_up_day(engine: Engine, day: date, *, tz: ZoneInfo) -> None:
 def day_rows(conn: Connection, day: date, *, tz: ZoneInfo) -> list[dict[str, Any]]:
     """Every rollup row of the local day `day`, its total row last."""
     lo, hi = local_day_bounds(day, tz)
-    *rows, total = [{"day": day, **dict.fromkeys(COUNTERS, 0), **dict.fromkeys(PERCENTILES), **row}
+    *rows, total = [{"day": day, **dict.fromkeys(COUNTERS, 0), **dict.fromkeys(PERCENTILES), "overdue": None, **row}
                     for row in day_counts(conn, lo, hi)]
-    counters, timing = day_counters(conn, lo, hi), day_percentiles(conn, lo, hi)
+    counters, timing, late = day_counters(conn, lo, hi), day_percentiles(conn, lo, hi), day_overdue(conn, lo, hi)
     nothing = dict.fromkeys(PERCENTILES)
-    teams = dict.fromkeys([*counters, *(team for team in timing if team != TOTAL)])
+    teams = dict.fromkeys([*counters, *(team for team in timing if team != TOTAL), *late])
     rows += [{"day": day, "team": team, "source": TOTAL, "theme": TOTAL,
-              **counters.get(team, dict.fromkeys(COUNTERS, 0)), **timing.get(team, nothing)} for team in teams]
+              **counters.get(team, dict.fromkeys(COUNTERS, 0)), **timing.get(team, nothing),
+              "overdue": late.get(team, 0)} for team in teams]
     total.update({name: sum(c[name] for c in counters.values()) for name in COUNTERS})
     total.update(timing.get(TOTAL, nothing))
+    total["overdue"] = sum(late.values())
     return [*rows, total]

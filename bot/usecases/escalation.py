@@ -1,10 +1,18 @@
 """SLA deadlines and the escalation ladder, swept from stored state.
 
-The sweep looks at every open mention, works out which deadline it is racing (first response, then an
-approved answer, then publication), and sends the ladder steps whose time has come. Each step is a
-`Reminder` row with a unique key (mention, stage, step) written in the same transaction as its messages:
-a step is sent exactly once, with several instances or after a restart, and a sweep after downtime
-catches up on every step missed, in order.
+Each open mention races one deadline (first response, then an approved answer, then publication) and climbs a
+ladder of steps towards it. Each step is a `Reminder` row with a unique key (mention, stage, step) written in
+the same transaction as its messages: a step is sent exactly once, with several instances or after a restart,
+and a sweep after downtime catches up on every step missed, in order.
+
+The sweep reads only what it must look at, so its cost follows what changed since the last one, not the open
+mentions: each mention stores when its next step falls (`next_step_at`, bot.domain.deadlines.ladder_plan)
+and the basis that time was worked out under (the protocol's deadlines and ladders, crisis or not). A sweep
+reads the mentions whose step is due, those not worked out yet or changed since (a claim, a reroute, a raised
+severity resets the time in the same write: bot.store.queries.ladder_reset), and those worked out under
+another basis (a crisis declared or ended, a new protocol: every deadline moved). It handles them in chunks,
+each chunk's times stored in one short transaction with a compare-and-set on what they were computed from.
+A write that forgot the reset still meets the sweep at the stale time, which then recomputes it.
 
 Non-critical steps fall in business hours by construction (their times are counted in business time);
 round-the-clock severities count physical time. Outside business hours, a critical mention also goes
@@ -13,6 +21,8 @@ straight to the on-call community manager and decision maker, by direct message.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,6 +52,8 @@ from bot.usecases.intake import Vigie
 log = structlog.get_logger(__name__)
 __all__ = ["OFF_HOURS_STEP", "STAGES", "Escalated", "Escalation", "Race"]
 OFF_HOURS_STEP = "off-hours"
+# Mentions read, handled and scheduled together: one short transaction stores each chunk's next step times.
+SWEEP_CHUNK = 200
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,7 @@ class Escalation:
         self.people = vigie.protocol.people
         self._links: dict[tuple[str, str], str] = {}
         self._names: dict[str, str] = {}
+        self._fingerprint: str | None = None
 
     def card_link(self, mention: Mention) -> str | None:
         """The link to a mention's relay card, or None (a Slack call: never inside a transaction)."""
@@ -129,28 +142,48 @@ class Escalation:
     def sweep(self) -> int:
         """Send every ladder step that is due; return how many were sent."""
         now = self.vigie.clock.now()
-        sent = 0
         with Session(self.vigie.engine) as s:
             crisis = q.is_crisis_active(s)
-            mentions = q.open_mentions(s)
-            done = q.reminders_of(s, mention_ids=[m.id for m in mentions])  # type: ignore[misc]
+            ids = q.sweep_candidates(s, now=now, basis=self.basis(crisis))
+        return sum(self._sweep_chunk(ids[k:k + SWEEP_CHUNK], now, crisis) for k in range(0, len(ids), SWEEP_CHUNK))
+
+    def basis(self, crisis: bool) -> str:
+        """What stored next step times are worked out under: the protocol's deadlines, ladders and calendar, and
+        whether a crisis is declared (it shortens every deadline). A time stored under another basis is stale."""
+        if self._fingerprint is None:
+            timing = self.protocol.model_dump(mode="json", include={"timezone", "business_hours", "sla", "escalation"})
+            timing["crisis_factor"] = self.protocol.crisis.sla_factor
+            self._fingerprint = hashlib.sha256(json.dumps(timing, sort_keys=True).encode()).hexdigest()[:16]
+        return f"{'crisis' if crisis else 'calm'}:{self._fingerprint}"
+
+    def _sweep_chunk(self, ids: list[int], now: datetime, crisis: bool) -> int:
+        sent = 0
+        basis = self.basis(crisis)
+        with Session(self.vigie.engine) as s:
+            mentions = q.sweep_rows(s, mention_ids=ids)
+            done = q.reminders_of(s, mention_ids=ids)
+        schedule: list[tuple[Mention, datetime | None, str | None]] = []
         for mention in mentions:
             race = self.race(mention, crisis=crisis)
+            if race is None:  # closed: never looked at again
+                schedule.append((mention, None, None))
+                continue
             off_hours = mention.severity == "critical" and not sla_rules.is_open(mention.received_at, self.calendar)
             if off_hours and (mention.id, "alert", OFF_HOURS_STEP) not in done:
                 sent += self._send(mention, "alert", OFF_HOURS_STEP, mention.received_at,
-                                       ["oncall_community_manager", "oncall_decision_maker"], race, now)
-            if race is None:
-                continue
+                                   ["oncall_community_manager", "oncall_decision_maker"], race, now)
             already = {step for (mid, stage, step) in done if mid == mention.id and stage == race.stage}
-            for step in sla_rules.due_steps(now=now, start=race.start, deadline_at=race.deadline,
-                                            ladder=self.ladder(mention.severity), cal=self.calendar,
-                                            round_the_clock=race.round_the_clock, already_sent=already):
-                due = sla_rules.step_due_at(step, start=race.start, deadline_at=race.deadline, cal=self.calendar,
-                                            round_the_clock=race.round_the_clock)
-                sent += self._send(mention, race.stage, step.key, due, list(step.notify), race, now)
-        if sent:
+            due, later = deadline_rules.ladder_plan(race, self.ladder(mention.severity), self.calendar, now=now,
+                                                    sent=already)
+            # Each step is sent here or was by another instance (its unique key); an error stops the chunk before
+            # its times are stored, so the next sweep tries again.
+            for at, step in due:
+                sent += self._send(mention, race.stage, step.key, at, list(step.notify), race, now)
+            schedule.append((mention, later, basis))
+        if sent:  # the outbox sends this chunk's messages while the sweep goes on
             self.vigie.on_commit()
+        with session_scope(self.vigie.engine) as s:
+            q.set_next_steps(s, schedule)
         return sent
 
     def ladder(self, severity: str) -> list[sla_rules.LadderStep]:

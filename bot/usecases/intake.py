@@ -40,7 +40,7 @@ from bot.store.models import (
     Outbox,
     Story,
 )
-from bot.store.queries import is_crisis_active
+from bot.store.queries import is_crisis_active, ladder_reset
 from bot.store.stories import StoryIndex
 from bot.usecases.cards import CARD_METHOD, Cards, card_lane
 from bot.usecases.deadlines import sla_deadlines
@@ -350,7 +350,7 @@ def _regroup(conn: Any, item: _Incoming, now: datetime, *, leader: bool = False)
         if relay is not None:  # its card was queued with it (another instance had just made this story)
             conn.execute(delete(Outbox).where(col(Outbox.id) == relay))
             item.values["relay_outbox_id"] = None
-    conn.execute(update(Mention).where(col(Mention.id) == item.id).values(**values))
+    conn.execute(update(Mention).where(col(Mention.id) == item.id).values(**ladder_reset(values)))
 
 
 def _join_stories(session: Session, items: list[_Incoming], *, stories: StoryIndex | None,

@@ -15,6 +15,7 @@ from bot.domain.workflow import Severity
 from bot.protocol.schema import Protocol
 from bot.store import stories as storms
 from bot.store.models import AuditEvent, Mention
+from bot.store.queries import ladder_reset
 from bot.usecases.deadlines import sla_deadlines
 
 _AUDIT = sa_insert(AuditEvent.__table__)  # type: ignore[attr-defined]
@@ -50,6 +51,6 @@ def storm_severity(conn: Any, leader_id: int, story_id: int, *, router: Router, 
         before.update(first_response_due=leader.first_response_due.isoformat(),
                       published_due=leader.published_due.isoformat() if leader.published_due else None)
         after.update(first_response_due=first.isoformat(), published_due=published.isoformat())
-    conn.execute(update(_MENTION).where(_MENTION.c.id == leader_id).values(**values))
+    conn.execute(update(_MENTION).where(_MENTION.c.id == leader_id).values(**ladder_reset(values)))
     conn.execute(_AUDIT, [{"at": now, "actor": actor, "action": "mention.severity_raised", "mention_id": leader_id,
                            "before": before, "reason": None, "after": after}])

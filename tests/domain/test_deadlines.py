@@ -57,3 +57,24 @@ def test_race_is_due_of_its_stage(stage: str, factor: float | None) -> None:
     assert found == Race(stage, MONDAY_10, due(MONDAY_10, DURATIONS[stage], OFFICE, round_the_clock=True,
                                                crisis_factor=factor), True)
     assert found.deadline == MONDAY_10 + DURATIONS[stage] * (factor or 1)
+
+
+def test_ladder_plan_catches_up_in_order_and_says_when_to_look_again() -> None:
+    """After downtime every step due comes at once, in firing order (ladder order for equal times); the sweep
+    looks again at the first step not sent that falls later; nothing left (or closed): never."""
+    from bot.domain.deadlines import ladder_plan
+    from bot.domain.sla import LadderStep
+
+    CAL = BusinessCalendar.from_strings("Europe/Paris", {d: ["09:00-18:00"] for d in ("mon", "tue", "wed", "thu", "fri")})
+    start = datetime(2026, 11, 23, 9, 0, tzinfo=PARIS)  # a Monday, 8 business hours: due 17:00
+    r = race(stage="first_response", start=start, durations={s: timedelta(hours=8) for s in STAGES},
+             calendar=CAL, round_the_clock=False, crisis_factor=None)
+    ladder = [LadderStep("late", None, timedelta(minutes=30)), LadderStep("100%", 1.0, None),
+              LadderStep("50%", 0.5, None), LadderStep("also-100%", 1.0, None)]
+    due, later = ladder_plan(r, ladder, CAL, now=datetime(2026, 11, 23, 17, 0, tzinfo=PARIS), sent={"50%"})
+    assert [step.key for _, step in due] == ["100%", "also-100%"]
+    assert later == datetime(2026, 11, 23, 17, 30, tzinfo=PARIS)
+    due, later = ladder_plan(r, ladder, CAL, now=datetime(2026, 11, 23, 12, 0, tzinfo=PARIS), sent=set())
+    assert due == [] and later == datetime(2026, 11, 23, 13, 0, tzinfo=PARIS)
+    assert ladder_plan(r, ladder, CAL, now=start, sent={s.key for s in ladder}) == ([], None)
+    assert ladder_plan(None, ladder, CAL, now=start, sent=set()) == ([], None)

@@ -8,7 +8,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
 from bot.reports.digest import compute_digest, compute_period, daily_series, one_day, week_ending
@@ -234,3 +234,23 @@ def test_two_sweeps_rolling_up_and_counting_at_once_write_each_row_once(engine):
                 expected += [tuple(r[c.key] for c in COLUMNS)
                              for r in rollups.day_rows(conn, D - timedelta(days=back), tz=PARIS)]
         assert rows == sorted(expected)
+
+
+@pytest.mark.parametrize("team", [None, "legal"])
+def test_a_rolled_up_days_overdue_deadlines_are_read_from_the_rollup(engine, team):
+    """Issue 16: the daily digest reads a finished day's overdue deadlines from its rollup rows, not from the
+    mentions' deadline indexes. Shown by changing the mentions after the rollup: a rolled-up day's figures do
+    not move; a day rolled up before the rollup kept them (NULL) is still counted from the mentions."""
+    seed_work(engine)
+    raw = compute_digest(engine, protocol=PROTOCOL, day=D, team=team, now=NOW)
+    assert any(b.kind == "overdue" for b in raw.breaches)
+    rollups.roll_up_days(engine, tz=PARIS, now=NOW)
+    with engine.begin() as conn:  # rewrite the history: every missing first response given at its due
+        conn.execute(update(Mention).where(Mention.first_response_at.is_(None), Mention.first_response_due.is_not(None))
+                     .values(first_response_at=Mention.first_response_due))
+    rolled = compute_digest(engine, protocol=PROTOCOL, day=D, team=team, now=NOW)
+    assert (rolled.sla_total, rolled.sla_kept) == (raw.sla_total, raw.sla_kept)
+    with engine.begin() as conn:
+        conn.execute(update(DailyRollup).values(overdue=None))
+    fallback = compute_digest(engine, protocol=PROTOCOL, day=D, team=team, now=NOW)
+    assert fallback.sla_total < raw.sla_total  # the changed mentions' overdue deadlines were counted again
