@@ -34,11 +34,9 @@ def _gateway(slack) -> SlackGateway:
 
 
 def _insert(engine, rows) -> list[int]:
-    ids = []
-    with engine.begin() as conn:
-        for row in rows:
-            ids.append(conn.execute(Outbox.__table__.insert().returning(Outbox.__table__.c.id), row).scalar_one())  # type: ignore[attr-defined]
-    return ids
+    table = Outbox.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:  # one by one: the ids in the order written
+        return [conn.execute(table.insert().returning(table.c.id), row).scalar_one() for row in rows]
 
 
 def _backlog(now, per_lane: int) -> list[dict]:
