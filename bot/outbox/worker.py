@@ -166,6 +166,8 @@ class OutboxWorker:
         self.tell = tell
         # Deliverer methods that do not call Slack (the webhook publisher): they go on while the token is refused.
         self.slack_free: set[str] = {method.value for method in self.registry.slack_free}  # plain, for SQL
+        # Counted by both delivery threads without a lock: an increment may be lost in a race; only tests read
+        # them (the metrics count the rows themselves).
         self.stats = DeliveryStats()
         # Pacing inside this process; the database carries it between instances (see `_mark_sent`).
         self._channel_ready: dict[str, datetime] = {}
