@@ -18,8 +18,9 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
-
 import structlog
+from anyio import CapacityLimiter
+from anyio.lowlevel import RunVar
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -29,8 +30,6 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.request.internals import build_context
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from anyio import CapacityLimiter
-from anyio.lowlevel import RunVar
 from starlette.concurrency import run_in_threadpool
 
 from bot.edge import MAX_JSON_DEPTH, BadJson, BodyIncomplete, BodyTooLarge, load_json, read_capped

@@ -100,6 +100,10 @@ MAX_RETRY_AFTER = 900.0  # a Retry-After beyond this is an anomaly: try again th
 # After the doorbell rings, the worker waits this long before its pass: the commits of a burst (a batch of
 # requests, each ringing) then make one pass instead of one each; a relay leaves at most this much later.
 COALESCE_SECONDS = 0.02
+# The interactive thread waits longer: the clicks of a burst (people acting together) then make one pass, which
+# starts once their acknowledgements are mostly done instead of rendering cards beside them (the same
+# interpreter runs both); a card is updated this much later.
+INTERACTIVE_COALESCE_SECONDS = 0.1
 
 
 def backoff_seconds(attempts: int, rng: random.Random) -> float:
@@ -230,7 +234,8 @@ class OutboxWorker:
                 log.exception("outbox_loop_error", share=share.value)
                 delay = IDLE_POLL_SECONDS
             if bell.wait(timeout=max(0.0, min(delay, IDLE_POLL_SECONDS))) and not self._stop.is_set():
-                self._stop.wait(COALESCE_SECONDS)  # the rest of the burst rings the same bell meanwhile
+                # The rest of the burst rings the same bell meanwhile.
+                self._stop.wait(INTERACTIVE_COALESCE_SECONDS if share is Share.interactive else COALESCE_SECONDS)
 
     # --- one pass -----------------------------------------------------------------------------
 
