@@ -1,7 +1,9 @@
 """The HTTP side: one ASGI app for Slack's requests, the intake API, health and metrics.
 
 Bolt's `App.dispatch` is synchronous: it runs in a worker thread so a slow listener never blocks the event
-loop (Bolt acks as soon as the listener calls `ack()` and finishes the rest in its own executor).
+loop (Bolt acks as soon as the listener calls `ack()` and finishes the rest in its own executor). Slack's
+requests and intake's run in thread pools of their own (`threads`): a burst of intake requests cannot take
+every thread and make a click wait for one (FastAPI's default is one pool of 40 for every route).
 
 Every body from outside is read with a size cap and decoded with JSON limits (bot.edge); a Slack request also
 passes bot.slack.verify (signature first, then shape) before Bolt sees it. The server itself is bot.server.
@@ -11,9 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio.to_thread
 import structlog
+from anyio import CapacityLimiter
+from anyio.lowlevel import RunVar
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -51,6 +58,27 @@ _MANY = TypeAdapter(list[MentionIn])
 # later (503 + Retry-After), and nothing was stored since the batch is one transaction.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 READ_ONLY = "25006"  # PostgreSQL's read_only_sql_transaction (psycopg raises it as an InternalError)
+# Threads for each kind of request's blocking work. Slack's: as many as Bolt's listener executor (bot.app), each
+# request holds one until its listener acks. Intake's: a bound below the database pool (10 + 10 connections), so
+# a flood of intake requests waits on the event loop for a thread (cheaply) rather than holding every
+# connection; the rest of the routes (health) keep FastAPI's default pool.
+SLACK_THREADS = 16
+INTAKE_THREADS = 8
+_POOLS = {name: RunVar[CapacityLimiter](f"vigie_{name}_threads") for name in ("slack", "intake")}
+_SIZES = {"slack": SLACK_THREADS, "intake": INTAKE_THREADS}
+T = TypeVar("T")
+
+
+async def threads(pool: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run `fn` in a worker thread of `pool` ("slack" or "intake"). One limiter per event loop (as anyio keeps
+    its default one), so an app served again on another loop (the tests' clients) gets limiters of that loop."""
+    var = _POOLS[pool]
+    try:
+        limiter = var.get()
+    except LookupError:
+        limiter = CapacityLimiter(_SIZES[pool])
+        var.set(limiter)
+    return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs), limiter=limiter)
 
 
 def unavailable(exc: BaseException) -> bool:
@@ -163,7 +191,7 @@ def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
                     **extra: Any) -> Response:
         """Stored in one transaction before the 202 (durable before acknowledged), or a 503 and nothing stored."""
         try:
-            results = await run_in_threadpool(runtime.vigie.ingest, mentions, actor=actor) if mentions else []
+            results = await threads("intake", runtime.vigie.ingest, mentions, actor=actor) if mentions else []
         except (*DATABASE_UNAVAILABLE, DBAPIError) as exc:
             if not unavailable(exc):
                 raise
@@ -256,7 +284,7 @@ def build_http_app(runtime: Runtime, *, with_slack: bool = True) -> FastAPI:
             if bolt_req.body != body:  # Bolt lost a command whose text says "payload" (see parse_like_bolt)
                 bolt_req.body = body
                 bolt_req.context = build_context(BoltContext(), body)
-            bolt_resp = await run_in_threadpool(bolt.dispatch, bolt_req)
+            bolt_resp = await threads("slack", bolt.dispatch, bolt_req)
             return Response(bolt_resp.body, status_code=bolt_resp.status,
                             headers={k: v[0] for k, v in bolt_resp.headers.items() if v and k.lower() != "content-length"})
 

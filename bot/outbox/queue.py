@@ -17,7 +17,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Integer, func, or_, update
+from sqlalchemy import Integer, case, func, or_, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -97,6 +97,52 @@ class Registry:
             return self.deliverers.get(Deliver(method))
         except ValueError:  # a Slack Web API method
             return None
+
+
+# --- what a person just did goes first ---------------------------------------------------------------
+
+# The rows a click (or a form) writes that change what the person sees at once: the card they clicked, their
+# answer, the draft card and the notices that name the mention. A worker thread of their own delivers them
+# (`Share.interactive`), so they wait for neither a backlog's relays nor story refreshes (issue 16: a click's
+# card update waited 1 to 3 s behind the deliveries of the rest of a pass). Every row of a card lane goes
+# there too, so a card's lane has one deliverer (its story refreshes are throttled to a shared budget, a
+# trickle, and come last in that thread's passes). The split is by the lane's head only: a lane stays FIFO
+# whoever takes its head, as with several instances sharing the table.
+INTERACTIVE_KINDS = ("card_update", "ephemeral", "draft_card_update", "notice_update")
+CARD_LANES = "card:%"  # `bot.usecases.cards.card_lane`: an updated card's own lane, "card:<mention id>"
+# Also written by a person's action, in lanes shared with other posts (paced per channel) or costly to render
+# (a Home tab): first in the other thread's passes, before backlog relays and notices.
+SOON_KINDS = ("home", "thread", "draft_card", "approval_dm")
+
+
+class Share(StrEnum):
+    """Which heads a worker thread takes; `None` (one pass over everything) takes both, interactive first."""
+
+    interactive = "interactive"
+    rest = "rest"
+
+
+def interactive_rows() -> Any:
+    """SQL: the row belongs to the interactive share."""
+    return or_(col(Outbox.kind).in_(INTERACTIVE_KINDS), col(Outbox.channel).like(CARD_LANES))
+
+
+def in_share(query: Any, share: Share | None) -> Any:
+    """`query` on outbox rows, narrowed to a share (the two shares are disjoint and cover every row)."""
+    if share is Share.interactive:
+        return query.where(interactive_rows())
+    if share is Share.rest:
+        return query.where(~interactive_rows())
+    return query
+
+
+def pass_order() -> tuple[Any, Any]:
+    """The order due heads are taken in a pass: what the person sees at once, then the rest of card lanes
+    (story refreshes), then the other rows a person's action wrote, then the rest (backlog, relays, notices),
+    each by id. Only heads of different lanes are ordered: a lane is FIFO whatever this says."""
+    rank = case((col(Outbox.kind).in_(INTERACTIVE_KINDS), 0), (col(Outbox.channel).like(CARD_LANES), 1),
+                (col(Outbox.kind).in_(SOON_KINDS), 2), else_=3)
+    return rank, col(Outbox.id)
 
 
 # --- writing rows -----------------------------------------------------------------------------------

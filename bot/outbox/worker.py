@@ -23,6 +23,10 @@ rows through the gateway:
 * The next row of each channel is found by index seeks (`bot.outbox.queue.lane_heads`): a pass costs the
   same with 50,000 rows waiting as with none. Commits ring a doorbell; the rings of a burst make one pass
   (`COALESCE_SECONDS`). A row in doubt is looked for by `bot.outbox.indoubt`.
+* Two threads deliver: one the rows that change what a person sees at once (the card they clicked, their
+  answer; `bot.outbox.queue.Share`), the other the rest (a backlog's relays, notices, story refreshes...), each
+  taking the due heads of its share, so a click's card update never waits for a long pass of the other kind.
+  Lanes stay FIFO (only a lane's head is ever taken), and paced: the pace is carried by the rows.
 * PostgreSQL: rows are claimed with `FOR UPDATE SKIP LOCKED`, so several workers can share the table, and
   the pace is shared through the rows: sending a lane's head pushes the next head's `next_attempt_at` one
   interval later, and a 429's `Retry-After` is written on the head, so every instance waits.
@@ -60,14 +64,17 @@ from bot.outbox.queue import (
     TOKEN_PROBE,
     Notice,
     Registry,
+    Share,
     Tell,
     channel_ref,
     enqueue,
     given_back,
     held_in,
+    in_share,
     lane_heads,
     other_held,
     pace_next_head,
+    pass_order,
     release_held,
     waiting,
 )
@@ -93,6 +100,10 @@ MAX_RETRY_AFTER = 900.0  # a Retry-After beyond this is an anomaly: try again th
 # After the doorbell rings, the worker waits this long before its pass: the commits of a burst (a batch of
 # requests, each ringing) then make one pass instead of one each; a relay leaves at most this much later.
 COALESCE_SECONDS = 0.02
+# The interactive thread waits longer: the clicks of a burst (people acting together) then make one pass, which
+# starts once their acknowledgements are mostly done instead of rendering cards beside them (the same
+# interpreter runs both); a card is updated this much later.
+INTERACTIVE_COALESCE_SECONDS = 0.1
 
 
 def backoff_seconds(attempts: int, rng: random.Random) -> float:
@@ -125,6 +136,7 @@ class DeliveryStats:
     held: int = 0
     paused: int = 0
     passes: int = 0  # delivery passes run (the doorbell's rings are coalesced: see COALESCE_SECONDS)
+    interactive_passes: int = 0  # those of the interactive thread (`Share.interactive`), counted apart
     errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -158,17 +170,21 @@ class OutboxWorker:
         self.tell = tell
         # Deliverer methods that do not call Slack (the webhook publisher): they go on while the token is refused.
         self.slack_free: set[str] = {method.value for method in self.registry.slack_free}  # plain, for SQL
+        # Counted by both delivery threads without a lock: an increment may be lost in a race; only tests read
+        # them (the metrics count the rows themselves).
         self.stats = DeliveryStats()
         # Pacing inside this process; the database carries it between instances (see `_mark_sent`).
         self._channel_ready: dict[str, datetime] = {}
-        self._refused_this_pass = False
+        self._pass = threading.local()  # what one pass learnt (each thread runs its own passes)
         # A transient failure was seen since Slack last answered: the next success brings backed-off rows forward.
         self._backing_off = False
         # Use cases ring it after a commit that queued rows (the composition root gives them `doorbell.set`
         # before the worker exists, as the worker needs their deliverers): the row leaves at once.
         self._wake = doorbell if doorbell is not None else threading.Event()
+        # Each thread's own bell, rung by `_relay_rings` whenever the doorbell rings.
+        self._bells = {share: threading.Event() for share in Share}
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._pg = engine.dialect.name == "postgresql"
 
     # --- running ------------------------------------------------------------------------------
@@ -182,50 +198,73 @@ class OutboxWorker:
             release_held(self.engine, now=self.clock.now())
         except Exception:  # the database may be down at start-up: the slow probes will look anyway
             log.exception("outbox_release_held_failed")
-        self._thread = threading.Thread(target=self._loop, name="vigie-outbox", daemon=True)
-        self._thread.start()
+        # Two delivery threads, one per share (`bot.outbox.queue.Share`): what a person just did is not
+        # delivered after the rest of a long pass (a backlog's relays, story refreshes, notices).
+        names = {Share.rest: "vigie-outbox", Share.interactive: "vigie-outbox-now"}
+        self._threads = [threading.Thread(target=self._relay_rings, name="vigie-outbox-bell", daemon=True)] + [
+            threading.Thread(target=self._loop, args=(share,), name=names[share], daemon=True) for share in Share]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread:
-            self._thread.join(timeout)
+        for bell in self._bells.values():
+            bell.set()
+        for thread in self._threads:
+            thread.join(timeout)
 
-    def _loop(self) -> None:
+    def _relay_rings(self) -> None:
+        """The use cases ring one doorbell; each delivery thread has its own bell (one thread clearing a shared
+        event would eat the other's ring), so a ring is passed on to both, at once, by this thread alone."""
         while not self._stop.is_set():
-            self._wake.clear()  # before the pass: a ring during it is not lost, it makes the next pass
+            self._wake.wait()
+            self._wake.clear()  # before passing it on: a ring meanwhile sets it again and is passed on too
+            for bell in self._bells.values():
+                bell.set()
+
+    def _loop(self, share: Share) -> None:
+        bell = self._bells[share]
+        while not self._stop.is_set():
+            bell.clear()  # before the pass: a ring during it is not lost, it makes the next pass
             try:
-                self.run_once()
-                delay = self.seconds_until_due()
+                self.run_once(share)
+                delay = self.seconds_until_due(share)
             except Exception:  # the worker must outlive a database restart or a bug in one row
-                log.exception("outbox_loop_error")
+                log.exception("outbox_loop_error", share=share.value)
                 delay = IDLE_POLL_SECONDS
-            if self._wake.wait(timeout=max(0.0, min(delay, IDLE_POLL_SECONDS))) and not self._stop.is_set():
-                self._stop.wait(COALESCE_SECONDS)  # the rest of the burst rings the same bell meanwhile
+            if bell.wait(timeout=max(0.0, min(delay, IDLE_POLL_SECONDS))) and not self._stop.is_set():
+                # The rest of the burst rings the same bell meanwhile.
+                self._stop.wait(INTERACTIVE_COALESCE_SECONDS if share is Share.interactive else COALESCE_SECONDS)
 
     # --- one pass -----------------------------------------------------------------------------
 
-    def run_once(self) -> int:
-        """Deliver what is due now; return how many rows were attempted."""
-        self.stats.passes += 1
-        claimed = self._claim()
-        self._refused_this_pass = False
+    def run_once(self, share: Share | None = None) -> int:
+        """Deliver what is due now (in `share`, or all of it, what a person just did first); return how many
+        rows were attempted."""
+        if share is Share.interactive:
+            self.stats.interactive_passes += 1
+        else:
+            self.stats.passes += 1
+        claimed = self._claim(share)
+        self._pass.refused = False
         for row in claimed:
-            if self._refused_this_pass and row.method not in self.slack_free and row.kind != PROBE_KIND:
+            if self._pass.refused and row.method not in self.slack_free and row.kind != PROBE_KIND:
                 self._release(row)  # the token was just refused: do not spend the batch on it
             else:
                 self._deliver(row)
         return len(claimed)
 
-    def seconds_until_due(self) -> float:
-        """How long the worker may sleep before something becomes due (capped by the idle poll)."""
+    def seconds_until_due(self, share: Share | None = None) -> float:
+        """How long the worker (or the thread of `share`) may sleep before something becomes due (capped by
+        the idle poll)."""
         now = self.clock.now()
         with Session(self.engine) as s:
             heads = lane_heads(self.engine.dialect.name).subquery()
             query = select(Outbox.channel, Outbox.status, Outbox.next_attempt_at, Outbox.leased_until).where(
                 col(Outbox.id).in_(select(heads.c.id))
             )
-            rows = s.exec(self._while_paused(s, query)).all()
+            rows = s.exec(self._while_paused(s, in_share(query, share))).all()
         if not rows:
             return IDLE_POLL_SECONDS
         waits = []
@@ -243,7 +282,7 @@ class OutboxWorker:
             return query
         return query.where(or_(col(Outbox.id) == pause, col(Outbox.method).in_(self.slack_free)))
 
-    def _claim(self) -> list[Claimed]:
+    def _claim(self, share: Share | None = None) -> list[Claimed]:
         now = self.clock.now()
         with Session(self.engine, expire_on_commit=False) as s:
             heads = lane_heads(self.engine.dialect.name).subquery()
@@ -256,10 +295,10 @@ class OutboxWorker:
                         (col(Outbox.status) == OutboxStatus.sending) & (col(Outbox.leased_until) <= now),
                     )
                 )
-                .order_by(col(Outbox.id))
+                .order_by(*pass_order())
                 .limit(self.batch)
             )
-            query = self._while_paused(s, query)
+            query = self._while_paused(s, in_share(query, share))
             if self._pg:
                 query = query.with_for_update(skip_locked=True)
             claimed: list[Claimed] = []
@@ -498,7 +537,7 @@ class OutboxWorker:
         """Slack refuses the token: every Slack delivery waits (rows untouched, nothing lost) and one probe row
         asks `auth.test` every TOKEN_PROBE. Nobody can be told in Slack while the token is refused (every post
         would be refused too): the log and /healthz say it now, the managers are told when it works again."""
-        self._refused_this_pass = True
+        self._pass.refused = True
         self.stats.paused += 1
         with session_scope(self.engine) as s:
             db_row = given_back(s, row.id)

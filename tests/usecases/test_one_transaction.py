@@ -42,7 +42,7 @@ class Commits:
 
     def _commit(self, conn):
         writes = conn.info.pop("vigie_test_writes", set())
-        if writes and threading.current_thread().name != "vigie-outbox":
+        if writes and not threading.current_thread().name.startswith("vigie-outbox"):
             with self.lock:
                 self.seen.append(writes)
 
