@@ -76,6 +76,9 @@ def test_a_connection_closed_by_the_database_costs_no_request(runtime, database_
         with admin.connect() as conn:  # gone for the server before the next request
             while conn.execute(text("SELECT 1 FROM pg_stat_activity WHERE pid = :p"), {"p": pid}).first():
                 assert time.monotonic() < deadline
+                # pg_stat_activity is a snapshot taken once per transaction: a new one for each look, or a
+                # backend that exits after the first look is seen alive until the deadline.
+                conn.rollback()
                 time.sleep(0.05)
         result = vigie.ingest([MentionIn.model_validate(mention(2))], actor="test")[0]
         assert not result.duplicate
